@@ -1,0 +1,126 @@
+"""Plain dataclasses that the services in `ssm_tui.aws` return and the UI and CLI render.
+
+They hold AWS text as plain `str`: whoever displays them must show it literally (rich `Text`, never
+markup), because tag values and log lines come from users of the account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class ProfileKind(StrEnum):
+    """How a profile gets its credentials."""
+
+    KEYS = "keys"
+    ASSUME_ROLE = "assume-role"
+    SSO = "sso"
+    PROCESS = "process"
+    ENVIRONMENT = "environment"
+    """Credentials from AWS_* environment variables only (no named profile)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One AWS profile as botocore resolves it (or one discovered through IAM Identity Center)."""
+
+    name: str
+    kind: ProfileKind
+    region: str | None = None
+    account_id: str | None = None
+    """Known from the config (sso_account_id, role_arn) or after GetCallerIdentity."""
+    role_arn: str | None = None
+    source_profile: str | None = None
+    role_session_name: str | None = None
+    sso_session: str | None = None
+    sso_role_name: str | None = None
+    discovered: bool = False
+    """True for an SSO account/role found through ListAccounts, not written in any file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """An AWS account and the profiles that reach it."""
+
+    account_id: str
+    alias: str | None
+    profiles: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return self.alias or (self.profiles[0] if self.profiles else self.account_id)
+
+
+class PingStatus(StrEnum):
+    ONLINE = "Online"
+    CONNECTION_LOST = "ConnectionLost"
+    INACTIVE = "Inactive"
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """One managed node (EC2 `i-*` or hybrid `mi-*`) as seen through one profile and region."""
+
+    profile: str
+    account_id: str
+    region: str
+    instance_id: str
+    name: str
+    ping_status: str
+    """Online / ConnectionLost / Inactive (kept as str: AWS may add values)."""
+    platform_type: str = ""
+    platform_name: str = ""
+    agent_version: str = ""
+    ip_address: str = ""
+    computer_name: str = ""
+    resource_type: str = ""
+    """EC2Instance or ManagedInstance."""
+    last_ping: datetime | None = None
+    instance_state: str = ""
+    """EC2 state (running/stopped) when known."""
+    instance_type: str = ""
+    tags: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    account_label: str = ""
+    """Account alias or profile name, for display."""
+
+    @property
+    def key(self) -> str:
+        """Stable identity across refreshes: the same node seen through two profiles is two rows."""
+        return f"{self.profile}/{self.region}/{self.instance_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeError:
+    """Why one profile (and region) could not be listed. Never hides the other profiles."""
+
+    profile: str
+    region: str | None
+    message: str
+    hint: str = ""
+    """The next step for the user, e.g. `aws sso login --profile X`."""
+    code: str = ""
+    """The AWS error code when there is one (ExpiredToken, AccessDeniedException, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StartedSession:
+    """A StartSession response plus what a plugin needs to run it."""
+
+    session_id: str
+    token_value: str
+    stream_url: str
+    target: str
+    region: str
+    profile: str
+    document_name: str | None = None
+    parameters: dict[str, list[str]] = field(default_factory=dict, hash=False, compare=False)
+    endpoint_url: str = ""
+    """The resolved SSM endpoint (the plugin calls ResumeSession/TerminateSession there)."""
+
+    def __repr__(self) -> str:  # never let the token reach a log through repr()
+        return (
+            f"StartedSession(session_id={self.session_id!r}, target={self.target!r}, "
+            f"region={self.region!r}, profile={self.profile!r}, token_value='***')"
+        )

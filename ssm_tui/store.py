@@ -1,0 +1,1 @@
+"""SQLite storage: the local session history and the inventory cache (paths from platformdirs)."""

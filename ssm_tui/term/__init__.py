@@ -1,0 +1,1 @@
+"""Pty processes and terminal emulation behind a small interface. No AWS, no Textual."""
