@@ -124,3 +124,24 @@ class StartedSession:
             f"StartedSession(session_id={self.session_id!r}, target={self.target!r}, "
             f"region={self.region!r}, profile={self.profile!r}, token_value='***')"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One unit of inventory work: a profile in a region."""
+
+    profile: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeResult:
+    """What one scope returned: its instances, or the error that explains why not."""
+
+    scope: Scope
+    instances: tuple[Instance, ...] = ()
+    error: ScopeError | None = None
+    elapsed: float = 0.0
+    """Seconds this scope's chain of calls took."""
+    from_cache: bool = False
+    fetched_at: datetime | None = None
