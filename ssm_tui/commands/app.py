@@ -1,14 +1,77 @@
-"""`ssm-tui` subcommand module (stub: its owner replaces it)."""
+"""`ssm-tui` with no subcommand: the TUI on the user's AWS config, or `--demo` on a sandbox.
+
+`--demo` starts `SandboxProcess` (a local AWS on loopback), copies its environment into
+`os.environ` before anything creates an AWS client, keeps the demo's cache and session record
+inside the sandbox's folder (the user's real cache never sees sandbox instances), and stops the
+sandbox on exit, also on SIGTERM/SIGHUP.
+
+Textual is imported only inside `run()`: the CLI imports this module to build its parser.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import sys
+from types import FrameType
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare this command's options."""
+    """Declare the app's options (on the top-level parser)."""
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run against a built-in sandbox (a local AWS with a seeded fleet; no account needed)",
+    )
+    parser.add_argument("--theme", default=None, help="Textual theme name (default: ssm-dark)")
+    parser.add_argument(
+        "--demo-seed", type=int, default=None, help=argparse.SUPPRESS
+    )  # a fixed world for screenshots
+
+
+def _raise_exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("not implemented yet")
-    return 2
+    sandbox = None
+    store = None
+    if getattr(args, "demo", False):
+        # Until the app installs its own handlers, a SIGTERM/SIGHUP unwinds through `finally`.
+        previous = {s: signal.signal(s, _raise_exit) for s in (signal.SIGTERM, signal.SIGHUP)}
+        from ssm_tui.demo import SandboxProcess
+
+        print("starting the sandbox…", file=sys.stderr, flush=True)
+        sandbox = SandboxProcess(seed=getattr(args, "demo_seed", None))
+        try:
+            sandbox.start()
+            os.environ.update(sandbox.env)
+            from pathlib import Path
+
+            from ssm_tui.store import Store
+
+            store = Store(Path(sandbox.directory) / "demo.sqlite")
+        except BaseException:
+            sandbox.stop()
+            raise
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    try:
+        return _run_app(args, store)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def _run_app(args: argparse.Namespace, store: object) -> int:
+    from ssm_tui.ui.app import SsmTuiApp, end_leftovers
+    from ssm_tui.ui.services import Services
+
+    app = SsmTuiApp(Services(store=store), theme=getattr(args, "theme", None))
+    try:
+        result = app.run()
+    finally:
+        end_leftovers(app)
+    return int(result or 0)

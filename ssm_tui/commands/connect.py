@@ -1,14 +1,205 @@
-"""`ssm-tui` subcommand module (stub: its owner replaces it)."""
+"""`ssm-tui connect TARGET`: start a session and run it with a plugin in this terminal.
+
+The official `session-manager-plugin` runs the session when it is installed (or `--plugin PATH`),
+ours otherwise (`--plugin builtin` forces it). `--command CMD` runs AWS-StartNonInteractiveCommand
+and exits with the remote command's status; it uses our plugin unless `--plugin PATH` is given,
+because the official one throws that status away.
+
+Like aws-cli, this process ignores Ctrl-C, Ctrl-\\ and Ctrl-Z while the plugin runs (they belong to
+the remote session), and it calls TerminateSession when the plugin is gone, whatever ended it, so
+no session is left open. The token only travels in the plugin's environment.
+
+Exit status: the plugin's (the remote status with our plugin), 255 when the session could not be
+started, 128+N when the plugin was killed by signal N.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+EXIT_FAILURE = 255
+NON_INTERACTIVE_DOCUMENT = "AWS-StartNonInteractiveCommand"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare this command's options."""
+    parser.add_argument("target", metavar="TARGET", help="instance id (i-..., mi-...) or Name tag")
+    parser.add_argument("--profile", help="AWS profile (default: the default chain)")
+    parser.add_argument("--region", help="AWS region (default: the profile's)")
+    parser.add_argument("--document", help="SSM document, e.g. AWS-StartPortForwardingSession")
+    parser.add_argument(
+        "--parameters",
+        metavar="JSON",
+        help='document parameters as JSON, e.g. \'{"portNumber":["80"]}\'',
+    )
+    parser.add_argument(
+        "--command",
+        metavar="CMD",
+        help=f"run CMD with {NON_INTERACTIVE_DOCUMENT} and exit with its status",
+    )
+    parser.add_argument(
+        "--plugin",
+        metavar="PATH|builtin",
+        help="plugin to run the session (default: session-manager-plugin if installed, else ours)",
+    )
+    parser.add_argument("--reason", help="reason recorded with the session")
+
+
+def _parameters(text: str | None) -> dict[str, list[str]]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"--parameters is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError("--parameters must be a JSON object of name -> list of strings")
+    out: dict[str, list[str]] = {}
+    for name, item in value.items():
+        items = item if isinstance(item, list) else [item]
+        out[str(name)] = [str(v) for v in items]
+    return out
+
+
+def _fail(message: str, hint: str = "") -> int:
+    print(f"ssm-tui connect: {message}", file=sys.stderr)
+    if hint:
+        print(f"  {hint}", file=sys.stderr)
+    return EXIT_FAILURE
 
 
 def run(args: argparse.Namespace) -> int:
-    print("not implemented yet")
-    return 2
+    from ssm_tui.aws.errors import SsmTuiError
+    from ssm_tui.plugin import launcher
+
+    try:
+        parameters = _parameters(args.parameters)
+    except ValueError as exc:
+        return _fail(str(exc))
+    document = args.document
+    plugin = args.plugin
+    if args.command is not None:
+        if document and document != NON_INTERACTIVE_DOCUMENT:
+            return _fail("--command and --document cannot be used together")
+        document = NON_INTERACTIVE_DOCUMENT
+        parameters["command"] = [args.command]
+        plugin = plugin or launcher.BUILTIN  # the official plugin drops the exit status
+    try:
+        launcher.resolve_plugin(plugin)  # fail before starting a session
+    except launcher.PluginNotFound as exc:
+        return _fail(str(exc), "give a path to session-manager-plugin, or --plugin builtin")
+    try:
+        started = asyncio.run(
+            _start(args.profile, args.region, args.target, document, parameters, args.reason)
+        )
+    except SsmTuiError as exc:
+        return _fail(exc.message, exc.hint)
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+    argv, env = launcher.plugin_command(started, plugin)
+    return _run_plugin(started, argv, env)
+
+
+async def _start(
+    profile: str | None,
+    region: str | None,
+    target: str,
+    document: str | None,
+    parameters: dict[str, list[str]],
+    reason: str | None,
+) -> Any:
+    from ssm_tui.aws.sessions import start_session
+
+    if not target.startswith(("i-", "mi-", "ecs:")):
+        target = await _resolve_name(profile, region, target)
+    return await start_session(profile, region, target, document, parameters or None, reason)
+
+
+async def _resolve_name(profile: str | None, region: str | None, name: str) -> str:
+    """The one running EC2 instance whose Name tag is `name` (an error when none or several)."""
+    from ssm_tui.aws import clients
+    from ssm_tui.aws.errors import SsmTuiError, raise_for
+
+    try:
+        async with clients.client("ec2", profile, region) as ec2:
+            response = await ec2.describe_instances(
+                Filters=[
+                    {"Name": "tag:Name", "Values": [name]},
+                    {"Name": "instance-state-name", "Values": ["running"]},
+                ]
+            )
+    except Exception as exc:
+        raise raise_for(exc, profile) from None
+    ids = [i["InstanceId"] for r in response.get("Reservations", []) for i in r["Instances"]]
+    if len(ids) == 1:
+        return ids[0]
+    if not ids:
+        raise SsmTuiError(
+            f"no running instance named {name!r}", "give the instance id (ssm-tui list shows them)"
+        )
+    raise SsmTuiError(
+        f"{len(ids)} running instances are named {name!r}: {', '.join(sorted(ids))}",
+        "give the instance id",
+    )
+
+
+class _Terminated(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _run_plugin(started: Any, argv: list[str], env_additions: dict[str, str]) -> int:
+    """Run the plugin in this terminal; always end the session afterwards."""
+    env = {**os.environ, **env_additions}
+    # Handlers, not SIG_IGN: ignored signals would stay ignored in the child after exec.
+    user_signals = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP)
+    saved = {s: signal.signal(s, lambda *_: None) for s in user_signals}
+
+    def terminate(signum: int, _frame: object) -> None:
+        raise _Terminated(signum)
+
+    saved_term = {s: signal.signal(s, terminate) for s in (signal.SIGTERM, signal.SIGHUP)}
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        process = subprocess.Popen(argv, env=env)
+        code = process.wait()
+        return 128 - code if code < 0 else code
+    except _Terminated as exc:
+        return 128 + exc.signum
+    except OSError as exc:
+        return _fail(f"cannot run the plugin {argv[0]}: {exc}")
+    finally:
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for signum, handler in {**saved, **saved_term}.items():
+            signal.signal(signum, handler)
+        _end_session(started)
+
+
+def _end_session(started: Any) -> None:
+    from ssm_tui.aws.sessions import terminate_session
+
+    try:
+        asyncio.run(
+            terminate_session(
+                started.profile or None, started.region or None, started.session_id
+            )
+        )
+    except Exception as exc:  # noqa: BLE001 - the session's own outcome matters more
+        print(
+            f"ssm-tui connect: could not terminate session {started.session_id}: {exc}",
+            file=sys.stderr,
+        )

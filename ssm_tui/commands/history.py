@@ -1,14 +1,113 @@
-"""`ssm-tui` subcommand module (stub: its owner replaces it)."""
+"""`ssm-tui history`: Session Manager sessions of the chosen profiles, merged with the local record.
+
+A table on a terminal (owner names and reasons shown with their control characters made visible),
+one JSON object per line with `--json`. Errors go to stderr, one per failed profile/region with
+its next step; the exit status is 1 if any scope failed (the others are still listed), 2 for bad
+usage (unknown profile, malformed config).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare this command's options."""
+    parser.add_argument(
+        "--profile",
+        "-p",
+        action="append",
+        metavar="P",
+        help="profile to ask (repeatable; default: every profile)",
+    )
+    parser.add_argument("--target", "-t", metavar="ID", help="only sessions on this instance")
+    parser.add_argument(
+        "--active", action="store_true", help="only sessions connected now (State=Active)"
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument(
+        "--no-local", action="store_true", help="leave out the local record of sessions"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    print("not implemented yet")
-    return 2
+    from ssm_tui.aws.errors import SsmTuiError
+    from ssm_tui.aws.history import fetch_history
+    from ssm_tui.aws.inventory import default_scopes
+    from ssm_tui.aws.profiles import get_profile, load_profiles
+    from ssm_tui.aws.settings import load_settings
+
+    try:
+        settings = load_settings()
+        if args.profile:
+            profiles = [get_profile(name) for name in dict.fromkeys(args.profile)]
+        else:
+            profiles = [p for p in load_profiles() if not settings.is_hidden(p.name)]
+    except SsmTuiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not profiles:
+        print(
+            "error: no AWS profiles found\n  hint: run `aws configure` or set AWS_CONFIG_FILE",
+            file=sys.stderr,
+        )
+        return 2
+    scopes = default_scopes(profiles, None, settings)
+    store = None
+    if not args.no_local:
+        from ssm_tui.store import Store
+
+        store = Store()
+    states = ("Active",) if args.active else ("Active", "History")
+    result = asyncio.run(fetch_history(scopes, target=args.target, store=store, states=states))
+    sessions = list(result.sessions)
+    if args.active:
+        sessions = [s for s in sessions if s.active]
+    if args.json:
+        for session in sessions:
+            # json.dumps escapes control characters (\u001b): safe on any terminal
+            sys.stdout.write(json.dumps(session.as_json(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    else:
+        _print_table(sessions)
+    from ssm_tui.commands.list_cmd import _print_error
+
+    for err in result.errors:
+        _print_error(err)
+    return 1 if result.errors else 0
+
+
+def _print_table(sessions: list) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from ssm_tui.aws.transcript import visible_line
+
+    def cell(value: str) -> Text:
+        return Text(visible_line(value))  # reasons and names are user text: no escapes, no markup
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("START (UTC)", "END", "OWNER", "TARGET", "STATUS", "REASON", "PROFILE", "SRC"):
+        table.add_column(column, overflow="fold")
+    table.add_column("SESSION ID", overflow="fold")
+    for s in sessions:
+        status = s.status + (f" ({s.exit_status})" if s.exit_status is not None else "")
+        table.add_row(
+            cell(s.start.strftime("%Y-%m-%d %H:%M:%S") if s.start else ""),
+            cell(s.end.strftime("%Y-%m-%d %H:%M:%S") if s.end else ""),
+            cell(s.owner_name),
+            cell(s.target),
+            Text(status, style="bold" if s.active else ""),
+            cell(s.reason),
+            cell(s.profile),
+            cell(s.source),
+            cell(s.session_id),
+        )
+    console = Console(highlight=False)
+    console.print(table)
+    active = sum(1 for s in sessions if s.active)
+    console.print(Text(f"{len(sessions)} session(s), {active} active", style="dim"))

@@ -1,14 +1,208 @@
-"""`ssm-tui` subcommand module (stub: its owner replaces it)."""
+"""`ssm-tui list`: every managed instance of the chosen profiles and regions, for scripts.
+
+A rich table on a terminal, JSON lines with `--json`. Errors go to stderr, one per failed
+profile/region with its next step; the exit status is 1 if any scope failed (the others are still
+listed), 2 for bad usage (unknown profile, malformed config).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+
+from ssm_tui.aws.models import Instance, ScopeError, ScopeResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare this command's options."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--profile",
+        "-p",
+        action="append",
+        metavar="P",
+        help="profile to list (repeatable; default: every profile)",
+    )
+    group.add_argument(
+        "--all-profiles", action="store_true", help="list every profile (the default)"
+    )
+    parser.add_argument(
+        "--regions",
+        "-r",
+        nargs="+",
+        metavar="REGION",
+        help="extra regions to list besides each profile's own (space or comma separated)",
+    )
+    parser.add_argument(
+        "--filter",
+        "-f",
+        metavar="TEXT",
+        help="keep instances whose name, id, IP, profile, platform or tags contain TEXT",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="do not update the inventory cache"
+    )
+
+
+def _regions(values: Sequence[str] | None) -> list[str]:
+    return [r.strip() for v in values or () for r in v.split(",") if r.strip()]
+
+
+def matches(instance: Instance, text: str | None) -> bool:
+    """Case-insensitive substring match over what a user would search for."""
+    if not text:
+        return True
+    needle = text.casefold()
+    haystack = [
+        instance.name,
+        instance.instance_id,
+        instance.ip_address,
+        instance.profile,
+        instance.account_id,
+        instance.account_label,
+        instance.region,
+        instance.platform_name,
+        instance.platform_type,
+        instance.ping_status,
+        instance.computer_name,
+        *instance.tags.values(),
+    ]
+    return any(needle in (value or "").casefold() for value in haystack)
+
+
+def printable(value: str) -> str:
+    """AWS text made safe for a terminal: control characters shown as escapes, not obeyed."""
+    if value.isprintable():
+        return value
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in value)
+
+
+def instance_json(instance: Instance) -> dict[str, object]:
+    """The JSON-lines form of an instance (ISO times, everything else as AWS said it)."""
+    return {
+        "profile": instance.profile,
+        "account_id": instance.account_id,
+        "account": instance.account_label,
+        "region": instance.region,
+        "instance_id": instance.instance_id,
+        "name": instance.name,
+        "ping_status": instance.ping_status,
+        "platform_type": instance.platform_type,
+        "platform_name": instance.platform_name,
+        "agent_version": instance.agent_version,
+        "ip_address": instance.ip_address,
+        "computer_name": instance.computer_name,
+        "resource_type": instance.resource_type,
+        "instance_state": instance.instance_state,
+        "instance_type": instance.instance_type,
+        "last_ping": instance.last_ping.isoformat() if instance.last_ping else None,
+        "tags": instance.tags,
+    }
+
+
+def _print_error(err: ScopeError) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    where = f"{err.profile} ({err.region})" if err.region else err.profile
+    line = Text("error: ", style="bold red")
+    line.append(printable(f"{where}: {err.message}"))
+    console.print(line)
+    if err.hint:
+        console.print(Text(printable(f"  hint: {err.hint}"), style="yellow"))
+
+
+def _print_table(instances: list[Instance]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("NAME", "ID", "ACCOUNT", "PROFILE", "REGION", "PING", "PLATFORM", "IP"):
+        table.add_column(column, overflow="fold")
+    styles = {"Online": "green", "ConnectionLost": "yellow", "Inactive": "red"}
+    for i in instances:
+        table.add_row(
+            Text(printable(i.name)),
+            Text(printable(i.instance_id)),
+            Text(printable(i.account_label or i.account_id)),
+            Text(printable(i.profile)),
+            Text(printable(i.region)),
+            Text(printable(i.ping_status), style=styles.get(i.ping_status, "")),
+            Text(printable(i.platform_name or i.platform_type)),
+            Text(printable(i.ip_address)),
+        )
+    console = Console(highlight=False)
+    console.print(table)
+    console.print(Text(f"{len(instances)} instance(s)", style="dim"))
+
+
+async def _collect(scopes: list, cache: bool) -> list[ScopeResult]:
+    from ssm_tui.aws.inventory import InventoryService
+
+    store = None
+    if cache:
+        from ssm_tui.store import Store
+
+        store = Store()
+    results = []
+    async for result in InventoryService().stream(scopes):
+        results.append(result)
+        if store is not None:
+            store.save_inventory(result)
+    return results
 
 
 def run(args: argparse.Namespace) -> int:
-    print("not implemented yet")
-    return 2
+    from ssm_tui.aws.errors import SsmTuiError
+    from ssm_tui.aws.inventory import default_scopes
+    from ssm_tui.aws.profiles import get_profile, load_profiles
+    from ssm_tui.aws.settings import load_settings
+
+    try:
+        settings = load_settings()
+        if args.profile:
+            profiles = [get_profile(name) for name in dict.fromkeys(args.profile)]
+        else:
+            profiles = [p for p in load_profiles() if not settings.is_hidden(p.name)]
+    except SsmTuiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not profiles:
+        print(
+            "error: no AWS profiles found\n  hint: run `aws configure` or set AWS_CONFIG_FILE",
+            file=sys.stderr,
+        )
+        return 2
+    scopes = default_scopes(profiles, _regions(args.regions), settings)
+    results = asyncio.run(_collect(scopes, cache=not args.no_cache))
+    order = {scope: n for n, scope in enumerate(scopes)}
+    results.sort(key=lambda r: order.get(r.scope, 0))
+    instances = sorted(
+        (i for r in results for i in r.instances if matches(i, args.filter)),
+        key=lambda i: (i.account_label or i.account_id, i.profile, i.region, i.name.casefold()),
+    )
+    if args.json:
+        out = sys.stdout
+        for instance in instances:
+            out.write(json.dumps(instance_json(instance), ensure_ascii=False, default=_default))
+            out.write("\n")
+        out.flush()
+    else:
+        _print_table(instances)
+    failed = [r.error for r in results if r.error is not None]
+    for err in failed:
+        _print_error(err)
+    return 1 if failed else 0
+
+
+def _default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)

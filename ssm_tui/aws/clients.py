@@ -1,0 +1,253 @@
+"""aiobotocore clients for any profile, with one cached session per profile and audit-friendly
+assume-role session names.
+
+Why sessions are cached: a botocore session caches the resolved credentials (one AssumeRole or SSO
+GetRoleCredentials per profile, refreshed by botocore before they expire), so refreshing the fleet
+every few minutes does not re-assume every role. Sessions are kept per event loop because
+aiobotocore's refreshable credentials hold asyncio locks, and per "config fingerprint" (AWS_*
+variables, config file times) so an edited ~/.aws/config is picked up without restarting.
+
+All sessions share one botocore data loader, so the EC2 and SSM models (megabytes of JSON) are
+parsed once per process rather than once per profile.
+
+Audit attribution: botocore names a role session `botocore-session-<digits>` when the profile has
+no `role_session_name`, which makes every Session Manager id and CloudTrail entry anonymous. Before
+first use of such a profile we write the caller's own name (the source profile's IAM user name from
+GetCallerIdentity, else the local user name) into *this session's in-memory copy* of the config;
+the file is never touched. A configured `role_session_name` always wins, and the settings switch
+`audit_role_session_name = false` (global or per profile) turns this off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import re
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import botocore.loaders
+import botocore.session
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+from botocore import exceptions as bce
+
+from ssm_tui import __version__
+from ssm_tui.aws import profiles as profiles_mod
+from ssm_tui.aws.errors import UnknownProfileError
+from ssm_tui.aws.profiles import ENV_PROFILE, _config_error
+from ssm_tui.aws.settings import load_settings
+
+RETRY_MODE = "adaptive"
+"""botocore's retry mode: standard retries + client-side rate limiting after throttling."""
+MAX_ATTEMPTS = 8
+"""Attempts per call (1 + 7 retries with botocore's exponential backoff and jitter)."""
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
+MAX_POOL_CONNECTIONS = 32
+
+BASE_CONFIG = AioConfig(
+    retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS},
+    connect_timeout=CONNECT_TIMEOUT,
+    read_timeout=READ_TIMEOUT,
+    max_pool_connections=MAX_POOL_CONNECTIONS,
+    user_agent_appid=f"ssm-tui-{__version__}",
+)
+
+_ROLE_SESSION_NAME_RE = re.compile(r"[^\w+=,.@-]")
+
+_loader: botocore.loaders.Loader | None = None
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, AioSession]] = (
+    weakref.WeakKeyDictionary()
+)
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+_role_names: dict[tuple, str] = {}
+_endpoints: dict[tuple, str] = {}
+
+
+def _shared_loader() -> botocore.loaders.Loader:
+    global _loader
+    if _loader is None:
+        _loader = botocore.loaders.create_loader()
+    return _loader
+
+
+def config_fingerprint() -> tuple:
+    """What makes a cached session stale: AWS_* variables and the config files' modification."""
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+    stamps = []
+    for var, default in (
+        ("AWS_CONFIG_FILE", "~/.aws/config"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
+    ):
+        path = os.path.expanduser(os.path.expandvars(os.environ.get(var, default)))
+        try:
+            st = os.stat(path)
+            stamps.append((path, st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamps.append((path, 0, 0))
+    return (env, tuple(stamps), os.environ.get("HOME", ""))
+
+
+def sanitize_role_session_name(name: str) -> str:
+    """Make `name` valid for STS RoleSessionName: [\\w+=,.@-], 2..64 characters."""
+    clean = _ROLE_SESSION_NAME_RE.sub("-", name.strip())[:64]
+    if len(clean) < 2:
+        clean = (clean + "-ssm-tui")[:64]
+    return clean
+
+
+def local_user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "ssm-tui"
+
+
+def _botocore_profile(profile: str | None, config: dict) -> str | None:
+    """The name botocore should use: None means "the default chain" (the env profile)."""
+    if profile is None:
+        return None
+    if profile == ENV_PROFILE and profile not in config.get("profiles", {}):
+        return None
+    return profile
+
+
+def _prepare(session: botocore.session.Session, profile: str | None) -> str | None:
+    """Load the config into `session`, inject discovered profiles, select `profile`."""
+    session.register_component("data_loader", _shared_loader())
+    try:
+        config = session.full_config
+    except bce.ConfigParseError as exc:
+        raise _config_error(exc) from None
+    name = _botocore_profile(profile, config)
+    if name is None:
+        return None
+    discovered = profiles_mod.discovered_config(name)
+    if discovered is not None:
+        config["profiles"][name] = discovered
+    if name not in config["profiles"]:
+        raise UnknownProfileError(name, profiles_mod.known_profile_names())
+    session.set_config_variable("profile", name)
+    return name
+
+
+async def get_session(profile: str | None) -> AioSession:
+    """The cached aiobotocore session of `profile` in this event loop (created on first use)."""
+    loop = asyncio.get_running_loop()
+    key = (config_fingerprint(), profile)
+    cache = _sessions.setdefault(loop, {})
+    if key in cache:
+        return cache[key]
+    lock = _locks.setdefault(loop, {}).setdefault(key, asyncio.Lock())
+    async with lock:
+        if key in cache:
+            return cache[key]
+        session = AioSession()
+        name = _prepare(session, profile)
+        if name is not None:
+            await _apply_audit_name(session, name, key[0])
+        cache[key] = session
+        return session
+
+
+async def _apply_audit_name(session: AioSession, profile: str, fingerprint: tuple) -> None:
+    """Give role profiles without role_session_name the caller's name (see module docstring)."""
+    profiles = session.full_config["profiles"]
+    cfg = profiles.get(profile, {})
+    if not cfg.get("role_arn") or cfg.get("role_session_name"):
+        return
+    if not load_settings().audit_for(profile):
+        return
+    name = await _caller_name(profile, profiles, fingerprint)
+    # The whole chain of role profiles botocore walks for `profile` gets the same name.
+    seen: set[str] = set()
+    current: str | None = profile
+    while current and current not in seen and current in profiles:
+        seen.add(current)
+        link = profiles[current]
+        if link.get("role_arn") and not link.get("role_session_name"):
+            if current == profile or load_settings().audit_for(current):
+                link["role_session_name"] = name
+        current = link.get("source_profile")
+
+
+async def _caller_name(profile: str, profiles: dict, fingerprint: tuple) -> str:
+    """The source identity's own name (IAM user or role session), else the local user name."""
+    key = (fingerprint, profile)
+    if key in _role_names:
+        return _role_names[key]
+    source = profiles.get(profile, {}).get("source_profile")
+    name: str | None = None
+    if source and source != profile and source in profiles:
+        region = profiles[source].get("region") or "us-east-1"
+        try:
+            async with client("sts", source, region) as sts:
+                identity = await sts.get_caller_identity()
+            name = caller_name_from_arn(identity.get("Arn", ""))
+        except Exception:  # noqa: BLE001 - the AssumeRole that follows reports the real problem
+            name = None
+    result = sanitize_role_session_name(name or local_user_name())
+    _role_names[key] = result
+    return result
+
+
+def caller_name_from_arn(arn: str) -> str | None:
+    """`alice` from `...:user/alice` or `...:assumed-role/Role/alice`; None for root."""
+    resource = arn.split(":", 5)[-1] if arn.count(":") >= 5 else ""
+    if not resource or resource == "root" or "/" not in resource:
+        return None
+    return resource.rsplit("/", 1)[-1] or None
+
+
+@asynccontextmanager
+async def client(
+    service: str,
+    profile: str | None,
+    region: str | None,
+    *,
+    config: AioConfig | None = None,
+) -> AsyncIterator[Any]:
+    """An aiobotocore client of `service` for `profile` in `region`.
+
+    Credentials follow botocore's chain for the profile (keys, assume-role, SSO, credential_process,
+    AWS_* variables, AWS_ENDPOINT_URL*). Retries: botocore's adaptive mode, MAX_ATTEMPTS attempts.
+    Raises `UnknownProfileError` / `ConfigError`; AWS errors are botocore's (see `errors.explain`).
+    """
+    session = await get_session(profile)
+    merged = BASE_CONFIG.merge(config) if config is not None else BASE_CONFIG
+    async with session.create_client(service, region_name=region, config=merged) as c:
+        yield c
+
+
+def resolved_endpoint(service: str, profile: str | None, region: str | None) -> str:
+    """The endpoint URL botocore would call for `service` (e.g. the SSM endpoint for the plugin).
+
+    Honours AWS_ENDPOINT_URL(_<SERVICE>), a profile's `endpoint_url` and `services` section; on
+    real AWS it is `https://ssm.<region>.amazonaws.com`. No credentials are resolved or used.
+    """
+    key = (config_fingerprint(), service, profile, region)
+    if key not in _endpoints:
+        session = botocore.session.Session()
+        _prepare(session, profile)
+        c = session.create_client(
+            service,
+            region_name=region,
+            aws_access_key_id="unused",
+            aws_secret_access_key="unused",
+        )
+        _endpoints[key] = c.meta.endpoint_url
+    return _endpoints[key]
+
+
+def forget_sessions() -> None:
+    """Drop cached sessions and names (after `aws sso login`, or a settings change)."""
+    _sessions.clear()
+    _locks.clear()
+    _role_names.clear()
+    _endpoints.clear()

@@ -1,0 +1,274 @@
+"""The errors ssm-tui raises, and `explain`, which turns any AWS failure into one readable row.
+
+Every failure the user can fix gets a message that says what went wrong and a `hint` with the exact
+next step (`aws sso login --profile X`), because a stack trace helps nobody at 3 a.m. The UI and the
+CLI show `ScopeError`s; services raise the exception classes below.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from botocore import exceptions as bce
+
+from ssm_tui.aws.models import ScopeError
+
+
+class SsmTuiError(Exception):
+    """Base of every error ssm-tui explains itself (message + hint, no traceback needed)."""
+
+    code: str = ""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  {self.hint}" if self.hint else self.message
+
+
+class ConfigError(SsmTuiError):
+    """A configuration file (AWS config, credentials, ssm-tui settings) could not be read."""
+
+    code = "ConfigError"
+
+    def __init__(self, file: str, line: int | None, message: str) -> None:
+        where = f"{file}, line {line}" if line else file
+        super().__init__(f"{where}: {message}", hint=f"fix or move {file} and try again")
+        self.file = file
+        self.line = line
+        self.detail = message
+
+
+class UnknownProfileError(SsmTuiError):
+    """A profile name that no config file (nor SSO discovery) defines."""
+
+    code = "ProfileNotFound"
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        self.name = name
+        self.known = sorted(known)
+        close = difflib.get_close_matches(name, self.known, n=1)
+        self.suggestion = close[0] if close else None
+        listing = ", ".join(self.known) if self.known else "(none: no AWS config found)"
+        hint = f"did you mean {self.suggestion!r}? " if self.suggestion else ""
+        super().__init__(f"unknown profile {name!r}", hint=f"{hint}known profiles: {listing}")
+
+
+class CredentialsError(SsmTuiError):
+    """Credentials are missing, expired or rejected; `hint` is the command that fixes it."""
+
+    code = "CredentialsError"
+
+    def __init__(self, profile: str | None, message: str, hint: str = "", code: str = "") -> None:
+        super().__init__(message, hint)
+        self.profile = profile
+        if code:
+            self.code = code
+
+
+class AccessDenied(SsmTuiError):
+    """The credentials work but lack a permission."""
+
+    code = "AccessDenied"
+
+
+class Throttled(SsmTuiError):
+    """AWS kept throttling after every retry botocore made."""
+
+    code = "Throttling"
+
+
+class NetworkError(SsmTuiError):
+    """The endpoint could not be reached (no network, wrong region, proxy)."""
+
+    code = "NetworkError"
+
+
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "RequestThrottled",
+        "ProvisionedThroughputExceededException",
+    }
+)
+EXPIRED_CODES = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+)
+INVALID_KEY_CODES = frozenset(
+    {
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "AuthFailure",
+        "InvalidAccessKeyId",
+        "UnauthorizedException",
+    }
+)
+DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden"}
+)
+
+
+def _login_hint(profile: str | None, kind: str | None) -> str:
+    flag = f" --profile {profile}" if profile else ""
+    if kind == "sso":
+        return f"run: aws sso login{flag}"
+    if kind == "process":
+        return f"check the credential_process command of profile {profile!r}"
+    if kind == "assume-role":
+        return f"renew the credentials of the source profile of {profile!r}"
+    return f"renew the access keys of profile {profile!r} (aws configure{flag})"
+
+
+def _profile_kind(profile: str | None) -> str | None:
+    """The profile's kind, looked up lazily (profiles imports this module)."""
+    if not profile:
+        return None
+    try:
+        from ssm_tui.aws.profiles import get_profile
+
+        return str(get_profile(profile).kind)
+    except Exception:  # noqa: BLE001 - a hint is best effort, the error itself matters
+        return None
+
+
+def explain(exc: BaseException, profile: str | None, region: str | None = None) -> ScopeError:
+    """Turn any exception from a service call into a `ScopeError` with a next step.
+
+    Why one function: the inventory, the session starter, history and logs all show AWS failures
+    the same way, and the hints (which command fixes it) depend on the profile kind, not the caller.
+    """
+    name = profile or "(default)"
+    if isinstance(exc, ExceptionGroup) and exc.exceptions:
+        return explain(exc.exceptions[0], profile, region)
+    if isinstance(exc, SsmTuiError):
+        return ScopeError(name, region, exc.message, exc.hint, exc.code)
+    kind = _profile_kind(profile)
+    if isinstance(exc, bce.ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        message = str(err.get("Message", "") or exc)
+        op = getattr(exc, "operation_name", "")
+        if code in THROTTLING_CODES:
+            return ScopeError(
+                name, region, f"throttled by AWS on {op} after retries: {message}",
+                "try again in a minute, or lower the number of profiles refreshed at once",
+                code,
+            )
+        if code in EXPIRED_CODES:
+            return ScopeError(
+                name, region, f"credentials expired: {message}", _login_hint(profile, kind), code
+            )
+        if code in INVALID_KEY_CODES:
+            return ScopeError(
+                name,
+                region,
+                f"credentials rejected: {message}",
+                _login_hint(profile, kind),
+                code,
+            )
+        if code in DENIED_CODES:
+            return ScopeError(
+                name,
+                region,
+                f"access denied on {op}: {message}",
+                f"ask for permission {_service_action(exc)} for the role of profile {name!r}",
+                code,
+            )
+        return ScopeError(name, region, f"{op} failed: {code}: {message}", "", code)
+    if isinstance(exc, bce.ProfileNotFound):
+        from ssm_tui.aws.profiles import known_profile_names
+
+        err2 = UnknownProfileError(exc.kwargs.get("profile", name), known_profile_names())
+        return ScopeError(name, region, err2.message, err2.hint, err2.code)
+    if isinstance(exc, bce.UnauthorizedSSOTokenError | bce.SSOTokenLoadError):
+        return ScopeError(
+            name, region, f"SSO login needed: {exc}", _login_hint(profile, "sso"), "SSOTokenExpired"
+        )
+    if isinstance(exc, bce.TokenRetrievalError):
+        return ScopeError(
+            name, region, f"SSO token expired: {exc}", _login_hint(profile, "sso"), "SSOTokenExpired"
+        )
+    if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
+        return ScopeError(
+            name,
+            region,
+            f"no credentials found: {exc}",
+            f"add keys with: aws configure --profile {name}" if profile else "set a profile",
+            "NoCredentials",
+        )
+    if isinstance(exc, bce.CredentialRetrievalError):
+        return ScopeError(name, region, str(exc), _login_hint(profile, kind), "CredentialsError")
+    if isinstance(exc, bce.NoRegionError):
+        return ScopeError(
+            name,
+            region,
+            "no region configured",
+            f"set one with: aws configure set region us-east-1 --profile {name}",
+            "NoRegion",
+        )
+    if isinstance(exc, bce.InvalidRegionError):
+        return ScopeError(
+            name, region, str(exc), "check the region name (e.g. eu-west-1)", "InvalidRegion"
+        )
+    if isinstance(exc, bce.ConnectTimeoutError | bce.EndpointConnectionError):
+        return ScopeError(
+            name,
+            region,
+            f"cannot reach AWS: {exc}",
+            "check the network, proxy settings, and that the region exists",
+            "NetworkError",
+        )
+    if isinstance(exc, bce.ReadTimeoutError | TimeoutError):
+        return ScopeError(
+            name, region, f"AWS did not answer in time: {exc}", "try again", "Timeout"
+        )
+    if isinstance(exc, bce.ConfigParseError):
+        return ScopeError(name, region, str(exc), "fix the AWS config file", "ConfigError")
+    if isinstance(exc, bce.BotoCoreError):
+        return ScopeError(name, region, str(exc), "", type(exc).__name__)
+    if isinstance(exc, OSError):
+        return ScopeError(name, region, f"{type(exc).__name__}: {exc}", "", type(exc).__name__)
+    return ScopeError(name, region, f"unexpected error: {type(exc).__name__}: {exc}", "", "")
+
+
+def _service_action(exc: bce.ClientError) -> str:
+    """`ssm:DescribeInstanceInformation` from a ClientError (best effort, for the hint)."""
+    op = getattr(exc, "operation_name", "") or "?"
+    service = ""
+    model = getattr(exc, "service_model", None)
+    if model is not None:
+        service = getattr(model, "signing_name", "") or ""
+    return f"{service}:{op}" if service else op
+
+
+def raise_for(exc: BaseException, profile: str | None) -> SsmTuiError:
+    """An `SsmTuiError` subclass for `exc`, for callers that raise rather than render."""
+    if isinstance(exc, SsmTuiError):
+        return exc
+    err = explain(exc, profile)
+    if err.code in THROTTLING_CODES:
+        out: SsmTuiError = Throttled(err.message, err.hint)
+    elif err.code in DENIED_CODES:
+        out = AccessDenied(err.message, err.hint)
+    elif err.code in ("NetworkError", "Timeout"):
+        out = NetworkError(err.message, err.hint)
+    elif err.code in EXPIRED_CODES | INVALID_KEY_CODES or err.code in (
+        "SSOTokenExpired",
+        "NoCredentials",
+        "CredentialsError",
+    ):
+        out = CredentialsError(profile, err.message, err.hint, err.code)
+    else:
+        out = SsmTuiError(err.message, err.hint)
+        out.code = err.code
+    return out

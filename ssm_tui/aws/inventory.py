@@ -1,0 +1,252 @@
+"""The fleet: every managed instance of every chosen profile and region, listed concurrently.
+
+One *scope* is a profile in a region. For each scope: all pages of SSM DescribeInstanceInformation;
+as each page arrives, its EC2 instances are described (Name tag, state, type, private IP) and its
+hybrid `mi-*` nodes' tags are read (ListTagsForResource), so those calls overlap the next page
+instead of waiting for the last one. Scopes run concurrently, bounded per account and region
+(that is where AWS applies its API rate limits); botocore's adaptive retry mode absorbs throttling
+(no sleeps here). A failing scope yields a `ScopeResult` with `error` and never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore import exceptions as bce
+
+from ssm_tui.aws import accounts
+from ssm_tui.aws.clients import client
+from ssm_tui.aws.errors import DENIED_CODES, SsmTuiError, explain
+from ssm_tui.aws.models import Instance, Profile, Scope, ScopeError, ScopeResult
+from ssm_tui.aws.profiles import load_profiles
+from ssm_tui.aws.settings import Settings
+
+MAX_SCOPES_PER_ACCOUNT_REGION = 8
+"""Scopes of one account and region listed at once (AWS rate-limits per account and region)."""
+MAX_CALLS_PER_ACCOUNT_REGION = 16
+"""Concurrent enrichment calls (EC2 batches, tag reads) into one account and region."""
+DII_PAGE_SIZE = 50
+"""DescribeInstanceInformation's largest page."""
+EC2_BATCH = 200
+"""Instance ids per EC2 DescribeInstances `instance-id` filter."""
+
+
+def default_scopes(
+    profiles: Iterable[Profile],
+    regions: Sequence[str] | None = None,
+    settings: Settings | None = None,
+) -> list[Scope]:
+    """Each profile in its own region (or its settings' regions) plus `regions`, no duplicates.
+
+    A profile with no region at all gets one scope with region "" that fails with a hint, so the
+    user sees why it is missing instead of it silently vanishing.
+    """
+    scopes: list[Scope] = []
+    for profile in profiles:
+        own = (
+            settings.regions_for(profile.name, profile.region)
+            if settings is not None
+            else ([profile.region] if profile.region else [])
+        )
+        wanted = list(dict.fromkeys([*own, *(regions or ())]))
+        scopes += [Scope(profile.name, region) for region in wanted] or [Scope(profile.name, "")]
+    return list(dict.fromkeys(scopes))
+
+
+def _name_of(tags: dict[str, str], computer_name: str, instance_id: str) -> str:
+    return tags.get("Name") or computer_name or instance_id
+
+
+class InventoryService:
+    """Lists scopes concurrently; create one per app (it holds the per-account semaphores)."""
+
+    def __init__(
+        self,
+        *,
+        max_scopes_per_account: int = MAX_SCOPES_PER_ACCOUNT_REGION,
+        max_calls_per_account: int = MAX_CALLS_PER_ACCOUNT_REGION,
+    ) -> None:
+        self._max_scopes = max_scopes_per_account
+        self._max_calls = max_calls_per_account
+        self._scope_slots: dict[tuple[str, str], asyncio.Semaphore] = {}
+        self._call_slots: dict[tuple[str, str], asyncio.Semaphore] = {}
+
+    async def stream(self, scopes: Sequence[Scope]) -> AsyncIterator[ScopeResult]:
+        """Yield each scope's result as soon as it completes (any order; one per scope).
+
+        Closing the iterator early cancels the scopes still running.
+        """
+        try:
+            by_name = {p.name: p for p in load_profiles(include_discovered=True)}
+        except SsmTuiError as exc:
+            for scope in scopes:
+                yield ScopeResult(scope, error=explain(exc, scope.profile, scope.region))
+            return
+        tasks = [asyncio.create_task(self.list_scope(s, by_name.get(s.profile))) for s in scopes]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                yield await next_done
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def list_all(self, scopes: Sequence[Scope]) -> list[ScopeResult]:
+        """Every scope's result, in the order of `scopes`."""
+        done = {r.scope: r async for r in self.stream(scopes)}
+        return [done[s] for s in scopes]
+
+    def _slots(self, profile: Profile | None, scope: Scope) -> tuple[Any, Any]:
+        account = (profile.account_id if profile else None) or accounts.cached_account(
+            scope.profile
+        )
+        key = (account or f"profile:{scope.profile}", scope.region)
+        if key not in self._scope_slots:
+            self._scope_slots[key] = asyncio.Semaphore(self._max_scopes)
+            self._call_slots[key] = asyncio.Semaphore(self._max_calls)
+        return self._scope_slots[key], self._call_slots[key]
+
+    async def list_scope(self, scope: Scope, profile: Profile | None = None) -> ScopeResult:
+        """One scope's instances, or its error. Never raises (except cancellation)."""
+        scope_slots, call_slots = self._slots(profile, scope)
+        async with scope_slots:
+            started = time.monotonic()
+            try:
+                if not scope.region:
+                    raise bce.NoRegionError()
+                instances = await self._list(scope, profile, call_slots)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure becomes the scope's error row
+                return ScopeResult(
+                    scope,
+                    error=explain(exc, scope.profile, scope.region or None),
+                    elapsed=time.monotonic() - started,
+                    fetched_at=datetime.now(UTC),
+                )
+            return ScopeResult(
+                scope,
+                instances=instances,
+                elapsed=time.monotonic() - started,
+                fetched_at=datetime.now(UTC),
+            )
+
+    async def _list(
+        self, scope: Scope, profile: Profile | None, call_slots: asyncio.Semaphore
+    ) -> tuple[Instance, ...]:
+        infos: list[dict[str, Any]] = []
+        ec2_details: dict[str, dict[str, Any]] = {}
+        tags: dict[str, dict[str, str]] = {}
+        async with (
+            client("ssm", scope.profile, scope.region) as ssm,
+            client("ec2", scope.profile, scope.region) as ec2,
+            asyncio.TaskGroup() as group,
+        ):
+            account_task = group.create_task(self._account_id(scope.profile, profile))
+            pages = ssm.get_paginator("describe_instance_information").paginate(
+                PaginationConfig={"PageSize": DII_PAGE_SIZE}
+            )
+            async for page in pages:
+                batch = page.get("InstanceInformationList", [])
+                infos += batch
+                ec2_ids = [i["InstanceId"] for i in batch if i["InstanceId"].startswith("i-")]
+                for start in range(0, len(ec2_ids), EC2_BATCH):
+                    chunk = ec2_ids[start : start + EC2_BATCH]
+                    group.create_task(self._describe_ec2(ec2, chunk, ec2_details, call_slots))
+                for info in batch:
+                    if not info["InstanceId"].startswith("i-"):
+                        group.create_task(self._read_tags(ssm, info["InstanceId"], tags, call_slots))
+        account_id = account_task.result() or ""
+        label = accounts.cached_label(account_id) or scope.profile
+        return tuple(
+            self._instance(scope, account_id, label, info, ec2_details, tags) for info in infos
+        )
+
+    @staticmethod
+    async def _account_id(name: str, profile: Profile | None) -> str | None:
+        if profile is not None and profile.account_id:
+            return profile.account_id
+        try:
+            return await accounts.account_id(name)
+        except Exception:  # noqa: BLE001 - the listing itself reports credential problems
+            return None
+
+    @staticmethod
+    async def _describe_ec2(
+        ec2: Any, ids: list[str], out: dict[str, dict[str, Any]], slots: asyncio.Semaphore
+    ) -> None:
+        async with slots:
+            try:
+                pages = ec2.get_paginator("describe_instances").paginate(
+                    Filters=[{"Name": "instance-id", "Values": ids}],
+                    PaginationConfig={"PageSize": 1000},
+                )
+                async for page in pages:
+                    for reservation in page.get("Reservations", []):
+                        for inst in reservation.get("Instances", []):
+                            out[inst["InstanceId"]] = inst
+            except bce.ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in DENIED_CODES:
+                    raise  # denied: the instances still list, named from SSM's ComputerName
+
+    @staticmethod
+    async def _read_tags(
+        ssm: Any, node_id: str, out: dict[str, dict[str, str]], slots: asyncio.Semaphore
+    ) -> None:
+        async with slots:
+            try:
+                reply = await ssm.list_tags_for_resource(
+                    ResourceType="ManagedInstance", ResourceId=node_id
+                )
+            except bce.ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code in DENIED_CODES or code == "InvalidResourceId":
+                    return  # deregistered meanwhile or not allowed: keep the SSM row
+                raise
+        out[node_id] = {t["Key"]: t.get("Value", "") for t in reply.get("TagList", [])}
+
+    @staticmethod
+    def _instance(
+        scope: Scope,
+        account_id: str,
+        label: str,
+        info: dict[str, Any],
+        ec2_details: dict[str, dict[str, Any]],
+        mi_tags: dict[str, dict[str, str]],
+    ) -> Instance:
+        node_id = info["InstanceId"]
+        ec2 = ec2_details.get(node_id, {})
+        if ec2:
+            tags = {t["Key"]: t.get("Value", "") for t in ec2.get("Tags", []) or []}
+        else:
+            tags = mi_tags.get(node_id, {})
+        computer_name = info.get("ComputerName", "") or ""
+        last_ping = info.get("LastPingDateTime")
+        return Instance(
+            profile=scope.profile,
+            account_id=account_id,
+            region=scope.region,
+            instance_id=node_id,
+            name=_name_of(tags, computer_name, node_id),
+            ping_status=info.get("PingStatus", "") or "",
+            platform_type=info.get("PlatformType", "") or "",
+            platform_name=info.get("PlatformName", "") or "",
+            agent_version=info.get("AgentVersion", "") or "",
+            ip_address=ec2.get("PrivateIpAddress") or info.get("IPAddress", "") or "",
+            computer_name=computer_name,
+            resource_type=info.get("ResourceType", "") or "",
+            last_ping=last_ping if isinstance(last_ping, datetime) else None,
+            instance_state=(ec2.get("State") or {}).get("Name", ""),
+            instance_type=ec2.get("InstanceType", "") or "",
+            tags=tags,
+            account_label=label,
+        )
+
+
+def failed(scope: Scope, error: ScopeError) -> ScopeResult:
+    """A result that only carries an error (for callers that fail before listing)."""
+    return ScopeResult(scope, error=error, fetched_at=datetime.now(UTC))

@@ -1,0 +1,442 @@
+"""An asyncio data-channel client: what `session-manager-plugin` does on the wire, in-process.
+
+`DataChannelClient` opens the StreamUrl with `websockets`, sends the open-data-channel text frame
+(token, ClientId, RequestId, ClientVersion), answers the agent's handshake (session type; KMS
+encryption is refused with a clear error because we do not implement it), and then streams:
+
+    async with DataChannelClient(url, token, session_id=sid, on_output=write) as client:
+        session_type = await client.wait_ready()     # "Standard_Stream", "Port", ...
+        await client.resize(120, 40)
+        await client.send_input(b"ls\\r")             # any size: chunked, window kept full
+        exit_code = await client.wait_closed()       # ExitCode payload, or None
+
+Reliability (acks, retransmission, reordering) is `channel.Channel`. If the socket drops without
+`channel_closed`, the client reconnects the way the official plugin does: it asks `resume` (the
+ResumeSession API) for a new token, re-opens the StreamUrl with the same ClientId, and resends
+everything unacknowledged; sequence numbers continue. Without a `resume` callback it retries the
+token it has. A session that cannot be reached again ends with `SessionError`.
+
+The token is never logged; `repr()` of this object does not show it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from ssm_tui.plugin import messages as m
+from ssm_tui.plugin.channel import DEFAULT_WINDOW, Channel, RetransmissionExhausted
+
+log = logging.getLogger(__name__)
+
+CLIENT_VERSION = "1.2.764.0"
+"""The plugin version we claim: protocol features of the official plugin up to this release, and
+high enough that aws-cli passes the StartSession response through the environment (> 1.2.497.0)
+without its "outdated plugin" warning (>= 1.2.764.0)."""
+
+CHUNK_SIZE = m.MAX_CHUNK
+"""Bytes per input message: what the official plugin and agent use, safe with the real service."""
+
+ResumeFn = Callable[[], Awaitable[tuple[str, str | None] | None]]
+"""Returns (new token, new StreamUrl or None) from ResumeSession, or None if the session ended."""
+OutputFn = Callable[[int, bytes], None]
+"""Receives (payload type, bytes) of every Output / Error / StdErr payload, in order."""
+
+
+class SessionError(m.ProtocolError):
+    """The session could not be opened or continued; the message says why, for the user."""
+
+
+class KMSEncryptionNotSupported(SessionError):
+    """The agent asked for KMS encryption, which this client does not implement."""
+
+
+class DataChannelClient:
+    """One Session Manager data channel, seen from the client side."""
+
+    def __init__(
+        self,
+        stream_url: str,
+        token: str,
+        *,
+        session_id: str = "",
+        client_id: str | None = None,
+        client_version: str = CLIENT_VERSION,
+        resume: ResumeFn | None = None,
+        on_output: OutputFn | None = None,
+        on_flag: Callable[[int], None] | None = None,
+        on_message: Callable[[str], None] | None = None,
+        window: int = DEFAULT_WINDOW,
+        chunk_size: int = CHUNK_SIZE,
+        open_attempts: int = 6,
+    ) -> None:
+        self.stream_url = stream_url
+        self._token = token
+        self.session_id = session_id
+        self.client_id = client_id or str(uuid.uuid4())
+        self.client_version = client_version
+        self._resume = resume
+        self._on_output = on_output
+        self._on_flag = on_flag
+        self._on_message = on_message
+        self.chunk_size = chunk_size
+        self.open_attempts = open_attempts
+        self.channel = Channel.for_client(window=window)
+        self.session_type: str | None = None
+        self.properties: dict[str, Any] = {}
+        self.agent_version = ""
+        self.exit_code: int | None = None
+        self.closed_output = ""
+        """The channel_closed message's Output text (the reason the service gave)."""
+        self.reconnects = 0
+        self._ws: ClientConnection | None = None
+        self._ready = asyncio.Event()
+        self._closed = asyncio.Event()
+        self._window_free = asyncio.Event()
+        self._window_free.set()
+        self._error: BaseException | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._queue: asyncio.Queue[bytes | None] | None = None if on_output else asyncio.Queue()
+        self._stopping = False
+        self._send_lock = asyncio.Lock()
+        self._input_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"DataChannelClient(session_id={self.session_id!r}, type={self.session_type!r})"
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> DataChannelClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Open the socket (retrying as the official plugin does) and start the background tasks."""
+        await self._open_with_retries(first=True)
+        self._tasks.append(asyncio.create_task(self._run(), name="datachannel-reader"))
+        self._tasks.append(asyncio.create_task(self._retransmit(), name="datachannel-resend"))
+
+    async def close(self) -> None:
+        """Stop the tasks and close the socket. Does not end the session (see TerminateSession)."""
+        self._stopping = True
+        if self._ws is not None:
+            # while the reader task still drains incoming frames, so the close handshake completes
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._ws.close(), 2)
+            with contextlib.suppress(Exception):
+                self._ws.transport.abort()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        self._finish()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    async def wait_ready(self) -> str:
+        """Wait until the session type is known (handshake done or first output); return it."""
+        ready = asyncio.create_task(self._ready.wait())
+        closed = asyncio.create_task(self._closed.wait())
+        try:
+            await asyncio.wait({ready, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+            closed.cancel()
+        if self._error is not None:
+            raise self._error
+        if not self._ready.is_set():
+            raise SessionError(self._closed_reason())
+        assert self.session_type is not None
+        return self.session_type
+
+    async def wait_closed(self) -> int | None:
+        """Wait for the end of the session; the remote exit status if the agent sent one.
+
+        Raises `SessionError` when the session ended because of a failure (not channel_closed).
+        """
+        await self._closed.wait()
+        if self._error is not None:
+            raise self._error
+        return self.exit_code
+
+    def _closed_reason(self) -> str:
+        return self.closed_output or "the session ended"
+
+    def _finish(self, error: BaseException | None = None) -> None:
+        if error is not None and self._error is None and not self._closed.is_set():
+            self._error = error
+        self._closed.set()
+        self._window_free.set()
+        if self._queue is not None:
+            self._queue.put_nowait(None)
+
+    # --- sending --------------------------------------------------------------------------------
+
+    async def send_input(self, data: bytes, payload_type: int = m.PayloadType.OUTPUT) -> None:
+        """Send bytes (keystrokes, pasted text, TCP data) in chunks; waits while the window is full.
+
+        The wait is what keeps a paste streaming at the speed the acks come back without piling up
+        unbounded memory.
+        """
+        view = memoryview(bytes(data))
+        async with self._input_lock:  # one call's chunks stay contiguous (smux frames rely on it)
+            for start in range(0, len(view), self.chunk_size):
+                await self._wait_window()
+                await self._send(payload_type, bytes(view[start : start + self.chunk_size]))
+
+    async def resize(self, cols: int, rows: int) -> None:
+        """Tell the agent the terminal size (the remote pty gets it)."""
+        await self._send(m.PayloadType.SIZE, m.size_payload(cols, rows))
+
+    async def send_flag(self, flag: int) -> None:
+        """A Flag message (port sessions: DisconnectToPort, TerminateSession)."""
+        await self._send(m.PayloadType.FLAG, m.flag_payload(flag))
+
+    async def _wait_window(self) -> None:
+        while self.channel.queued and not self._closed.is_set():
+            self._window_free.clear()
+            await self._window_free.wait()
+        if self._closed.is_set():
+            raise SessionError(self._error and str(self._error) or self._closed_reason())
+
+    async def _send(self, payload_type: int, payload: bytes) -> None:
+        if self._closed.is_set():
+            raise SessionError(str(self._error) if self._error else self._closed_reason())
+        await self._write(self.channel.send(payload_type, payload))
+
+    async def _write(self, frames: list[bytes]) -> None:
+        """Write frames; a dead socket loses nothing (the channel resends after a reconnect)."""
+        if not frames:
+            return
+        ws = self._ws
+        if ws is None:
+            return
+        async with self._send_lock:
+            try:
+                for frame in frames:
+                    await ws.send(frame)
+            except websockets.ConnectionClosed:
+                pass
+        if not self.channel.queued:
+            self._window_free.set()
+
+    # --- the socket -----------------------------------------------------------------------------
+
+    async def _open(self, url: str, token: str) -> None:
+        ws = await connect(
+            url,
+            compression=None,
+            max_size=16 * 1024 * 1024,
+            ping_interval=60,
+            ping_timeout=None,
+            open_timeout=45,
+            user_agent_header=f"ssm-tui-plugin/{self.client_version}",
+        )
+        await ws.send(
+            m.open_data_channel_json(
+                token, self.client_id, str(uuid.uuid4()), client_version=self.client_version
+            )
+        )
+        self._ws = ws
+
+    async def _open_with_retries(self, first: bool) -> None:
+        """Open (or re-open after ResumeSession) with the official backoff: 100-199 ms, x2."""
+        delay = random.uniform(0.1, 0.2)
+        last: BaseException | None = None
+        for attempt in range(self.open_attempts):
+            if attempt or not first:
+                await asyncio.sleep(delay)
+                delay = delay * 2 if delay < 5 else random.uniform(0.1, 0.2)
+            url, token = self.stream_url, self._token
+            try:
+                if not first and self._resume is not None:
+                    resumed = await self._resume()
+                    if resumed is None:
+                        raise SessionError(f"Session: {self.session_id} timed out.")
+                    token, new_url = resumed
+                    self._token = token
+                    if new_url:
+                        self.stream_url = url = new_url
+                await self._open(url, token)
+                return
+            except SessionError:
+                raise
+            except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+                last = exc
+                log.debug("data channel open failed (attempt %d): %s", attempt + 1, exc)
+            except Exception as exc:  # ResumeSession failures (botocore errors) are retried too
+                last = exc
+                log.debug("resume failed (attempt %d): %s", attempt + 1, exc)
+        what = "open" if first else "reconnect to"
+        raise SessionError(f"cannot {what} the session's data channel: {last}")
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                ws = self._ws
+                assert ws is not None
+                try:
+                    async for frame in ws:
+                        await self._on_frame(frame)
+                        if self._closed.is_set():
+                            return
+                except websockets.ConnectionClosed:
+                    pass
+                if self._closed.is_set() or self._stopping:
+                    return
+                log.debug("data channel socket dropped; resuming session %s", self.session_id)
+                with contextlib.suppress(Exception):
+                    await ws.close()
+                self._ws = None
+                await self._open_with_retries(first=False)
+                self.reconnects += 1
+                await self._write(self.channel.unacked_frames())
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._finish(exc if isinstance(exc, SessionError) else SessionError(str(exc)))
+        finally:
+            if self._closed.is_set() and self._ws is not None:
+                with contextlib.suppress(Exception):
+                    await self._ws.close()
+
+    async def _retransmit(self) -> None:
+        try:
+            while not self._closed.is_set():
+                delay = self.channel.next_deadline()
+                await asyncio.sleep(0.1 if delay is None else max(0.01, min(delay, 0.1)))
+                if self._ws is not None:
+                    await self._write(self.channel.due_retransmissions())
+        except RetransmissionExhausted as exc:
+            self._finish(SessionError(f"the agent stopped acknowledging: {exc}"))
+
+    # --- receiving ------------------------------------------------------------------------------
+
+    async def _on_frame(self, frame: str | bytes) -> None:
+        data = frame.encode() if isinstance(frame, str) else frame
+        try:
+            msg = m.decode(data)
+            result = self.channel.receive(msg)
+        except m.MessageDecodeError as exc:
+            log.debug("dropping a bad frame: %s", exc)  # as the official plugin does
+            return
+        await self._write(result.send)
+        for delivered in result.deliver:
+            await self._handle(delivered)
+
+    async def _handle(self, msg: m.ClientMessage) -> None:
+        if msg.message_type == m.OUTPUT_STREAM_DATA:
+            await self._handle_output(msg)
+        elif msg.message_type == m.CHANNEL_CLOSED:
+            closed = m.parse_channel_closed(msg.payload)
+            self.closed_output = closed.output
+            self._finish()
+        else:
+            log.debug("ignoring %s", msg.message_type)
+
+    async def _handle_output(self, msg: m.ClientMessage) -> None:
+        ptype = msg.payload_type
+        try:
+            if ptype == m.PayloadType.HANDSHAKE_REQUEST:
+                await self._handshake(m.parse_handshake_request(msg.payload))
+            elif ptype == m.PayloadType.HANDSHAKE_COMPLETE:
+                done = m.parse_handshake_complete(msg.payload)
+                if done.customer_message and self._on_message:
+                    self._on_message(done.customer_message)
+                if self.session_type is None:
+                    self.session_type = "Standard_Stream"
+                self._ready.set()
+            elif ptype == m.PayloadType.ENC_CHALLENGE_REQUEST:
+                self._finish(KMSEncryptionNotSupported(_KMS_MESSAGE))
+            elif ptype == m.PayloadType.EXIT_CODE:
+                self.exit_code = m.parse_exit_code(msg.payload)
+            elif ptype == m.PayloadType.FLAG:
+                flag = m.parse_flag(msg.payload)
+                if self._on_flag:
+                    self._on_flag(flag)
+            elif ptype in (m.PayloadType.OUTPUT, m.PayloadType.ERROR, m.PayloadType.STDERR):
+                if not self._ready.is_set():
+                    # shell sessions without KMS skip the handshake: output implies a shell
+                    self.session_type = self.session_type or "Standard_Stream"
+                    self._ready.set()
+                if self._on_output is not None:
+                    self._on_output(ptype, msg.payload)
+                elif self._queue is not None and msg.payload:
+                    self._queue.put_nowait(msg.payload)
+            else:
+                log.debug("ignoring payload type %s", ptype)
+        except m.MessageDecodeError as exc:
+            log.debug("bad payload (type %s): %s", ptype, exc)
+
+    async def _handshake(self, request: m.HandshakeRequest) -> None:
+        self.agent_version = request.agent_version
+        processed: list[dict[str, Any]] = []
+        errors: list[str] = []
+        refuse_kms = False
+        for action in request.actions:
+            kind = action.get("ActionType")
+            if kind == m.SESSION_TYPE_ACTION:
+                session_type = request.session_type
+                if session_type in m.SHELL_SESSION_TYPES or session_type == m.PORT_SESSION_TYPE:
+                    self.session_type = session_type
+                    self.properties = request.properties
+                    processed.append(processed_ok(kind))
+                else:
+                    error = f"unknown session type {session_type!r}"
+                    errors.append(error)
+                    processed.append(m.processed_action(kind, m.ActionStatus.FAILED, error=error))
+            elif kind == m.KMS_ENCRYPTION_ACTION:
+                refuse_kms = True
+                errors.append(_KMS_MESSAGE)
+                processed.append(
+                    m.processed_action(kind, m.ActionStatus.FAILED, error=_KMS_MESSAGE)
+                )
+            else:
+                error = f"Unsupported action {kind}"
+                processed.append(m.processed_action(str(kind), m.ActionStatus.UNSUPPORTED, None, error))
+        await self._send(
+            m.PayloadType.HANDSHAKE_RESPONSE,
+            m.handshake_response_payload(self.client_version, processed, errors),
+        )
+        if refuse_kms:
+            self._finish(KMSEncryptionNotSupported(_KMS_MESSAGE))
+        elif self.session_type is None:
+            self._finish(SessionError("unable to determine the session type: " + "; ".join(errors)))
+
+    # --- output as an iterator ------------------------------------------------------------------
+
+    async def output(self) -> AsyncIterator[bytes]:
+        """Output payloads in order (only when no `on_output` callback was given)."""
+        if self._queue is None:
+            raise RuntimeError("this client delivers output to its on_output callback")
+        while True:
+            chunk = await self._queue.get()
+            if chunk is None:
+                return
+            yield chunk
+
+
+def processed_ok(action_type: str) -> dict[str, Any]:
+    return m.processed_action(action_type, m.ActionStatus.SUCCESS)
+
+
+_KMS_MESSAGE = (
+    "this session requires KMS encryption (the Session Manager preferences set a KMS key), "
+    "which ssm-tui's built-in plugin does not support; install the official "
+    "session-manager-plugin and use it (--plugin PATH)"
+)

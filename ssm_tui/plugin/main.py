@@ -1,0 +1,389 @@
+"""`ssm-tui-plugin`: a drop-in replacement for `session-manager-plugin`.
+
+Same command line as the official binary (reference §2), so aws-cli and other tools can run it:
+
+    ssm-tui-plugin RESPONSE REGION StartSession PROFILE REQUEST_JSON ENDPOINT
+
+RESPONSE is the StartSession response as JSON, or the *name* of an environment variable starting
+with `AWS_SSM_START_SESSION_RESPONSE` that holds it (read, then removed from our environment so no
+child process inherits the token). `--version` prints a version aws-cli accepts for that
+environment form. PROFILE, REGION and ENDPOINT serve ResumeSession when the socket drops.
+
+Differences from the official plugin, on purpose:
+- raw mode instead of cbreak (Ctrl-C/Z/\\ reach the remote pty as bytes; nothing is rewritten);
+- stdin is sent in batches as large as the terminal gives, with a window of unacknowledged
+  messages kept full, so a paste is not throttled to one 1 KB message per millisecond;
+- the exit status is the remote command's when the agent sends one (NonInteractiveCommands),
+  255 when the session could not be opened or continued, 128+N when killed by signal N;
+- status lines go to stderr, so stdout carries only the session's output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ssm_tui.plugin import portforward
+from ssm_tui.plugin.client import CLIENT_VERSION, DataChannelClient, SessionError
+from ssm_tui.plugin.messages import PORT_SESSION_TYPE, PayloadFlag, PayloadType
+from ssm_tui.plugin.terminal import StdinReader, raw_mode, terminal_size, write_all
+
+ENV_PREFIX = "AWS_SSM_START_SESSION_RESPONSE"
+EXIT_FAILURE = 255
+USAGE = (
+    "usage: ssm-tui-plugin RESPONSE_JSON|AWS_SSM_START_SESSION_RESPONSE... REGION StartSession "
+    "[PROFILE REQUEST_JSON ENDPOINT]\n"
+    "       ssm-tui-plugin --version\n"
+    "ssm-tui's Session Manager plugin, a drop-in for session-manager-plugin."
+)
+
+
+class UsageError(Exception):
+    """A bad command line or StartSession response; the message is for the user."""
+
+
+def status(text: str) -> None:
+    """A status line for the user, on stderr (stdout is the session's output)."""
+    sys.stderr.write(text.replace("\n", "\r\n") if _raw_active else text)
+    sys.stderr.flush()
+
+
+_raw_active = False
+
+
+def load_response(arg: str) -> dict[str, str]:
+    """The StartSession response from argv[1] or the environment variable it names."""
+    if arg.startswith(ENV_PREFIX):
+        value = os.environ.pop(arg, None)
+        if value is None:
+            raise UsageError(f"environment variable {arg} is not set")
+    else:
+        value = arg
+    try:
+        data = json.loads(value)
+    except ValueError as exc:
+        raise UsageError(f"the StartSession response is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError("the StartSession response is not a JSON object")
+    missing = [k for k in ("SessionId", "TokenValue", "StreamUrl") if not data.get(k)]
+    if missing:
+        raise UsageError(f"the StartSession response lacks {', '.join(missing)}")
+    return {k: str(data[k]) for k in ("SessionId", "TokenValue", "StreamUrl")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        print("ssm-tui-plugin is installed; aws-cli or ssm-tui runs it to open sessions.")
+        print(USAGE)
+        return 0
+    if args[0] == "--version":
+        print(CLIENT_VERSION)
+        return 0
+    if args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    try:
+        if len(args) not in (3, 6):
+            raise UsageError(f"unknown operation: expected 3 or 6 arguments, got {len(args)}")
+        if args[2] != "StartSession":
+            raise UsageError(f"invalid operation {args[2]!r} (only StartSession)")
+        response = load_response(args[0])
+        region = args[1]
+        profile, request_json, endpoint = args[3:6] if len(args) == 6 else ("", "{}", "")
+        try:
+            request = json.loads(request_json or "{}")
+        except ValueError as exc:
+            raise UsageError(f"the StartSession request is not JSON: {exc}") from None
+        if not isinstance(request, dict):
+            request = {}
+    except UsageError as exc:
+        status(f"Cannot perform start session: {exc}\n{USAGE}\n")
+        return 2
+    try:
+        return asyncio.run(
+            run_session(response, region=region, profile=profile, request=request, endpoint=endpoint)
+        )
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+
+
+class OutputRouter:
+    """The client's output callback; buffers until the session's real consumer is known."""
+
+    def __init__(self) -> None:
+        self._target: Callable[[int, bytes], None] | None = None
+        self._pending: list[tuple[int, bytes]] = []
+        self.flag_handler: Callable[[int], None] | None = None
+
+    def __call__(self, payload_type: int, data: bytes) -> None:
+        if self._target is None:
+            self._pending.append((payload_type, data))
+        else:
+            self._target(payload_type, data)
+
+    def set(self, target: Callable[[int, bytes], None]) -> None:
+        self._target = target
+        pending, self._pending = self._pending, []
+        for payload_type, data in pending:
+            target(payload_type, data)
+
+    def on_flag(self, flag: int) -> None:
+        if self.flag_handler is not None:
+            self.flag_handler(flag)
+
+
+def make_resume(
+    session_id: str, profile: str, region: str, endpoint: str
+) -> Callable[[], Any] | None:
+    """ResumeSession through aiobotocore (imported only when a reconnect needs it)."""
+
+    async def resume() -> tuple[str, str | None] | None:
+        from ssm_tui.aws.sessions import resume_session
+
+        started = await resume_session(profile or None, region or None, session_id, endpoint)
+        if started is None:
+            return None
+        return started.token_value, started.stream_url or None
+
+    return resume
+
+
+async def run_session(
+    response: dict[str, str],
+    *,
+    region: str,
+    profile: str,
+    request: dict[str, Any],
+    endpoint: str,
+    stdin_fd: int = 0,
+    stdout_fd: int = 1,
+) -> int:
+    """Run one session to its end; return the process exit status."""
+    session_id = response["SessionId"]
+    router = OutputRouter()
+    client = DataChannelClient(
+        response["StreamUrl"],
+        response["TokenValue"],
+        session_id=session_id,
+        resume=make_resume(session_id, profile, region, endpoint),
+        on_output=router,
+        on_flag=router.on_flag,
+        on_message=lambda text: status(text + "\n"),
+    )
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    killed: list[int] = []
+
+    def on_fatal_signal(signum: int) -> None:
+        killed.append(signum)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(signum, on_fatal_signal, signum)
+    status(f"\nStarting session with SessionId: {session_id}\n")
+    try:
+        await client.start()
+        session_type = await _until(client.wait_ready(), stop)
+        if session_type is None:
+            return 128 + killed[0]
+        if session_type == PORT_SESSION_TYPE:
+            code = await _port_session(client, router, request, stop, stdin_fd, stdout_fd)
+        else:
+            code = await _shell_session(client, router, session_type, stop, stdin_fd, stdout_fd)
+        if killed:
+            return 128 + killed[0]
+        return code
+    except SessionError as exc:
+        status(f"\nCannot perform start session: {exc}\n")
+        return EXIT_FAILURE
+    finally:
+        await client.close()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            loop.remove_signal_handler(signum)
+
+
+async def _until(awaitable: Any, stop: asyncio.Event) -> Any:
+    """The awaitable's result, or None if `stop` is set first (the awaitable is cancelled)."""
+    task = asyncio.ensure_future(awaitable)
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    return None
+
+
+def _closing_line(client: DataChannelClient) -> str:
+    if client.closed_output:
+        return f"\n\nSessionId: {client.session_id} : {client.closed_output}\n\n"
+    return f"\n\nExiting session with sessionId: {client.session_id}.\n\n"
+
+
+async def _shell_session(
+    client: DataChannelClient,
+    router: OutputRouter,
+    session_type: str,
+    stop: asyncio.Event,
+    stdin_fd: int,
+    stdout_fd: int,
+) -> int:
+    global _raw_active
+    interactive = session_type != "NonInteractiveCommands"
+    loop = asyncio.get_running_loop()
+
+    def write(payload_type: int, data: bytes) -> None:
+        write_all(2 if payload_type == PayloadType.STDERR else stdout_fd, data)
+
+    router.set(write)
+    reader = StdinReader(stdin_fd)
+    stdin_tty = os.isatty(stdin_fd)
+    use_raw = interactive and stdin_tty
+    tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def send_size() -> None:
+        with contextlib.suppress(SessionError):
+            await client.resize(*terminal_size(stdout_fd))
+
+    async def pump() -> None:
+        while True:
+            data = await reader.read()
+            if not data:
+                if interactive and not stdin_tty:
+                    # piped commands: end the shell as Ctrl-D at a prompt would
+                    await client.send_input(b"\x04")
+                return
+            await client.send_input(data)
+
+    forwarded = {signal.SIGINT: b"\x03", signal.SIGQUIT: b"\x1c", signal.SIGTSTP: b"\x1a"}
+    with raw_mode(stdin_fd) if use_raw else contextlib.nullcontext(False) as raw:
+        _raw_active = bool(raw)
+        try:
+            await send_size()
+            loop.add_signal_handler(signal.SIGWINCH, lambda: spawn(send_size()))
+            for signum, byte in forwarded.items():
+                loop.add_signal_handler(
+                    signum, lambda b=byte: spawn(client.send_input(b)) if not client.closed else None
+                )
+            pumping = asyncio.create_task(pump())
+            try:
+                await _until(client.wait_closed(), stop)
+            finally:
+                pumping.cancel()
+                with contextlib.suppress(asyncio.CancelledError, SessionError, OSError):
+                    await pumping
+                for task in list(tasks):
+                    task.cancel()
+        finally:
+            loop.remove_signal_handler(signal.SIGWINCH)
+            for signum in forwarded:
+                loop.remove_signal_handler(signum)
+            _raw_active = False
+    if client.closed:
+        status(_closing_line(client))
+    return client.exit_code if client.exit_code is not None else 0
+
+
+async def _port_session(
+    client: DataChannelClient,
+    router: OutputRouter,
+    request: dict[str, Any],
+    stop: asyncio.Event,
+    stdin_fd: int,
+    stdout_fd: int,
+) -> int:
+    loop = asyncio.get_running_loop()
+    properties = client.properties
+    if properties.get("type") != "LocalPortForwarding":
+        router.set(portforward.stream_output(stdout_fd))
+        await _until(portforward.run_stream(client, stdin_fd, stdout_fd), stop)
+        await client.wait_closed() if client.closed else None
+        return 0
+    mux = portforward.version_newer(client.agent_version, portforward.MUX_MIN_AGENT)
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    forwarder = portforward.PortForwarder(client, mux=mux, status=say)
+    router.set(forwarder.on_output)
+    router.flag_handler = forwarder.on_flag
+    port = _local_port(properties, request)
+    actual = await forwarder.listen("127.0.0.1", port)
+    say(f"Port {actual} opened for sessionId {client.session_id}.\nWaiting for connections...\n")
+    keepalive = None
+    if mux and not portforward.version_newer(client.agent_version, portforward.NO_KEEPALIVE_AGENT):
+        keepalive = asyncio.create_task(forwarder.keepalive())
+    interrupted = asyncio.Event()
+    loop.add_signal_handler(signal.SIGINT, interrupted.set)
+    try:
+        interrupt_or_stop = asyncio.create_task(_first(interrupted, stop))
+        await _until(client.wait_closed(), _Flagged(interrupt_or_stop))
+        if interrupted.is_set() and not client.closed:
+            say("Terminate signal received, exiting.")
+            with contextlib.suppress(SessionError):
+                await client.send_flag(PayloadFlag.TERMINATE_SESSION)
+                await asyncio.wait_for(client.wait_closed(), 3)
+    except (TimeoutError, asyncio.TimeoutError):
+        pass
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        if keepalive is not None:
+            keepalive.cancel()
+        await forwarder.close()
+    if client.closed:
+        status(_closing_line(client))
+    return 0
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+class _Flagged(asyncio.Event):
+    """An Event that becomes set when `task` finishes (lets `_until` watch two events)."""
+
+    def __init__(self, task: asyncio.Task[None]) -> None:
+        super().__init__()
+        task.add_done_callback(lambda _t: self.set())
+
+
+def _local_port(properties: dict[str, Any], request: dict[str, Any]) -> int:
+    """localPortNumber from the handshake properties, else from the request, else 0 (random)."""
+    candidates: list[Any] = [properties.get("localPortNumber")]
+    params = request.get("Parameters") or {}
+    if isinstance(params, dict):
+        value = params.get("localPortNumber")
+        candidates.append(value[0] if isinstance(value, list) and value else value)
+    for candidate in candidates:
+        try:
+            port = int(str(candidate))
+        except (TypeError, ValueError):
+            continue
+        if 0 < port < 65536:
+            return port
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""`python -m ssm_tui.sandbox` / `ssm-tui sandbox`: run the local AWS sandbox in the foreground.
+
+Argument parsing stays free of moto imports so `--help` and bad flags answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from pathlib import Path
+
+DESCRIPTION = (
+    "Run a local AWS on loopback: moto plus the Session Manager operations, the data-channel "
+    "websocket, the IAM Identity Center portal and a seeded multi-account fleet. Prints what it "
+    "serves, then one line starting with SSM_TUI_SANDBOX_READY and a JSON object."
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ssm-tui sandbox", description=DESCRIPTION)
+    parser.add_argument("--port", type=int, default=0, help="TCP port (0: any free port)")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    parser.add_argument("--env-file", type=Path, help="where to write the KEY=VALUE env file")
+    parser.add_argument(
+        "--dir", type=Path, dest="directory", help="folder for config files (default: temporary)"
+    )
+    parser.add_argument("--instances", type=_positive, default=40, help="fleet size (default 40)")
+    parser.add_argument("--seed", type=int, default=42, help="fleet seed (default 42)")
+    parser.add_argument("--latency", type=_non_negative, default=0, metavar="MS")
+    parser.add_argument("--throttle", type=_fraction, default=0.0, metavar="P")
+    parser.add_argument("--broken-profile", metavar="NAME")
+    parser.add_argument("--drop-sessions-after", type=_seconds, metavar="S")
+    parser.add_argument(
+        "--sso-cache",
+        type=Path,
+        metavar="DIR",
+        help="botocore's SSO token cache to write into (default ~/.aws/sso/cache)",
+    )
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from ssm_tui.sandbox.world import PROFILES
+
+    if not _is_loopback(args.host):
+        parser.error(f"--host {args.host}: the sandbox serves loopback only")
+    names = [profile.name for profile in PROFILES]
+    if args.broken_profile and args.broken_profile not in names:
+        parser.error(f"--broken-profile {args.broken_profile}: not one of {', '.join(names)}")
+    from ssm_tui.sandbox.server import Options, run
+
+    options = Options(
+        host="127.0.0.1" if args.host == "localhost" else args.host,
+        port=args.port,
+        env_file=args.env_file,
+        directory=args.directory,
+        instances=args.instances,
+        seed=args.seed,
+        latency_ms=args.latency,
+        throttle=args.throttle,
+        broken_profile=args.broken_profile,
+        drop_sessions_after=args.drop_sessions_after,
+        sso_cache=args.sso_cache,
+    )
+    try:
+        return run(options)
+    except OSError as error:
+        print(f"ssm-tui sandbox: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""The one ASGI application on the sandbox's port: a front router in front of moto.
+
+Order of a request: websocket upgrades go to the data channel; `/_sandbox/` is the admin endpoint;
+the unsigned SSO portal paths go to `SsoPortal`; every signed AWS call then passes the fault gate
+(latency, throttling, expired credentials) and goes either to the fast EC2 DescribeInstances or to
+moto (through a2wsgi, in its thread pool), which carries the added SSM operations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import random
+import sys
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ssm_tui.sandbox import ec2_api
+from ssm_tui.sandbox.context import Faults, SandboxContext
+from ssm_tui.sandbox.errors import Reply, fault_reply, protocol_of
+from ssm_tui.sandbox.identity import Caller, resolve_caller, signed_scope
+from ssm_tui.sandbox.sessions import SandboxSession, SessionRegistry
+from ssm_tui.sandbox.sso_portal import PORTAL_PATHS, TOKEN_HEADER, SsoPortal
+from ssm_tui.sandbox.world import PROFILES, World, sso_role_arn
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+DATA_CHANNEL_PREFIX = "/v1/data-channel/"
+DEFAULT_ACCOUNT = "123456789012"
+
+
+@dataclass(slots=True)
+class SandboxApp:
+    """The front router. `context` is set once the event loop runs (before the first request)."""
+
+    moto: ASGIApp
+    world: World
+    registry: SessionRegistry
+    faults: Faults
+    portal: SsoPortal
+    base_access_key: str
+    info: dict[str, Any]
+    context: SandboxContext | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if path.startswith("/_sandbox/"):
+            await self._admin(scope, receive, send, path)
+            return
+        if path in PORTAL_PATHS and TOKEN_HEADER in headers:
+            reply = await self._gate("sso", False, None, None)
+            if reply is None:
+                query = scope.get("query_string", b"").decode("latin-1")
+                reply = self.portal.handle(scope["method"], path, query, headers[TOKEN_HEADER])
+            await _send_reply(send, reply)
+            return
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        signed = signed_scope(
+            headers.get("authorization"), (query.get("X-Amz-Credential") or [None])[0]
+        )
+        if signed is None:
+            await self.moto(scope, receive, send)
+            return
+        caller = resolve_caller(signed.access_key)
+        reply = await self._gate(
+            signed.service, "x-amz-target" in headers, signed.access_key, caller
+        )
+        if reply is not None:
+            await _send_reply(send, reply)
+            return
+        if signed.service == "ec2" and scope["method"] == "POST":
+            body = await _read_body(receive)
+            action = parse_qs(body.decode("utf-8", "replace")).get("Action")
+            if action == ["DescribeInstances"]:
+                account = headers.get("x-moto-account-id") or (
+                    caller.account_id if caller else DEFAULT_ACCOUNT
+                )
+                await _send_reply(
+                    send, ec2_api.describe_instances(self.world, account, signed.region, body)
+                )
+                return
+            receive = _replay(body, receive)
+        await self.moto(scope, receive, send)
+
+    # -- faults ---------------------------------------------------------------------------------
+
+    async def _gate(
+        self, service: str, json_protocol: bool, access_key: str | None, caller: Caller | None
+    ) -> Reply | None:
+        faults = self.faults
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        protocol = protocol_of(service, json_protocol)
+        if faults.throttle and self.rng.random() < faults.throttle:
+            return fault_reply(protocol, "throttle")
+        if faults.broken_profile and access_key is not None:
+            if self._is_broken(faults.broken_profile, access_key, caller):
+                return fault_reply(protocol, "expired")
+        return None
+
+    def _is_broken(self, profile_name: str, access_key: str, caller: Caller | None) -> bool:
+        """Does this request use the broken profile's own credentials?"""
+        for profile in PROFILES:
+            if profile.name != profile_name:
+                continue
+            if profile.role_arn:
+                return caller is not None and caller.role_arn == profile.role_arn
+            if profile.sso_account_id and profile.sso_role_name:
+                wanted = sso_role_arn(profile.sso_account_id, profile.sso_role_name)
+                return caller is not None and caller.role_arn == wanted
+            return access_key == self.base_access_key
+        return False
+
+    # -- admin ----------------------------------------------------------------------------------
+
+    async def _admin(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        method = scope["method"]
+        if path == "/_sandbox/faults" and method == "GET":
+            await _send_reply(send, _json_reply(200, self.faults.as_dict()))
+        elif path == "/_sandbox/faults" and method == "POST":
+            body = await _read_body(receive)
+            try:
+                changes = json.loads(body or b"{}")
+                if not isinstance(changes, dict):
+                    raise ValueError("expected a JSON object")
+                self.faults.update(changes)
+            except (ValueError, TypeError) as error:
+                await _send_reply(send, _json_reply(400, {"error": str(error)}))
+                return
+            await _send_reply(send, _json_reply(200, self.faults.as_dict()))
+        elif path == "/_sandbox/faults/reset" and method == "POST":
+            self.faults.reset()
+            await _send_reply(send, _json_reply(200, self.faults.as_dict()))
+        elif path == "/_sandbox/info" and method == "GET":
+            await _send_reply(send, _json_reply(200, self.info))
+        else:
+            await _send_reply(send, _json_reply(404, {"error": f"no admin route {method} {path}"}))
+
+    # -- data channel ---------------------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        path: str = scope["path"]
+        session_id = path[len(DATA_CHANNEL_PREFIX) :] if path.startswith(DATA_CHANNEL_PREFIX) else ""
+        session = self.registry.get(session_id) if session_id else None
+        if session is None or not session.active or self.context is None:
+            await websocket.close(code=1008)  # before accept: the client sees HTTP 403
+            return
+        try:
+            await _serve_data_channel(websocket, session, self.context)
+        except WebSocketDisconnect:
+            pass
+        except Exception:  # keep the server up; the failure belongs in the sandbox's log
+            traceback.print_exc(file=sys.stderr)
+
+
+async def _serve_data_channel(
+    websocket: WebSocket, session: SandboxSession, context: SandboxContext
+) -> None:
+    try:
+        module = importlib.import_module("ssm_tui.sandbox.datachannel")
+    except ImportError:
+        module = None
+    if module is None or not hasattr(module, "serve"):
+        await _echo(websocket)
+        return
+    await module.serve(websocket, session, context)
+
+
+async def _echo(websocket: WebSocket) -> None:
+    """Stand-in until the data channel exists: echoes frames, so the seam is testable."""
+    await websocket.accept()
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("bytes") is not None:
+            await websocket.send_bytes(message["bytes"])
+        elif message.get("text") is not None:
+            await websocket.send_text(message["text"])
+
+
+def _json_reply(status: int, payload: dict[str, Any]) -> Reply:
+    return Reply(status, [(b"content-type", b"application/json")], json.dumps(payload).encode())
+
+
+async def _send_reply(send: Send, reply: Reply) -> None:
+    headers = [*reply.headers, (b"content-length", str(len(reply.body)).encode())]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that yields an already-read body once, then defers to the real one."""
+    sent = False
+
+    async def replayed() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed

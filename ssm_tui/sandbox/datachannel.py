@@ -1,0 +1,618 @@
+"""The sandbox's data channel: the Session Manager server side (MGS + agent in one).
+
+The websocket route calls `serve(websocket, session, context)` for every connection to a session's
+StreamUrl. One `SessionRuntime` per session outlives its connections: the shell keeps running when
+a socket drops, so ResumeSession + a reconnect (new token, same ClientId) carries on with the same
+sequence numbers, and whatever the client has not acknowledged is sent again (the official plugin
+silently drops messages it is not ready for, so resending is what makes the protocol work at all).
+
+What the server does, in the agent's order (reference `session-protocol.md` §7-§12):
+- read the open-data-channel text frame and check its token (a wrong one closes the socket);
+- Port and NonInteractiveCommands sessions: HandshakeRequest (4-part AgentVersion), wait for the
+  HandshakeResponse, HandshakeComplete; shell sessions skip it and just start printing;
+- stream the backend's output as sequenced `output_stream_data` (≤ 1024 bytes, UTF-8 safe), keep a
+  window of unacknowledged messages, resend the oldest after the RTO, and stop reading the backend
+  while the client is behind (so a fast `cat` never balloons memory);
+- ack every `input_stream_data`, deliver it in order: keystrokes to the pty, Size to the pty's
+  window size, Flags (TerminateSession, DisconnectToPort);
+- when the backend ends: ExitCode (NonInteractiveCommands), flush (wait for the acks), write the
+  transcript, mark the session terminated, `channel_closed`, close. TerminateSession from the API
+  ends it the same way, without the flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ssm_tui.plugin.channel import Channel, RetransmissionExhausted
+from ssm_tui.plugin.messages import (
+    ACKNOWLEDGE,
+    INPUT_STREAM_DATA,
+    PORT_SESSION_TYPE,
+    SESSION_TYPE_ACTION,
+    ActionStatus,
+    ClientMessage,
+    PayloadFlag,
+    PayloadType,
+    ProtocolError,
+    channel_closed_message,
+    decode,
+    encode,
+    exit_code_payload,
+    flag_payload,
+    handshake_complete_payload,
+    handshake_request_payload,
+    parse_flag,
+    parse_handshake_response,
+    parse_open_data_channel,
+    parse_size,
+)
+from ssm_tui.sandbox.context import SandboxContext
+from ssm_tui.sandbox.portfwd import MuxServer, StreamForwarder, loopback_host
+from ssm_tui.sandbox.sessions import SandboxSession
+from ssm_tui.sandbox.shell import (
+    CHUNK_LIMIT,
+    ExitStatus,
+    PtyShell,
+    shell_argv,
+    shell_environment,
+    working_directory,
+)
+from ssm_tui.sandbox.transcripts import Transcript, write_transcript
+
+log = logging.getLogger(__name__)
+
+AGENT_VERSION = "3.3.1000.0"
+"""Four parts, newer than every feature check of the plugin (smux, no keep-alive, Flags)."""
+
+WINDOW = 512
+"""Output messages in flight without an ack (the plugin buffers up to 10 000 out of order)."""
+QUEUE_HIGH = 256
+"""Messages waiting for the window before the backend stops being read (backpressure)."""
+TICK = 0.05
+"""How often a connection checks for due retransmissions and the drop fault (seconds)."""
+FIRST_FRAME_TIMEOUT = 30.0
+FLUSH_STALL = 2.0
+"""At the end, how long to wait for an ack before giving up on the rest (the agent waits 2 s)."""
+FLUSH_RECONNECT = 10.0
+"""... or, with no client connected, for the client to come back (ResumeSession) and ack."""
+KILL_WAIT = 1.0
+"""After TerminateSession, how long the shell's last output may take to arrive."""
+POLICY_VIOLATION = 1008
+DROPPED = 1011
+
+SHELL_DOCUMENT = "SSM-SessionManagerRunShell"
+INTERACTIVE_DOCUMENT = "AWS-StartInteractiveCommand"
+NON_INTERACTIVE_DOCUMENT = "AWS-StartNonInteractiveCommand"
+PORT_DOCUMENT = "AWS-StartPortForwardingSession"
+REMOTE_PORT_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
+SSH_DOCUMENT = "AWS-StartSSHSession"
+
+
+# --- what a document asks for ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPlan:
+    """How a session's document is run: its session type and what backs it."""
+
+    session_type: str
+    handshake: bool
+    command: str | None = None
+    properties: dict[str, Any] | None = None
+    port: int | None = None
+    host: str = "127.0.0.1"
+    multiplexed: bool = False
+
+    @property
+    def is_port(self) -> bool:
+        return self.session_type == PORT_SESSION_TYPE
+
+
+def _parameter(session: SandboxSession, name: str, default: str | None = None) -> str | None:
+    values = session.parameters.get(name) or []
+    values = [str(v) for v in values if str(v) != ""]
+    return "\n".join(values) if values else default
+
+
+def plan_for(session: SandboxSession) -> SessionPlan:
+    """The session type and backend the agent would use for the session's document."""
+    document = session.document_name or SHELL_DOCUMENT
+    if document in (PORT_DOCUMENT, REMOTE_PORT_DOCUMENT):
+        port = _port(_parameter(session, "portNumber", "80"))
+        local = _parameter(session, "localPortNumber", "0") or "0"
+        properties: dict[str, Any] = {
+            "portNumber": str(port),
+            "type": "LocalPortForwarding",
+            "localPortNumber": local,
+        }
+        host = _parameter(session, "host")
+        if document == REMOTE_PORT_DOCUMENT and host:
+            properties["host"] = host
+        return SessionPlan(
+            PORT_SESSION_TYPE,
+            handshake=True,
+            properties=properties,
+            port=port,
+            host=loopback_host(host),
+            multiplexed=True,
+        )
+    if document == SSH_DOCUMENT:
+        port = _port(_parameter(session, "portNumber", "22"))
+        return SessionPlan(
+            PORT_SESSION_TYPE,
+            handshake=True,
+            properties={"portNumber": str(port)},
+            port=port,
+            host="127.0.0.1",
+        )
+    if document == NON_INTERACTIVE_DOCUMENT:
+        return SessionPlan(
+            "NonInteractiveCommands", handshake=True, command=_parameter(session, "command", "")
+        )
+    if document == INTERACTIVE_DOCUMENT:
+        return SessionPlan(
+            "InteractiveCommands", handshake=False, command=_parameter(session, "command", "")
+        )
+    return SessionPlan("Standard_Stream", handshake=False)
+
+
+def _port(value: str | None) -> int:
+    try:
+        port = int(value or "")
+    except ValueError:
+        return 0
+    return port if 0 < port < 65536 else 0
+
+
+# --- one websocket ---------------------------------------------------------------------------
+
+
+class _Socket(Protocol):
+    async def accept(self) -> None: ...
+    async def receive(self) -> Any: ...
+    async def send_bytes(self, data: bytes) -> None: ...
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+_CLOSE = object()
+
+
+class Connection:
+    """One websocket of a session: a single writer task sends every frame, in order."""
+
+    def __init__(self, websocket: _Socket, client_id: str) -> None:
+        self.websocket = websocket
+        self.client_id = client_id
+        self.opened = time.monotonic()
+        self.alive = True
+        self._outbox: deque[Any] = deque()
+        self._wake = asyncio.Event()
+        self._close_code = 1000
+        self.writer_task: asyncio.Task[None] | None = None
+
+    def push(self, frames: list[bytes]) -> None:
+        if frames and self.alive:
+            self._outbox.extend(frames)
+            self._wake.set()
+
+    def close(self, code: int = 1000) -> None:
+        """Close after the frames already queued (channel_closed must reach the client)."""
+        if self.alive:
+            self._close_code = code
+            self._outbox.append(_CLOSE)
+            self._wake.set()
+
+    def abort(self, code: int = DROPPED) -> None:
+        """Cut the socket now, dropping what is queued (the unacked output is resent later)."""
+        if self.alive:
+            self._outbox.clear()
+            self.close(code)
+
+    async def run_writer(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._outbox:
+                    item = self._outbox.popleft()
+                    if item is _CLOSE:
+                        self.alive = False
+                        with contextlib.suppress(Exception):
+                            await self.websocket.close(code=self._close_code)
+                        return
+                    await self.websocket.send_bytes(item)
+        except Exception as exc:  # noqa: BLE001 - a dead socket in any form: the client is gone
+            log.debug("data channel: write failed: %s", exc)
+        finally:
+            self.alive = False
+            self._outbox.clear()
+
+
+# --- one session -----------------------------------------------------------------------------
+
+
+class SessionRuntime:
+    """A session's channel state and backend; survives reconnects, ends once."""
+
+    def __init__(self, session: SandboxSession, context: SandboxContext) -> None:
+        self.session = session
+        self.context = context
+        self.plan = plan_for(session)
+        self.channel = Channel.for_server(window=WINDOW)
+        self.connection: Connection | None = None
+        self.transcript: Transcript | None = None if self.plan.is_port else Transcript()
+        self.size: tuple[int, int] | None = None
+        self.flow_started = False
+        self.backend_started = False
+        self.handshake_begun = 0.0
+        self.ending = False
+        self.ended = asyncio.Event()
+        self._shell: PtyShell | None = None
+        self._port: MuxServer | StreamForwarder | None = None
+        self._pending_input: list[bytes] = []
+        self._shell_done = asyncio.Event()
+        self._acked = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._paused = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        loop = asyncio.get_running_loop()
+        context.registry.on_terminate(
+            session.session_id,
+            lambda _session: loop.call_soon_threadsafe(self._terminated_by_api),
+        )
+
+    # -- connections --
+
+    def attach(self, connection: Connection) -> None:
+        """A (re)connected client: replace any older socket, resend what it has not acked."""
+        old, self.connection = self.connection, connection
+        if old is not None:
+            old.abort(1000)
+        connection.push(self.channel.unacked_frames())
+        if not self.flow_started:
+            self.flow_started = True
+            if self.plan.handshake:
+                self.handshake_begun = time.monotonic()
+                properties = self.plan.properties
+                self._send(
+                    PayloadType.HANDSHAKE_REQUEST,
+                    handshake_request_payload(AGENT_VERSION, self.plan.session_type, properties),
+                )
+            else:
+                self._start_backend()
+
+    def detach(self, connection: Connection) -> None:
+        if self.connection is connection:
+            self.connection = None
+
+    # -- outgoing --
+
+    def _send(self, payload_type: int, payload: bytes) -> None:
+        frames = self.channel.send(payload_type, payload)
+        if self.connection is not None:
+            self.connection.push(frames)
+        if not self._paused and self.channel.queued >= QUEUE_HIGH:
+            self._paused = True
+            self._writable.clear()
+            if self._shell is not None:
+                self._shell.pause_reading()
+
+    def _maybe_resume(self) -> None:
+        if self._paused and self.channel.queued < QUEUE_HIGH // 2:
+            self._paused = False
+            self._writable.set()
+            if self._shell is not None:
+                self._shell.resume_reading()
+
+    def tick(self, connection: Connection) -> None:
+        """Resend the oldest unacked message when due; apply the drop-connection fault."""
+        try:
+            connection.push(self.channel.due_retransmissions())
+        except RetransmissionExhausted as exc:
+            log.info("session %s: %s; dropping the socket", self.session.session_id, exc)
+            connection.abort()
+            return
+        drop_after = self.context.faults.drop_sessions_after
+        if drop_after is not None and time.monotonic() - connection.opened >= drop_after:
+            log.info("session %s: fault: dropping the websocket", self.session.session_id)
+            connection.abort()
+
+    # PortLink, for the port backends
+    def send_data(self, data: bytes) -> None:
+        for start in range(0, len(data), CHUNK_LIMIT):
+            self._send(PayloadType.OUTPUT, data[start : start + CHUNK_LIMIT])
+
+    def send_flag(self, flag: PayloadFlag) -> None:
+        self._send(PayloadType.FLAG, flag_payload(flag))
+
+    async def writable(self) -> None:
+        await self._writable.wait()
+
+    def end(self, message: str = "") -> None:
+        self._spawn(self._finish(message=message))
+
+    # -- incoming --
+
+    def receive(self, connection: Connection, frame: bytes) -> None:
+        """One frame from the client: ack it, deliver in order, act on it."""
+        try:
+            msg = decode(frame)
+            result = self.channel.receive(msg)
+        except ProtocolError as exc:
+            log.info("session %s: dropped a frame: %s", self.session.session_id, exc)
+            return
+        connection.push(result.send)
+        if msg.message_type == ACKNOWLEDGE:
+            self._acked.set()
+            self._maybe_resume()
+        for delivered in result.deliver:
+            self._handle(delivered)
+
+    def _handle(self, msg: ClientMessage) -> None:
+        if msg.message_type != INPUT_STREAM_DATA or self.ending:
+            return  # the client has nothing else to say to the agent
+        kind = msg.payload_type
+        try:
+            if kind == PayloadType.OUTPUT:
+                self._input(msg.payload)
+            elif kind == PayloadType.SIZE:
+                cols, rows = parse_size(msg.payload)
+                if cols and rows:
+                    self.size = (rows, cols)
+                    if self._shell is not None:
+                        self._shell.resize(rows, cols)
+            elif kind == PayloadType.HANDSHAKE_RESPONSE:
+                self._handshake_response(msg.payload)
+            elif kind == PayloadType.FLAG:
+                self._flag(parse_flag(msg.payload))
+        except ProtocolError as exc:
+            log.info("session %s: ignored input: %s", self.session.session_id, exc)
+
+    def _input(self, data: bytes) -> None:
+        if not self.backend_started:
+            self._pending_input.append(data)
+        elif self._shell is not None:
+            self._shell.write(data)
+        elif self._port is not None:
+            self._port.feed(data)
+
+    def _handshake_response(self, payload: bytes) -> None:
+        if self.backend_started:
+            return
+        response = parse_handshake_response(payload)
+        status = response.status_of(SESSION_TYPE_ACTION)
+        if status != ActionStatus.SUCCESS:
+            detail = "; ".join(response.errors) or f"SessionType action status {status}"
+            self.end(f"Handshake failed: {detail}")
+            return
+        elapsed_ns = int((time.monotonic() - self.handshake_begun) * 1e9)
+        self._send(PayloadType.HANDSHAKE_COMPLETE, handshake_complete_payload(elapsed_ns, ""))
+        self._start_backend()
+
+    def _flag(self, flag: int) -> None:
+        if flag == PayloadFlag.TERMINATE_SESSION:
+            self._spawn(self._finish(kill=True))
+        elif flag == PayloadFlag.DISCONNECT_TO_PORT and self._port is not None:
+            self._port.disconnect()
+
+    # -- backends --
+
+    def _start_backend(self) -> None:
+        self.backend_started = True
+        plan = self.plan
+        if plan.is_port:
+            if not plan.port:
+                self.end("Invalid portNumber parameter.")
+                return
+            backend_type = MuxServer if plan.multiplexed else StreamForwarder
+            self._port = backend_type(plan.host, plan.port, self)
+            self._port.start()
+        else:
+            instance = self.session.instance
+            home = working_directory(instance)
+            self._shell = PtyShell(
+                shell_argv(plan.command),
+                cwd=home,
+                env=shell_environment(instance, home),
+                on_output=self._shell_output,
+                on_exit=self._shell_exit,
+                size=self.size or (24, 80),
+            )
+            try:
+                self._shell.start()
+            except OSError as exc:
+                self._shell = None
+                self.end(f"Unable to start the shell: {exc}")
+                return
+        pending, self._pending_input = self._pending_input, []
+        for data in pending:
+            self._input(data)
+
+    def _shell_output(self, chunk: bytes) -> None:
+        if self.transcript is not None:
+            self.transcript.add(chunk)
+        self._send(PayloadType.OUTPUT, chunk)
+
+    def _shell_exit(self, status: ExitStatus) -> None:
+        self._shell_done.set()
+        if self.ending:
+            return
+        code = status.as_code if self.plan.session_type == "NonInteractiveCommands" else None
+        self._spawn(self._finish(exit_code=code))
+
+    # -- the end --
+
+    def _terminated_by_api(self) -> None:
+        """TerminateSession (any thread, through call_soon_threadsafe): close the channel."""
+        if not self.ending:
+            self._spawn(self._finish(kill=True))
+
+    async def _finish(
+        self, *, exit_code: int | None = None, message: str = "", kill: bool = False
+    ) -> None:
+        if self.ending:
+            return
+        self.ending = True
+        sid = self.session.session_id
+        try:
+            if kill:
+                await self._stop_backend()
+            if exit_code is not None:
+                self._send(PayloadType.EXIT_CODE, exit_code_payload(exit_code))
+            if not kill:
+                await self._flush()
+            if self.transcript is not None and self.backend_started:
+                errors = await asyncio.get_running_loop().run_in_executor(
+                    None, write_transcript, self.context, self.session, self.transcript
+                )
+                for destination, error in errors.items():
+                    log.warning("session %s: transcript to %s failed: %s", sid, destination, error)
+        finally:
+            self.context.registry.terminate(sid)
+            if self._port is not None:
+                self._port.close()
+            if self._shell is not None and not self._shell.finished:
+                self._shell.kill()
+            connection = self.connection
+            if connection is not None:
+                connection.push([encode(channel_closed_message(sid, message))])
+                connection.close()
+            _RUNTIMES.pop(sid, None)
+            self.ended.set()
+
+    async def _stop_backend(self) -> None:
+        if self._port is not None:
+            self._port.close()
+        if self._shell is not None and not self._shell.finished:
+            self._shell.kill()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._shell_done.wait(), KILL_WAIT)
+
+    async def _flush(self) -> None:
+        """Wait until the client has acked everything, while it keeps making progress."""
+        while not self.channel.idle:
+            self._acked.clear()
+            limit = FLUSH_STALL if self.connection is not None else FLUSH_RECONNECT
+            try:
+                await asyncio.wait_for(self._acked.wait(), limit)
+            except TimeoutError:
+                log.info(
+                    "session %s: %d message(s) never acked at the end",
+                    self.session.session_id,
+                    self.channel.unacked + self.channel.queued,
+                )
+                return
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def kill_now(self) -> None:
+        """Sandbox exit: no child may outlive it."""
+        if self._shell is not None:
+            self._shell.kill(wait=True)
+        if self._port is not None:
+            self._port.close()
+
+
+_RUNTIMES: dict[str, SessionRuntime] = {}
+
+
+def runtime_for(session: SandboxSession, context: SandboxContext) -> SessionRuntime:
+    runtime = _RUNTIMES.get(session.session_id)
+    if runtime is None:
+        runtime = SessionRuntime(session, context)
+        _RUNTIMES[session.session_id] = runtime
+    return runtime
+
+
+# --- the route's entry point -----------------------------------------------------------------
+
+
+async def serve(websocket: Any, session: SandboxSession, context: SandboxContext) -> None:
+    """Run one websocket connection of `session` until it closes (see the module docstring)."""
+    await websocket.accept()
+    client_id = await _open_data_channel(websocket, session)
+    if client_id is None:
+        return
+    runtime = runtime_for(session, context)
+    connection = Connection(websocket, client_id)
+    connection.writer_task = asyncio.get_running_loop().create_task(connection.run_writer())
+    ticker = asyncio.get_running_loop().create_task(_tick(runtime, connection))
+    runtime.attach(connection)
+    try:
+        while connection.alive:
+            message = await websocket.receive()
+            if message.get("type") == "websocket.disconnect":
+                break
+            frame = message.get("bytes")
+            if frame is None:
+                text = message.get("text")
+                if text is None:
+                    continue
+                frame = text.encode("utf-8", errors="surrogateescape")
+            runtime.receive(connection, frame)
+    except Exception as exc:  # noqa: BLE001 - the socket died under us: keep the session
+        log.debug("session %s: socket error: %s", session.session_id, exc)
+    finally:
+        runtime.detach(connection)
+        ticker.cancel()
+        if connection.alive:
+            connection.alive = False
+            connection.writer_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await connection.writer_task
+
+
+async def _open_data_channel(websocket: Any, session: SandboxSession) -> str | None:
+    """The first text frame: its token must be the session's current one. Returns the ClientId."""
+    try:
+        message = await asyncio.wait_for(websocket.receive(), FIRST_FRAME_TIMEOUT)
+    except TimeoutError:
+        await _refuse(websocket, "no open-data-channel message")
+        return None
+    if message.get("type") == "websocket.disconnect":
+        return None
+    raw = message.get("text") or message.get("bytes") or b""
+    try:
+        opening = parse_open_data_channel(raw)
+    except ProtocolError as exc:
+        await _refuse(websocket, str(exc))
+        return None
+    if not session.active:
+        await _refuse(websocket, "session has ended")
+        return None
+    if not hmac.compare_digest(opening.token_value.encode(), session.token.encode()):
+        log.info("session %s: refused a connection with a wrong token", session.session_id)
+        await _refuse(websocket, "invalid token")
+        return None
+    return opening.client_id
+
+
+async def _refuse(websocket: Any, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        await websocket.close(code=POLICY_VIOLATION, reason=reason[:100])
+
+
+async def _tick(runtime: SessionRuntime, connection: Connection) -> None:
+    while connection.alive:
+        await asyncio.sleep(TICK)
+        runtime.tick(connection)
+
+
+def shutdown() -> None:
+    """Kill every session's shell and target connections (the sandbox is exiting)."""
+    for runtime in list(_RUNTIMES.values()):
+        with contextlib.suppress(Exception):
+            runtime.kill_now()
+    _RUNTIMES.clear()

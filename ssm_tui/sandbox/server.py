@@ -1,0 +1,210 @@
+"""Build the sandbox (world, moto state, files) and serve it on one loopback port until a signal.
+
+One port serves everything (uvicorn): AWS APIs through moto (a2wsgi), the SSO portal, the admin
+endpoint and the data-channel websocket. On SIGINT/SIGTERM the data channel's shutdown hook runs
+first (it owns the shells), every open session is terminated, then uvicorn stops; the process
+returns 0 and leaves no child behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+READY_PREFIX = "SSM_TUI_SANDBOX_READY "
+
+
+@dataclass(slots=True)
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 0
+    env_file: Path | None = None
+    directory: Path | None = None
+    instances: int = 40
+    seed: int = 42
+    latency_ms: int = 0
+    throttle: float = 0.0
+    broken_profile: str | None = None
+    drop_sessions_after: float | None = None
+    sso_cache: Path | None = None
+    """Where botocore looks for SSO tokens (default ~/.aws/sso/cache of this process's HOME)."""
+
+
+def run(options: Options) -> int:
+    started = time.perf_counter()
+    # Must be set before moto.ec2 loads: the sandbox serves its fleet itself, AMIs are not needed.
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    sock = socket.socket(socket.AF_INET6 if ":" in options.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((options.host, options.port))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    host = f"[{options.host}]" if ":" in options.host else options.host
+    endpoint = f"http://{host}:{port}"
+
+    temporary = options.directory is None
+    directory = Path(tempfile.mkdtemp(prefix="ssm-tui-sandbox-")) if temporary else options.directory
+    assert directory is not None
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    env_file = (options.env_file or directory / "sandbox.env").resolve()
+    try:
+        return asyncio.run(_serve(options, sock, endpoint, directory, env_file, started))
+    finally:
+        sock.close()
+        if temporary:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+async def _serve(
+    options: Options,
+    sock: socket.socket,
+    endpoint: str,
+    directory: Path,
+    env_file: Path,
+    started: float,
+) -> int:
+    import uvicorn
+    from a2wsgi import WSGIMiddleware
+    from moto.server import DomainDispatcherApplication, create_backend_app
+
+    from ssm_tui.sandbox import ssm_api
+    from ssm_tui.sandbox.app import SandboxApp
+    from ssm_tui.sandbox.context import Faults, SandboxContext
+    from ssm_tui.sandbox.files import write_files
+    from ssm_tui.sandbox.seed import seed_moto
+    from ssm_tui.sandbox.sessions import SessionRegistry
+    from ssm_tui.sandbox.sso_portal import SsoPortal
+    from ssm_tui.sandbox.world import ACCOUNTS, PROFILES, build_world
+
+    world = build_world(options.seed, options.instances)
+    credentials = seed_moto()
+    registry = SessionRegistry()
+    faults = Faults()
+    faults.update(
+        {
+            "latency_ms": options.latency_ms,
+            "throttle": options.throttle,
+            "broken_profile": options.broken_profile,
+            "drop_sessions_after": options.drop_sessions_after,
+        }
+    )
+    env = write_files(directory, env_file, endpoint, credentials)
+    portal = SsoPortal()
+    sso_cache = options.sso_cache or Path.home() / ".aws" / "sso" / "cache"
+    token_paths = [portal.write_token(directory / "sso-cache"), portal.write_token(sso_cache)]
+    stream_base = endpoint.replace("http://", "ws://", 1)
+    ssm_api.install(world, registry, stream_base, directory / "hosts")
+
+    info: dict[str, Any] = {
+        "endpoint": endpoint,
+        "env_file": str(env_file),
+        "directory": str(directory),
+        "profiles": [profile.name for profile in PROFILES],
+        "accounts": dict(ACCOUNTS),
+        "instances": len(world.instances),
+        "seed": options.seed,
+        "pid": os.getpid(),
+        "env": env,
+        "sso_token_files": [str(path) for path in token_paths if path is not None],
+    }
+    moto_app = WSGIMiddleware(DomainDispatcherApplication(create_backend_app), workers=16)
+    app = SandboxApp(
+        moto=moto_app,
+        world=world,
+        registry=registry,
+        faults=faults,
+        portal=portal,
+        base_access_key=credentials.access_key_id,
+        info=info,
+    )
+    app.context = SandboxContext(
+        registry=registry, faults=faults, loop=asyncio.get_running_loop(), directory=str(directory)
+    )
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
+    server = _Server(config, registry)
+    # Our own handlers first: uvicorn restores them and re-raises the signal after its shutdown,
+    # which then lands here (a no-op) instead of killing the process with the default action.
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if task.done():
+            await task
+            return 1
+        info["startup_seconds"] = round(time.perf_counter() - started, 3)
+        _announce(info, directory)
+        await task
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+class _Server:
+    """uvicorn.Server whose shutdown first stops the data channel and ends every session."""
+
+    def __new__(cls, config: Any, registry: Any) -> Any:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+                await _stop_data_channel(registry)
+                await super().shutdown(sockets=sockets)
+
+        return Server(config)
+
+
+async def _stop_data_channel(registry: Any) -> None:
+    module = sys.modules.get("ssm_tui.sandbox.datachannel")
+    hook = getattr(module, "shutdown", None) if module is not None else None
+    if hook is not None:
+        try:
+            result = hook()
+            if inspect.isawaitable(result):
+                await asyncio.wait_for(result, timeout=5)
+        except Exception as error:  # a failing hook must not keep the sandbox alive
+            print(f"sandbox: data channel shutdown failed: {error!r}", file=sys.stderr)
+    for session in registry.all():
+        registry.terminate(session.session_id)
+
+
+def _announce(info: dict[str, Any], directory: Path) -> None:
+    env_file = info["env_file"]
+    lines = [
+        f"ssm-tui sandbox on {info['endpoint']} (pid {info['pid']}, "
+        f"started in {info['startup_seconds']:.2f} s)",
+        f"  AWS APIs   sts ec2 ssm logs s3 organizations iam (moto) + Session Manager, SSO portal",
+        f"  websocket  {info['endpoint'].replace('http', 'ws', 1)}/v1/data-channel/<SessionId>",
+        f"  admin      GET/POST {info['endpoint']}/_sandbox/faults, GET /_sandbox/info",
+        f"  files      {directory} (config, credentials)",
+        f"  fleet      {info['instances']} instances, seed {info['seed']}, accounts "
+        + ", ".join(f"{name} {number}" for name, number in info["accounts"].items()),
+        f"  profiles   {', '.join(info['profiles'])}",
+        "",
+        "Use it from any shell:",
+        f"  set -a; . {env_file}; set +a",
+        "  aws ssm describe-instance-information --profile prod",
+        "  ssm-tui            # the app, on the sandbox's profiles",
+        "Stop with Ctrl-C.",
+    ]
+    print("\n".join(lines), flush=True)
+    print(READY_PREFIX + json.dumps(info), flush=True)

@@ -1,0 +1,455 @@
+"""The sandbox's stand-in for an instance: a real shell in a real pseudo-terminal.
+
+The SSM agent runs the session's shell (or the document's command) in a pty with
+`TERM=xterm-256color`, sends what it prints in chunks of at most 1024 bytes that never split a UTF-8
+sequence, and sets the pty's window size from the client's Size messages. This module does the
+same for the sandbox, on the asyncio loop: reads and writes are non-blocking (a paste of megabytes
+must never stall the loop), reading can be paused while the client is behind (backpressure), and
+the child's exit is noticed through a pidfd rather than by waiting for the pty to reach EOF (a
+background job still holding the pty must not keep a finished session open).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ptyprocess
+
+from ssm_tui.sandbox.sessions import InstanceView
+
+CHUNK_LIMIT = 1024
+"""Largest output payload the agent sends (bytes)."""
+
+READ_SIZE = 256 * 1024
+"""Bytes read from the pty per wake-up: big reads keep the per-message overhead low."""
+
+DEFAULT_SIZE = (24, 80)
+"""Rows, columns until the client's first Size message (the plugin sends it only after output)."""
+
+SHELL = "/bin/bash"
+
+_UNSAFE_PROMPT_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def split_utf8(data: bytes, limit: int = CHUNK_LIMIT) -> tuple[list[bytes], bytes]:
+    """Cut `data` into chunks of at most `limit` bytes that never end inside a UTF-8 sequence.
+
+    Returns the chunks and the incomplete multi-byte sequence at the very end (if any), which the
+    caller prepends to the next read. Bytes that are not valid UTF-8 pass through unchanged.
+    """
+    end = len(data)
+    tail = _incomplete_tail(data)
+    end -= tail
+    chunks: list[bytes] = []
+    start = 0
+    while start < end:
+        cut = min(start + limit, end)
+        if cut < end:
+            back = cut
+            # Step back over continuation bytes (10xxxxxx) to the lead byte, at most 3 steps.
+            while back > start and cut - back < 3 and (data[back] & 0xC0) == 0x80:
+                back -= 1
+            if back > start and (data[back] & 0xC0) != 0x80:
+                cut = back
+        chunks.append(data[start:cut])
+        start = cut
+    return chunks, data[end:]
+
+
+def _incomplete_tail(data: bytes) -> int:
+    """Length of a truncated UTF-8 sequence at the end of `data` (0 if none)."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if (byte & 0xC0) == 0x80:
+            continue
+        if byte >= 0xF0:
+            need = 4
+        elif byte >= 0xE0:
+            need = 3
+        elif byte >= 0xC0:
+            need = 2
+        else:
+            return 0
+        return back if back < need else 0
+    return 0
+
+
+def working_directory(instance: InstanceView) -> Path:
+    """The instance's own folder: its `home` if the sandbox gave one, else one in the temp dir."""
+    if instance.home:
+        path = Path(instance.home)
+    else:
+        safe = _UNSAFE_PROMPT_CHARS.sub("_", instance.instance_id) or "instance"
+        path = Path(tempfile.gettempdir()) / "ssm-tui-sandbox-homes" / safe
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def prompt_for(instance: InstanceView) -> str:
+    """A PS1 naming the instance, so two sessions are told apart at a glance.
+
+    Bash expands `$(...)` and backslash escapes in PS1, so only plain host-name characters of the
+    computer name are used: tag text from the seeded world never reaches the shell as code.
+    """
+    host = _UNSAFE_PROMPT_CHARS.sub("", instance.computer_name.split(".")[0]) or "localhost"
+    if instance.platform_type.lower() == "windows":
+        return f"PS C:\\\\Users\\\\ssm-user@{host}> "
+    return f"ssm-user@{host}:\\w$ "
+
+
+def shell_environment(instance: InstanceView, home: Path) -> dict[str, str]:
+    """A small, clean environment: nothing of the sandbox's own (credentials!) leaks into it."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "TERM": "xterm-256color",
+        "HOME": str(home),
+        "USER": "ssm-user",
+        "LOGNAME": "ssm-user",
+        "SHELL": SHELL,
+        "LANG": "C.UTF-8",
+        "HISTFILE": "/dev/null",
+        "PS1": prompt_for(instance),
+        "AWS_SSM_INSTANCE_ID": instance.instance_id,
+    }
+
+
+def shell_argv(command: str | None) -> list[str]:
+    """An interactive shell, or the document's command run by the shell."""
+    if command is None:
+        return [SHELL, "--noprofile", "--norc", "-i"]
+    return [SHELL, "--noprofile", "--norc", "-c", command]
+
+
+def session_process_groups(sid: int) -> set[int]:
+    """Process groups of every process in session `sid` (from /proc; empty where there is none)."""
+    groups: set[int] = set()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return groups
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # Fields after "(comm)": state ppid pgrp session ...
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) >= 4 and int(fields[3]) == sid:
+            groups.add(int(fields[2]))
+    return groups
+
+
+@dataclass(slots=True)
+class ExitStatus:
+    """How the child ended: an exit code, or the signal that killed it."""
+
+    code: int | None
+    signal: int | None
+
+    @property
+    def as_code(self) -> int:
+        """Shell convention: 128 + signal number when killed by a signal."""
+        if self.code is not None:
+            return self.code
+        return 128 + (self.signal or 0)
+
+
+_RESET_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in (
+        "SIGINT",
+        "SIGQUIT",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGHUP",
+        "SIGTERM",
+        "SIGPIPE",
+        "SIGXFSZ",
+        "SIGCHLD",
+        "SIGWINCH",
+    )
+    if hasattr(signal, name)
+)
+
+
+def _default_signals() -> None:
+    """In the child, before exec: every signal back to its default disposition, none blocked.
+
+    Ignored signals survive exec. Python ignores SIGPIPE, and a sandbox started in the background
+    by a non-interactive shell ignores SIGINT: the session's shell would inherit both (Ctrl-C
+    would do nothing, `yes | head` would spin on EPIPE). A real login has neither.
+    """
+    for signum in _RESET_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
+OutputHandler = Callable[[bytes], None]
+ExitHandler = Callable[[ExitStatus], None]
+
+
+class PtyShell:
+    """A child process in a pty, driven from the asyncio loop.
+
+    `on_output` receives chunks of at most 1024 bytes (UTF-8 safe); `on_exit` is called once, after
+    the last output, when the child has exited (or the pty hung up).
+    """
+
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        on_output: OutputHandler,
+        on_exit: ExitHandler,
+        size: tuple[int, int] = DEFAULT_SIZE,
+    ) -> None:
+        self._argv = argv
+        self._cwd = cwd
+        self._env = env
+        self._on_output = on_output
+        self._on_exit = on_exit
+        self._size = size
+        self._process: ptyprocess.PtyProcess | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pidfd: int | None = None
+        self._pending_write = bytearray()
+        self._carry = b""
+        self._reading = False
+        self._paused = False
+        self._finished = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def start(self) -> None:
+        """Spawn the child and start watching its output and its exit."""
+        self._loop = asyncio.get_running_loop()
+        self._process = ptyprocess.PtyProcess.spawn(
+            self._argv,
+            cwd=str(self._cwd),
+            env=self._env,
+            dimensions=self._size,
+            preexec_fn=_default_signals,
+        )
+        os.set_blocking(self._process.fd, False)
+        self._resume_reader()
+        try:
+            self._pidfd = os.pidfd_open(self._process.pid)
+        except OSError:  # pragma: no cover - kernels before 5.3: rely on the pty's EOF alone
+            self._pidfd = None
+        if self._pidfd is not None:
+            self._loop.add_reader(self._pidfd, self._child_gone)
+
+    def write(self, data: bytes) -> None:
+        """Queue keystrokes for the pty without ever blocking the loop."""
+        if self._finished or self._process is None or not data:
+            return
+        fd = self._process.fd
+        if not self._pending_write:
+            try:
+                written = os.write(fd, data)
+            except BlockingIOError:
+                written = 0
+            except OSError:
+                return
+            data = data[written:]
+            if not data:
+                return
+            self._pending_write += data
+            assert self._loop is not None
+            self._loop.add_writer(fd, self._flush_writes)
+        else:
+            self._pending_write += data
+
+    def _flush_writes(self) -> None:
+        assert self._process is not None and self._loop is not None
+        fd = self._process.fd
+        try:
+            written = os.write(fd, self._pending_write)
+        except BlockingIOError:
+            return
+        except OSError:
+            written = len(self._pending_write)
+        del self._pending_write[:written]
+        if not self._pending_write:
+            self._loop.remove_writer(fd)
+
+    def resize(self, rows: int, cols: int) -> None:
+        """Set the pty's window size; the kernel sends SIGWINCH to the foreground job."""
+        rows = max(1, min(rows, 0xFFFF))
+        cols = max(1, min(cols, 0xFFFF))
+        self._size = (rows, cols)
+        if self._process is not None and not self._finished:
+            with contextlib.suppress(OSError):
+                self._process.setwinsize(rows, cols)
+
+    def pause_reading(self) -> None:
+        """Stop reading output (the client is behind): the child blocks once the pty fills."""
+        self._paused = True
+        if self._reading and self._process is not None and self._loop is not None:
+            self._loop.remove_reader(self._process.fd)
+            self._reading = False
+
+    def resume_reading(self) -> None:
+        self._paused = False
+        self._resume_reader()
+
+    def _resume_reader(self) -> None:
+        if self._reading or self._finished or self._paused:
+            return
+        assert self._process is not None and self._loop is not None
+        self._loop.add_reader(self._process.fd, self._readable)
+        self._reading = True
+
+    def _readable(self) -> None:
+        if not self._read_once():
+            self._hang_up()
+
+    def _read_once(self) -> bool:
+        """Read what the pty has; False once it reports EOF/EIO (every writer gone)."""
+        assert self._process is not None
+        try:
+            data = os.read(self._process.fd, READ_SIZE)
+        except BlockingIOError:
+            return True
+        except OSError:
+            data = b""
+        if not data:
+            return False
+        chunks, self._carry = split_utf8(self._carry + data)
+        for chunk in chunks:
+            self._on_output(chunk)
+        return True
+
+    def _child_gone(self) -> None:
+        """The child exited: drain what it left in the pty, then report."""
+        assert self._loop is not None
+        if self._pidfd is not None:
+            self._loop.remove_reader(self._pidfd)
+        if self._paused:
+            # Output still waits for the client; finish when reading resumes and drains.
+            self._paused = False
+            self._resume_reader()
+        self._drain_and_finish()
+
+    def _hang_up(self) -> None:
+        """Every writer of the pty is gone; the child's exit (pidfd) finishes the session."""
+        assert self._process is not None and self._loop is not None
+        if self._reading:
+            self._loop.remove_reader(self._process.fd)
+            self._reading = False
+        if self._pidfd is None:  # pragma: no cover - no pidfd: the hang-up is all we get
+            self._drain_and_finish()
+
+    def _drain_and_finish(self) -> None:
+        if self._finished:
+            return
+        assert self._process is not None
+        # Whatever is still buffered in the pty belongs to the transcript.
+        for _ in range(1024):
+            try:
+                data = os.read(self._process.fd, READ_SIZE)
+            except (BlockingIOError, OSError):
+                break
+            if not data:
+                break
+            chunks, self._carry = split_utf8(self._carry + data)
+            for chunk in chunks:
+                self._on_output(chunk)
+        if self._carry:
+            self._on_output(self._carry)
+            self._carry = b""
+        status = self._reap()
+        self._finished = True
+        self._release()
+        self._on_exit(status)
+
+    def _reap(self) -> ExitStatus:
+        """Collect the exited child's status (it has exited: this does not block)."""
+        assert self._process is not None
+        process = self._process
+        try:
+            _, raw = os.waitpid(process.pid, 0)
+        except ChildProcessError:
+            return ExitStatus(process.exitstatus, process.signalstatus)
+        if os.WIFSIGNALED(raw):
+            return ExitStatus(None, os.WTERMSIG(raw))
+        return ExitStatus(os.waitstatus_to_exitcode(raw), None)
+
+    def _signal_group(self, signum: int) -> None:
+        """Signal every process group of the child's session (its background jobs too).
+
+        An interactive bash puts each job in its own process group, so signalling the shell's group
+        alone would leave `sleep 100 &` running after the session ended.
+        """
+        if self._process is None:
+            return
+        for pgid in session_process_groups(self._process.pid) | {self._process.pid}:
+            with contextlib.suppress(OSError):
+                os.killpg(pgid, signum)
+
+    def _release(self) -> None:
+        assert self._process is not None and self._loop is not None
+        fd = self._process.fd
+        if self._reading:
+            self._loop.remove_reader(fd)
+            self._reading = False
+        if self._pending_write:
+            self._loop.remove_writer(fd)
+            self._pending_write.clear()
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                self._loop.remove_reader(self._pidfd)
+                os.close(self._pidfd)
+            self._pidfd = None
+        # Background jobs of the finished shell get the hang-up a real logout would give them.
+        self._signal_group(signal.SIGHUP)
+        self._forget_process()
+
+    def _forget_process(self) -> None:
+        """Close the pty and tell ptyprocess it is done (its own close() sleeps 0.1 s)."""
+        assert self._process is not None
+        self._process.terminated = True
+        self._process.delayafterclose = 0
+        with contextlib.suppress(OSError):
+            self._process.fileobj.close()
+        self._process.closed = True
+
+    def kill(self, *, wait: bool = False) -> None:
+        """End the child and its process group now (TerminateSession, sandbox exit).
+
+        On the loop, the pidfd then reports the exit as usual. `wait=True` (sandbox shutdown, the
+        loop may be gone) reaps the child right here so nothing is left behind.
+        """
+        if self._process is None or self._finished:
+            return
+        self._signal_group(signal.SIGHUP)
+        self._signal_group(signal.SIGKILL)
+        if wait:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._process.pid, 0)
+            self._finished = True
+            if self._pidfd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._pidfd)
+                self._pidfd = None
+            self._forget_process()

@@ -1,0 +1,631 @@
+"""The Session Manager operations moto lacks, added onto moto's SSM response class.
+
+moto dispatches `X-Amz-Target: AmazonSSM.StartSession` to a `start_session` method looked up on
+the response class at call time, so setting methods on `SimpleSystemManagerResponse` is enough;
+moto still resolves the account from the access key and the region from the signature, and keeps
+every SSM operation it already has. State lives in the `World` (instances) and the shared
+`SessionRegistry` (sessions), both installed once by `install()`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ssm_tui.sandbox.identity import Caller, resolve_caller
+from ssm_tui.sandbox.seed import SHELL_DOCUMENT, document_parameters
+from ssm_tui.sandbox.sessions import (
+    InstanceView,
+    LoggingPrefs,
+    SandboxSession,
+    SessionRegistry,
+)
+from ssm_tui.sandbox.world import DENIED_ROLE_NAME, DENIED_TAG, LATEST_AGENT, Instance, World
+
+
+@dataclass(slots=True)
+class _State:
+    world: World
+    registry: SessionRegistry
+    stream_base: str
+    """ws://HOST:PORT of this sandbox (StreamUrl is built from it)."""
+    hosts_dir: Path
+
+
+_STATE: _State | None = None
+
+
+def install(world: World, registry: SessionRegistry, stream_base: str, hosts_dir: Path) -> None:
+    """Attach the operations to moto's SSM responses (idempotent; last call's state wins)."""
+    global _STATE
+    _STATE = _State(world, registry, stream_base, hosts_dir)
+    from moto.ssm.responses import SimpleSystemManagerResponse as ssm_response
+
+    if not hasattr(ssm_response, "_ssm_tui_list_tags"):
+        ssm_response._ssm_tui_list_tags = ssm_response.list_tags_for_resource
+        ssm_response._ssm_tui_add_tags = ssm_response.add_tags_to_resource
+        ssm_response._ssm_tui_remove_tags = ssm_response.remove_tags_from_resource
+    operations: dict[str, Callable[[Any], Any]] = {
+        "describe_instance_information": _describe_instance_information,
+        "start_session": _start_session,
+        "resume_session": _resume_session,
+        "terminate_session": _terminate_session,
+        "describe_sessions": _describe_sessions,
+        "get_connection_status": _get_connection_status,
+        "get_inventory": _get_inventory,
+        "list_tags_for_resource": _list_tags_for_resource,
+        "add_tags_to_resource": _add_tags_to_resource,
+        "remove_tags_from_resource": _remove_tags_from_resource,
+    }
+    for name, function in operations.items():
+        setattr(ssm_response, name, function)
+
+
+def _state() -> _State:
+    if _STATE is None:  # pragma: no cover - install() runs before the server starts
+        raise RuntimeError("ssm_api.install() was not called")
+    return _STATE
+
+
+def _error(code: str, message: str) -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    return JsonRESTError(code, message)
+
+
+_JSON_HEADERS = {"content-type": "application/x-amz-json-1.1"}
+
+
+def _dumps(payload: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """Body and headers as moto passes them through (awsJson 1.1 content type)."""
+    return json.dumps(payload, default=_json_default), dict(_JSON_HEADERS)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.timestamp()  # awsJson1.1 timestamps are epoch seconds
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _caller(response: Any) -> Caller:
+    """The caller; moto accepts unknown keys (default account) and so do we, as user `moto`."""
+    caller = resolve_caller(response.get_access_key())
+    if caller is None:
+        account = response.current_account
+        return Caller(account, f"arn:aws:iam::{account}:user/moto", "moto")
+    return caller
+
+
+# -- pagination ------------------------------------------------------------------------------
+
+
+def _page(
+    items: list[Any], response: Any, default: int, low: int, high: int, what: str
+) -> tuple[list[Any], str | None]:
+    max_results = response._get_param("MaxResults")
+    if max_results is None:
+        size = default
+    else:
+        size = int(max_results)
+        if size < low or size > high:
+            raise _error(
+                "ValidationException",
+                f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy "
+                f"constraint: Member must have value {'less' if size > high else 'greater'} than "
+                f"or equal to {high if size > high else low}",
+            )
+    offset = _decode_token(response._get_param("NextToken"), what)
+    chunk = items[offset : offset + size]
+    following = offset + size
+    return chunk, (_encode_token(following, what) if following < len(items) else None)
+
+
+def _encode_token(offset: int, what: str) -> str:
+    raw = json.dumps({"o": offset, "k": what}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_token(token: str | None, what: str) -> int:
+    if not token:
+        return 0
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if data["k"] != what or int(data["o"]) < 0:
+            raise ValueError(token)
+        return int(data["o"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise _error("InvalidNextToken", "The specified token isn't valid.") from None
+
+
+# -- DescribeInstanceInformation -------------------------------------------------------------
+
+_INFO_FILTER_KEYS = {
+    "InstanceIds",
+    "AgentVersion",
+    "PingStatus",
+    "PlatformTypes",
+    "ActivationIds",
+    "IamRole",
+    "ResourceType",
+    "AssociationStatus",
+}
+
+
+def _info_value(instance: Instance, key: str) -> Iterable[str]:
+    if key == "InstanceIds":
+        return (instance.instance_id,)
+    if key == "AgentVersion":
+        return (instance.agent_version or "",)
+    if key == "PingStatus":
+        return (instance.ping_status or "",)
+    if key == "PlatformTypes":
+        return (instance.platform_type,)
+    if key == "ActivationIds":
+        return (instance.activation_id or "",)
+    if key == "IamRole":
+        return (instance.iam_role or "",)
+    if key == "ResourceType":
+        return (instance.resource_type,)
+    if key == "AssociationStatus":
+        return ("Success",)
+    return ()
+
+
+def _instance_matches(instance: Instance, key: str, values: list[str]) -> bool:
+    if key.startswith("tag:"):
+        return instance.tags.get(key[4:]) in values
+    if key == "tag-key":
+        return any(value in instance.tags for value in values)
+    return any(value in values for value in _info_value(instance, key))
+
+
+def _instance_filters(response: Any) -> list[tuple[str, list[str]]]:
+    filters: list[tuple[str, list[str]]] = []
+    for item in response._get_param("InstanceInformationFilterList") or []:
+        key = item.get("key")
+        if key not in _INFO_FILTER_KEYS:
+            raise _error("InvalidFilterKey", f"The filter key {key} is not valid.")
+        values = item.get("valueSet") or []
+        if not values:
+            raise _error(
+                "InvalidInstanceInformationFilterValue",
+                f"The filter value list for {key} cannot be empty.",
+            )
+        filters.append((key, list(values)))
+    for item in response._get_param("Filters") or []:
+        key = item.get("Key", "")
+        if key not in _INFO_FILTER_KEYS and not key.startswith("tag:") and key != "tag-key":
+            raise _error("InvalidFilterKey", f"The filter key {key} is not valid.")
+        filters.append((key, list(item.get("Values") or [])))
+    return filters
+
+
+def instance_information(instance: Instance) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "InstanceId": instance.instance_id,
+        "PingStatus": instance.ping_status,
+        "LastPingDateTime": instance.last_ping,
+        "AgentVersion": instance.agent_version,
+        "IsLatestVersion": instance.agent_version == LATEST_AGENT,
+        "PlatformType": instance.platform_type,
+        "PlatformName": instance.platform_name,
+        "PlatformVersion": instance.platform_version,
+        "ResourceType": instance.resource_type,
+        "IPAddress": instance.ip_address,
+        "ComputerName": instance.computer_name,
+        "AssociationStatus": "Success",
+        "SourceId": instance.instance_id,
+        "SourceType": "AWS::EC2::Instance" if instance.is_ec2 else "AWS::SSM::ManagedInstance",
+    }
+    if not instance.is_ec2:
+        info["ActivationId"] = instance.activation_id
+        info["IamRole"] = instance.iam_role
+        info["RegistrationDate"] = instance.registration_date
+        info["Name"] = instance.name
+    return info
+
+
+def _describe_instance_information(self: Any) -> tuple[str, dict[str, str]]:
+    state = _state()
+    filters = _instance_filters(self)
+    instances = state.world.managed(self.current_account, self.region)
+    if filters:
+        instances = [
+            instance
+            for instance in instances
+            if all(_instance_matches(instance, key, values) for key, values in filters)
+        ]
+    chunk, token = _page(instances, self, 50, 5, 50, "dii")
+    payload: dict[str, Any] = {"InstanceInformationList": [instance_information(i) for i in chunk]}
+    if token:
+        payload["NextToken"] = token
+    return _dumps(payload)
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def _resource_arn(instance_id: str, account: str, region: str) -> str:
+    if instance_id.startswith("mi-"):
+        return f"arn:aws:ssm:{region}:{account}:managed-instance/{instance_id}"
+    return f"arn:aws:ec2:{region}:{account}:instance/{instance_id}"
+
+
+def _document(self: Any, name: str) -> dict[str, Any]:
+    documents = self.ssm_backend._documents.get(name)
+    if documents is None:
+        raise _error("InvalidDocument", f"Document with name {name} does not exist.")
+    document = documents.get_default_version()
+    if document.document_type != "Session":
+        raise _error("InvalidDocument", f"Document {name} is not of type Session.")
+    try:
+        return json.loads(document.content)
+    except ValueError:
+        return {}
+
+
+def _logging_prefs(self: Any, content: dict[str, Any]) -> LoggingPrefs | None:
+    """Regional preferences from the shell document; port sessions are never logged (as AWS)."""
+    if content.get("sessionType") == "Port":
+        return None
+    if content.get("sessionType") == "Standard_Stream":
+        inputs = content.get("inputs") or {}
+    else:
+        inputs = (_document(self, SHELL_DOCUMENT).get("inputs") or {}) if _has_shell(self) else {}
+    group = inputs.get("cloudWatchLogGroupName") or None
+    bucket = inputs.get("s3BucketName") or None
+    if group is None and bucket is None:
+        return None
+    return LoggingPrefs(log_group=group, s3_bucket=bucket, s3_prefix=inputs.get("s3KeyPrefix") or "")
+
+
+def _has_shell(self: Any) -> bool:
+    return SHELL_DOCUMENT in self.ssm_backend._documents
+
+
+def _instance_view(instance: Instance, hosts_dir: Path) -> InstanceView:
+    home = hosts_dir / instance.instance_id
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        readme = home / "README.txt"
+        if not readme.exists():
+            readme.write_text(
+                f"This is {instance.name} ({instance.instance_id}), a sandbox stand-in for a "
+                f"{instance.platform_name} machine in {instance.account_id}/{instance.region}.\n",
+                encoding="utf-8",
+            )
+    except OSError:
+        pass
+    return InstanceView(
+        instance_id=instance.instance_id,
+        name=instance.name,
+        computer_name=instance.computer_name,
+        platform_type=instance.platform_type,
+        home=str(home),
+    )
+
+
+def _stream_url(state: _State, session_id: str) -> str:
+    return f"{state.stream_base}/v1/data-channel/{session_id}?role=publish_subscribe"
+
+
+def _start_session(self: Any) -> tuple[str, dict[str, str]]:
+    state = _state()
+    caller = _caller(self)
+    account, region = self.current_account, self.region
+    target = self._get_param("Target")
+    document_name = self._get_param("DocumentName") or SHELL_DOCUMENT
+    given = self._get_param("Parameters") or {}
+    reason = self._get_param("Reason")
+    instance = state.world.find(account, region, target)
+    if (
+        instance is not None
+        and caller.role_name == DENIED_ROLE_NAME
+        and instance.tags.get(DENIED_TAG[0]) == DENIED_TAG[1]
+    ):
+        raise _error(
+            "AccessDeniedException",
+            f"User: {caller.arn} is not authorized to perform: ssm:StartSession on resource: "
+            f"{_resource_arn(target, account, region)} because no identity-based policy allows "
+            "the ssm:StartSession action",
+        )
+    content = _document(self, document_name)
+    if instance is None or instance.ping_status != "Online":
+        raise _error("TargetNotConnected", f"{target} is not connected.")
+    parameters: dict[str, list[str]] = {}
+    for name, spec in document_parameters(document_name).items():
+        if "default" in spec:
+            parameters[name] = [str(spec["default"])]
+    for name, values in given.items():
+        parameters[name] = [str(value) for value in values]
+    session = SandboxSession(
+        session_id=f"{caller.name}-{secrets.token_hex(9)[:17]}",
+        token=secrets.token_urlsafe(48),
+        account_id=account,
+        region=region,
+        target=target,
+        document_name=document_name,
+        parameters=parameters,
+        owner=caller.arn,
+        reason=reason,
+        instance=_instance_view(instance, state.hosts_dir),
+        logging=_logging_prefs(self, content),
+    )
+    state.registry.add(session)
+    return _dumps(
+        {
+            "SessionId": session.session_id,
+            "TokenValue": session.token,
+            "StreamUrl": _stream_url(state, session.session_id),
+        }
+    )
+
+
+def _own_session(state: _State, self: Any, session_id: str) -> SandboxSession | None:
+    session = state.registry.get(session_id) if session_id else None
+    if session is None or (session.account_id, session.region) != (
+        self.current_account,
+        self.region,
+    ):
+        return None
+    return session
+
+
+def _resume_session(self: Any) -> tuple[str, dict[str, str]]:
+    state = _state()
+    session_id = self._get_param("SessionId")
+    session = _own_session(state, self, session_id)
+    if session is None:
+        raise _error("DoesNotExistException", f"Session {session_id} does not exist.")
+    payload: dict[str, Any] = {
+        "SessionId": session_id,
+        "StreamUrl": _stream_url(state, session_id),
+    }
+    token = state.registry.resume(session_id)
+    if token is not None:  # an ended session gets no token: the plugin then reports "timed out"
+        payload["TokenValue"] = token
+    return _dumps(payload)
+
+
+def _terminate_session(self: Any) -> tuple[str, dict[str, str]]:
+    state = _state()
+    session_id = self._get_param("SessionId")
+    if _own_session(state, self, session_id) is not None:
+        state.registry.terminate(session_id)
+    return _dumps({"SessionId": session_id})
+
+
+_SESSION_FILTER_KEYS = {
+    "InvokedAfter",
+    "InvokedBefore",
+    "Target",
+    "Owner",
+    "Status",
+    "SessionId",
+    "AccessType",
+}
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _error(
+            "InvalidFilterValue", f"The filter value {value} is not a valid date."
+        ) from None
+    if parsed.tzinfo is None:
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _session_matches(session: SandboxSession, key: str, value: str) -> bool:
+    if key == "Target":
+        return session.target == value
+    if key == "Owner":
+        return session.owner == value
+    if key == "Status":
+        return session.status == value
+    if key == "SessionId":
+        return session.session_id == value
+    if key == "AccessType":
+        return value == "Standard"
+    if key == "InvokedAfter":
+        return session.start_date >= _parse_time(value)
+    return session.start_date <= _parse_time(value)  # InvokedBefore
+
+
+def _session_record(session: SandboxSession) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "SessionId": session.session_id,
+        "Target": session.target,
+        "Status": session.status,
+        "StartDate": session.start_date,
+        "DocumentName": session.document_name,
+        "Owner": session.owner,
+        "AccessType": "Standard",
+    }
+    if session.reason:
+        record["Reason"] = session.reason
+    if session.end_date is not None:
+        record["EndDate"] = session.end_date
+    if session.output_url:
+        record["OutputUrl"] = dict(session.output_url)
+    return record
+
+
+def _describe_sessions(self: Any) -> tuple[str, dict[str, str]]:
+    state = _state()
+    wanted = self._get_param("State")
+    if wanted not in ("Active", "History"):
+        raise _error(
+            "ValidationException",
+            f"1 validation error detected: Value '{wanted}' at 'state' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [Active, History]",
+        )
+    filters: list[tuple[str, str]] = []
+    for item in self._get_param("Filters") or []:
+        key = item.get("key")
+        if key not in _SESSION_FILTER_KEYS:
+            raise _error("InvalidFilterKey", f"The filter key {key} is not valid.")
+        filters.append((key, item.get("value", "")))
+    scope = (self.current_account, self.region)
+    sessions = [
+        session
+        for session in state.registry.all()
+        if (session.account_id, session.region) == scope
+        and session.active == (wanted == "Active")
+        and all(_session_matches(session, key, value) for key, value in filters)
+    ]
+    sessions.sort(key=lambda session: session.start_date, reverse=True)
+    chunk, token = _page(sessions, self, 20, 1, 200, f"ds-{wanted}")
+    payload: dict[str, Any] = {"Sessions": [_session_record(s) for s in chunk]}
+    if token:
+        payload["NextToken"] = token
+    return _dumps(payload)
+
+
+def _get_connection_status(self: Any) -> tuple[str, dict[str, str]]:
+    target = self._get_param("Target")
+    instance = _state().world.find(self.current_account, self.region, target)
+    online = instance is not None and instance.ping_status == "Online"
+    return _dumps({"Target": target, "Status": "connected" if online else "notconnected"})
+
+
+# -- GetInventory (AWS:InstanceInformation) ----------------------------------------------------
+
+_INVENTORY_TYPE = "AWS:InstanceInformation"
+
+
+def _inventory_status(instance: Instance) -> str:
+    if instance.ping_status == "Online":
+        return "Active"
+    if instance.ping_status == "Inactive":
+        return "Terminated"
+    if instance.is_ec2 and instance.ec2_state == "stopped":
+        return "Stopped"
+    return "ConnectionLost"
+
+
+def _inventory_content(instance: Instance) -> dict[str, str]:
+    return {
+        "AgentType": "amazon-ssm-agent",
+        "AgentVersion": instance.agent_version or "",
+        "ComputerName": instance.computer_name,
+        "InstanceId": instance.instance_id,
+        "InstanceStatus": _inventory_status(instance),
+        "IpAddress": instance.ip_address,
+        "PlatformName": instance.platform_name,
+        "PlatformType": instance.platform_type,
+        "PlatformVersion": instance.platform_version,
+        "ResourceType": instance.resource_type,
+    }
+
+
+def _inventory_match(content: dict[str, str], attribute: str, op: str, values: list[str]) -> bool:
+    actual = content.get(attribute)
+    if op == "Exists":
+        return actual is not None
+    if actual is None:
+        return False
+    if op == "Equal":
+        return actual in values
+    if op == "NotEqual":
+        return actual not in values
+    if op == "BeginWith":
+        return any(actual.startswith(value) for value in values)
+    if op == "LessThan":
+        return any(actual < value for value in values)
+    return any(actual > value for value in values)  # GreaterThan
+
+
+def _get_inventory(self: Any) -> tuple[str, dict[str, str]]:
+    state = _state()
+    for attribute in self._get_param("ResultAttributes") or []:
+        if attribute.get("TypeName") != _INVENTORY_TYPE:
+            raise _error(
+                "InvalidResultAttributeException",
+                f"The inventory type {attribute.get('TypeName')} is not supported here.",
+            )
+    if self._get_param("Aggregators"):
+        raise _error("InvalidAggregatorException", "Aggregators are not supported here.")
+    filters: list[tuple[str, str, list[str]]] = []
+    for item in self._get_param("Filters") or []:
+        key = item.get("Key", "")
+        type_name, _, attribute = key.rpartition(".")
+        if type_name != _INVENTORY_TYPE or not attribute:
+            raise _error("InvalidFilter", f"The filter key {key} is not valid.")
+        op = item.get("Type") or "Equal"
+        filters.append((attribute, op, list(item.get("Values") or [])))
+    now = datetime.now().astimezone()
+    entities: list[dict[str, Any]] = []
+    for instance in state.world.managed(self.current_account, self.region):
+        content = _inventory_content(instance)
+        if all(_inventory_match(content, attr, op, values) for attr, op, values in filters):
+            entities.append(
+                {
+                    "Id": instance.instance_id,
+                    "Data": {
+                        _INVENTORY_TYPE: {
+                            "TypeName": _INVENTORY_TYPE,
+                            "SchemaVersion": "1.0",
+                            "CaptureTime": (instance.last_ping or now).strftime(
+                                "%Y-%m-%dT%H:%M:%SZ"
+                            ),
+                            "Content": [content],
+                        }
+                    },
+                }
+            )
+    chunk, token = _page(entities, self, 50, 1, 50, "inv")
+    payload: dict[str, Any] = {"Entities": chunk}
+    if token:
+        payload["NextToken"] = token
+    return _dumps(payload)
+
+
+# -- tags of managed instances -----------------------------------------------------------------
+
+
+def _managed_target(self: Any) -> Instance | None:
+    """The instance for ResourceType ManagedInstance (mi- or EC2 ids), else None (moto's turn)."""
+    if self._get_param("ResourceType") != "ManagedInstance":
+        return None
+    resource_id = self._get_param("ResourceId") or ""
+    instance = _state().world.find(self.current_account, self.region, resource_id)
+    if instance is None or not instance.managed:
+        raise _error("InvalidResourceId", "The resource ID is not valid. Verify the ID and retry.")
+    return instance
+
+
+def _list_tags_for_resource(self: Any) -> Any:
+    instance = _managed_target(self)
+    if instance is None:
+        return self._ssm_tui_list_tags()
+    return _dumps({"TagList": [{"Key": k, "Value": v} for k, v in instance.tags.items()]})
+
+
+def _add_tags_to_resource(self: Any) -> Any:
+    instance = _managed_target(self)
+    if instance is None:
+        return self._ssm_tui_add_tags()
+    for tag in self._get_param("Tags") or []:
+        instance.tags[tag["Key"]] = tag.get("Value", "")
+    return "{}", dict(_JSON_HEADERS)
+
+
+def _remove_tags_from_resource(self: Any) -> Any:
+    instance = _managed_target(self)
+    if instance is None:
+        return self._ssm_tui_remove_tags()
+    for key in self._get_param("TagKeys") or []:
+        instance.tags.pop(key, None)
+    return "{}", dict(_JSON_HEADERS)

@@ -1,0 +1,143 @@
+"""The fast emulator backend: pyavt, Python bindings to asciinema's Rust ``avt``.
+
+Chosen by measurement (benchmarks/emulators.py): 40-190x pyte's feed speed here, and it reports
+the changed lines itself. avt keeps no scrollback we can index cheaply (``Vt.lines()`` copies all
+of it), so we run it with ``scrollback_limit=0`` and keep the lines it hands back as they scroll
+off the top in our own bounded deque.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections import deque
+
+import avt
+
+from ssm_tui.term.emulator import BLANK, DEFAULT_STYLE, Cell, CellStyle, Color, Cursor, ModeTracker
+
+
+def _color(c: avt.Color | None) -> Color:
+    if c is None:
+        return None
+    if isinstance(c, avt.Color.Indexed):
+        return c[0]
+    return (c[0], c[1], c[2])
+
+
+def _style(pen: avt.Pen) -> CellStyle:
+    if pen.is_default():
+        return DEFAULT_STYLE
+    return CellStyle(
+        _color(pen.foreground),
+        _color(pen.background),
+        pen.bold,
+        pen.faint,
+        pen.italic,
+        pen.underline,
+        pen.blink,
+        pen.inverse,
+        pen.strikethrough,
+    )
+
+
+def _cells(line: avt.Line) -> list[Cell]:
+    out: list[Cell] = []
+    append = out.append
+    for c in line.cells:
+        width = c.width
+        if width == 0:
+            append(Cell("", _style(c.pen), 0))
+        elif c.is_default():
+            append(BLANK)
+        else:
+            append(Cell(c.char, _style(c.pen), width))
+    return out
+
+
+class AvtEmulator:
+    """:class:`~ssm_tui.term.emulator.Emulator` over ``avt.Vt``."""
+
+    backend = "avt"
+
+    def __init__(self, cols: int, rows: int, scrollback: int = 10_000) -> None:
+        self._vt = avt.Vt(cols, rows, scrollback_limit=0)
+        self._vt.feed_str("")  # a new Vt reports every line changed once; start clean
+        self._cols, self._rows = cols, rows
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._history: deque[avt.Line] = deque(maxlen=max(scrollback, 0) or None)
+        self._keep_history = scrollback > 0
+        self._modes = ModeTracker()
+
+    @property
+    def cols(self) -> int:
+        return self._cols
+
+    @property
+    def rows(self) -> int:
+        return self._rows
+
+    def feed(self, data: bytes) -> set[int]:
+        self._modes.scan(data)
+        text = self._decoder.decode(data)
+        if not text:
+            return set()
+        changed, gone = self._vt.feed_str(text)
+        if gone and self._keep_history:
+            self._history.extend(gone)
+        return set(changed)
+
+    def resize(self, cols: int, rows: int) -> None:
+        if (cols, rows) == (self._cols, self._rows):
+            return
+        _changed, gone = self._vt.resize(cols, rows)
+        if gone and self._keep_history:
+            self._history.extend(gone)
+        self._cols, self._rows = cols, rows
+
+    def line(self, y: int) -> list[Cell]:
+        return _cells(self._vt[y])
+
+    @property
+    def cursor(self) -> Cursor:
+        c = self._vt.cursor
+        # After the last column avt reports col == cols (a wrap is pending); draw it on the last.
+        return Cursor(min(c.col, self._cols - 1), c.row, c.visible)
+
+    @property
+    def alternate_screen(self) -> bool:
+        return self._modes.alternate_screen
+
+    @property
+    def bracketed_paste(self) -> bool:
+        return self._modes.bracketed_paste
+
+    @property
+    def app_cursor_keys(self) -> bool:
+        return self._vt.cursor_key_app_mode
+
+    @property
+    def mouse_tracking(self) -> int:
+        return self._modes.mouse_tracking
+
+    @property
+    def mouse_sgr(self) -> bool:
+        return self._modes.mouse_sgr
+
+    @property
+    def scrollback_len(self) -> int:
+        return len(self._history)
+
+    def scrollback_line(self, i: int) -> list[Cell]:
+        return _cells(self._history[i])
+
+    def text(self) -> str:
+        return "\n".join(line.text.rstrip() for line in self._vt.view())
+
+    @property
+    def title(self) -> str:
+        return self._modes.title
+
+    def take_replies(self) -> bytes:
+        if not self._modes.queries:
+            return b""
+        return self._modes.replies(self.cursor)

@@ -1,0 +1,147 @@
+"""`SsmTuiApp`: wires the main screen, themes, palette providers, and the session cleanup.
+
+Everything with behaviour lives in `screens/` and `widgets/`; the app holds what outlives a
+screen: the services, the registry of AWS sessions still open (`live_sessions`), and the exit
+path that ends them (quit, SIGTERM, SIGHUP) so no plugin process and no Active session is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+
+from ssm_tui.aws.models import StartedSession
+from ssm_tui.ui.commands import InstanceCommands, ScopeCommands, SessionCommands
+from ssm_tui.ui.screens.help import HelpScreen
+from ssm_tui.ui.screens.main import MainScreen
+from ssm_tui.ui.services import Services
+from ssm_tui.ui.themes import DEFAULT_THEME, THEMES
+
+log = logging.getLogger(__name__)
+
+STYLES = Path(__file__).parent / "styles"
+TERMINATE_TIMEOUT = 10.0
+"""Seconds the exit path waits for TerminateSession calls before giving up."""
+
+
+class SsmTuiApp(App[int]):
+    """The ssm-tui application."""
+
+    TITLE = "ssm-tui"
+    CSS_PATH = sorted(STYLES.glob("*.tcss"))
+    COMMANDS = App.COMMANDS | {ScopeCommands, InstanceCommands, SessionCommands}
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, and filters"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit",
+                tooltip="End every session and quit"),  # fmt: skip
+    ]
+
+    def __init__(self, services: Services | None = None, *, theme: str | None = None) -> None:
+        super().__init__()
+        self.services = services or Services()
+        self.live_sessions: dict[str, StartedSession] = {}
+        """Sessions StartSession opened and TerminateSession has not yet ended."""
+        for item in THEMES:
+            self.register_theme(item)
+        self._wanted_theme = theme or DEFAULT_THEME
+        self._quitting = False
+
+    def on_mount(self) -> None:
+        try:
+            self.theme = self._wanted_theme
+        except Exception:  # noqa: BLE001 - unknown theme name: keep the default, say so
+            self.notify(f"Unknown theme {self._wanted_theme!r}.", severity="warning")
+            self.theme = DEFAULT_THEME
+        self._install_signal_handlers()
+        self.push_screen(MainScreen(self.services))
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM/SIGHUP run the same cleanup as quitting (headless tests keep pytest's)."""
+        if self.is_headless:
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(sig, self._on_signal)
+            except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
+                pass
+
+    def _on_signal(self) -> None:
+        asyncio.ensure_future(self.action_quit())
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    async def action_quit(self) -> None:
+        """End every session (process, then AWS session), then exit."""
+        if self._quitting:
+            return
+        self._quitting = True
+        try:
+            await self.shutdown_sessions()
+        finally:
+            self.exit(0)
+
+    async def shutdown_sessions(self) -> None:
+        from ssm_tui.ui.widgets.session_view import SessionView
+
+        panes = [view.pane for screen in self.screen_stack for view in screen.query(SessionView)]
+        await asyncio.gather(
+            *(pane.terminate() for pane in panes if pane is not None),  # type: ignore[attr-defined]
+            return_exceptions=True,
+        )
+        for screen in self.screen_stack:
+            for view in screen.query(SessionView):
+                if view.started is not None and view.state != "ended":
+                    status = getattr(view.pane, "exit_status", None)
+                    self.services.record_end(view.started.session_id, status)
+        await self.end_all_remote()
+        await self.services.aclose()
+
+    async def end_remote_session(self, started: StartedSession) -> None:
+        """TerminateSession once; errors are logged (the session may already be gone)."""
+        if self.live_sessions.pop(started.session_id, None) is None:
+            return
+        try:
+            await self.services.terminate_session(started)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("TerminateSession %s failed: %s", started.session_id, exc)
+
+    async def end_all_remote(self) -> None:
+        sessions = list(self.live_sessions.values())
+        if not sessions:
+            return
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(self.end_remote_session(s) for s in sessions)),
+                TERMINATE_TIMEOUT,
+            )
+        except TimeoutError:
+            log.warning("TerminateSession timed out for %d session(s)", len(self.live_sessions))
+
+
+def leftover_sessions(app: SsmTuiApp) -> list[StartedSession]:
+    """Sessions still open after the app stopped (crash path), for the caller's last resort."""
+    return list(app.live_sessions.values())
+
+
+def end_leftovers(app: SsmTuiApp) -> None:
+    """Last resort after `app.run()` returned or raised: TerminateSession what is still open."""
+    sessions: list[Any] = leftover_sessions(app)
+    if not sessions:
+        return
+
+    async def end_them() -> None:
+        await app.end_all_remote()
+
+    try:
+        asyncio.run(end_them())
+    except Exception:  # noqa: BLE001 - nothing more can be done; logged
+        log.exception("could not end %d session(s)", len(sessions))

@@ -1,0 +1,443 @@
+"""The main screen: a tab bar (Fleet + one tab per session) over the fleet or the sessions.
+
+Layout::
+
+    Tabs            Fleet | web-1 | db-2 …
+    ContentSwitcher
+      #fleet-area   FleetView (table, filter, progress) | #side (side panels, issue 7)
+      #sessions     SessionView per session; one shown, or two side by side (split)
+    Footer
+
+Why one screen rather than modes: a split view shows two sessions at once and the tab bar spans
+fleet and sessions, so both live under one tab bar. Side panels (history, logs) mount into
+`#side` with `MainScreen.mount_side_panel`; they follow the highlighted row through
+`FleetTable.Highlighted`, which bubbles up to this screen.
+
+Session lifecycle: StartSession runs in a worker on this screen (never on the view, so closing a
+tab cannot cancel the cleanup); every started session is registered with the app
+(`SsmTuiApp.live_sessions`) until TerminateSession returned, so quitting, SIGTERM or SIGHUP can
+end whatever is still open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Footer, Tab, Tabs
+from textual.worker import Worker, WorkerState
+
+from ssm_tui.aws.models import Instance, Profile, Scope, ScopeError
+from ssm_tui.ui.messages import SessionFailed, SessionOpened
+from ssm_tui.ui.screens.document import DocumentPicker
+from ssm_tui.ui.screens.picker import ScopeChoice, ScopePicker
+from ssm_tui.ui.services import DocumentChoice, Services
+from ssm_tui.ui.widgets.fleet_view import FleetView
+from ssm_tui.ui.widgets.session_view import SessionView
+
+FLEET_TAB = "tab-fleet"
+LOGIN_WAIT = 10.0
+"""Seconds to wait for a new shell's first output before typing the login command anyway."""
+
+
+class MainScreen(Screen[None]):
+    """Fleet and sessions under one tab bar."""
+
+    BINDING_GROUP_TITLE = "ssm-tui"
+    BINDINGS = [
+        Binding("p", "pick", "Profiles", id="main.pick", tooltip="Pick profiles/accounts/regions"),
+        Binding("ctrl+pagedown", "next_tab", "Next tab", priority=True, id="main.next_tab"),
+        Binding("ctrl+pageup", "prev_tab", "Prev tab", priority=True, id="main.prev_tab",
+                show=False),  # fmt: skip
+        Binding("ctrl+t", "next_tab", "Next tab", id="main.cycle_tab", show=False),
+        Binding("ctrl+w", "close_tab", "Close tab", id="main.close_tab",
+                tooltip="End the session and close its tab"),  # fmt: skip
+        Binding("v", "toggle_split", "Split", id="main.split",
+                tooltip="Show two sessions side by side"),  # fmt: skip
+        Binding("f", "fleet", "Fleet", id="main.fleet", show=False),
+        Binding("escape", "escape", "Back", show=False, id="main.escape"),
+        *[
+            Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
+            for n in range(10)
+        ],
+    ]
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+        self.profiles: list[Profile] = []
+        self.selected: tuple[str, ...] = ()
+        self.regions: tuple[str, ...] = ()
+        self.split = False
+        self._ids = itertools.count(1)
+        self._order: list[str] = []  # session view ids, tab order
+        self._partner: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Tabs(Tab("Fleet", id=FLEET_TAB), id="tabs")
+        with ContentSwitcher(initial="fleet-area", id="views"):
+            with Horizontal(id="fleet-area"):
+                yield FleetView(self.services, id="fleet-view")
+                yield Vertical(id="side")
+            yield Horizontal(id="sessions")
+        yield Footer()
+
+    @property
+    def fleet(self) -> FleetView:
+        return self.query_one(FleetView)
+
+    @property
+    def tabs(self) -> Tabs:
+        return self.query_one("#tabs", Tabs)
+
+    # -- start-up --------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        try:
+            self.profiles = self.services.load_profiles()
+        except Exception as exc:  # noqa: BLE001 - a broken AWS config must not stop the app
+            from ssm_tui.aws.errors import explain
+
+            error = explain(exc, None)
+            self.notify_error("AWS config unreadable", error)
+            self.profiles = []
+        self.selected = tuple(p.name for p in self.profiles)
+        self.fleet.load_cache()
+        self.apply_scope(ScopeChoice(self.selected, ()), announce=False)
+        interval = float(getattr(self.services.get_settings(), "refresh_interval", 30) or 30)
+        self.set_interval(interval, self.fleet.auto_refresh, name="inventory-refresh")
+        self.fleet.table.focus()
+
+    # -- scopes ----------------------------------------------------------------------------
+    def apply_scope(self, choice: ScopeChoice, announce: bool = True) -> None:
+        """Show these profiles (and regions) now; no restart, the cache draws them at once."""
+        wanted = set(choice.profiles)
+        chosen = [p for p in self.profiles if p.name in wanted]
+        known = {p.name for p in chosen}
+        chosen += [
+            p
+            for p in self.services.load_profiles(include_discovered=True)
+            if p.name in wanted and p.name not in known
+        ] if wanted - known else []  # fmt: skip
+        self.selected = tuple(p.name for p in chosen)
+        self.regions = choice.regions
+        scopes: list[Scope] = self.services.scopes(chosen, choice.regions or None)
+        self.fleet.set_scopes(scopes)
+        self._draw_favourites()
+        if announce:
+            names = ", ".join(self.selected) if len(self.selected) <= 4 else f"{len(self.selected)}"
+            regions = f" in {', '.join(self.regions)}" if self.regions else ""
+            self.notify(f"Showing {names} profile(s){regions}.", timeout=3, markup=False)
+
+    def _favourites(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(label, profiles) for keys 1-9; 0 is every profile."""
+        return [(p.name, (p.name,)) for p in self.profiles[:9]]
+
+    def _draw_favourites(self) -> None:
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        for number, (label, names) in enumerate(self._favourites(), start=1):
+            on_now = set(names) == set(self.selected)
+            line.append(f" {number} ", style="reverse bold" if on_now else "bold")
+            line.append(f"{label}  ", style="bold" if on_now else "")
+        every = {p.name for p in self.profiles} == set(self.selected) and bool(self.profiles)
+        line.append(" 0 ", style="reverse bold" if every else "bold")
+        line.append("all  ")
+        line.append(" p ", style="bold")
+        line.append("pick…")
+        from textual.widgets import Static
+
+        self.query_one("#favourites", Static).update(line)
+
+    def action_favourite(self, number: int) -> None:
+        if number == 0:
+            self.apply_scope(ScopeChoice(tuple(p.name for p in self.profiles)))
+            return
+        favourites = self._favourites()
+        if number <= len(favourites):
+            self.apply_scope(ScopeChoice(favourites[number - 1][1]))
+
+    def action_pick(self) -> None:
+        regions = {scope.region for scope in self.fleet.scopes if scope.region}
+        regions |= {p.region for p in self.profiles if p.region}
+        regions |= set(getattr(self.services.get_settings(), "regions", ()))
+        picker = ScopePicker(
+            list(self.profiles),
+            [],
+            self.selected,
+            self.regions,
+            sorted(regions),
+            load_accounts=lambda: self.services.accounts(self.profiles),
+        )
+
+        def done(choice: ScopeChoice | None) -> None:
+            if choice is not None:
+                self.apply_scope(choice)
+
+        self.app.push_screen(picker, done)
+
+    # -- side panels (issue 7) ---------------------------------------------------------------
+    async def mount_side_panel(self, panel: Widget) -> None:
+        """Add a panel beside the fleet table (history, logs); the side column appears."""
+        side = self.query_one("#side")
+        await side.mount(panel)
+        side.display = True
+
+    # -- tabs ------------------------------------------------------------------------------
+    @on(Tabs.TabActivated, "#tabs")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        tab_id = event.tab.id or FLEET_TAB
+        switcher = self.query_one("#views", ContentSwitcher)
+        if tab_id == FLEET_TAB:
+            switcher.current = "fleet-area"
+            self.fleet.table.focus()
+            return
+        view_id = "session-" + tab_id.removeprefix("tab-")
+        switcher.current = "sessions"
+        self._layout_sessions(view_id)
+
+    def _layout_sessions(self, active: str) -> None:
+        shown = {active}
+        if self.split and len(self._order) > 1:
+            if self._partner not in self._order or self._partner == active:
+                index = self._order.index(active)
+                self._partner = self._order[index - 1] if index else self._order[1]
+            shown.add(self._partner)
+        for view in self.query(SessionView):
+            view.display = view.id in shown
+        view = self.query_one(f"#{active}", SessionView)
+        target = view.pane if view.pane is not None and view.state == "connected" else view
+        target.focus()
+
+    def _active_view(self) -> SessionView | None:
+        active = self.tabs.active
+        if not active or active == FLEET_TAB:
+            return None
+        views = self.query(f"#session-{active.removeprefix('tab-')}")
+        return views.first(SessionView) if views else None
+
+    def action_next_tab(self) -> None:
+        self.tabs.action_next_tab()
+
+    def action_prev_tab(self) -> None:
+        self.tabs.action_previous_tab()
+
+    def action_fleet(self) -> None:
+        self.tabs.active = FLEET_TAB
+
+    def action_escape(self) -> None:
+        if self.fleet.clear_or_leave_filter():
+            return
+        if self.tabs.active != FLEET_TAB:
+            self.tabs.active = FLEET_TAB
+
+    def action_toggle_split(self) -> None:
+        if len(self._order) < 2:
+            self.notify("Open two sessions to split the view.", timeout=3)
+            return
+        self.split = not self.split
+        self._partner = None
+        view = self._active_view()
+        if view is None:
+            self.tabs.active = "tab-" + self._order[-1].removeprefix("session-")
+        else:
+            self._layout_sessions(view.id or "")
+        self.query_one("#sessions").set_class(self.split, "-split")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("close_tab",):
+            return self._active_view() is not None
+        if action == "toggle_split":
+            return len(self._order) >= 2 or None
+        return True
+
+    # -- sessions --------------------------------------------------------------------------
+    @on(FleetView.ConnectRequested)
+    def _connect_requested(self, event: FleetView.ConnectRequested) -> None:
+        event.stop()
+        if not event.choose:
+            self.open_session(event.instance, DocumentChoice())
+            return
+
+        def chosen(choice: DocumentChoice | None) -> None:
+            if choice is not None:
+                self.open_session(event.instance, choice)
+
+        self.app.push_screen(DocumentPicker(event.instance), chosen)
+
+    def open_session(self, instance: Instance, choice: DocumentChoice) -> None:
+        """Open a tab now (it says "connecting…") and start the session in a worker."""
+        number = next(self._ids)
+        view = SessionView(instance, choice, id=f"session-{number}")
+        self._order.append(view.id or "")
+        sessions = self.query_one("#sessions")
+        sessions.mount(view)
+        self.tabs.add_tab(Tab(Text(view.title), id=f"tab-{number}"))
+        self.tabs.active = f"tab-{number}"
+        self._start(view.id or "", instance, choice)
+
+    @work(group="session-start", exit_on_error=False, description="StartSession")
+    async def _start(self, view_id: str, instance: Instance, choice: DocumentChoice) -> None:
+        from ssm_tui.aws.errors import explain
+
+        try:
+            started = await self.services.start_session(
+                instance.profile, instance.region, instance.instance_id, choice
+            )
+        except Exception as exc:  # noqa: BLE001 - shown with its next step
+            error = explain(exc, instance.profile, instance.region)
+            self.post_message(SessionFailed(error, instance.instance_id, view_id))
+            return
+        self.app.live_sessions[started.session_id] = started  # type: ignore[attr-defined]
+        try:
+            argv, env, plugin = self.services.plugin_command(started)
+        except Exception as exc:  # noqa: BLE001
+            await self._end_remote(started)
+            error = explain(exc, instance.profile, instance.region)
+            self.post_message(SessionFailed(error, instance.instance_id, view_id))
+            return
+        login = None
+        if choice.document_name is None:
+            settings = self.services.get_settings()
+            login = settings.login_command_for(instance.profile, instance.instance_id)
+        self.post_message(
+            SessionOpened(
+                started, argv, env, plugin, instance.account_id, instance.name, login, view_id
+            )
+        )
+
+    @on(SessionOpened)
+    async def _session_opened(self, message: SessionOpened) -> None:
+        views = self.query(f"#{message.view_id}")
+        if not views:  # the tab was closed while StartSession ran
+            self._end_session(message.started.session_id)
+            return
+        view = views.first(SessionView)
+        self.services.record_start(message.started, message.account_id, message.plugin)
+        pane = await view.attach(message.started, message.argv, message.env, message.plugin)
+        if self.tabs.active == f"tab-{(view.id or '').removeprefix('session-')}":
+            pane.focus()
+        if message.login_command:
+            self._type_login(pane, message.login_command)
+        if message.started.document_name and message.started.document_name.startswith(
+            "AWS-StartPortForwarding"
+        ):
+            self.notify(f"Port forwarding on {view.choice.label}.", timeout=6, markup=False)
+
+    @work(group="session-login", exit_on_error=False, description="login command")
+    async def _type_login(self, pane: Widget, command: str) -> None:
+        """Type the login command once the shell printed something (its prompt)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LOGIN_WAIT
+        while loop.time() < deadline:
+            if getattr(pane, "exit_status", None) is not None:
+                return
+            if getattr(pane, "process", None) is not None and pane.screen_text().strip():  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.05)
+        pane.send((command + "\r").encode())  # type: ignore[attr-defined]
+
+    @on(SessionFailed)
+    async def _session_failed(self, message: SessionFailed) -> None:
+        self.notify_error(f"Could not connect to {message.target}", message.error)
+        views = self.query(f"#{message.view_id}")
+        if not views:
+            return
+        view = views.first(SessionView)
+        if view.started is None:
+            await self._remove_view(view)
+        else:
+            view.mark_failed(message.error.message)
+
+    @on(SessionView.ReconnectRequested)
+    def _reconnect(self, event: SessionView.ReconnectRequested) -> None:
+        view = event.view
+        view.state = "starting"
+        self._start(view.id or "", view.instance, view.choice)
+
+    async def on_terminal_pane_exited(self, event: Widget) -> None:
+        """The plugin ended: say so in the tab and end the AWS session if it is still open."""
+        pane = event.pane  # type: ignore[attr-defined]
+        status = event.exit_status  # type: ignore[attr-defined]
+        view = pane.parent
+        if not isinstance(view, SessionView) or view.pane is not pane:
+            return
+        view.mark_ended(status)
+        if view.started is not None:
+            self.services.record_end(view.started.session_id, status)
+            self._end_session(view.started.session_id)
+
+    def action_close_tab(self) -> None:
+        view = self._active_view()
+        if view is not None:
+            self._close(view)
+
+    @work(group="session-close", exit_on_error=False, description="close session")
+    async def _close(self, view: SessionView) -> None:
+        started = view.started
+        if view.pane is not None:
+            await view.pane.terminate()  # type: ignore[attr-defined]
+        if started is not None:
+            status = getattr(view.pane, "exit_status", None)
+            if view.state != "ended":
+                self.services.record_end(started.session_id, status)
+            await self._end_remote(started)
+        await self._remove_view(view)
+
+    async def _remove_view(self, view: SessionView) -> None:
+        view_id = view.id or ""
+        if view_id in self._order:
+            index = self._order.index(view_id)
+            self._order.remove(view_id)
+        else:
+            index = 0
+        tab_id = "tab-" + view_id.removeprefix("session-")
+        await view.remove()
+        self.tabs.remove_tab(tab_id)
+        if self._order:
+            following = self._order[min(index, len(self._order) - 1)]
+            self.tabs.active = "tab-" + following.removeprefix("session-")
+        else:
+            self.split = False
+            self.query_one("#sessions").set_class(False, "-split")
+            self.tabs.active = FLEET_TAB
+
+    def _end_session(self, session_id: str) -> None:
+        started = self.app.live_sessions.get(session_id)  # type: ignore[attr-defined]
+        if started is not None:
+            self._end_remote_worker(started)
+
+    @work(group="session-end", exit_on_error=False, description="TerminateSession")
+    async def _end_remote_worker(self, started: object) -> None:
+        await self._end_remote(started)  # type: ignore[arg-type]
+
+    async def _end_remote(self, started: object) -> None:
+        await self.app.end_remote_session(started)  # type: ignore[attr-defined]
+
+    # -- errors ----------------------------------------------------------------------------
+    def notify_error(self, title: str, error: ScopeError) -> None:
+        """An AWS failure as a notification: what happened and the next step."""
+        text = error.message + (f"\n→ {error.hint}" if error.hint else "")
+        self.notify(text, title=title, severity="error", timeout=12, markup=False)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """The one place a worker's unexpected exception becomes visible (app keeps running)."""
+        if event.state != WorkerState.ERROR:
+            return
+        worker = event.worker
+        if worker.group == "fleet-refresh":
+            self.fleet.refresh_failed()
+        error = worker.error
+        self.notify(
+            f"{type(error).__name__}: {error}",
+            title=f"{worker.description or worker.name} failed",
+            severity="error",
+            timeout=12,
+            markup=False,
+        )

@@ -1,0 +1,517 @@
+"""The transcript viewer: one session's recorded output, opened lazily and shown safely.
+
+Opening is instant whatever the size: a worker reads the first page (one CloudWatch page or one
+ranged S3 read), and more pages only as the user scrolls near the end, searches past what is
+loaded, jumps to a later time or saves. Every line goes through `ssm_tui.aws.transcript`: what a
+terminal would have shown (colours kept) or, in the raw view, the escape sequences as symbols.
+Nothing from the transcript is parsed as markup or written to the real terminal: lines are Rich
+`Text` built from plain strings and drawn as Strips.
+
+Keys: `/` search, `n`/`N` next/previous match, `t` jump to a time, `s` save, `v` raw/rendered,
+`g`/`G` top/end, `escape` close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.message import Message
+from textual.screen import Screen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Footer, Input, Static
+
+from ssm_tui.aws.logs import (
+    LogsError,
+    LogsProblem,
+    TranscriptRef,
+    find_transcripts,
+    open_transcript,
+)
+from ssm_tui.aws.transcript import SearchHit, TranscriptDocument, render_line, visible_line
+
+_CACHE_LINES = 2000
+"""Rendered lines kept (a screenful is ~50; scrolling back and forth stays cheap)."""
+
+
+class TranscriptView(ScrollView, can_focus=True):
+    """A virtual view over a `TranscriptDocument`: draws only the visible lines."""
+
+    BINDINGS = [
+        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("down,j", "scroll_down", "Down", show=False),
+        Binding("left,h", "scroll_left", "Left", show=False),
+        Binding("right,l", "scroll_right", "Right", show=False),
+        Binding("pageup,b", "page_up", "Page up", show=False),
+        Binding("pagedown,space", "page_down", "Page down", show=False),
+        Binding("home,g", "scroll_home", "Top", show=False),
+        Binding("end,G", "scroll_end", "End", show=False),
+    ]
+
+    COMPONENT_CLASSES = {"transcript-view--match", "transcript-view--current"}
+
+    class NearEnd(Message):
+        """The visible area reached the last loaded lines: time for another page."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, TranscriptView.NearEnd)
+
+    def __init__(self, document: TranscriptDocument, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.document = document
+        self.raw = False
+        """Show escape sequences as symbols instead of interpreting them."""
+        self.needle = ""
+        self.current: SearchHit | None = None
+        self._cache: OrderedDict[tuple[int, bool, int], Text] = OrderedDict()
+
+    def document_changed(self) -> None:
+        """New lines arrived: grow the virtual size and redraw."""
+        self._cache.clear()  # the last line may have grown
+        self.virtual_size = Size(self.document.max_width + 1, len(self.document))
+        self.refresh()
+        self._check_near_end()
+
+    def set_raw(self, raw: bool) -> None:
+        self.raw = raw
+        self._cache.clear()
+        self.refresh()
+
+    def set_search(self, needle: str, current: SearchHit | None) -> None:
+        self.needle = needle
+        self.current = current
+        self._cache.clear()
+        self.refresh()
+
+    def _check_near_end(self) -> None:
+        if self.document.complete:
+            return
+        if self.scroll_offset.y + 2 * max(self.size.height, 1) >= len(self.document):
+            self.post_message(self.NearEnd())
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._check_near_end()
+
+    def on_resize(self) -> None:
+        self._check_near_end()
+
+    def _line_text(self, index: int) -> Text:
+        current = self.current.line if self.current and self.current.line == index else -1
+        key = (index, self.raw, current)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        raw_line = self.document.lines[index]
+        if self.raw:
+            text = Text(visible_line(raw_line), no_wrap=True, end="")
+        else:
+            text = render_line(raw_line)
+        if self.needle:
+            text = text.copy()
+            match_style = self.get_component_rich_style("transcript-view--match")
+            current_style = self.get_component_rich_style("transcript-view--current")
+            folded, haystack = self.needle.casefold(), text.plain.casefold()
+            start = haystack.find(folded)
+            while start >= 0:
+                end = start + len(self.needle)
+                hit = self.current
+                is_current = hit is not None and hit.line == index and hit.start == start
+                text.stylize(current_style if is_current else match_style, start, end)
+                start = haystack.find(folded, end)
+        self._cache[key] = text
+        if len(self._cache) > _CACHE_LINES:
+            self._cache.popitem(last=False)
+        return text
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.size.width
+        base = self.rich_style
+        if index >= len(self.document):
+            return Strip.blank(width, base)
+        text = self._line_text(index)
+        segments = list(text.render(self.app.console))
+        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
+        return strip.apply_style(Style(bgcolor=base.bgcolor, color=base.color))
+
+    def show_line(self, index: int) -> None:
+        """Scroll so `index` is visible, a few lines below the top."""
+        self.scroll_to(y=max(0, index - 3), animate=False)
+
+
+@dataclass
+class PagesLoaded(Message):
+    """The reader fed one more page into the document."""
+
+    done: bool
+    total_size: int | None
+
+
+@dataclass
+class TranscriptFailed(Message):
+    """The transcript could not be opened or read (not configured, denied, not written yet)."""
+
+    problems: list[LogsProblem]
+
+
+@dataclass
+class TranscriptOpened(Message):
+    """The reader chose which transcript to show (CloudWatch first, it has times)."""
+
+    ref: TranscriptRef
+
+
+class TranscriptScreen(Screen[None]):
+    """Full-screen viewer for one transcript (a `TranscriptRef`, or a session id to look up)."""
+
+    CSS_PATH = "../styles/transcript.tcss"
+
+    BINDINGS = [
+        Binding("escape,q", "close", "Close", id="transcript.close", tooltip="Back"),
+        Binding("slash", "prompt('search')", "Search", id="transcript.search", tooltip="Find"),
+        Binding("n", "next_match(1)", "Next", id="transcript.next", tooltip="Next match"),
+        Binding("N", "next_match(-1)", "Prev", id="transcript.prev", tooltip="Previous match"),
+        Binding("t", "prompt('time')", "Time", id="transcript.time", tooltip="Jump to a time"),
+        Binding("s", "prompt('save')", "Save", id="transcript.save", tooltip="Save as text"),
+        Binding("v", "toggle_raw", "Raw", id="transcript.raw", tooltip="Show escapes"),
+    ]
+
+    def __init__(
+        self,
+        ref: TranscriptRef | None = None,
+        *,
+        session_id: str | None = None,
+        profile: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        super().__init__()
+        if ref is None and not (session_id and profile and region):
+            raise ValueError("TranscriptScreen needs a TranscriptRef or session_id+profile+region")
+        self.ref = ref
+        self.session_id = ref.session_id if ref else str(session_id)
+        self.profile = ref.profile if ref else str(profile)
+        self.region = ref.region if ref else str(region)
+        self.document = TranscriptDocument()
+        self.total_size: int | None = ref.size if ref else None
+        self.problems: list[LogsProblem] = []
+        self._wanted = asyncio.Event()
+        self._prompt_kind = ""
+        self._needle = ""
+        self._search_from: int | None = None
+        """Set while a search waits for more pages: where to continue, and its direction."""
+        self._search_step = 1
+        self._time_target: datetime | None = None
+        self._save_path: Path | None = None
+        self._loading = True
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="transcript-body"):
+            yield Static("", id="transcript-title", markup=False)
+            yield TranscriptView(self.document, id="transcript-view")
+            yield Input(id="transcript-prompt", classes="hidden")
+            yield Static("", id="transcript-status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._update_title()
+        self._update_status()
+        self.view.focus()
+        self._wanted.set()
+        self.read_pages()
+
+    @property
+    def view(self) -> TranscriptView:
+        return self.query_one("#transcript-view", TranscriptView)
+
+    def _update_title(self) -> None:
+        where = self.ref.location if self.ref else f"{self.profile} {self.region}"
+        self.query_one("#transcript-title", Static).update(
+            Text(f"Transcript {self.session_id}  ·  {where}", no_wrap=True, overflow="ellipsis")
+        )
+
+    def _update_status(self, note: str = "") -> None:
+        doc = self.document
+        parts: list[str] = []
+        if self.problems:
+            for problem in self.problems:
+                parts.append(f"{problem.message}. {problem.hint}".strip())
+        else:
+            size = f"{_human(doc.byte_count)}"
+            if self.total_size:
+                size += f" of {_human(self.total_size)}"
+            state = "loading…" if self._loading else ("end" if doc.complete else "more below")
+            parts.append(f"{len(doc):,} lines · {size} · {state}")
+            if self.view.raw if self.is_mounted else False:
+                parts.append("raw view")
+            if self._needle:
+                parts.append(f"search: {self._needle}")
+        if note:
+            parts.append(note)
+        self.query_one("#transcript-status", Static).update(Text("  ·  ".join(parts)))
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _want_more(self) -> bool:
+        """Whether the reader should fetch another page now."""
+        if self.document.complete:
+            return False
+        view = self.view
+        needs_lines = view.scroll_offset.y + 2 * max(view.size.height, 24) >= len(self.document)
+        return (
+            needs_lines
+            or self._search_from is not None
+            or self._time_target is not None
+            or self._save_path is not None
+        )
+
+    def _kick(self) -> None:
+        if not self.document.complete:
+            self._loading = True
+            self._wanted.set()
+
+    @work(exclusive=True, group="transcript-reader", exit_on_error=False)
+    async def read_pages(self) -> None:
+        """Read pages while the screen wants them; sleep otherwise. Cancelled on close."""
+        ref = self.ref
+        try:
+            if ref is None:
+                refs, problems = await find_transcripts(self.profile, self.region, self.session_id)
+                if not refs:
+                    self.post_message(TranscriptFailed(problems))
+                    return
+                ref = refs[0]
+                self.post_message(TranscriptOpened(ref))
+            async with open_transcript(ref) as reader:
+                while True:
+                    await self._wanted.wait()
+                    page = await reader.next_page()
+                    for text, stamp in page.chunks:
+                        self.document.feed(text, stamp)
+                    if page.raw:
+                        self.document.feed_bytes(page.raw)
+                    if page.done:
+                        self.document.finish()
+                    self.post_message(PagesLoaded(page.done, page.total_size))
+                    if page.done:
+                        return
+                    if not self._want_more():
+                        self._wanted.clear()
+        except LogsError as exc:
+            self.post_message(TranscriptFailed([exc.problem]))
+
+    @on(TranscriptOpened)
+    def _opened(self, message: TranscriptOpened) -> None:
+        self.ref = message.ref
+        self.total_size = message.ref.size if message.ref.source == "s3" else None
+        self._update_title()
+
+    @on(TranscriptFailed)
+    def _failed(self, message: TranscriptFailed) -> None:
+        self.problems = message.problems
+        self._loading = False
+        self.add_class("-problem")
+        self._update_status()
+
+    @on(PagesLoaded)
+    def _pages_loaded(self, message: PagesLoaded) -> None:
+        if message.total_size is not None:
+            self.total_size = message.total_size
+        self._loading = not message.done and self._wanted.is_set()
+        self.view.document_changed()
+        note = self._resolve_pending()
+        self._update_status(note)
+
+    @on(TranscriptView.NearEnd)
+    def _near_end(self) -> None:
+        if self._want_more():
+            self._kick()
+            self._update_status()
+
+    def _resolve_pending(self) -> str:
+        """Finish a search / time jump / save that was waiting for pages."""
+        doc = self.document
+        note = ""
+        if self._search_from is not None:
+            hit = doc.search(self._needle, self._search_from, backwards=self._search_step < 0)
+            if hit is not None:
+                self._search_from = None
+                self._show_hit(hit)
+            elif doc.complete:
+                self._search_from = None
+                note = f"not found: {self._needle}"
+            else:
+                self._search_from = max(len(doc) - 1, 0)
+        if self._time_target is not None:
+            target = self._time_target
+            last = next((t for t in reversed(doc.times) if t is not None), None)
+            if doc.complete or (last is not None and last >= target.timestamp()):
+                self._time_target = None
+                index = doc.line_at_time(target)
+                if index is not None:
+                    self.view.show_line(index)
+                    note = f"jumped to {target:%Y-%m-%d %H:%M:%S} UTC (line {index + 1})"
+        if self._save_path is not None and doc.complete:
+            path, self._save_path = self._save_path, None
+            self.save_to(path)
+            note = f"saving to {path}…"
+        return note
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_close(self) -> None:
+        prompt = self.query_one("#transcript-prompt", Input)
+        if not prompt.has_class("hidden"):
+            self._hide_prompt()
+            return
+        self.dismiss(None)
+
+    def action_toggle_raw(self) -> None:
+        view = self.view
+        view.set_raw(not view.raw)
+        self._update_status()
+
+    def action_prompt(self, kind: str) -> None:
+        prompt = self.query_one("#transcript-prompt", Input)
+        self._prompt_kind = kind
+        placeholders = {
+            "search": "search for… (Enter; then n / N)",
+            "time": "jump to a time (UTC): HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS]",
+            "save": "save as text to file…",
+        }
+        prompt.placeholder = placeholders[kind]
+        prompt.value = {"search": self._needle, "save": f"{self.session_id}.log"}.get(kind, "")
+        prompt.remove_class("hidden")
+        prompt.focus()
+
+    def _hide_prompt(self) -> None:
+        prompt = self.query_one("#transcript-prompt", Input)
+        prompt.add_class("hidden")
+        self.view.focus()
+
+    @on(Input.Submitted, "#transcript-prompt")
+    def _prompt_submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        kind = self._prompt_kind
+        self._hide_prompt()
+        if not value:
+            return
+        if kind == "search":
+            self.search(value)
+        elif kind == "time":
+            self.jump_to_time(value)
+        elif kind == "save":
+            self.request_save(Path(value).expanduser())
+
+    def search(self, needle: str) -> None:
+        """Start a new search at the top of the visible area."""
+        self._needle = needle
+        self._search_step = 1
+        self.view.set_search(needle, None)
+        self._find(self.view.scroll_offset.y, 1)
+
+    def action_next_match(self, step: int) -> None:
+        if not self._needle:
+            self.action_prompt("search")
+            return
+        current = self.view.current
+        start = (current.line + step) if current else self.view.scroll_offset.y
+        self._find(start, step)
+
+    def _find(self, start: int, step: int) -> None:
+        doc = self.document
+        hit = doc.search(self._needle, start, backwards=step < 0)
+        if hit is not None:
+            self._show_hit(hit)
+            self._update_status()
+            return
+        if step > 0 and not doc.complete:
+            self._search_from = max(start, 0)
+            self._search_step = step
+            self._kick()
+            self._update_status("searching further…")
+            return
+        self._update_status(f"not found: {self._needle}")
+
+    def _show_hit(self, hit: SearchHit) -> None:
+        view = self.view
+        view.set_search(self._needle, hit)
+        view.show_line(hit.line)
+        if hit.start < view.scroll_offset.x or hit.end > view.scroll_offset.x + view.size.width:
+            view.scroll_to(x=max(0, hit.start - 10), animate=False)
+
+    def jump_to_time(self, value: str) -> None:
+        doc = self.document
+        first = next((t for t in doc.times if t is not None), None)
+        if first is None:
+            kind = "S3 objects" if self.ref and self.ref.source == "s3" else "this transcript"
+            self._update_status(f"{kind} carry no timestamps; open the CloudWatch stream instead")
+            return
+        target = parse_time(value, datetime.fromtimestamp(first, UTC))
+        if target is None:
+            self._update_status(f"not a time: {value!r} (use HH:MM or YYYY-MM-DD HH:MM)")
+            return
+        self._time_target = target
+        self._kick()
+        self._update_status(self._resolve_pending())
+
+    def request_save(self, path: Path) -> None:
+        """Save the whole transcript as plain text (reads the remaining pages first)."""
+        self._save_path = path
+        if self.document.complete:
+            self._update_status(self._resolve_pending())
+        else:
+            self._kick()
+            self._update_status(f"reading the rest before saving to {path}…")
+
+    @work(group="transcript-save", exit_on_error=False, thread=True)
+    def save_to(self, path: Path) -> None:
+        lines = list(self.document.iter_plain())
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w", encoding="utf-8") as out:
+                for line in lines:
+                    out.write(line)
+                    out.write("\n")
+        except OSError as exc:
+            self.app.call_from_thread(self._update_status, f"cannot save: {exc}")
+            return
+        self.app.call_from_thread(self._update_status, f"saved {len(lines):,} lines to {path}")
+
+
+def parse_time(value: str, reference: datetime) -> datetime | None:
+    """`14:05`, `14:05:30` (on the reference's date) or an ISO date-time, as UTC."""
+    value = value.strip()
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            clock = time.fromisoformat(value)
+        except ValueError:
+            return None
+        return datetime.combine(reference.date(), clock, UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"

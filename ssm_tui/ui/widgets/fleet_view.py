@@ -1,0 +1,243 @@
+"""The fleet pane: favourites row, refresh progress, filter box, the instance table, a status line.
+
+It owns the `FleetModel` and the inventory refresh worker. The cache is drawn at mount, then a
+worker streams `ScopeResult`s from the inventory service; each result patches the model (rows of
+that scope only) and redraws the changed lines, keeping cursor, sort and filter. A timer repeats
+the refresh every `refresh_interval` seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from ssm_tui.aws.models import Instance, Scope
+from ssm_tui.ui.fleet_model import COLUMNS, FleetModel
+from ssm_tui.ui.messages import RefreshFinished, ScopeLoaded
+from ssm_tui.ui.services import Services
+from ssm_tui.ui.widgets.fleet_table import FleetTable
+from ssm_tui.ui.widgets.scope_progress import ScopeProgress
+
+
+class FleetView(Vertical):
+    """Every instance of the selected scopes, filtered as you type."""
+
+    BINDING_GROUP_TITLE = "Fleet"
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="fleet.filter", tooltip="Filter as you type"),
+        Binding(
+            "a", "toggle_online", "All/online", id="fleet.all", tooltip="Show offline instances"
+        ),
+        Binding("s", "sort", "Sort", id="fleet.sort", tooltip="Sort by the next column"),
+        Binding("S", "sort(True)", "Reverse sort", id="fleet.reverse", show=False),
+        Binding("r", "refresh", "Refresh", id="fleet.refresh", tooltip="Refresh the inventory now"),
+        Binding(
+            "c",
+            "connect_with",
+            "Connect with…",
+            id="fleet.connect_with",
+            tooltip="Shell, port forwarding or a command",
+        ),
+        Binding("e", "errors", "Errors", id="fleet.errors", show=False),
+    ]
+
+    class ConnectRequested(Message):
+        """The user wants a session on `instance` (`choose` = open the document picker)."""
+
+        def __init__(self, instance: Instance, choose: bool) -> None:
+            super().__init__()
+            self.instance = instance
+            self.choose = choose
+
+    def __init__(self, services: Services, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.services = services
+        self.model = FleetModel()
+        self.scopes: list[Scope] = []
+        self._refresh_id = 0
+        self._refreshing = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="favourites", markup=False)
+        yield ScopeProgress(id="progress")
+        yield Input(placeholder="filter: words, tag:Key=Value, status:online, account:prod", id="filter")
+        yield FleetTable(self.model, id="fleet")
+        yield Static("", id="fleet-status", markup=False)
+
+    @property
+    def table(self) -> FleetTable:
+        return self.query_one(FleetTable)
+
+    @property
+    def progress(self) -> ScopeProgress:
+        return self.query_one(ScopeProgress)
+
+    # -- scopes and refresh ----------------------------------------------------------------
+    def load_cache(self) -> None:
+        """Draw the cached inventory at once (every scope; the view shows the selected ones)."""
+        for result in self.services.cached():
+            self.model.replace_scope(result.scope, result.instances)
+        self.redraw()
+
+    def set_scopes(self, scopes: Sequence[Scope], refresh: bool = True) -> None:
+        """Show these profile/regions (rows of others stay cached) and refresh them."""
+        self.scopes = list(scopes)
+        self.model.scopes = set(self.scopes)
+        self.redraw()
+        if refresh:
+            self.start_refresh()
+
+    def start_refresh(self) -> None:
+        self._refresh_id += 1
+        self._refreshing = True
+        self.progress.start(self.scopes)
+        self._refresh(list(self.scopes), self._refresh_id)
+
+    def auto_refresh(self) -> None:
+        """Timer callback: a refresh still running is left alone, not restarted."""
+        if not self._refreshing and self.scopes:
+            self.start_refresh()
+
+    @work(exclusive=True, group="fleet-refresh", exit_on_error=False, description="inventory")
+    async def _refresh(self, scopes: list[Scope], refresh_id: int) -> None:
+        if scopes:
+            async for result in self.services.stream(scopes):
+                self.post_message(ScopeLoaded(result, refresh_id))
+        self.post_message(RefreshFinished(refresh_id))
+
+    @on(ScopeLoaded)
+    def _scope_loaded(self, message: ScopeLoaded) -> None:
+        message.stop()
+        if message.refresh_id != self._refresh_id:
+            return
+        result = message.result
+        self.progress.scope_done(result.scope, result.error)
+        if result.error is not None:
+            return
+        changed = self.model.replace_scope(result.scope, result.instances)
+        self.services.save(result)
+        if changed:
+            self.redraw(changed)
+
+    @on(RefreshFinished)
+    def _refresh_finished(self, message: RefreshFinished) -> None:
+        message.stop()
+        if message.refresh_id == self._refresh_id:
+            self._refreshing = False
+            self.progress.finish()
+
+    def refresh_failed(self) -> None:
+        """The refresh worker raised (reported by the screen); allow the next one."""
+        self._refreshing = False
+        self.progress.finish()
+
+    # -- drawing ---------------------------------------------------------------------------
+    def redraw(self, changed: set[str] | None = None) -> None:
+        self.table.show(self.model.recompute(), changed)
+        self._draw_status()
+
+    def _draw_status(self) -> None:
+        total, online, shown = self.model.counts()
+        sort_title = dict(COLUMNS)[self.model.sort_column]
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        line.append(f"{shown}", style="bold")
+        line.append(f" shown of {total} ({online} online)")
+        line.append("  ·  ")
+        line.append("online only" if self.model.online_only else "all statuses", style="bold")
+        line.append(f"  ·  sort: {sort_title}{' ▼' if self.model.sort_reverse else ''}")
+        if self.model.query.text.strip():
+            line.append("  ·  filter: ")
+            line.append(self.model.query.text, style="italic")
+        self.query_one("#fleet-status", Static).update(line)
+
+    # -- filter ----------------------------------------------------------------------------
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.model.set_query(event.value)
+        self.redraw()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.table.focus()
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def clear_or_leave_filter(self) -> bool:
+        """Escape in the filter box: first clears it, then returns to the table."""
+        box = self.query_one("#filter", Input)
+        if not box.has_focus:
+            return False
+        if box.value:
+            box.value = ""
+        else:
+            self.table.focus()
+        return True
+
+    def action_toggle_online(self) -> None:
+        self.model.online_only = not self.model.online_only
+        self.redraw()
+
+    def action_sort(self, reverse: bool = False) -> None:
+        keys = [key for key, _ in COLUMNS]
+        if reverse:
+            self.model.set_sort(self.model.sort_column, not self.model.sort_reverse)
+        else:
+            following = keys[(keys.index(self.model.sort_column) + 1) % len(keys)]
+            self.model.set_sort(following)
+        self.redraw()
+
+    @on(FleetTable.SortRequested)
+    def _sort_requested(self, event: FleetTable.SortRequested) -> None:
+        event.stop()
+        same = event.column == self.model.sort_column
+        self.model.set_sort(event.column, not self.model.sort_reverse if same else False)
+        self.redraw()
+
+    def action_refresh(self) -> None:
+        self.start_refresh()
+
+    def action_errors(self) -> None:
+        errors = self.progress.describe_errors()
+        if not errors:
+            self.notify("Every profile and region listed fine.", title="No errors")
+            return
+        lines = [
+            f"{scope.profile}/{scope.region}: {error.message}"
+            + (f"\n  → {error.hint}" if error.hint else "")
+            for scope, error in errors
+        ]
+        self.notify(
+            "\n".join(lines),
+            title="Profiles that failed",
+            severity="error",
+            timeout=15,
+            markup=False,
+        )
+
+    # -- connect ---------------------------------------------------------------------------
+    @on(FleetTable.Selected)
+    def _row_selected(self, event: FleetTable.Selected) -> None:
+        event.stop()
+        self.post_message(self.ConnectRequested(event.row.instance, choose=False))
+
+    def action_connect_with(self) -> None:
+        row = self.table.cursor_row
+        if row is not None:
+            self.post_message(self.ConnectRequested(row.instance, choose=True))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "connect_with" and self.table.cursor_row is None:
+            return None
+        return True
+

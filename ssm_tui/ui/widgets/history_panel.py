@@ -1,0 +1,202 @@
+"""The history side panel: sessions of the selected instance (or of all), from AWS and local.
+
+A self-contained feature block the fleet screen mounts: it runs its own worker over
+`ssm_tui.aws.history.fetch_history` (all pages, every scope concurrently, one failing profile
+shown as an error line under the rows that did load) and posts nothing the host must handle.
+Enter on a row opens that session's transcript in the viewer.
+
+Host API: `panel.show_for(scopes, target)` when the selection changes; `a` toggles between the
+selected instance and every instance; `r` reloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.coordinate import Coordinate
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from ssm_tui.aws.history import HistoryResult, SessionSummary, fetch_history
+from ssm_tui.aws.models import Scope
+
+COLUMNS = ("Start", "End", "Owner", "Target", "Status", "Reason", "Log", "Src")
+
+
+def when(value: datetime | None) -> str:
+    """Times in UTC, to the second: history is compared across people and time zones."""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def row_cells(s: SessionSummary) -> list[Text]:
+    """One table row; every cell is literal `Text` (owner names and reasons are user text)."""
+    log = "CloudWatch+S3" if s.cloudwatch_output and s.s3_output else (
+        "CloudWatch" if s.cloudwatch_output else ("S3" if s.s3_output else "")
+    )  # fmt: skip
+    status = s.status
+    if s.exit_status is not None:
+        status += f" ({s.exit_status})"
+    return [
+        Text(when(s.start)),
+        Text(when(s.end) if s.end else ("—" if s.active else "")),
+        Text(s.owner_name or s.profile),
+        Text(s.target),
+        Text(status, style="bold" if s.active else ""),
+        Text(s.reason),
+        Text(log),
+        Text(s.source),
+    ]
+
+
+class HistoryPanel(Vertical, can_focus=False):
+    """Session history for one instance or all, with errors shown beside the rows."""
+
+    DEFAULT_CSS = """
+    HistoryPanel { height: 1fr; }
+    """
+
+    BINDINGS = [
+        Binding("a", "toggle_all", "All/this", id="history.all", tooltip="This instance or all"),
+        Binding("r", "reload", "Reload", id="history.reload", tooltip="Ask AWS again"),
+        Binding("enter", "open", "Transcript", id="history.open", tooltip="Open the transcript"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        """A history fetch finished (posted by the panel's worker to the panel)."""
+
+        result: HistoryResult
+        request: int
+
+    def __init__(
+        self,
+        *,
+        store: Any = None,
+        id: str | None = None,  # noqa: A002
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.store = store
+        """`ssm_tui.store.Store` (its local record joins the AWS rows), or None."""
+        self.scopes: tuple[Scope, ...] = ()
+        self.target: str | None = None
+        self.show_all = False
+        self.result = HistoryResult()
+        self._request = 0
+        self._sessions: dict[str, SessionSummary] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("History", id="history-title", markup=False)
+        table: DataTable[Text] = DataTable(id="history-table", cursor_type="row")
+        table.add_columns(*COLUMNS)
+        yield table
+        yield Static("", id="history-status", markup=False)
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#history-table", DataTable)
+
+    def show_for(self, scopes: Sequence[Scope], target: str | None) -> None:
+        """Show the history of `target` (None: every instance) over `scopes`, and load it."""
+        self.scopes = tuple(scopes)
+        self.target = target
+        self.action_reload()
+
+    def show_result(self, result: HistoryResult) -> None:
+        """Fill the table from a result (the worker's, or a prepared one in tests)."""
+        self.result = result
+        table = self.table
+        previous = self.selected
+        table.clear()
+        self._sessions = {s.session_id: s for s in result.sessions}
+        for session in result.sessions:
+            table.add_row(*row_cells(session), key=session.session_id)
+        if previous is not None and previous.session_id in self._sessions:
+            table.move_cursor(row=table.get_row_index(previous.session_id))
+        self._update_title()
+        self._update_status()
+
+    def _update_title(self) -> None:
+        where = "all instances" if self.show_all or not self.target else self.target
+        count = len(self.result.sessions)
+        active = sum(1 for s in self.result.sessions if s.active)
+        self.query_one("#history-title", Static).update(
+            Text(f"History · {where} · {count} sessions, {active} active", no_wrap=True)
+        )
+
+    def _update_status(self, note: str = "") -> None:
+        lines: list[str] = []
+        for err in self.result.errors:
+            hint = f" → {err.hint}" if err.hint else ""
+            lines.append(f"{err.profile} {err.region or ''}: {err.message}{hint}")
+        if not self.result.sessions and not self.result.errors and not note:
+            lines.append("no sessions in the last 30 days" if self._request else "")
+        if note:
+            lines.append(note)
+        status = self.query_one("#history-status", Static)
+        status.update(Text("\n".join(line for line in lines if line)))
+        status.set_class(bool(self.result.errors), "-error")
+
+    @property
+    def selected(self) -> SessionSummary | None:
+        table = self.table
+        if not table.row_count or not 0 <= table.cursor_row < table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
+        return self._sessions.get(str(key))
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_toggle_all(self) -> None:
+        self.show_all = not self.show_all
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        if not self.scopes:
+            self._update_status("no profile selected")
+            return
+        self._request += 1
+        self._update_title()
+        self._update_status("loading…")
+        target = None if self.show_all else self.target
+        self.load(self.scopes, target, self._request)
+
+    @work(exclusive=True, group="history-load", exit_on_error=False)
+    async def load(self, scopes: tuple[Scope, ...], target: str | None, request: int) -> None:
+        result = await fetch_history(scopes, target=target, store=self.store)
+        self.post_message(self.Loaded(result, request))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        message.stop()
+        if message.request == self._request:
+            self.show_result(message.result)
+
+    @on(DataTable.RowSelected, "#history-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        """Open the selected session's transcript (CloudWatch first, else S3)."""
+        from ssm_tui.ui.screens.transcript import TranscriptScreen
+
+        session = self.selected
+        if session is None:
+            return
+        if not session.profile or not session.region:
+            self._update_status("this local session has no profile/region to read its logs with")
+            return
+        self.app.push_screen(
+            TranscriptScreen(
+                session_id=session.session_id, profile=session.profile, region=session.region
+            )
+        )

@@ -1,0 +1,248 @@
+"""The log streams side panel: my session transcripts (CloudWatch streams and S3 objects).
+
+Reads each profile's Session Manager preferences and lists the transcripts whose names begin
+with the caller's session name, newest first (`e` shows everyone's where permissions allow),
+filterable with `/`, `m` for more. When there is nothing to list it says why, in words the user
+can act on: logging not configured (and how to turn it on), no permission (the IAM action), not
+written yet (sessions upload at the end). Enter opens the transcript in the viewer.
+
+Like the history panel, it runs its own worker over `ssm_tui.aws.logs` and needs nothing from
+its host but `panel.show_for(scopes)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.coordinate import Coordinate
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from ssm_tui.aws.logs import (
+    DEFAULT_LIMIT,
+    LogsState,
+    TranscriptListing,
+    TranscriptRef,
+    list_transcripts,
+    matches,
+)
+from ssm_tui.aws.models import Scope
+
+COLUMNS = ("Time", "Session", "Source", "Size", "Profile")
+
+
+def size_text(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(size)
+
+
+def row_cells(ref: TranscriptRef) -> list[Text]:
+    stamp = ref.last_time.strftime("%Y-%m-%d %H:%M:%S") if ref.last_time else ""
+    source = "CloudWatch" if ref.source == "cloudwatch" else "S3"
+    return [
+        Text(stamp),
+        Text(ref.session_id),
+        Text(source),
+        Text(size_text(ref.size), justify="right"),
+        Text(f"{ref.profile} {ref.region}"),
+    ]
+
+
+class LogsPanel(Vertical, can_focus=False):
+    """Transcripts of the selected profiles, newest first, with clear empty/error states."""
+
+    DEFAULT_CSS = """
+    LogsPanel { height: 1fr; }
+    """
+
+    BINDINGS = [
+        Binding("e", "toggle_everyone", "Mine/all", id="logs.everyone", tooltip="Everyone's"),
+        Binding("slash", "search", "Filter", id="logs.search", tooltip="Filter by session id"),
+        Binding("m", "more", "More", id="logs.more", tooltip="List more transcripts"),
+        Binding("r", "reload", "Reload", id="logs.reload", tooltip="Ask AWS again"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        """Listings of every scope (posted by the panel's worker to the panel)."""
+
+        listings: list[TranscriptListing]
+        request: int
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, classes=classes)
+        self.scopes: tuple[Scope, ...] = ()
+        self.everyone = False
+        self.limit = DEFAULT_LIMIT
+        self.listings: list[TranscriptListing] = []
+        self.filter = ""
+        self._refs: dict[str, TranscriptRef] = {}
+        self._request = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static("Transcripts", id="logs-title", markup=False)
+        yield Static("", id="logs-prefs", markup=False)
+        yield Input(placeholder="filter by session id…", id="logs-filter", classes="hidden")
+        table: DataTable[Text] = DataTable(id="logs-table", cursor_type="row")
+        table.add_columns(*COLUMNS)
+        yield table
+        yield Static("", id="logs-status", markup=False)
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#logs-table", DataTable)
+
+    def show_for(self, scopes: Sequence[Scope]) -> None:
+        """List the transcripts of `scopes` (one per profile is enough: logs are per account)."""
+        self.scopes = tuple(scopes)
+        self.action_reload()
+
+    def show_listings(self, listings: list[TranscriptListing]) -> None:
+        """Fill the panel from listings (the worker's, or prepared ones in tests)."""
+        self.listings = listings
+        self._fill()
+
+    @property
+    def items(self) -> list[TranscriptRef]:
+        """Every listed transcript, newest first, after the filter."""
+        refs = [ref for listing in self.listings for ref in listing.items]
+        if self.filter:
+            refs = [ref for ref in refs if matches(ref, self.filter)]
+        return sorted(refs, key=lambda r: (r.last_time is not None, r.last_time), reverse=True)
+
+    def _fill(self) -> None:
+        table = self.table
+        previous = self.selected
+        table.clear()
+        refs = self.items
+        self._refs = {ref.key: ref for ref in refs}
+        for ref in refs:
+            table.add_row(*row_cells(ref), key=ref.key)
+        if previous is not None and previous.key in self._refs:
+            table.move_cursor(row=table.get_row_index(previous.key))
+        self._update_header()
+        self._update_status()
+
+    def _update_header(self) -> None:
+        whose = "everyone's" if self.everyone else "mine"
+        names = sorted({f"{x.caller.name}" for x in self.listings if x.caller})
+        who = f" ({', '.join(names)}-…)" if names and not self.everyone else ""
+        count = len(self._refs)
+        more = "+" if any(x.truncated for x in self.listings) else ""
+        self.query_one("#logs-title", Static).update(
+            Text(f"Transcripts · {whose}{who} · {count}{more}", no_wrap=True, overflow="ellipsis")
+        )
+        prefs = [x.preferences for x in self.listings if x.preferences is not None]
+        lines = [f"{p.profile} {p.region}: {p.describe()}" for p in prefs]
+        self.query_one("#logs-prefs", Static).update(Text("\n".join(lines)))
+
+    def _update_status(self, note: str = "") -> None:
+        lines: list[str] = []
+        problems = [p for listing in self.listings for p in listing.problems]
+        for problem in problems:
+            head = {
+                LogsState.NOT_CONFIGURED: "Logging not configured",
+                LogsState.NO_PERMISSION: "No permission",
+                LogsState.NOT_WRITTEN: "Not written yet",
+                LogsState.ERROR: "Error",
+            }[problem.state]
+            lines.append(f"{head}: {problem.message}")
+            if problem.hint:
+                lines.append(f"  → {problem.hint}")
+        if self.listings and not self._refs and not problems:
+            if self.filter:
+                lines.append(f"no transcript matches {self.filter!r}")
+            else:
+                lines.append(
+                    "no transcripts yet: Session Manager writes one when a session ends"
+                    + ("" if self.everyone else " (e: show everyone's)")
+                )
+        if note:
+            lines.append(note)
+        status = self.query_one("#logs-status", Static)
+        status.update(Text("\n".join(lines)))
+        status.set_class(bool(problems), "-error")
+
+    @property
+    def selected(self) -> TranscriptRef | None:
+        table = self.table
+        if not table.row_count or not 0 <= table.cursor_row < table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
+        return self._refs.get(str(key))
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_toggle_everyone(self) -> None:
+        self.everyone = not self.everyone
+        self.action_reload()
+
+    def action_more(self) -> None:
+        self.limit += DEFAULT_LIMIT
+        self.action_reload()
+
+    def action_search(self) -> None:
+        box = self.query_one("#logs-filter", Input)
+        box.remove_class("hidden")
+        box.focus()
+
+    @on(Input.Changed, "#logs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.filter = event.value.strip()
+        self._fill()
+
+    @on(Input.Submitted, "#logs-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value.strip():
+            event.input.add_class("hidden")
+        self.table.focus()
+
+    def action_reload(self) -> None:
+        if not self.scopes:
+            self._update_status("no profile selected")
+            return
+        self._request += 1
+        self._update_status("loading…")
+        self.load(self.scopes, self.everyone, self.limit, self._request)
+
+    @work(exclusive=True, group="logs-load", exit_on_error=False)
+    async def load(
+        self, scopes: tuple[Scope, ...], everyone: bool, limit: int, request: int
+    ) -> None:
+        listings = await asyncio.gather(
+            *(list_transcripts(s.profile, s.region, everyone=everyone, limit=limit) for s in scopes)
+        )
+        self.post_message(self.Loaded(list(listings), request))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        message.stop()
+        if message.request == self._request:
+            self.show_listings(message.listings)
+
+    @on(DataTable.RowSelected, "#logs-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        from ssm_tui.ui.screens.transcript import TranscriptScreen
+
+        ref = self.selected
+        if ref is not None:
+            self.app.push_screen(TranscriptScreen(ref))

@@ -1,0 +1,559 @@
+"""TerminalPane: a child process in a real pty, drawn inside the app.
+
+How it stays responsive during a flood (``cat`` of a big file):
+
+* output is read on the loop in batches (``term.pty``) and queued; the pane feeds the emulator
+  from that queue in slices, for at most ``FEED_BUDGET`` seconds before yielding to the loop, so
+  key presses and timers keep running. When the queue grows past ``MAX_BACKLOG`` the pane stops
+  reading the pty: the kernel's pty buffer fills and the writer blocks, as in any terminal.
+* the emulator reports which lines changed; the pane remembers them and asks Textual to repaint
+  only those lines, at most once per frame (``FRAME``), whatever the number of reads in between.
+* each line's ``Strip`` is cached until the emulator says the line changed.
+
+Every key goes to the process while the pane has focus (Ctrl-C, Ctrl-Z, Ctrl-\\, Tab, Escape...):
+``on_key`` stops them all. The one way out is ``ctrl+]`` (``RELEASE_KEY``, like telnet), a
+priority binding shown in the footer, which hands focus back to the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+
+from rich.color import Color as RichColor
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from ssm_tui.term.emulator import Cell, CellStyle, Color, Emulator, create_emulator
+from ssm_tui.term.keys import encode_key
+from ssm_tui.term.pty import PtyProcess
+
+RELEASE_KEY = "ctrl+right_square_bracket"
+"""The escape chord (Ctrl-]) that returns focus from the terminal to the app."""
+FRAME = 1 / 60
+FEED_BUDGET = 0.008
+FEED_SLICE = 64 * 1024
+MAX_BACKLOG = 1 << 20
+PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
+
+
+def _rich_color(c: Color) -> RichColor | None:
+    if c is None:
+        return None
+    if isinstance(c, int):
+        return RichColor.from_ansi(c)
+    return RichColor.from_rgb(*c)
+
+
+def _rich_style(s: CellStyle) -> Style:
+    return Style(
+        color=_rich_color(s.fg),
+        bgcolor=_rich_color(s.bg),
+        bold=s.bold or None,
+        dim=s.faint or None,
+        italic=s.italic or None,
+        underline=s.underline or None,
+        blink=s.blink or None,
+        reverse=s.reverse or None,
+        strike=s.strike or None,
+    )
+
+
+class TerminalPane(Widget, can_focus=True):
+    """A terminal running ``argv`` in a pty, sized to the widget."""
+
+    ALLOW_SELECT = False  # we do our own selection: Textual's works on text, not a cell grid
+
+    BINDINGS = [
+        Binding(
+            RELEASE_KEY,
+            "release_focus",
+            "Leave terminal",
+            key_display="^]",
+            priority=True,
+            id="terminal.release_focus",
+            tooltip="Return keyboard focus from the terminal to the app",
+        ),
+    ]
+
+    DEFAULT_CSS = """
+    TerminalPane {
+        width: 1fr;
+        height: 1fr;
+        background: $background;
+        color: $foreground;
+    }
+    """
+
+    class Exited(Message):
+        """The process ended (its output is all on the screen)."""
+
+        def __init__(self, pane: TerminalPane, exit_status: int) -> None:
+            super().__init__()
+            self.pane = pane
+            self.exit_status = exit_status
+            """Exit code, or ``-N`` when ended by signal N."""
+
+        @property
+        def control(self) -> TerminalPane:
+            return self.pane
+
+    class TitleChanged(Message):
+        """The program set the terminal title (OSC 0/2)."""
+
+        def __init__(self, pane: TerminalPane, title: str) -> None:
+            super().__init__()
+            self.pane = pane
+            self.title = title
+
+        @property
+        def control(self) -> TerminalPane:
+            return self.pane
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        title: str | None = None,
+        *,
+        scrollback: int = 10_000,
+        backend: str | None = None,
+        name: str | None = None,
+        id: str | None = None,  # noqa: A002 - Textual's own parameter name
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.argv = list(argv)
+        self.env = dict(env or {})
+        self.title = title or " ".join(self.argv)
+        self.emulator: Emulator = create_emulator(80, 24, scrollback, backend)
+        self.process: PtyProcess | None = None
+        self.exit_status: int | None = None
+        self._scrollback_size = scrollback
+        self._cache: dict[int, Strip] = {}
+        self._dirty: set[int] = set()
+        self._backlog: deque[bytes] = deque()
+        self._backlog_size = 0
+        self._reading_paused = False
+        self._feed_handle: asyncio.Handle | None = None
+        self._frame_handle: asyncio.TimerHandle | None = None
+        self._last_frame = 0.0
+        self._styles: dict[CellStyle, Style] = {}
+        self._base_style: Style | None = None
+        self._scroll = 0  # lines scrolled back into history; 0 = live screen
+        self._sel_anchor: tuple[int, int] | None = None  # (column, absolute line)
+        self._sel_end: tuple[int, int] | None = None
+        self._selecting = False
+        self._started = False
+        self._exited_event = asyncio.Event()
+        self._last_title = ""
+
+    # --- process lifecycle ------------------------------------------------------------------
+
+    def _screen_size(self) -> tuple[int, int]:
+        size = self.content_size
+        return max(size.width, 1), max(size.height, 1)
+
+    async def _start(self) -> None:
+        cols, rows = self._screen_size()
+        self.emulator.resize(cols, rows)
+        self.process = PtyProcess(
+            self.argv, self.env, cols, rows, on_data=self._on_data, on_exit=self._on_exit
+        )
+        try:
+            await self.process.start()
+        except OSError as exc:
+            self.process = None
+            message = f"[could not start {self.argv[0]}: {exc.strerror or exc}]"
+            self._feed_local(message)
+            self._finish(127)
+
+    async def on_resize(self, event: events.Resize) -> None:
+        cols, rows = self._screen_size()
+        if self.content_size.width <= 0 or self.content_size.height <= 0:
+            return
+        if not self._started:
+            # The first real size: start the process now, so its pty never has another size.
+            self._started = True
+            await self._start()
+            return
+        if (cols, rows) != (self.emulator.cols, self.emulator.rows):
+            self.emulator.resize(cols, rows)
+            if self.process is not None:
+                self.process.resize(cols, rows)
+            self._invalidate()
+
+    async def on_unmount(self) -> None:
+        await self.terminate()
+
+    async def terminate(self) -> int | None:
+        """End the process (SIGHUP/SIGTERM its group, SIGKILL after a grace period)."""
+        self._cancel_handles()
+        if self.process is None:
+            return self.exit_status
+        return await self.process.terminate()
+
+    async def wait(self) -> int:
+        """Wait until the process ended and its output is on screen; the exit status."""
+        await self._exited_event.wait()
+        assert self.exit_status is not None
+        return self.exit_status
+
+    def _cancel_handles(self) -> None:
+        for handle in (self._feed_handle, self._frame_handle):
+            if handle is not None:
+                handle.cancel()
+        self._feed_handle = self._frame_handle = None
+
+    def _on_exit(self, status: int) -> None:
+        self._feed_backlog(budget=None)
+        self._finish(status)
+
+    def _finish(self, status: int) -> None:
+        self.exit_status = status
+        self._feed_local(f"[process exited with status {status}]")
+        self._flush_frame()
+        self._exited_event.set()
+        self.post_message(self.Exited(self, status))
+
+    def _feed_local(self, text: str) -> None:
+        """Show a note of ours (plain text, dim) after the program's output."""
+        safe = "".join(ch for ch in text if ch.isprintable())
+        prefix = b"\r\n" if self.emulator.cursor.x else b""
+        self._dirty |= self.emulator.feed(prefix + b"\x1b[0;2m" + safe.encode() + b"\x1b[0m")
+
+    # --- output path ------------------------------------------------------------------------
+
+    def _on_data(self, data: bytes) -> None:
+        self._backlog.append(data)
+        self._backlog_size += len(data)
+        if self._backlog_size > MAX_BACKLOG and not self._reading_paused and self.process:
+            self._reading_paused = True
+            self.process.pause_reading()
+        if self._feed_handle is None:
+            self._feed_handle = asyncio.get_running_loop().call_soon(self._feed_step)
+
+    def _feed_step(self) -> None:
+        self._feed_handle = None
+        self._feed_backlog(budget=FEED_BUDGET)
+        if self._backlog:
+            self._feed_handle = asyncio.get_running_loop().call_soon(self._feed_step)
+        elif self._reading_paused and self.process is not None:
+            self._reading_paused = False
+            self.process.resume_reading()
+
+    def _feed_backlog(self, budget: float | None) -> None:
+        """Feed queued output to the emulator for at most ``budget`` seconds (None: all)."""
+        deadline = None if budget is None else time.perf_counter() + budget
+        emulator = self.emulator
+        dirty = self._dirty
+        before_history = emulator.scrollback_len
+        while self._backlog:
+            chunk = self._backlog.popleft()
+            if len(chunk) > FEED_SLICE:
+                self._backlog.appendleft(chunk[FEED_SLICE:])
+                chunk = chunk[:FEED_SLICE]
+            self._backlog_size -= len(chunk)
+            dirty |= emulator.feed(chunk)
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+        replies = emulator.take_replies()
+        if replies and self.process is not None:
+            self.process.write(replies)
+        if self._scroll and emulator.scrollback_len != before_history:
+            # Keep the lines the user scrolled back to in view while output goes on.
+            grown = emulator.scrollback_len - before_history
+            self._scroll = min(self._scroll + max(grown, 0), emulator.scrollback_len)
+            self._cache.clear()
+            dirty.update(range(emulator.rows))
+        title = emulator.title
+        if title != self._last_title:
+            self._last_title = title
+            self.post_message(self.TitleChanged(self, title))
+        if dirty:
+            self._schedule_frame()
+
+    def _schedule_frame(self) -> None:
+        if self._frame_handle is not None:
+            return
+        delay = max(0.0, self._last_frame + FRAME - time.perf_counter())
+        self._frame_handle = asyncio.get_running_loop().call_later(delay, self._flush_frame)
+
+    def _flush_frame(self) -> None:
+        self._frame_handle = None
+        self._last_frame = time.perf_counter()
+        dirty, self._dirty = self._dirty, set()
+        if not dirty or not self.is_mounted:
+            return
+        cache = self._cache
+        width = self.size.width
+        if self._scroll:
+            cache.clear()
+            self.refresh()
+            return
+        for y in dirty:
+            cache.pop(y, None)
+        if len(dirty) > self.emulator.rows // 2:
+            self.refresh()
+        else:
+            self.refresh(*(Region(0, y, width, 1) for y in dirty))
+
+    def _invalidate(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    # --- rendering --------------------------------------------------------------------------
+
+    def _style_for(self, cell_style: CellStyle) -> Style:
+        style = self._styles.get(cell_style)
+        if style is None:
+            style = self._styles[cell_style] = self._base_style + _rich_style(cell_style)
+        return style
+
+    def _line_cells(self, absolute: int) -> list[Cell]:
+        """Cells of a line counted from the oldest history line (history, then screen)."""
+        history = self.emulator.scrollback_len
+        if absolute < history:
+            return self.emulator.scrollback_line(absolute)
+        y = absolute - history
+        if 0 <= y < self.emulator.rows:
+            return self.emulator.line(y)
+        return []
+
+    def _strip(self, cells: list[Cell], highlight: tuple[int, int] | None, cursor: int) -> Strip:
+        segments: list[Segment] = []
+        run: list[str] = []
+        run_style: Style | None = None
+        style_for = self._style_for
+        for x, cell in enumerate(cells):
+            if cell.width == 0:
+                continue
+            style = style_for(cell.style)
+            if x == cursor or (highlight is not None and highlight[0] <= x < highlight[1]):
+                style = style + Style(reverse=not cell.style.reverse)
+            if style is not run_style and run:
+                segments.append(Segment("".join(run), run_style))
+                run = []
+            run_style = style
+            run.append(cell.text or " ")
+        if run:
+            segments.append(Segment("".join(run), run_style))
+        return Strip(segments).adjust_cell_length(self.size.width, self._base_style)
+
+    def render_line(self, y: int) -> Strip:
+        base = self.rich_style
+        if base != self._base_style:
+            self._base_style = base
+            self._styles.clear()
+            self._cache.clear()
+        emulator = self.emulator
+        history = emulator.scrollback_len
+        absolute = history - self._scroll + y
+        highlight = self._selection_on(absolute)
+        cursor = -1
+        if self._scroll == 0 and self.has_focus and self.exit_status is None:
+            cur = emulator.cursor
+            if cur.visible and cur.y == y:
+                cursor = cur.x
+        live = self._scroll == 0 and y < emulator.rows
+        if live and highlight is None and cursor < 0:
+            strip = self._cache.get(y)
+            if strip is None:
+                strip = self._cache[y] = self._strip(emulator.line(y), None, -1)
+            return strip
+        return self._strip(self._line_cells(absolute), highlight, cursor)
+
+    def on_focus(self, event: events.Focus) -> None:
+        self._dirty.add(self.emulator.cursor.y)
+        self._schedule_frame()
+
+    def on_blur(self, event: events.Blur) -> None:
+        self._dirty.add(self.emulator.cursor.y)
+        self._schedule_frame()
+
+    # --- input ------------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        """Write bytes to the process's terminal (as if typed)."""
+        if self.process is not None and self.exit_status is None:
+            self.process.write(data)
+
+    async def on_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+        key = event.key
+        if key in ("shift+pageup", "shift+pagedown") and not self.emulator.alternate_screen:
+            page = max(self.emulator.rows - 1, 1)
+            self.scroll_history(page if key == "shift+pageup" else -page)
+            return
+        data = encode_key(key, event.character, self.emulator.app_cursor_keys)
+        if data is None:
+            return
+        self._clear_selection()
+        if self._scroll:
+            self.scroll_history(-self._scroll)
+        self.send(data)
+
+    def on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        event.prevent_default()
+        self.paste(event.text)
+
+    def paste(self, text: str) -> None:
+        """Send pasted text, bracketed when the program asked for it (mode 2004)."""
+        data = text.replace("\r\n", "\r").replace("\n", "\r").encode("utf-8", "replace")
+        if self.emulator.bracketed_paste:
+            data = PASTE_START + data.replace(PASTE_END, b"") + PASTE_END
+        self.send(data)
+
+    def action_release_focus(self) -> None:
+        """Give the keyboard back to the app (the escape chord)."""
+        screen = self.screen
+        screen.focus_next()
+        if screen.focused is self:
+            screen.set_focus(None)
+
+    # --- scrollback -------------------------------------------------------------------------
+
+    def scroll_history(self, lines: int) -> None:
+        """Scroll back (``lines`` > 0) or forward into the scrollback (not on the alt screen)."""
+        limit = 0 if self.emulator.alternate_screen else self.emulator.scrollback_len
+        new = min(max(self._scroll + lines, 0), limit)
+        if new != self._scroll:
+            self._scroll = new
+            self._invalidate()
+
+    @property
+    def scrolled_back(self) -> int:
+        """How many lines the view is scrolled back into history (0 = live)."""
+        return self._scroll
+
+    # --- mouse ------------------------------------------------------------------------------
+
+    def _report_mouse(self, button: int, event: events.MouseEvent, press: bool) -> bool:
+        """Send a mouse report when the program asked for them; True when sent."""
+        emulator = self.emulator
+        if not emulator.mouse_tracking or event.shift or self.process is None:
+            return False
+        x, y = event.x + 1, event.y + 1
+        mods = (4 if event.shift else 0) | (8 if event.meta else 0) | (16 if event.ctrl else 0)
+        code = button | mods
+        if emulator.mouse_sgr:
+            self.send(b"\x1b[<%d;%d;%d%s" % (code, x, y, b"M" if press else b"m"))
+        else:
+            if not press:
+                code = 3 | mods
+            if x > 223 or y > 223:
+                return True
+            self.send(b"\x1b[M" + bytes([32 + code, 32 + x, 32 + y]))
+        return True
+
+    def _wheel(self, event: events.MouseEvent, up: bool) -> None:
+        event.stop()
+        if self._report_mouse(64 if up else 65, event, True):
+            return
+        if self.emulator.alternate_screen:
+            # No scrollback on the alternate screen: scroll the program (less, vim) instead.
+            key = encode_key("up" if up else "down", None, self.emulator.app_cursor_keys) or b""
+            self.send(key * 3)
+            return
+        self.scroll_history(3 if up else -3)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._wheel(event, up=True)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._wheel(event, up=False)
+
+    def _absolute_point(self, event: events.MouseEvent) -> tuple[int, int]:
+        history = self.emulator.scrollback_len
+        y = min(max(event.y, 0), self.emulator.rows - 1)
+        x = min(max(event.x, 0), self.emulator.cols)
+        return x, history - self._scroll + y
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        event.stop()
+        if not self.has_focus:
+            self.focus()
+        if self._report_mouse(event.button - 1 if event.button else 0, event, True):
+            return
+        if event.button != 1:
+            return
+        self._clear_selection()
+        self._sel_anchor = self._sel_end = self._absolute_point(event)
+        self._selecting = True
+        self.capture_mouse()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._selecting:
+            event.stop()
+            self._sel_end = self._absolute_point(event)
+            self._invalidate()
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        event.stop()
+        if not self._selecting:
+            self._report_mouse(event.button - 1 if event.button else 0, event, False)
+            return
+        self._selecting = False
+        self.release_mouse()
+        self._sel_end = self._absolute_point(event)
+        text = self.selected_text()
+        if text:
+            self.app.copy_to_clipboard(text)
+        else:
+            self._clear_selection()
+        self._invalidate()
+
+    def _ordered_selection(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        if self._sel_anchor is None or self._sel_end is None:
+            return None
+        (ax, ay), (bx, by) = self._sel_anchor, self._sel_end
+        start, end = sorted([(ay, ax), (by, bx)])
+        if start == end:
+            return None
+        return (start[1], start[0]), (end[1], end[0])
+
+    def _selection_on(self, absolute: int) -> tuple[int, int] | None:
+        ordered = self._ordered_selection()
+        if ordered is None:
+            return None
+        (sx, sy), (ex, ey) = ordered
+        if not sy <= absolute <= ey:
+            return None
+        start = sx if absolute == sy else 0
+        end = ex if absolute == ey else self.emulator.cols
+        return start, end
+
+    def selected_text(self) -> str:
+        """The selected text (lines joined with newlines, trailing blanks dropped)."""
+        ordered = self._ordered_selection()
+        if ordered is None:
+            return ""
+        (sx, sy), (ex, ey) = ordered
+        lines = []
+        for absolute in range(sy, ey + 1):
+            cells = self._line_cells(absolute)
+            start = sx if absolute == sy else 0
+            end = ex if absolute == ey else len(cells)
+            lines.append("".join(c.text for c in cells[start:end]).rstrip())
+        return "\n".join(lines)
+
+    def _clear_selection(self) -> None:
+        if self._sel_anchor is not None:
+            self._sel_anchor = self._sel_end = None
+            self._invalidate()
+
+    # --- for tests and callers --------------------------------------------------------------
+
+    def screen_text(self) -> str:
+        """The visible terminal screen as plain text (what the user sees, without styles)."""
+        return self.emulator.text()

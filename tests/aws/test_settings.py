@@ -1,0 +1,53 @@
+"""ssm-tui's own TOML settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ssm_tui.aws.errors import ConfigError
+from ssm_tui.aws.settings import load_settings, settings_path
+
+
+def test_defaults_without_a_file() -> None:
+    settings = load_settings()
+    assert settings.path is None
+    assert settings.audit_for("anything") is True
+    assert settings.regions_for("p", "us-east-1") == ["us-east-1"]
+    assert settings.login_command_for("p", "i-1") is None
+
+
+def test_file_under_xdg_config_home_with_overrides() -> None:
+    path = settings_path()
+    assert "ssm-tui" in str(path) and path.name == "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        'regions = ["eu-west-1"]\nlogin_command = "exec bash -l"\nrefresh_interval = 60\n'
+        '[profiles.prod]\naudit_role_session_name = false\nregions = ["ap-south-1"]\n'
+        'login_command = "sudo -iu ec2-user"\n'
+        '[instances."i-0abc"]\nlogin_command = "exec zsh -l"\n'
+    )
+    settings = load_settings()
+    assert settings.refresh_interval == 60
+    assert settings.regions_for("dev", "us-east-1") == ["us-east-1", "eu-west-1"]
+    assert settings.regions_for("prod", "us-east-1") == ["ap-south-1"]
+    assert settings.audit_for("prod") is False and settings.audit_for("dev") is True
+    assert settings.login_command_for("dev") == "exec bash -l"
+    assert settings.login_command_for("prod", "i-other") == "sudo -iu ec2-user"
+    assert settings.login_command_for("prod", "i-0abc") == "exec zsh -l"
+
+
+def test_malformed_settings_name_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('regions = ["a"]\nrefresh_interval = \n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert (info.value.file, info.value.line) == (str(path), 2)
+
+
+def test_wrong_type_is_explained(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("audit_role_session_name = 'yes'\n")
+    with pytest.raises(ConfigError, match="audit_role_session_name must be a bool"):
+        load_settings(path)

@@ -1,0 +1,106 @@
+"""The SQLite store: inventory cache round trip and the local session record."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ssm_tui.aws.models import Instance, Scope, ScopeError, ScopeResult, StartedSession
+from ssm_tui.store import Store
+
+
+def _instance(iid: str, **kw: object) -> Instance:
+    return Instance(
+        profile="prod",
+        account_id="222222222222",
+        region="us-east-1",
+        instance_id=iid,
+        name=kw.pop("name", iid),  # type: ignore[arg-type]
+        ping_status="Online",
+        last_ping=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        tags={"Name": "[bold]web\x1b[31m", "team": "数据"},
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_default_paths_follow_xdg(tmp_path: Path) -> None:
+    import os
+
+    store = Store()
+    assert str(store.cache_path).startswith(os.environ["XDG_CACHE_HOME"])
+    assert str(store.data_path).startswith(os.environ["XDG_DATA_HOME"])
+    assert store.cache_path.exists() and store.data_path.exists()
+
+
+def test_inventory_round_trip_keeps_every_field() -> None:
+    store = Store()
+    fetched = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    one = _instance("i-1", instance_type="t3.micro", instance_state="running", ip_address="10.0.0.1")
+    two = _instance("mi-0123456789abcdef0", resource_type="ManagedInstance")
+    store.save_inventory(ScopeResult(Scope("prod", "us-east-1"), (one, two), None, 1.5, False, fetched))
+    store.save_inventory(ScopeResult(Scope("dev", "eu-west-1"), (), None, 0.2, False, fetched))
+    (dev, prod) = store.load_inventory()
+    assert dev.scope == Scope("dev", "eu-west-1") and dev.instances == ()
+    assert prod.from_cache and prod.fetched_at == fetched and prod.elapsed == 1.5
+    assert prod.instances == (one, two)
+    assert prod.instances[0].tags == one.tags
+    assert prod.instances[0].last_ping == one.last_ping
+
+
+def test_failed_scope_keeps_the_last_good_list() -> None:
+    store = Store()
+    good = ScopeResult(Scope("prod", "us-east-1"), (_instance("i-1"),), fetched_at=datetime.now(UTC))
+    store.save_inventory(good)
+    bad = ScopeResult(Scope("prod", "us-east-1"), error=ScopeError("prod", "us-east-1", "expired"))
+    store.save_inventory(bad)
+    (cached,) = Store().load_inventory()
+    assert [i.instance_id for i in cached.instances] == ["i-1"]
+
+
+def _started(sid: str, target: str) -> StartedSession:
+    return StartedSession(
+        session_id=sid,
+        token_value="SECRET-TOKEN",
+        stream_url=f"ws://127.0.0.1:1/v1/data-channel/{sid}",
+        target=target,
+        region="us-east-1",
+        profile="prod",
+        document_name="SSM-SessionManagerRunShell",
+    )
+
+
+def test_local_session_record(tmp_path: Path) -> None:
+    path = tmp_path / "one.sqlite3"
+    store = Store(path)
+    store.record_session_start(_started("alice-1", "i-1"), account_id="222", plugin="builtin")
+    store.record_session_start(_started("alice-2", "i-2"), account_id="222", plugin="official")
+    ended = datetime.now(UTC) + timedelta(minutes=5)
+    store.record_session_end("alice-1", exit_status=0, ended_at=ended)
+    store.record_session_end("nobody", exit_status=1)
+    sessions = Store(path).local_sessions()
+    assert [s.session_id for s in sessions] == ["alice-2", "alice-1"]
+    first = sessions[1]
+    assert (first.target, first.plugin, first.exit_status, first.ended_at) == ("i-1", "builtin", 0, ended)
+    assert first.account_id == "222" and first.document_name == "SSM-SessionManagerRunShell"
+    assert sessions[0].ended_at is None and sessions[0].exit_status is None
+    assert [s.session_id for s in store.local_sessions(target="i-2")] == ["alice-2"]
+    assert len(store.local_sessions(limit=1)) == 1
+    assert b"SECRET-TOKEN" not in path.read_bytes()
+
+
+def test_writes_from_threads() -> None:
+    store = Store()
+
+    def work(n: int) -> None:
+        for k in range(20):
+            sid = f"s-{n}-{k}"
+            store.record_session_start(_started(sid, f"i-{n}"), account_id="1", plugin="builtin")
+            store.record_session_end(sid, exit_status=k)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(store.local_sessions(limit=1000)) == 80

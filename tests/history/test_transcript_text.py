@@ -1,0 +1,103 @@
+"""The transcript text layer: what a terminal would show, and nothing it must not obey."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ssm_tui.aws.transcript import (
+    TranscriptDocument,
+    event_text,
+    plain_line,
+    plain_text,
+    render_line,
+    visible_line,
+)
+
+EVIL = "\x1b]0;evil\x07\x1b[2J[red]markup[/red] \x9b2J\x1bP+q\x1b\\done"
+
+
+def test_evil_line_renders_literally_without_control_characters() -> None:
+    text = render_line(EVIL)
+    assert text.plain == "[red]markup[/red] done"
+    assert not text.spans  # no style came from the OSC, the clear or the "markup"
+    assert "\x1b" not in text.plain and "\x07" not in text.plain
+
+
+def test_raw_view_shows_the_escapes_as_symbols() -> None:
+    shown = visible_line("\x1b]0;evil\x07\x1b[2J[red]markup\r")
+    assert shown == "␛]0;evil␇␛[2J[red]markup"
+
+
+def test_carriage_return_backspace_and_erase_play_like_a_terminal() -> None:
+    assert plain_line("progress 10%\rprogress 100%\r") == "progress 100%"
+    assert plain_line("abc\rX") == "Xbc"
+    assert plain_line("abcd\b\b\x1b[K!") == "ab!"
+    assert plain_line("prompt$ lss\b\x1b[K -l") == "prompt$ ls -l"
+    assert plain_line("a\tb") == "a       b"
+
+
+def test_colours_become_styles_not_text() -> None:
+    text = render_line("\x1b[1;31mERR\x1b[0m ok \x1b[38;5;208mX\x1b[38;2;1;2;3mY\x1b[m")
+    assert text.plain == "ERR ok XY"
+    styles = {text.plain[s.start : s.end]: s.style for s in text.spans}
+    assert styles["ERR"].bold and styles["ERR"].color.number == 1
+    assert styles["X"].color.number == 208
+    assert styles["Y"].color.triplet == (1, 2, 3)
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab[]/\x1b\x07\x9b\x90\x9c\\;0123m]PK\r\b\t "))))
+def test_no_control_character_ever_survives_rendering(line: str) -> None:
+    plain = render_line(line).plain
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in plain)
+
+
+def test_document_joins_chunks_split_anywhere() -> None:
+    doc = TranscriptDocument()
+    doc.feed("first li", 1.0)
+    doc.feed("ne\r\nsecond\r\nthi", 2.0)
+    doc.feed("rd", 3.0)
+    doc.finish()
+    assert [doc.plain(i) for i in range(len(doc))] == ["first line", "second", "third"]
+    assert doc.times == [1.0, 2.0, 2.0]
+
+
+def test_document_keeps_utf8_split_across_byte_ranges() -> None:
+    data = "naïve 日本語 ✓\n".encode()
+    doc = TranscriptDocument()
+    for i in range(len(data)):  # one byte at a time: every split point
+        doc.feed_bytes(data[i : i + 1])
+    doc.finish()
+    assert doc.lines == ["naïve 日本語 ✓"]
+
+
+def test_search_forward_backward_and_case() -> None:
+    doc = TranscriptDocument()
+    doc.feed("alpha\nBeta\n\x1b[31mbeta\x1b[0m\ngamma\n", None)
+    first = doc.search("BETA")
+    assert first is not None and (first.line, first.start) == (1, 0)
+    second = doc.search("beta", first.line + 1)
+    assert second is not None and second.line == 2 and second.start == 0  # escapes not counted
+    assert doc.search("beta", 3, backwards=True).line == 2
+    assert doc.search("delta") is None
+
+
+def test_line_at_time() -> None:
+    doc = TranscriptDocument()
+    for second, text in ((10, "a\n"), (20, "b\n"), (30, "c\n")):
+        doc.feed(text, float(second))
+    assert doc.line_at_time(datetime.fromtimestamp(15, UTC)) == 1
+    assert doc.line_at_time(datetime.fromtimestamp(99, UTC)) == 2
+
+
+def test_event_text_reads_plain_and_streaming_events() -> None:
+    assert event_text("ls -l\r\n") == "ls -l\r\n"
+    assert event_text("a line without newline") == "a line without newline\n"
+    streamed = '{"eventVersion":"1.0","sessionData":["$ ls\\r\\n","file\\r\\n"]}'
+    assert event_text(streamed) == "$ ls\r\nfile\r\n"
+
+
+def test_plain_text_of_a_whole_transcript() -> None:
+    assert plain_text("$ echo hi\r\nhi\r\n\x1b]0;t\x07$ ") == "$ echo hi\nhi\n$ "
