@@ -86,7 +86,15 @@ class SandboxProcess:
 
     def command(self) -> list[str]:
         assert self.directory is not None
-        argv = [sys.executable, "-m", "ssm_tui.sandbox", "--port", "0", "--dir", str(self.directory)]
+        argv = [
+            sys.executable,
+            "-m",
+            "ssm_tui.sandbox",
+            "--port",
+            "0",
+            "--dir",
+            str(self.directory),
+        ]
         options = {
             "--instances": self.instances,
             "--seed": self.seed,
@@ -240,4 +248,6 @@ class SandboxProcess:
             with opener.open(request, timeout=10) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
-            raise SandboxError(f"{method} {path}: {error.read().decode(errors='replace')}") from None
+            raise SandboxError(
+                f"{method} {path}: {error.read().decode(errors='replace')}"
+            ) from None

@@ -158,7 +158,11 @@ def _sso_settings(profile: Profile, config: dict) -> tuple[str, str | None, str]
 
 
 def sso_cache_dir() -> str:
-    return os.path.expanduser(os.path.join("~", ".aws", "sso", "cache"))
+    """The folder botocore's own SSO providers read tokens from (so both always agree)."""
+    import botocore.tokens
+
+    default = os.path.expanduser(os.path.join("~", ".aws", "sso", "cache"))
+    return getattr(botocore.tokens.SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", default)
 
 
 def load_sso_token(profile: Profile, config: dict | None = None) -> str:

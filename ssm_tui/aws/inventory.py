@@ -100,11 +100,19 @@ class InventoryService:
         done = {r.scope: r async for r in self.stream(scopes)}
         return [done[s] for s in scopes]
 
-    def _slots(self, profile: Profile | None, scope: Scope) -> tuple[Any, Any]:
+    def _slots(
+        self, profile: Profile | None, scope: Scope, endpoint: str
+    ) -> tuple[asyncio.Semaphore, asyncio.Semaphore]:
+        """Semaphores of the account and regional endpoint this scope lands in.
+
+        AWS rate-limits per account and region; the endpoint is part of the key so that two
+        different services answering for the same account id (sandboxes, partitions) do not
+        share a budget, while two profiles of one real account do.
+        """
         account = (profile.account_id if profile else None) or accounts.cached_account(
             scope.profile
         )
-        key = (account or f"profile:{scope.profile}", scope.region)
+        key = (account or f"profile:{scope.profile}", endpoint)
         if key not in self._scope_slots:
             self._scope_slots[key] = asyncio.Semaphore(self._max_scopes)
             self._call_slots[key] = asyncio.Semaphore(self._max_calls)
@@ -112,40 +120,46 @@ class InventoryService:
 
     async def list_scope(self, scope: Scope, profile: Profile | None = None) -> ScopeResult:
         """One scope's instances, or its error. Never raises (except cancellation)."""
-        scope_slots, call_slots = self._slots(profile, scope)
-        async with scope_slots:
-            started = time.monotonic()
-            try:
-                if not scope.region:
-                    raise bce.NoRegionError()
-                instances = await self._list(scope, profile, call_slots)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - every failure becomes the scope's error row
-                return ScopeResult(
-                    scope,
-                    error=explain(exc, scope.profile, scope.region or None),
-                    elapsed=time.monotonic() - started,
-                    fetched_at=datetime.now(UTC),
-                )
+        started = time.monotonic()
+        try:
+            if not scope.region:
+                raise bce.NoRegionError()
+            async with (
+                client("ssm", scope.profile, scope.region) as ssm,
+                client("ec2", scope.profile, scope.region) as ec2,
+            ):
+                scope_slots, call_slots = self._slots(profile, scope, ssm.meta.endpoint_url)
+                async with scope_slots:
+                    started = time.monotonic()
+                    instances = await self._list(scope, profile, ssm, ec2, call_slots)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure becomes the scope's error row
             return ScopeResult(
                 scope,
-                instances=instances,
+                error=explain(exc, scope.profile, scope.region or None),
                 elapsed=time.monotonic() - started,
                 fetched_at=datetime.now(UTC),
             )
+        return ScopeResult(
+            scope,
+            instances=instances,
+            elapsed=time.monotonic() - started,
+            fetched_at=datetime.now(UTC),
+        )
 
     async def _list(
-        self, scope: Scope, profile: Profile | None, call_slots: asyncio.Semaphore
+        self,
+        scope: Scope,
+        profile: Profile | None,
+        ssm: Any,
+        ec2: Any,
+        call_slots: asyncio.Semaphore,
     ) -> tuple[Instance, ...]:
         infos: list[dict[str, Any]] = []
         ec2_details: dict[str, dict[str, Any]] = {}
         tags: dict[str, dict[str, str]] = {}
-        async with (
-            client("ssm", scope.profile, scope.region) as ssm,
-            client("ec2", scope.profile, scope.region) as ec2,
-            asyncio.TaskGroup() as group,
-        ):
+        async with asyncio.TaskGroup() as group:
             account_task = group.create_task(self._account_id(scope.profile, profile))
             pages = ssm.get_paginator("describe_instance_information").paginate(
                 PaginationConfig={"PageSize": DII_PAGE_SIZE}

@@ -222,7 +222,7 @@ def problem_for(
     if code in DENIED_CODES or code == "403":
         return LogsProblem(
             LogsState.NO_PERMISSION,
-            f"no permission: {action} was denied for profile {profile!r}",
+            f"no permission: {action} was denied",
             f"ask your administrator to allow {action} for this role"
             + (" (and kms:Decrypt if the logs are encrypted)" if source != "identity" else ""),
             action,
@@ -313,7 +313,7 @@ async def read_preferences(profile: str, region: str) -> LoggingPreferences:
 def _not_configured(profile: str, region: str) -> LogsProblem:
     return LogsProblem(
         LogsState.NOT_CONFIGURED,
-        f"session logging is not configured for profile {profile!r} in {region}",
+        f"session logging is not configured in {region}",
         TURN_ON_HINT,
         "",
         profile,

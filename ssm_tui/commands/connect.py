@@ -41,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--command",
+        dest="remote_command",  # `command` is the CLI's subcommand name
         metavar="CMD",
         help=f"run CMD with {NON_INTERACTIVE_DOCUMENT} and exit with its status",
     )
@@ -85,11 +86,11 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     document = args.document
     plugin = args.plugin
-    if args.command is not None:
+    if args.remote_command is not None:
         if document and document != NON_INTERACTIVE_DOCUMENT:
             return _fail("--command and --document cannot be used together")
         document = NON_INTERACTIVE_DOCUMENT
-        parameters["command"] = [args.command]
+        parameters["command"] = [args.remote_command]
         plugin = plugin or launcher.BUILTIN  # the official plugin drops the exit status
     try:
         launcher.resolve_plugin(plugin)  # fail before starting a session

@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    _quiet_botocore()
     from ssm_tui.aws.errors import SsmTuiError
     from ssm_tui.aws.history import fetch_history
     from ssm_tui.aws.inventory import default_scopes
@@ -107,7 +108,16 @@ def _print_table(sessions: list) -> None:
             cell(s.source),
             cell(s.session_id),
         )
-    console = Console(highlight=False)
+    # in a pipe, one row per line (no 80-column folding) so grep and cut work
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 400)
     console.print(table)
     active = sum(1 for s in sessions if s.active)
     console.print(Text(f"{len(sessions)} session(s), {active} active", style="dim"))
+
+
+def _quiet_botocore() -> None:
+    """botocore logs retried failures with tracebacks; the command reports them itself."""
+    import logging
+
+    for name in ("botocore", "aiobotocore"):
+        logging.getLogger(name).addHandler(logging.NullHandler())

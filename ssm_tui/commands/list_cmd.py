@@ -138,12 +138,17 @@ def _print_table(instances: list[Instance]) -> None:
             Text(printable(i.platform_name or i.platform_type)),
             Text(printable(i.ip_address)),
         )
-    console = Console(highlight=False)
+    # Piped output is for grep/awk: one line per instance, never folded at 80 columns.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 100_000)
     console.print(table)
     console.print(Text(f"{len(instances)} instance(s)", style="dim"))
 
 
-async def _collect(scopes: list, cache: bool) -> list[ScopeResult]:
+async def _collect(scopes: list, profiles: list, cache: bool) -> list[ScopeResult]:
+    """Stream the inventory while account aliases resolve beside it; label the instances."""
+    import dataclasses
+
+    from ssm_tui.aws.accounts import cached_label, group_accounts
     from ssm_tui.aws.inventory import InventoryService
 
     store = None
@@ -151,12 +156,25 @@ async def _collect(scopes: list, cache: bool) -> list[ScopeResult]:
         from ssm_tui.store import Store
 
         store = Store()
+    labels = asyncio.create_task(group_accounts(profiles))
     results = []
     async for result in InventoryService().stream(scopes):
         results.append(result)
+    try:
+        await labels
+    except Exception:  # noqa: BLE001 - labels are cosmetic; the listing's own errors are shown
+        pass
+    labelled = []
+    for result in results:
+        instances = tuple(
+            dataclasses.replace(i, account_label=cached_label(i.account_id) or i.account_label)
+            for i in result.instances
+        )
+        result = dataclasses.replace(result, instances=instances)
         if store is not None:
             store.save_inventory(result)
-    return results
+        labelled.append(result)
+    return labelled
 
 
 def run(args: argparse.Namespace) -> int:
@@ -181,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     scopes = default_scopes(profiles, _regions(args.regions), settings)
-    results = asyncio.run(_collect(scopes, cache=not args.no_cache))
+    results = asyncio.run(_collect(scopes, profiles, cache=not args.no_cache))
     order = {scope: n for n, scope in enumerate(scopes)}
     results.sort(key=lambda r: order.get(r.scope, 0))
     instances = sorted(

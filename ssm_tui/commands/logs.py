@@ -44,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    _quiet_botocore()
     from ssm_tui.aws.errors import SsmTuiError
 
     if args.raw and sys.stdout.isatty():
@@ -121,6 +122,7 @@ async def _main(args: argparse.Namespace, scopes: list[Any]) -> int:
         ref, problems = await _find(args, scopes)
     if ref is None:
         _print_problems(problems, args.session_id)
+        print(await _session_note(args.session_id, scopes), file=sys.stderr)
         return 1
     printer = _Printer(sys.stdout, raw=args.raw)
     try:
@@ -198,6 +200,25 @@ class _Printer:
         self._flush(len(self.document))
 
 
+async def _session_note(session_id: str, scopes: list[Any]) -> str:
+    """Why there may be no transcript: the session is still running, or AWS does not know it."""
+    from ssm_tui.aws.history import session_state
+    from ssm_tui.aws.transcript import visible_line
+
+    states = await asyncio.gather(
+        *(session_state(s.profile, s.region, session_id) for s in scopes), return_exceptions=True
+    )
+    name = visible_line(session_id)
+    if "Active" in states:
+        return f"note: session {name} is still active; its transcript is written when it ends"
+    if "History" in states:
+        return f"note: session {name} has ended; its transcript was not written where logs point"
+    return (
+        f"note: no session {name} is known to these profiles "
+        "(older than 30 days, another account, or a typo)"
+    )
+
+
 def _print_problems(problems: list[Any], session_id: str) -> None:
     from ssm_tui.aws.transcript import visible_line
 
@@ -208,3 +229,11 @@ def _print_problems(problems: list[Any], session_id: str) -> None:
         print(f"error: {where}{problem.message}", file=sys.stderr)
         if problem.hint:
             print(f"  hint: {problem.hint}", file=sys.stderr)
+
+
+def _quiet_botocore() -> None:
+    """botocore logs retried failures with tracebacks; the command reports them itself."""
+    import logging
+
+    for name in ("botocore", "aiobotocore"):
+        logging.getLogger(name).addHandler(logging.NullHandler())

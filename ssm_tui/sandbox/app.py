@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 import random
 import sys
 import traceback
@@ -21,7 +22,7 @@ from urllib.parse import parse_qs
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ssm_tui.sandbox import ec2_api
+from ssm_tui.sandbox import ec2_api, ssm_api
 from ssm_tui.sandbox.context import Faults, SandboxContext
 from ssm_tui.sandbox.errors import Reply, fault_reply, protocol_of
 from ssm_tui.sandbox.identity import Caller, resolve_caller, signed_scope
@@ -84,13 +85,30 @@ class SandboxApp:
         if reply is not None:
             await _send_reply(send, reply)
             return
+        target = headers.get("x-amz-target", "")
+        if target.startswith("AmazonSSM.") and scope["method"] == "POST":
+            body = await _read_body(receive)
+            operation = target.split(".", 1)[1]
+            try:
+                params = json.loads(body or b"{}")
+            except ValueError:
+                params = None
+            if isinstance(params, dict) and ssm_api.fast_path(operation, params):
+                call = ssm_api.Call(
+                    params=params,
+                    current_account=_account(headers, caller),
+                    region=signed.region,
+                    access_key=signed.access_key,
+                )
+                status, text = ssm_api.handle(operation, call)
+                await _send_reply(send, Reply(status, list(_JSON_HEADERS), text.encode()))
+                return
+            receive = _replay(body, receive)
         if signed.service == "ec2" and scope["method"] == "POST":
             body = await _read_body(receive)
             action = parse_qs(body.decode("utf-8", "replace")).get("Action")
             if action == ["DescribeInstances"]:
-                account = headers.get("x-moto-account-id") or (
-                    caller.account_id if caller else DEFAULT_ACCOUNT
-                )
+                account = _account(headers, caller)
                 await _send_reply(
                     send, ec2_api.describe_instances(self.world, account, signed.region, body)
                 )
@@ -157,7 +175,9 @@ class SandboxApp:
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
         path: str = scope["path"]
-        session_id = path[len(DATA_CHANNEL_PREFIX) :] if path.startswith(DATA_CHANNEL_PREFIX) else ""
+        session_id = (
+            path[len(DATA_CHANNEL_PREFIX) :] if path.startswith(DATA_CHANNEL_PREFIX) else ""
+        )
         session = self.registry.get(session_id) if session_id else None
         if session is None or not session.active or self.context is None:
             await websocket.close(code=1008)  # before accept: the client sees HTTP 403
@@ -194,6 +214,17 @@ async def _echo(websocket: WebSocket) -> None:
             await websocket.send_bytes(message["bytes"])
         elif message.get("text") is not None:
             await websocket.send_text(message["text"])
+
+
+def _account(headers: dict[str, str], caller: Caller | None) -> str:
+    """The account moto would pick: MOTO_ACCOUNT_ID, the x-moto-account-id header, the key's."""
+    forced = os.environ.get("MOTO_ACCOUNT_ID")
+    if forced:
+        return forced
+    return headers.get("x-moto-account-id") or (caller.account_id if caller else DEFAULT_ACCOUNT)
+
+
+_JSON_HEADERS = ((b"content-type", b"application/x-amz-json-1.1"),)
 
 
 def _json_reply(status: int, payload: dict[str, Any]) -> Reply:

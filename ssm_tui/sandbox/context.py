@@ -25,7 +25,7 @@ class Faults:
     throttle: float = 0.0
     """Fraction (0..1) of AWS API calls answered with the service's throttling error."""
     broken_profile: str | None = None
-    """Profile whose credentials are rejected as expired (its role credentials for role profiles)."""
+    """Profile whose credentials are rejected as expired (role profiles: the role credentials)."""
     drop_sessions_after: float | None = None
     """Seconds after which the data channel cuts each session's websocket (None: never)."""
 

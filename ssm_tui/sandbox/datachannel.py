@@ -486,7 +486,8 @@ class SessionRuntime:
             if connection is not None:
                 connection.push([encode(channel_closed_message(sid, message))])
                 connection.close()
-            _RUNTIMES.pop(sid, None)
+            if _RUNTIMES.get(sid) is self:
+                del _RUNTIMES[sid]
             self.ended.set()
 
     async def _stop_backend(self) -> None:
@@ -516,6 +517,15 @@ class SessionRuntime:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def close_for_shutdown(self) -> None:
+        """End the session as TerminateSession would, and let channel_closed reach the client."""
+        connection = self.connection
+        await self._finish(kill=True, message="The sandbox is shutting down.")
+        await self.ended.wait()
+        if connection is not None and connection.writer_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(connection.writer_task), 1.0)
 
     def kill_now(self) -> None:
         """Sandbox exit: no child may outlive it."""
@@ -610,8 +620,24 @@ async def _tick(runtime: SessionRuntime, connection: Connection) -> None:
         runtime.tick(connection)
 
 
-def shutdown() -> None:
-    """Kill every session's shell and target connections (the sandbox is exiting)."""
+async def shutdown(timeout: float = 3.0) -> None:
+    """The sandbox is exiting: end every session (channel_closed, transcript), kill what is left.
+
+    Clients get a clean `channel_closed` instead of a dead socket (which would send the official
+    plugin into ResumeSession retries against a sandbox that is gone); then no shell survives.
+    """
+    runtimes = list(_RUNTIMES.values())
+    if runtimes:
+        ending = asyncio.gather(
+            *(runtime.close_for_shutdown() for runtime in runtimes), return_exceptions=True
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ending, timeout)
+    kill_all()
+
+
+def kill_all() -> None:
+    """Kill every session's shell and target connections now (synchronous, loop or not)."""
     for runtime in list(_RUNTIMES.values()):
         with contextlib.suppress(Exception):
             runtime.kill_now()

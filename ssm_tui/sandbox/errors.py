@@ -67,9 +67,7 @@ def error_reply(protocol: str, code: str, message: str, status: int) -> Reply:
     rid = [(b"x-amzn-requestid", request_id.encode())]
     if protocol == "json":
         body = json.dumps({"__type": code, "message": message}).encode()
-        return Reply(
-            status, [(b"content-type", b"application/x-amz-json-1.1"), *rid], body
-        )
+        return Reply(status, [(b"content-type", b"application/x-amz-json-1.1"), *rid], body)
     if protocol == "rest-json":
         body = json.dumps({"message": message}).encode()
         headers = [(b"content-type", b"application/json"), (b"x-amzn-errortype", code.encode())]

@@ -42,6 +42,10 @@ class _State:
 _STATE: _State | None = None
 
 
+# X-Amz-Target operation name -> implementation (called with moto's response or a `Call`).
+OPERATIONS: dict[str, Callable[[Any], tuple[str, dict[str, str]]]] = {}
+
+
 def install(world: World, registry: SessionRegistry, stream_base: str, hosts_dir: Path) -> None:
     """Attach the operations to moto's SSM responses (idempotent; last call's state wins)."""
     global _STATE
@@ -52,20 +56,78 @@ def install(world: World, registry: SessionRegistry, stream_base: str, hosts_dir
         ssm_response._ssm_tui_list_tags = ssm_response.list_tags_for_resource
         ssm_response._ssm_tui_add_tags = ssm_response.add_tags_to_resource
         ssm_response._ssm_tui_remove_tags = ssm_response.remove_tags_from_resource
-    operations: dict[str, Callable[[Any], Any]] = {
-        "describe_instance_information": _describe_instance_information,
-        "start_session": _start_session,
-        "resume_session": _resume_session,
-        "terminate_session": _terminate_session,
-        "describe_sessions": _describe_sessions,
-        "get_connection_status": _get_connection_status,
-        "get_inventory": _get_inventory,
-        "list_tags_for_resource": _list_tags_for_resource,
-        "add_tags_to_resource": _add_tags_to_resource,
-        "remove_tags_from_resource": _remove_tags_from_resource,
-    }
-    for name, function in operations.items():
-        setattr(ssm_response, name, function)
+    for operation, function in OPERATIONS.items():
+        setattr(ssm_response, _snake(operation), _for_moto(function))
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + ch.lower() if ch.isupper() else ch for ch in name).lstrip("_")
+
+
+def _for_moto(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def method(self: Any) -> Any:
+        try:
+            return function(self)
+        except ApiError as error:
+            from moto.core.exceptions import JsonRESTError
+
+            raise JsonRESTError(error.code, error.message) from None
+
+    method.__name__ = function.__name__
+    return method
+
+
+class ApiError(Exception):
+    """An SSM error in awsJson shape (HTTP 400): `{"__type": code, "message": message}`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True)
+class Call:
+    """One SSM request decoded by the front router: what the operations read of moto's response.
+
+    The front router answers the Session Manager operations itself (a few ms instead of moto's
+    per-request dispatch cost); this object offers the same few members as moto's response.
+    """
+
+    params: dict[str, Any]
+    current_account: str
+    region: str
+    access_key: str
+
+    def _get_param(self, name: str, if_none: Any = None) -> Any:
+        return self.params.get(name, if_none)
+
+    def get_access_key(self) -> str:
+        return self.access_key
+
+    @property
+    def ssm_backend(self) -> Any:
+        from moto.ssm.models import ssm_backends
+
+        return ssm_backends[self.current_account][self.region]
+
+
+def fast_path(operation: str, params: dict[str, Any]) -> bool:
+    """Whether the front router may answer this operation without moto."""
+    if operation not in OPERATIONS:
+        return False
+    if operation.endswith(("TagsForResource", "TagsToResource", "TagsFromResource")):
+        return params.get("ResourceType") == "ManagedInstance"
+    return True
+
+
+def handle(operation: str, call: Call) -> tuple[int, str]:
+    """Run one operation for the front router: (HTTP status, JSON body)."""
+    try:
+        body, _ = OPERATIONS[operation](call)
+    except ApiError as error:
+        return 400, json.dumps({"__type": error.code, "message": error.message})
+    return 200, body
 
 
 def _state() -> _State:
@@ -74,10 +136,8 @@ def _state() -> _State:
     return _STATE
 
 
-def _error(code: str, message: str) -> Exception:
-    from moto.core.exceptions import JsonRESTError
-
-    return JsonRESTError(code, message)
+def _error(code: str, message: str) -> ApiError:
+    return ApiError(code, message)
 
 
 _JSON_HEADERS = {"content-type": "application/x-amz-json-1.1"}
@@ -283,7 +343,9 @@ def _logging_prefs(self: Any, content: dict[str, Any]) -> LoggingPrefs | None:
     bucket = inputs.get("s3BucketName") or None
     if group is None and bucket is None:
         return None
-    return LoggingPrefs(log_group=group, s3_bucket=bucket, s3_prefix=inputs.get("s3KeyPrefix") or "")
+    return LoggingPrefs(
+        log_group=group, s3_bucket=bucket, s3_prefix=inputs.get("s3KeyPrefix") or ""
+    )
 
 
 def _has_shell(self: Any) -> bool:
@@ -629,3 +691,19 @@ def _remove_tags_from_resource(self: Any) -> Any:
     for key in self._get_param("TagKeys") or []:
         instance.tags.pop(key, None)
     return "{}", dict(_JSON_HEADERS)
+
+
+OPERATIONS.update(
+    {
+        "DescribeInstanceInformation": _describe_instance_information,
+        "StartSession": _start_session,
+        "ResumeSession": _resume_session,
+        "TerminateSession": _terminate_session,
+        "DescribeSessions": _describe_sessions,
+        "GetConnectionStatus": _get_connection_status,
+        "GetInventory": _get_inventory,
+        "ListTagsForResource": _list_tags_for_resource,
+        "AddTagsToResource": _add_tags_to_resource,
+        "RemoveTagsFromResource": _remove_tags_from_resource,
+    }
+)

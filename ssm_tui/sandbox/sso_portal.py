@@ -106,9 +106,7 @@ class SsoPortal:
             return _json({"roleList": roles})
         role_name = params.get("role_name", "")
         if role_name not in SSO_ROLES:
-            return error_reply(
-                "rest-json", "ForbiddenException", "No access to this role", 403
-            )
+            return error_reply("rest-json", "ForbiddenException", "No access to this role", 403)
         return _json({"roleCredentials": _role_credentials(account_id, role_name)})
 
 

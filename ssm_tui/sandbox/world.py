@@ -268,7 +268,14 @@ _PLATFORMS: dict[str, tuple[str, str, str]] = {
     "win2019": ("Windows", "Microsoft Windows Server 2019 Datacenter", "10.0.17763"),
     "macos": ("MacOS", "macOS", "14.4.1"),
 }
-_EC2_PLATFORM_WEIGHTS = (("al2023", 40), ("al2", 10), ("ubuntu", 25), ("win2022", 12), ("win2019", 6), ("macos", 2))  # noqa: E501
+_EC2_PLATFORM_WEIGHTS = (
+    ("al2023", 40),
+    ("al2", 10),
+    ("ubuntu", 25),
+    ("win2022", 12),
+    ("win2019", 6),
+    ("macos", 2),
+)  # noqa: E501
 _MI_PLATFORM_WEIGHTS = (("raspbian", 45), ("debian", 30), ("ubuntu", 20), ("win2019", 5))
 _ROLES = ("web", "api", "worker", "cache", "queue", "etl", "search", "auth", "report", "cron")
 _INSTANCE_TYPES = ("t3.micro", "t3.small", "t3.medium", "m5.large", "c6i.xlarge", "r6g.large")
@@ -297,7 +304,13 @@ def build_world(seed: int = DEFAULT_SEED, count: int = DEFAULT_INSTANCES) -> Wor
         platform = rng.choices([p for p, _ in weights], weights=[w for _, w in weights])[0]
         state_roll = rng.random()
         if kind == "mi":
-            state = "Online" if state_roll < 0.8 else "ConnectionLost" if state_roll < 0.92 else "Inactive"  # noqa: E501
+            state = (
+                "Online"
+                if state_roll < 0.8
+                else "ConnectionLost"
+                if state_roll < 0.92
+                else "Inactive"
+            )  # noqa: E501
         else:
             state = "Online" if state_roll < 0.9 else "ConnectionLost"
         role = rng.choice(_ROLES)
@@ -342,7 +355,9 @@ class _Builder:
             last_ping = self.now - timedelta(days=rng.randint(31, 200))
         if kind == "mi":
             ip = f"192.168.{rng.randint(0, 254)}.{rng.randint(2, 254)}"
-            computer = _hostname(name) if platform_type != "Windows" else f"PC-{self._hex(6).upper()}"  # noqa: E501
+            computer = (
+                _hostname(name) if platform_type != "Windows" else f"PC-{self._hex(6).upper()}"
+            )  # noqa: E501
             return Instance(
                 instance_id=f"mi-{self._hex(17)}",
                 account_id=account_id,
@@ -390,7 +405,8 @@ class _Builder:
             ec2_state="stopped" if state == "ConnectionLost" else "running",
             instance_type=instance_type,
             image_id=f"ami-{self._hex(17)}",
-            launch_time=self.now - timedelta(days=rng.randint(1, 400), minutes=rng.randint(0, 1440)),  # noqa: E501
+            launch_time=self.now
+            - timedelta(days=rng.randint(1, 400), minutes=rng.randint(0, 1440)),  # noqa: E501
             availability_zone=f"{region}{rng.choice('abc')}",
             subnet_id=f"subnet-{self._hex(17)}",
             vpc_id=f"vpc-{_stable_hex(account_id + region, 17)}",

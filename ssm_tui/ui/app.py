@@ -38,8 +38,14 @@ class SsmTuiApp(App[int]):
     COMMANDS = App.COMMANDS | {ScopeCommands, InstanceCommands, SessionCommands}
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, and filters"),
-        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit",
-                tooltip="End every session and quit"),  # fmt: skip
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            priority=True,
+            id="app.quit",
+            tooltip="End every session and quit",
+        ),  # fmt: skip
     ]
 
     def __init__(self, services: Services | None = None, *, theme: str | None = None) -> None:

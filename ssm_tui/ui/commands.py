@@ -55,11 +55,13 @@ class _MainScreenProvider(Provider):
         for name, callback, help_text in self.entries():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, literal_highlight(matcher, name), callback, text=name, help=help_text)
+                yield Hit(
+                    score, literal_highlight(matcher, name), callback, text=name, help=help_text
+                )
 
 
 class ScopeCommands(_MainScreenProvider):
-    """"profile: X", "account: Y (all its profiles)", "profiles: all", "pick…"."""
+    """ "profile: X", "account: Y (all its profiles)", "profiles: all", "pick…"."""
 
     def entries(self) -> list[tuple[str, Callable[[], object], str]]:
         from ssm_tui.ui.screens.picker import ScopeChoice
@@ -68,8 +70,11 @@ class ScopeCommands(_MainScreenProvider):
         if main is None:
             return []
         out: list[tuple[str, Callable[[], object], str]] = [
-            ("profiles: all", partial(main.apply_scope, ScopeChoice(tuple(p.name for p in main.profiles))),
-             "Show every profile of the AWS config"),  # fmt: skip
+            (
+                "profiles: all",
+                partial(main.apply_scope, ScopeChoice(tuple(p.name for p in main.profiles))),
+                "Show every profile of the AWS config",
+            ),  # fmt: skip
             ("profiles: pick…", main.action_pick, "Open the profile/account/region picker"),
         ]
         by_account: dict[str, list[str]] = {}
@@ -77,7 +82,9 @@ class ScopeCommands(_MainScreenProvider):
         for row in main.fleet.model.rows.values():
             instance = row.instance
             if instance.account_id:
-                labels.setdefault(instance.account_id, instance.account_label or instance.account_id)
+                labels.setdefault(
+                    instance.account_id, instance.account_label or instance.account_id
+                )
         for profile in main.profiles:
             out.append((f"profile: {profile.name}",
                         partial(main.apply_scope, ScopeChoice((profile.name,))),
@@ -93,7 +100,7 @@ class ScopeCommands(_MainScreenProvider):
 
 
 class InstanceCommands(_MainScreenProvider):
-    """"connect: name id (account)" for every instance in the selected scopes."""
+    """ "connect: name id (account)" for every instance in the selected scopes."""
 
     def entries(self) -> list[tuple[str, Callable[[], object], str]]:
         from ssm_tui.ui.services import DocumentChoice
@@ -127,7 +134,7 @@ class InstanceCommands(_MainScreenProvider):
 
 
 class SessionCommands(_MainScreenProvider):
-    """"session: title" to switch tabs, plus close / split verbs."""
+    """ "session: title" to switch tabs, plus close / split verbs."""
 
     def entries(self) -> list[tuple[str, Callable[[], object], str]]:
         from ssm_tui.ui.widgets.session_view import SessionView
@@ -142,7 +149,9 @@ class SessionCommands(_MainScreenProvider):
             def activate(tab_id: str = tab_id) -> None:
                 main.tabs.active = tab_id
 
-            out.append((f"session: {view.title} ({view.state})", activate, view.instance.instance_id))
+            out.append(
+                (f"session: {view.title} ({view.state})", activate, view.instance.instance_id)
+            )
         if out:
             out.append(("session: close current tab", main.action_close_tab, "ctrl+w"))
             out.append(("session: split view on/off", main.action_toggle_split, "v"))

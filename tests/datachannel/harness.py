@@ -117,7 +117,9 @@ class ServerHarness:
         return self
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(datachannel.shutdown)
+        if self.thread.is_alive():
+            ending = asyncio.run_coroutine_threadsafe(datachannel.shutdown(), self.loop)
+            ending.result(timeout=10)
         self.server.should_exit = True
         self.thread.join(timeout=10)
 

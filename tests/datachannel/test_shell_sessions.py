@@ -46,15 +46,16 @@ async def test_ctrl_c_interrupts_and_exit_closes_the_channel(server: ServerHarne
     session = server.new_session()
     client = await ProtocolClient.open(server.stream_url(session), session.token)
     await client.wait_for_output(b"$ ")
-    await client.type("sleep 30; echo not-interrupted\r")
-    await client.wait_for_output(b"sleep 30")
+    # The foreground job itself prints the marker, so the ^C cannot race the job's start.
+    await client.type("sh -c 'echo started-$((1+1)); exec sleep 30'; echo not-interrupted\r")
+    await client.wait_for_output(b"started-2\r\n")
     await client.type(b"\x03")
     mark = len(client.output)
     await client.type("echo after-$((1+1))\r")
     await client.wait_for_output(b"after-2", start=mark)
     await client.type("exit\r")
     await client.pump(lambda: client.closed is not None)
-    assert b"\nnot-interrupted" not in client.output
+    assert b"\nnot-interrupted\r\n" not in client.output
     assert not session.active and session.status == "Terminated"
 
 

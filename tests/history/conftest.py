@@ -125,9 +125,9 @@ def aws(sandbox_env: Any) -> Iterator[Any]:
     forget_sessions()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def finished(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Ran:
-    """One shell session that ran `echo hello-from-history` and ended (shared by a module)."""
+    """One shell session that ran `echo hello-from-history` and ended (shared by these tests)."""
     home = tmp_path_factory.mktemp("finished-home")
     with pytest.MonkeyPatch.context() as patch:
         for name in list(os.environ):

@@ -80,9 +80,13 @@ async def test_who_else_is_connected_now(aws: Any) -> None:
     """Bob (another role session) is connected: alice sees him, not herself."""
     target = await linux_target()
     mine = await start_session(target)
-    creds = boto3.Session(profile_name=PROFILE).client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/SSMOperator", RoleSessionName="bob"
-    )["Credentials"]
+    creds = (
+        boto3.Session(profile_name=PROFILE)
+        .client("sts")
+        .assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/SSMOperator", RoleSessionName="bob")[
+            "Credentials"
+        ]
+    )
     bob_ssm = boto3.client(
         "ssm",
         region_name=REGION,

@@ -15,17 +15,25 @@ NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 ClientFactory = Callable[..., Any]
 
 
+# Clients are reused across tests of one sandbox: creating botocore clients is the slow part.
+_CLIENTS: dict[tuple[str, str, str, bool, str | None], Any] = {}
+_SESSIONS: dict[tuple[str, str], boto3.Session] = {}
+
+
 @pytest.fixture
 def client(sandbox_env: Any) -> ClientFactory:
-    """`client(profile, service, retries=False)` on the running sandbox."""
-    sessions: dict[str, boto3.Session] = {}
+    """`client(profile, service, retries=False, region=None)` on the running sandbox."""
 
     def make(profile: str, service: str, retries: bool = False, region: str | None = None) -> Any:
-        if profile not in sessions:
-            sessions[profile] = boto3.Session(profile_name=profile)
-        kwargs: dict[str, Any] = {} if retries else {"config": NO_RETRY}
-        if region:
-            kwargs["region_name"] = region
-        return sessions[profile].client(service, **kwargs)
+        key = (sandbox_env.endpoint, profile, service, retries, region)
+        if key not in _CLIENTS:
+            session_key = (sandbox_env.endpoint, profile)
+            if session_key not in _SESSIONS:
+                _SESSIONS[session_key] = boto3.Session(profile_name=profile)
+            kwargs: dict[str, Any] = {} if retries else {"config": NO_RETRY}
+            if region:
+                kwargs["region_name"] = region
+            _CLIENTS[key] = _SESSIONS[session_key].client(service, **kwargs)
+        return _CLIENTS[key]
 
     return make

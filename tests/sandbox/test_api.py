@@ -93,17 +93,25 @@ def test_fleet_has_the_promised_variety() -> None:
 
 def test_markup_like_tags_come_back_literally(client) -> None:
     ssm = client("prod", "ssm")
-    scanner = next(i for i in WORLD.managed(*PROFILE_SCOPE["prod"]) if i.name == "warehouse-scanner")
-    tags = ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=scanner.instance_id)
+    scanner = next(
+        i for i in WORLD.managed(*PROFILE_SCOPE["prod"]) if i.name == "warehouse-scanner"
+    )
+    tags = ssm.list_tags_for_resource(
+        ResourceType="ManagedInstance", ResourceId=scanner.instance_id
+    )
     assert {"Key": "Note", "Value": "\x1b[31mRED ALERT\x1b[0m"} in tags["TagList"]
     web3 = next(i for i in WORLD.ec2(*PROFILE_SCOPE["prod"]) if i.name.startswith("[bold"))
     described = client("prod", "ec2").describe_instances(InstanceIds=[web3.instance_id])
     tags = described["Reservations"][0]["Instances"][0]["Tags"]
     assert {"Key": "Name", "Value": "[bold red]web-3[/]"} in tags
-    ec2_tags = ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=web3.instance_id)
+    ec2_tags = ssm.list_tags_for_resource(
+        ResourceType="ManagedInstance", ResourceId=web3.instance_id
+    )
     assert {"Key": "Name", "Value": "[bold red]web-3[/]"} in ec2_tags["TagList"]
     with pytest.raises(ClientError) as error:
-        ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId="mi-0000000000000000f")
+        ssm.list_tags_for_resource(
+            ResourceType="ManagedInstance", ResourceId="mi-0000000000000000f"
+        )
     assert _error_code(error) == "InvalidResourceId"
 
 
@@ -162,14 +170,17 @@ def test_describe_instances_filters(client) -> None:
         Filters=[{"Name": "instance-state-name", "Values": ["stopped"]}],
     )
     names = {t["Value"] for r in stopped for t in r["Instances"][0]["Tags"] if t["Key"] == "Name"}
-    assert names == {
-        i.name for i in WORLD.ec2(*PROFILE_SCOPE["prod"]) if i.ec2_state == "stopped"
-    }
+    assert names == {i.name for i in WORLD.ec2(*PROFILE_SCOPE["prod"]) if i.ec2_state == "stopped"}
     assert "batch-worker" in names
     web = _paginate(
-        ec2, "describe_instances", "Reservations", Filters=[{"Name": "tag:Name", "Values": ["web-*"]}]
+        ec2,
+        "describe_instances",
+        "Reservations",
+        Filters=[{"Name": "tag:Name", "Values": ["web-*"]}],
     )
-    expected = {i.instance_id for i in WORLD.ec2(*PROFILE_SCOPE["prod"]) if i.name.startswith("web-")}
+    expected = {
+        i.instance_id for i in WORLD.ec2(*PROFILE_SCOPE["prod"]) if i.name.startswith("web-")
+    }
     assert {r["Instances"][0]["InstanceId"] for r in web} == expected
     assert len(expected) >= 2
     with pytest.raises(ClientError) as error:

@@ -38,7 +38,11 @@ def build_choice(kind: str, local: str, remote: str, host: str, command: str) ->
         value = value.strip()
         if name == "local" and not value:
             value = "0"
-        if not value.isdigit() or not 0 <= int(value) <= 65535 or (name == "remote" and value == "0"):
+        if (
+            not value.isdigit()
+            or not 0 <= int(value) <= 65535
+            or (name == "remote" and value == "0")
+        ):
             raise ValueError(f"The {name} port must be a number from 1 to 65535.")
         ports[name] = value
     parameters = {"portNumber": [ports["remote"]], "localPortNumber": [ports["local"]]}

@@ -54,13 +54,20 @@ class MainScreen(Screen[None]):
     BINDINGS = [
         Binding("p", "pick", "Profiles", id="main.pick", tooltip="Pick profiles/accounts/regions"),
         Binding("ctrl+pagedown", "next_tab", "Next tab", priority=True, id="main.next_tab"),
-        Binding("ctrl+pageup", "prev_tab", "Prev tab", priority=True, id="main.prev_tab",
-                show=False),  # fmt: skip
+        Binding(
+            "ctrl+pageup", "prev_tab", "Prev tab", priority=True, id="main.prev_tab", show=False
+        ),  # fmt: skip
         Binding("ctrl+t", "next_tab", "Next tab", id="main.cycle_tab", show=False),
-        Binding("ctrl+w", "close_tab", "Close tab", id="main.close_tab",
-                tooltip="End the session and close its tab"),  # fmt: skip
-        Binding("v", "toggle_split", "Split", id="main.split",
-                tooltip="Show two sessions side by side"),  # fmt: skip
+        Binding(
+            "ctrl+w",
+            "close_tab",
+            "Close tab",
+            id="main.close_tab",
+            tooltip="End the session and close its tab",
+        ),  # fmt: skip
+        Binding(
+            "v", "toggle_split", "Split", id="main.split", tooltip="Show two sessions side by side"
+        ),  # fmt: skip
         Binding("f", "fleet", "Fleet", id="main.fleet", show=False),
         Binding("escape", "escape", "Back", show=False, id="main.escape"),
         *[
@@ -99,20 +106,23 @@ class MainScreen(Screen[None]):
 
     # -- start-up --------------------------------------------------------------------------
     def on_mount(self) -> None:
+        """Draw the cache first; profiles (botocore) and the refresh come after that frame."""
+        self.fleet.load_cache()
+        self.fleet.table.focus()
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
         try:
             self.profiles = self.services.load_profiles()
         except Exception as exc:  # noqa: BLE001 - a broken AWS config must not stop the app
             from ssm_tui.aws.errors import explain
 
-            error = explain(exc, None)
-            self.notify_error("AWS config unreadable", error)
+            self.notify_error("AWS config unreadable", explain(exc, None))
             self.profiles = []
         self.selected = tuple(p.name for p in self.profiles)
-        self.fleet.load_cache()
         self.apply_scope(ScopeChoice(self.selected, ()), announce=False)
         interval = float(getattr(self.services.get_settings(), "refresh_interval", 30) or 30)
         self.set_interval(interval, self.fleet.auto_refresh, name="inventory-refresh")
-        self.fleet.table.focus()
 
     # -- scopes ----------------------------------------------------------------------------
     def apply_scope(self, choice: ScopeChoice, announce: bool = True) -> None:

@@ -44,7 +44,9 @@ def fuzzy_match(query: str, text: str) -> bool:
     return True
 
 
-def group_profiles(profiles: list[Profile], accounts: list[Account]) -> list[tuple[str, str, list[str]]]:
+def group_profiles(
+    profiles: list[Profile], accounts: list[Account]
+) -> list[tuple[str, str, list[str]]]:
     """(account id, label, profile names) groups; profiles of no known account go last."""
     groups: list[tuple[str, str, list[str]]] = []
     seen: set[str] = set()
@@ -116,7 +118,9 @@ class ScopePicker(ModalScreen[ScopeChoice | None]):
             for name in account.profiles:
                 if name not in known:
                     self.profiles.append(
-                        Profile(name, ProfileKind.SSO, account_id=account.account_id, discovered=True)
+                        Profile(
+                            name, ProfileKind.SSO, account_id=account.account_id, discovered=True
+                        )
                     )
                     known.add(name)
         self._rebuild(self.query_one("#picker-search", Input).value)
@@ -145,8 +149,12 @@ class ScopePicker(ModalScreen[ScopeChoice | None]):
         regions = [r for r in self.known_regions if fuzzy_match(query, f"region {r}")]
         if regions:
             options.append(
-                Selection(Text("▸ Regions (none ticked: each profile's own)", style="bold"),
-                          "regions", False, disabled=True)  # fmt: skip
+                Selection(
+                    Text("▸ Regions (none ticked: each profile's own)", style="bold"),
+                    "regions",
+                    False,
+                    disabled=True,
+                )  # fmt: skip
             )
             for region in regions:
                 value = f"region:{region}"
@@ -192,9 +200,7 @@ class ScopePicker(ModalScreen[ScopeChoice | None]):
         self.dismiss(None)
 
     def action_apply(self) -> None:
-        profiles = tuple(
-            p.name for p in self.profiles if f"profile:{p.name}" in self.chosen
-        )
+        profiles = tuple(p.name for p in self.profiles if f"profile:{p.name}" in self.chosen)
         if not profiles:
             self.notify("Tick at least one profile (space).", severity="warning")
             return

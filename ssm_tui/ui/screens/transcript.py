@@ -203,8 +203,8 @@ class TranscriptScreen(Screen[None]):
             raise ValueError("TranscriptScreen needs a TranscriptRef or session_id+profile+region")
         self.ref = ref
         self.session_id = ref.session_id if ref else str(session_id)
-        self.profile = ref.profile if ref else str(profile)
-        self.region = ref.region if ref else str(region)
+        self.aws_profile = ref.profile if ref else str(profile)
+        self.aws_region = ref.region if ref else str(region)
         self.document = TranscriptDocument()
         self.total_size: int | None = ref.size if ref else None
         self.problems: list[LogsProblem] = []
@@ -224,7 +224,9 @@ class TranscriptScreen(Screen[None]):
         with Vertical(id="transcript-body"):
             yield Static("", id="transcript-title", markup=False)
             yield TranscriptView(self.document, id="transcript-view")
-            yield Input(id="transcript-prompt", classes="hidden")
+            prompt = Input(id="transcript-prompt")
+            prompt.display = prompt.can_focus = False  # shown (and focusable) by / t s only
+            yield prompt
             yield Static("", id="transcript-status", markup=False)
         yield Footer()
 
@@ -240,10 +242,16 @@ class TranscriptScreen(Screen[None]):
         return self.query_one("#transcript-view", TranscriptView)
 
     def _update_title(self) -> None:
-        where = self.ref.location if self.ref else f"{self.profile} {self.region}"
-        self.query_one("#transcript-title", Static).update(
-            Text(f"Transcript {self.session_id}  ·  {where}", no_wrap=True, overflow="ellipsis")
-        )
+        ref = self.ref
+        if ref is None:
+            where = f"{self.aws_profile} {self.aws_region}"
+        elif ref.source == "s3":
+            where = f"S3 {ref.location}"
+        else:
+            where = f"CloudWatch {ref.container}"
+        title = Text(f"{visible_line(self.session_id)}  ·  {where}", no_wrap=True, end="")
+        title.truncate(max(self.size.width - 2, 20), overflow="ellipsis")
+        self.query_one("#transcript-title", Static).update(title)
 
     def _update_status(self, note: str = "") -> None:
         doc = self.document
@@ -291,7 +299,9 @@ class TranscriptScreen(Screen[None]):
         ref = self.ref
         try:
             if ref is None:
-                refs, problems = await find_transcripts(self.profile, self.region, self.session_id)
+                refs, problems = await find_transcripts(
+                    self.aws_profile, self.aws_region, self.session_id
+                )
                 if not refs:
                     self.post_message(TranscriptFailed(problems))
                     return
@@ -376,7 +386,7 @@ class TranscriptScreen(Screen[None]):
 
     def action_close(self) -> None:
         prompt = self.query_one("#transcript-prompt", Input)
-        if not prompt.has_class("hidden"):
+        if prompt.display:
             self._hide_prompt()
             return
         self.dismiss(None)
@@ -396,12 +406,12 @@ class TranscriptScreen(Screen[None]):
         }
         prompt.placeholder = placeholders[kind]
         prompt.value = {"search": self._needle, "save": f"{self.session_id}.log"}.get(kind, "")
-        prompt.remove_class("hidden")
+        prompt.display = prompt.can_focus = True
         prompt.focus()
 
     def _hide_prompt(self) -> None:
         prompt = self.query_one("#transcript-prompt", Input)
-        prompt.add_class("hidden")
+        prompt.display = prompt.can_focus = False
         self.view.focus()
 
     @on(Input.Submitted, "#transcript-prompt")

@@ -68,7 +68,9 @@ class FleetView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="favourites", markup=False)
         yield ScopeProgress(id="progress")
-        yield Input(placeholder="filter: words, tag:Key=Value, status:online, account:prod", id="filter")
+        yield Input(
+            placeholder="filter: words, tag:Key=Value, status:online, account:prod", id="filter"
+        )
         yield FleetTable(self.model, id="fleet")
         yield Static("", id="fleet-status", markup=False)
 
@@ -237,7 +239,8 @@ class FleetView(Vertical):
             self.post_message(self.ConnectRequested(row.instance, choose=True))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "connect_with" and self.table.cursor_row is None:
-            return None
+        if action == "connect_with":
+            tables = self.query(FleetTable)
+            if not tables or tables.first().cursor_row is None:
+                return None
         return True
-

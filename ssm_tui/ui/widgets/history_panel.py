@@ -27,6 +27,7 @@ from textual.widgets import DataTable, Static
 
 from ssm_tui.aws.history import HistoryResult, SessionSummary, fetch_history
 from ssm_tui.aws.models import Scope
+from ssm_tui.aws.transcript import visible_line
 
 COLUMNS = ("Start", "End", "Owner", "Target", "Status", "Reason", "Log", "Src")
 
@@ -37,7 +38,7 @@ def when(value: datetime | None) -> str:
 
 
 def row_cells(s: SessionSummary) -> list[Text]:
-    """One table row; every cell is literal `Text` (owner names and reasons are user text)."""
+    """One table row: literal `Text`, control characters as symbols (reasons are user text)."""
     log = "CloudWatch+S3" if s.cloudwatch_output and s.s3_output else (
         "CloudWatch" if s.cloudwatch_output else ("S3" if s.s3_output else "")
     )  # fmt: skip
@@ -47,10 +48,10 @@ def row_cells(s: SessionSummary) -> list[Text]:
     return [
         Text(when(s.start)),
         Text(when(s.end) if s.end else ("—" if s.active else "")),
-        Text(s.owner_name or s.profile),
-        Text(s.target),
+        Text(visible_line(s.owner_name or s.profile)),
+        Text(visible_line(s.target)),
         Text(status, style="bold" if s.active else ""),
-        Text(s.reason),
+        Text(visible_line(s.reason)),
         Text(log),
         Text(s.source),
     ]
@@ -58,10 +59,6 @@ def row_cells(s: SessionSummary) -> list[Text]:
 
 class HistoryPanel(Vertical, can_focus=False):
     """Session history for one instance or all, with errors shown beside the rows."""
-
-    DEFAULT_CSS = """
-    HistoryPanel { height: 1fr; }
-    """
 
     BINDINGS = [
         Binding("a", "toggle_all", "All/this", id="history.all", tooltip="This instance or all"),

@@ -27,13 +27,13 @@ from textual.widgets import DataTable, Input, Static
 
 from ssm_tui.aws.logs import (
     DEFAULT_LIMIT,
-    LogsState,
     TranscriptListing,
     TranscriptRef,
     list_transcripts,
     matches,
 )
 from ssm_tui.aws.models import Scope
+from ssm_tui.aws.transcript import visible_line
 
 COLUMNS = ("Time", "Session", "Source", "Size", "Profile")
 
@@ -54,7 +54,7 @@ def row_cells(ref: TranscriptRef) -> list[Text]:
     source = "CloudWatch" if ref.source == "cloudwatch" else "S3"
     return [
         Text(stamp),
-        Text(ref.session_id),
+        Text(visible_line(ref.session_id)),
         Text(source),
         Text(size_text(ref.size), justify="right"),
         Text(f"{ref.profile} {ref.region}"),
@@ -63,10 +63,6 @@ def row_cells(ref: TranscriptRef) -> list[Text]:
 
 class LogsPanel(Vertical, can_focus=False):
     """Transcripts of the selected profiles, newest first, with clear empty/error states."""
-
-    DEFAULT_CSS = """
-    LogsPanel { height: 1fr; }
-    """
 
     BINDINGS = [
         Binding("e", "toggle_everyone", "Mine/all", id="logs.everyone", tooltip="Everyone's"),
@@ -95,7 +91,9 @@ class LogsPanel(Vertical, can_focus=False):
     def compose(self) -> ComposeResult:
         yield Static("Transcripts", id="logs-title", markup=False)
         yield Static("", id="logs-prefs", markup=False)
-        yield Input(placeholder="filter by session id…", id="logs-filter", classes="hidden")
+        search = Input(placeholder="filter by session id…", id="logs-filter")
+        search.display = search.can_focus = False  # shown (and focusable) after `/` only
+        yield search
         table: DataTable[Text] = DataTable(id="logs-table", cursor_type="row")
         table.add_columns(*COLUMNS)
         yield table
@@ -153,13 +151,9 @@ class LogsPanel(Vertical, can_focus=False):
         lines: list[str] = []
         problems = [p for listing in self.listings for p in listing.problems]
         for problem in problems:
-            head = {
-                LogsState.NOT_CONFIGURED: "Logging not configured",
-                LogsState.NO_PERMISSION: "No permission",
-                LogsState.NOT_WRITTEN: "Not written yet",
-                LogsState.ERROR: "Error",
-            }[problem.state]
-            lines.append(f"{head}: {problem.message}")
+            lines.append(
+                f"{problem.profile}: {problem.message}" if problem.profile else problem.message
+            )
             if problem.hint:
                 lines.append(f"  → {problem.hint}")
         if self.listings and not self._refs and not problems:
@@ -196,7 +190,7 @@ class LogsPanel(Vertical, can_focus=False):
 
     def action_search(self) -> None:
         box = self.query_one("#logs-filter", Input)
-        box.remove_class("hidden")
+        box.display = box.can_focus = True
         box.focus()
 
     @on(Input.Changed, "#logs-filter")
@@ -209,7 +203,7 @@ class LogsPanel(Vertical, can_focus=False):
     def _filter_done(self, event: Input.Submitted) -> None:
         event.stop()
         if not event.value.strip():
-            event.input.add_class("hidden")
+            event.input.display = event.input.can_focus = False
         self.table.focus()
 
     def action_reload(self) -> None:

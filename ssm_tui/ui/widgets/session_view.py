@@ -35,7 +35,11 @@ class SessionView(Vertical, can_focus=True):
             self.view = view
 
     def __init__(
-        self, instance: Instance, choice: DocumentChoice, *, id: str  # noqa: A002
+        self,
+        instance: Instance,
+        choice: DocumentChoice,
+        *,
+        id: str,  # noqa: A002
     ) -> None:
         super().__init__(id=id)
         self.instance = instance

@@ -21,6 +21,8 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
+from itertools import groupby
+from operator import attrgetter
 
 from rich.color import Color as RichColor
 from rich.segment import Segment
@@ -43,6 +45,9 @@ FEED_BUDGET = 0.008
 FEED_SLICE = 64 * 1024
 MAX_BACKLOG = 1 << 20
 PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
+
+
+_cell_style = attrgetter("style")
 
 
 def _rich_color(c: Color) -> RichColor | None:
@@ -312,9 +317,14 @@ class TerminalPane(Widget, can_focus=True):
 
     # --- rendering --------------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base_style = None  # theme or CSS changed: rebuild styles and lines
+
     def _style_for(self, cell_style: CellStyle) -> Style:
         style = self._styles.get(cell_style)
         if style is None:
+            assert self._base_style is not None
             style = self._styles[cell_style] = self._base_style + _rich_style(cell_style)
         return style
 
@@ -328,48 +338,45 @@ class TerminalPane(Widget, can_focus=True):
             return self.emulator.line(y)
         return []
 
-    def _strip(self, cells: list[Cell], highlight: tuple[int, int] | None, cursor: int) -> Strip:
-        segments: list[Segment] = []
-        run: list[str] = []
-        run_style: Style | None = None
+    def _strip(self, cells: list[Cell]) -> Strip:
+        """A line of cells as a Strip: one Segment per run of cells with the same style."""
         style_for = self._style_for
-        for x, cell in enumerate(cells):
-            if cell.width == 0:
-                continue
-            style = style_for(cell.style)
-            if x == cursor or (highlight is not None and highlight[0] <= x < highlight[1]):
-                style = style + Style(reverse=not cell.style.reverse)
-            if style is not run_style and run:
-                segments.append(Segment("".join(run), run_style))
-                run = []
-            run_style = style
-            run.append(cell.text or " ")
-        if run:
-            segments.append(Segment("".join(run), run_style))
+        segments = [
+            Segment("".join([c.text for c in run]), style_for(cell_style))
+            for cell_style, run in groupby(cells, _cell_style)
+        ]
         return Strip(segments).adjust_cell_length(self.size.width, self._base_style)
 
+    def _marked_strip(
+        self, cells: list[Cell], highlight: tuple[int, int] | None, cursor: int
+    ) -> Strip:
+        """Like ``_strip``, with the cursor cell and a selected span drawn in reverse video."""
+        marked = []
+        for x, cell in enumerate(cells):
+            if x == cursor or (highlight is not None and highlight[0] <= x < highlight[1]):
+                cell = cell._replace(style=cell.style._replace(reverse=not cell.style.reverse))
+            marked.append(cell)
+        return self._strip(marked)
+
     def render_line(self, y: int) -> Strip:
-        base = self.rich_style
-        if base != self._base_style:
-            self._base_style = base
+        if self._base_style is None:
+            self._base_style = self.rich_style
             self._styles.clear()
             self._cache.clear()
         emulator = self.emulator
-        history = emulator.scrollback_len
-        absolute = history - self._scroll + y
+        absolute = emulator.scrollback_len - self._scroll + y
         highlight = self._selection_on(absolute)
         cursor = -1
         if self._scroll == 0 and self.has_focus and self.exit_status is None:
             cur = emulator.cursor
             if cur.visible and cur.y == y:
                 cursor = cur.x
-        live = self._scroll == 0 and y < emulator.rows
-        if live and highlight is None and cursor < 0:
+        if self._scroll == 0 and highlight is None and cursor < 0 and y < emulator.rows:
             strip = self._cache.get(y)
             if strip is None:
-                strip = self._cache[y] = self._strip(emulator.line(y), None, -1)
+                strip = self._cache[y] = self._strip(emulator.line(y))
             return strip
-        return self._strip(self._line_cells(absolute), highlight, cursor)
+        return self._marked_strip(self._line_cells(absolute), highlight, cursor)
 
     def on_focus(self, event: events.Focus) -> None:
         self._dirty.add(self.emulator.cursor.y)

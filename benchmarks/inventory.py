@@ -1,0 +1,229 @@
+"""Benchmark: ssm-tui's concurrent inventory against a sequential loop of the same calls.
+
+Run: `.venv/bin/python benchmarks/inventory.py [--latency 100] [--quick]`
+
+Part 1, "40 profiles x 2 regions, 2,000 instances": the sandbox seeds three accounts per process,
+so the benchmark starts several sandbox processes (each `latency_ms=100`) and writes its own AWS
+config with 40 profiles (a keys profile per sandbox plus switch-role profiles into its prod and dev
+accounts), each pointing at its sandbox with `endpoint_url`. Together they hold 2,000 instances.
+
+Part 2, "10,000 instances in one account": one sandbox, listed through one profile per account
+(both regions); the largest account is reported as such.
+
+For each part it prints:
+- ssm-tui: `InventoryService.stream` over every scope (cold: fresh sessions, AssumeRole included);
+- sequential: what a script does, one profile and region after the other with boto3: all
+  DescribeInstanceInformation pages, EC2 DescribeInstances for the i-* ids, ListTagsForResource
+  for each mi-*; its per-scope times give "the longest single scope's own chain";
+- ratios: sequential / ssm-tui (target >= 20) and ssm-tui / longest chain (target <= 2).
+Both sides list the same instances (checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import configparser
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+
+from ssm_tui.demo import SandboxProcess  # noqa: E402
+
+REGIONS = ("us-east-1", "eu-west-1")
+ROLE_ACCOUNTS = (("prod", "222222222222"), ("dev", "333333333333"))
+
+
+def start_sandboxes(count: int, instances: int, latency: int, base: Path) -> list[SandboxProcess]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SSM_TUI_"))}
+    env["HOME"] = str(base / "home")
+    boxes = [
+        SandboxProcess(
+            instances=instances,
+            seed=1000 + n,
+            latency_ms=latency,
+            directory=base / f"sandbox{n}",
+            env=env,
+        )
+        for n in range(count)
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda box: box.start(timeout=300), boxes))
+    return boxes
+
+
+def write_config(boxes: list[SandboxProcess], profiles: int, folder: Path) -> list[str]:
+    """An AWS config with `profiles` profiles spread over the sandboxes' accounts."""
+    config = configparser.ConfigParser()
+    credentials = configparser.ConfigParser()
+    names: list[str] = []
+    for n, box in enumerate(boxes):
+        own = configparser.ConfigParser()
+        own.read(box.env["AWS_SHARED_CREDENTIALS_FILE"])
+        keys = own["sandbox"]
+        base = f"s{n:02d}-mgmt"
+        credentials[base] = {
+            "aws_access_key_id": keys["aws_access_key_id"],
+            "aws_secret_access_key": keys["aws_secret_access_key"],
+        }
+        config[f"profile {base}"] = {"region": "us-east-1", "endpoint_url": box.endpoint}
+        names.append(base)
+        for label, account in ROLE_ACCOUNTS:
+            name = f"s{n:02d}-{label}"
+            config[f"profile {name}"] = {
+                "role_arn": f"arn:aws:iam::{account}:role/SSMOperator",
+                "source_profile": base,
+                "region": "us-east-1",
+                "endpoint_url": box.endpoint,
+            }
+            names.append(name)
+    with open(folder / "config", "w") as f:
+        config.write(f)
+    with open(folder / "credentials", "w") as f:
+        credentials.write(f)
+    os.environ["AWS_CONFIG_FILE"] = str(folder / "config")
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(folder / "credentials")
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        os.environ.pop(var, None)
+    return names[:profiles]
+
+
+def sequential(scopes: list[tuple[str, str]]) -> tuple[float, dict, dict[tuple[str, str], float]]:
+    """One scope after the other, the calls a script makes; returns (wall, ids, per-scope time)."""
+    config = Config(retries={"mode": "standard", "max_attempts": 8})
+    sessions: dict[str, boto3.Session] = {}
+    found: dict[tuple[str, str], set[str]] = {}
+    per_scope: dict[tuple[str, str], float] = {}
+    started = time.monotonic()
+    for profile, region in scopes:
+        t0 = time.monotonic()
+        session = sessions.setdefault(profile, boto3.Session(profile_name=profile))
+        ssm = session.client("ssm", region_name=region, config=config)
+        ec2 = session.client("ec2", region_name=region, config=config)
+        infos = []
+        for page in ssm.get_paginator("describe_instance_information").paginate(
+            PaginationConfig={"PageSize": 50}
+        ):
+            infos += page["InstanceInformationList"]
+        ec2_ids = [i["InstanceId"] for i in infos if i["InstanceId"].startswith("i-")]
+        for start in range(0, len(ec2_ids), 200):
+            for page in ec2.get_paginator("describe_instances").paginate(
+                Filters=[{"Name": "instance-id", "Values": ec2_ids[start : start + 200]}]
+            ):
+                pass
+        for info in infos:
+            if not info["InstanceId"].startswith("i-"):
+                ssm.list_tags_for_resource(
+                    ResourceType="ManagedInstance", ResourceId=info["InstanceId"]
+                )
+        found[(profile, region)] = {i["InstanceId"] for i in infos}
+        per_scope[(profile, region)] = time.monotonic() - t0
+    return time.monotonic() - started, found, per_scope
+
+
+async def concurrent(scopes: list[tuple[str, str]]) -> tuple[float, dict, dict, list]:
+    from ssm_tui.aws.inventory import InventoryService
+    from ssm_tui.aws.models import Scope
+
+    started = time.monotonic()
+    results = [r async for r in InventoryService().stream([Scope(p, r) for p, r in scopes])]
+    wall = time.monotonic() - started
+    errors = [r.error for r in results if r.error]
+    found = {(r.scope.profile, r.scope.region): {i.instance_id for i in r.instances} for r in results}
+    elapsed = {(r.scope.profile, r.scope.region): r.elapsed for r in results}
+    return wall, found, elapsed, errors
+
+
+async def alone(scope: tuple[str, str]) -> float:
+    """One scope listed by itself through ssm-tui (warm session): its own pipelined chain."""
+    from ssm_tui.aws.inventory import InventoryService
+    from ssm_tui.aws.models import Scope
+
+    service = InventoryService()
+    await service.list_scope(Scope(*scope))  # warm the session (credentials, identity)
+    t0 = time.monotonic()
+    result = await service.list_scope(Scope(*scope))
+    assert result.error is None, result.error
+    return time.monotonic() - t0
+
+
+def report(title: str, scopes: list[tuple[str, str]]) -> None:
+    from ssm_tui.aws import clients
+
+    clients.forget_sessions()
+    wall, found, elapsed, errors = asyncio.run(concurrent(scopes))
+    if errors:
+        print(f"  errors: {errors[:3]}")
+    seq_wall, seq_found, per_scope = sequential(scopes)
+    total = sum(len(v) for v in seq_found.values())
+    same = found == seq_found
+    longest_scope = max(per_scope, key=per_scope.get)
+    chain = per_scope[longest_scope]
+    own = asyncio.run(alone(longest_scope))
+    print(f"\n== {title}: {len(scopes)} scopes, {total} instance rows (same lists: {same})")
+    print(f"  ssm-tui inventory (cold)      {wall:8.2f} s")
+    print(f"  sequential loop (boto3)       {seq_wall:8.2f} s")
+    print(f"  speed-up                      {seq_wall / wall:8.1f} x   (target >= 20)")
+    print(
+        f"  longest scope {longest_scope[0]}/{longest_scope[1]} "
+        f"({len(seq_found[longest_scope])} instances):"
+    )
+    print(f"    its sequential chain        {chain:8.2f} s")
+    print(f"    listed alone by ssm-tui     {own:8.2f} s")
+    print(f"    slowest scope in the run    {max(elapsed.values()):8.2f} s")
+    print(f"  ssm-tui / longest chain       {wall / chain:8.2f}     (target <= 2)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--latency", type=int, default=100, help="sandbox latency per call (ms)")
+    parser.add_argument("--sandboxes", type=int, default=14, help="sandbox processes for part 1")
+    parser.add_argument("--profiles", type=int, default=40)
+    parser.add_argument("--instances", type=int, default=2000, help="fleet size of part 1")
+    parser.add_argument("--big", type=int, default=10000, help="instances in one account, part 2")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
+    parser.add_argument("--skip-big", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.instances //= 10
+        args.big //= 10
+        args.sandboxes = max(2, args.sandboxes // 4)
+        args.profiles = min(args.profiles, args.sandboxes * 3)
+    base = Path(tempfile.mkdtemp(prefix="ssm-tui-bench-"))
+    per_box = -(-args.instances // args.sandboxes)
+    print(f"starting {args.sandboxes} sandboxes x {per_box} instances, latency {args.latency} ms")
+    boxes = start_sandboxes(args.sandboxes, per_box, args.latency, base)
+    try:
+        names = write_config(boxes, args.profiles, base)
+        scopes = [(name, region) for name in names for region in REGIONS]
+        report(f"{len(names)} profiles x {len(REGIONS)} regions", scopes)
+    finally:
+        for box in boxes:
+            box.stop()
+    if args.skip_big:
+        return 0
+    # The sandbox spreads a fleet over its three accounts (~45 % in prod); size it so that one
+    # account holds about `--big` instances.
+    fleet = int(args.big / 0.45)
+    print(f"\nstarting 1 sandbox x {fleet} instances (one account holds ~{args.big})")
+    (box,) = start_sandboxes(1, fleet, args.latency, base / "big")
+    try:
+        names = write_config([box], 3, base / "big")
+        prod = [n for n in names if n.endswith("-prod")]
+        report("one account (prod), both regions", [(prod[0], r) for r in REGIONS])
+    finally:
+        box.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

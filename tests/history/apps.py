@@ -1,0 +1,36 @@
+"""A bare host app for the history/logs widgets and the transcript viewer (tests, snapshots)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+from textual.widget import Widget
+
+import ssm_tui.ui
+
+STYLES = Path(ssm_tui.ui.__file__).parent / "styles"
+
+
+class Host(App[None]):
+    """Mounts the given widgets with the app's style sheets for them."""
+
+    CSS_PATH = [STYLES / "history.tcss", STYLES / "logs.tcss", STYLES / "transcript.tcss"]
+
+    def __init__(self, *widgets: Widget) -> None:
+        super().__init__()
+        self._widgets = widgets
+
+    def compose(self) -> ComposeResult:
+        yield from self._widgets
+
+
+async def until(pilot: Pilot, predicate: Callable[[], object], what: str) -> None:
+    """Let the app run until `predicate()` holds (workers talk to the sandbox meanwhile)."""
+    for _ in range(600):
+        if predicate():
+            return
+        await pilot.pause(0.025)
+    raise AssertionError(f"never happened: {what}")

@@ -1,0 +1,66 @@
+"""Which plugin runs a session and with what command line: the token stays out of argv."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from ssm_tui.aws.models import StartedSession
+from ssm_tui.plugin import launcher
+
+STARTED = StartedSession(
+    session_id="alice-0123456789abcdef0",
+    token_value="secret-token-value",
+    stream_url="ws://127.0.0.1:1/v1/data-channel/alice-0123456789abcdef0",
+    target="i-0123456789abcdef0",
+    region="eu-west-1",
+    profile="dev",
+    document_name="AWS-StartPortForwardingSession",
+    parameters={"portNumber": ["80"]},
+    endpoint_url="http://127.0.0.1:1",
+)
+
+
+def test_builtin_command_line_keeps_the_token_in_the_environment() -> None:
+    argv, env = launcher.plugin_command(STARTED, "builtin")
+    assert argv[:3] == [sys.executable, "-m", "ssm_tui.plugin.main"]
+    assert argv[3:7] == ["AWS_SSM_START_SESSION_RESPONSE", "eu-west-1", "StartSession", "dev"]
+    assert json.loads(argv[7]) == {
+        "Target": "i-0123456789abcdef0",
+        "DocumentName": "AWS-StartPortForwardingSession",
+        "Parameters": {"portNumber": ["80"]},
+    }
+    assert argv[8] == "http://127.0.0.1:1"
+    assert not any("secret-token-value" in a for a in argv)
+    assert json.loads(env["AWS_SSM_START_SESSION_RESPONSE"])["TokenValue"] == "secret-token-value"
+    assert "secret-token-value" not in repr(STARTED)
+
+
+def _fake_official(directory: Path) -> Path:
+    path = directory / "session-manager-plugin"
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_official_plugin_on_path_is_preferred(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    official = _fake_official(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert launcher.resolve_plugin() == [str(official)]
+    assert launcher.resolve_plugin("builtin") == launcher.builtin_command()
+    assert launcher.resolve_plugin(str(official)) == [str(official)]
+
+
+def test_without_official_plugin_ours_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert launcher.resolve_plugin() == launcher.builtin_command()
+
+
+def test_missing_plugin_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(launcher.PluginNotFound, match="not found or not executable"):
+        launcher.resolve_plugin(str(tmp_path / "nope"))
