@@ -108,16 +108,16 @@ t0 = time.perf_counter()
 sys.path.insert(0, {root!r})
 from ssm_tui.ui.app import SsmTuiApp
 from ssm_tui.ui.screens.main import MainScreen
+from ssm_tui.ui.widgets.fleet_table import FleetTable
 
 class Bench(SsmTuiApp):
-    def on_mount(self):
-        super().on_mount()
+    def on_mount(self):  # Textual also runs SsmTuiApp.on_mount (handlers run along the MRO)
         self.set_interval(0.001, self._check)
 
     def _check(self):
-        screen = self.screen
-        if isinstance(screen, MainScreen) and screen.fleet.table.row_count:
-            self.call_after_refresh(self._done, screen.fleet.table.row_count)
+        tables = self.screen.query(FleetTable) if isinstance(self.screen, MainScreen) else []
+        if tables and tables.first().row_count:
+            self.call_after_refresh(self._done, tables.first().row_count)
 
     def _done(self, rows):
         if not getattr(self, "_reported", False):
@@ -177,6 +177,7 @@ def first_frame(runs: int, home: Path) -> None:
 async def filter_latency(count: int) -> None:
     from rich.text import Text
     from textual.app import App
+    from textual import events
     from textual.widgets import DataTable, Input
 
     from ssm_tui.ui.app import SsmTuiApp
@@ -197,15 +198,16 @@ async def filter_latency(count: int) -> None:
         await pilot.pause()
         total = fleet.table.row_count
         await pilot.press("slash")
+        box = fleet.query_one(Input)
         for key in keys * 3:
-            before = fleet.table.visible_keys()
+            expected = box.value[:-1] if key == "backspace" else box.value + key
+            painted = asyncio.Event()
             start = time.perf_counter()
-            await pilot.press(key)
-            while fleet.table.visible_keys() == before and fleet.model.query.text != (
-                fleet.query_one(Input).value
-            ):
+            app.post_message(events.Key(key, None if key == "backspace" else key))
+            while fleet.model.query.text != expected:
                 await asyncio.sleep(0)
-            await pilot.pause()
+            app.screen.call_after_refresh(painted.set)  # the frame that shows the new rows
+            await painted.wait()
             samples.append(time.perf_counter() - start)
         # the handler alone: parse, filter 10,000 rows, hand the keys to the table
         for text in ("w", "we", "web", "web-", "web-1", "tag:env=prod", "status:online web"):
@@ -238,7 +240,7 @@ async def filter_latency(count: int) -> None:
     med = statistics.median(samples)
     p95 = sorted(samples)[int(len(samples) * 0.95) - 1]
     print(f"== filter keystroke → table updated and painted ({total} rows in the table)")
-    print(f"ssm-tui FleetTable, {len(samples)} keystrokes: median {med * 1000:6.1f} ms, "
+    print(f"ssm-tui FleetTable, {len(samples)} keystrokes (key event → painted): median {med * 1000:6.1f} ms, "
           f"p95 {p95 * 1000:6.1f} ms   (target median ≤ 50 ms)")  # fmt: skip
     print(f"  of which filter + table.show (no paint): median "
           f"{statistics.median(handler) * 1000:6.1f} ms")  # fmt: skip

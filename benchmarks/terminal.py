@@ -39,7 +39,7 @@ from textual import events  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.binding import Binding  # noqa: E402
 
-from ssm_tui.term.pty import set_winsize  # noqa: E402
+from ssm_tui.term.pty import PtyProcess, set_winsize  # noqa: E402
 from ssm_tui.ui.widgets.terminal import TerminalPane  # noqa: E402
 
 SIZE = (120, 40)
@@ -97,6 +97,16 @@ def bare_pty_cat(path: Path, cols: int, rows: int) -> tuple[float, int]:
     return took, total
 
 
+async def loop_pty_cat(path: Path, cols: int, rows: int) -> float:
+    """Seconds for ``cat path`` through our PtyProcess on the asyncio loop, no emulator: the
+    pty layer alone, between the ceiling and the pane."""
+    proc = PtyProcess(["cat", str(path)], cols=cols, rows=rows, on_data=lambda data: None)
+    start = time.perf_counter()
+    await proc.start()
+    await proc.wait()
+    return time.perf_counter() - start
+
+
 # --- 2 and 3. the pane ------------------------------------------------------------------------
 
 
@@ -146,7 +156,7 @@ async def measure_pane(
     """Flood and echo figures for a TerminalPane running ``argv`` (an interactive shell)."""
     result = PaneResult()
     app = BenchApp(argv, env)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE):
         pane = app.query_one(TerminalPane)
         pane.focus()
         await _until(lambda: pane.process is not None and "$" in pane.screen_text(), ready_timeout)
@@ -216,7 +226,7 @@ async def measure_pane(
     return result
 
 
-def report(ceiling: tuple[float, int], pane: PaneResult, size: int) -> None:
+def report(ceiling: tuple[float, int], loop_s: float, pane: PaneResult, size: int) -> None:
     mb = size / 1e6
     ceiling_s, ceiling_bytes = ceiling
     print(f"\ncat of a {mb:.0f} MB file, pane {SIZE[0]}x{SIZE[1]}")
@@ -224,6 +234,7 @@ def report(ceiling: tuple[float, int], pane: PaneResult, size: int) -> None:
         f"  bare pty read by Python (ceiling): {ceiling_s:6.2f} s  {mb / ceiling_s:7.1f} MB/s"
         f"  ({ceiling_bytes / 1e6:.1f} MB through the tty)"
     )
+    print(f"  PtyProcess on asyncio, no emulator: {loop_s:6.2f} s  {mb / loop_s:7.1f} MB/s")
     print(
         f"  TerminalPane (pty+emulator+frames): {pane.flood_seconds:6.2f} s"
         f"  {mb / pane.flood_seconds:7.1f} MB/s  ({pane.flood_bytes / 1e6:.1f} MB fed;"
@@ -255,9 +266,10 @@ def main() -> None:
         make_file(path, size)
         cols, rows = SIZE[0], SIZE[1]
         ceiling = bare_pty_cat(path, cols, rows)
+        loop_s = asyncio.run(loop_pty_cat(path, cols, rows))
         env = {"PS1": "$ ", "HISTFILE": "/dev/null", "HOME": tmp}
         pane = asyncio.run(measure_pane(["bash", "--noprofile", "--norc"], env, str(path)))
-        report(ceiling, pane, size)
+        report(ceiling, loop_s, pane, size)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from aiobotocore.config import AioConfig
 from botocore import UNSIGNED
 from botocore.utils import JSONFileCache, SSOTokenLoader
 
+from ssm_tui.aws import clients
 from ssm_tui.aws.clients import client, config_fingerprint
 from ssm_tui.aws.errors import CredentialsError, explain
 from ssm_tui.aws.models import Account, Profile, ProfileKind, ScopeError
@@ -59,11 +60,10 @@ def remember_label(account_id: str, label: str) -> None:
 
 async def caller_identity(profile: str, region: str | None = None) -> dict[str, str]:
     """STS GetCallerIdentity for `profile` (Account, Arn, UserId); caches the account id."""
-    async with client("sts", profile, region or _region_of(profile)) as sts:
-        reply = await sts.get_caller_identity()
+    reply = await clients.caller_identity(profile, region or _region_of(profile))
     _account_ids[_key(profile)] = reply["Account"]
-    _arns[_key(profile)] = reply.get("Arn", "")
-    return {k: reply.get(k, "") for k in ("Account", "Arn", "UserId")}
+    _arns[_key(profile)] = reply["Arn"]
+    return reply
 
 
 async def account_id(profile: str) -> str:
@@ -175,7 +175,10 @@ def load_sso_token(profile: Profile, config: dict | None = None) -> str:
         token = loader(start_url, session_name=session_name)
     except Exception as exc:  # noqa: BLE001 - SSOTokenLoadError or an unreadable cache file
         raise CredentialsError(
-            profile.name, f"no SSO login for profile {profile.name!r}: {exc}", hint, "SSOTokenMissing"
+            profile.name,
+            f"no SSO login for profile {profile.name!r}: {exc}",
+            hint,
+            "SSOTokenMissing",
         ) from None
     expires = _parse_time(str(token.get("expiresAt", "")))
     if expires is None or expires <= datetime.now(UTC):

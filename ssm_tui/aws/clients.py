@@ -70,7 +70,7 @@ _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, AioS
 _locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
 )
-_role_names: dict[tuple, str] = {}
+_identities: dict[tuple, dict[str, str]] = {}
 _endpoints: dict[tuple, str] = {}
 
 
@@ -185,22 +185,34 @@ async def _apply_audit_name(session: AioSession, profile: str, fingerprint: tupl
 
 async def _caller_name(profile: str, profiles: dict, fingerprint: tuple) -> str:
     """The source identity's own name (IAM user or role session), else the local user name."""
-    key = (fingerprint, profile)
-    if key in _role_names:
-        return _role_names[key]
     source = profiles.get(profile, {}).get("source_profile")
     name: str | None = None
     if source and source != profile and source in profiles:
-        region = profiles[source].get("region") or "us-east-1"
         try:
-            async with client("sts", source, region) as sts:
-                identity = await sts.get_caller_identity()
+            identity = await caller_identity(source, profiles[source].get("region"))
             name = caller_name_from_arn(identity.get("Arn", ""))
         except Exception:  # noqa: BLE001 - the AssumeRole that follows reports the real problem
             name = None
-    result = sanitize_role_session_name(name or local_user_name())
-    _role_names[key] = result
-    return result
+    return sanitize_role_session_name(name or local_user_name())
+
+
+async def caller_identity(profile: str | None, region: str | None = None) -> dict[str, str]:
+    """STS GetCallerIdentity of `profile` (Account, Arn, UserId), once per profile and config.
+
+    Shared by the audit naming (the source profile's user name) and `accounts` (the account id),
+    so a login profile behind twenty switch-role profiles is asked once, not twenty times.
+    """
+    key = (config_fingerprint(), profile)
+    if key in _identities:
+        return _identities[key]
+    loop = asyncio.get_running_loop()
+    lock = _locks.setdefault(loop, {}).setdefault(("identity", key), asyncio.Lock())
+    async with lock:
+        if key not in _identities:
+            async with client("sts", profile, region or "us-east-1") as sts:
+                reply = await sts.get_caller_identity()
+            _identities[key] = {k: str(reply.get(k, "")) for k in ("Account", "Arn", "UserId")}
+    return _identities[key]
 
 
 def caller_name_from_arn(arn: str) -> str | None:
@@ -254,5 +266,5 @@ def forget_sessions() -> None:
     """Drop cached sessions and names (after `aws sso login`, or a settings change)."""
     _sessions.clear()
     _locks.clear()
-    _role_names.clear()
+    _identities.clear()
     _endpoints.clear()

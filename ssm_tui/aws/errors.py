@@ -160,7 +160,9 @@ def explain(exc: BaseException, profile: str | None, region: str | None = None) 
         op = getattr(exc, "operation_name", "")
         if code in THROTTLING_CODES:
             return ScopeError(
-                name, region, f"throttled by AWS on {op} after retries: {message}",
+                name,
+                region,
+                f"throttled by AWS on {op} after retries: {message}",
                 "try again in a minute, or lower the number of profiles refreshed at once",
                 code,
             )
@@ -196,7 +198,11 @@ def explain(exc: BaseException, profile: str | None, region: str | None = None) 
         )
     if isinstance(exc, bce.TokenRetrievalError):
         return ScopeError(
-            name, region, f"SSO token expired: {exc}", _login_hint(profile, "sso"), "SSOTokenExpired"
+            name,
+            region,
+            f"SSO token expired: {exc}",
+            _login_hint(profile, "sso"),
+            "SSOTokenExpired",
         )
     if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
         return ScopeError(

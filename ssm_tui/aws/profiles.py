@@ -77,8 +77,8 @@ def profile_from_config(name: str, cfg: dict, *, discovered: bool = False) -> Pr
         kind = ProfileKind.PROCESS
     else:
         kind = ProfileKind.ENVIRONMENT
-    region = cfg.get("region") or os.environ.get("AWS_REGION") or os.environ.get(
-        "AWS_DEFAULT_REGION"
+    region = (
+        cfg.get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     )
     account = cfg.get("sso_account_id") or _account_from_arn(role_arn) or cfg.get("aws_account_id")
     return Profile(

@@ -48,7 +48,9 @@ def _session_error(exc: BaseException, profile: str | None, target: str = "") ->
 
 
 @contextlib.contextmanager
-def _endpoint_override(endpoint_url: str | None, profile: str | None, region: str | None) -> Iterator[None]:
+def _endpoint_override(
+    endpoint_url: str | None, profile: str | None, region: str | None
+) -> Iterator[None]:
     """Use `endpoint_url` for SSM when it differs from what botocore would resolve.
 
     The plugin receives the endpoint on its command line (argv[6]); the shared client helper

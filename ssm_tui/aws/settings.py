@@ -67,7 +67,7 @@ class Settings:
     """The file these came from (None: defaults, no file)."""
 
     def regions_for(self, profile: str, default_region: str | None) -> list[str]:
-        """Regions to list for `profile`: its override, else its own region plus the global extras."""
+        """Regions for `profile`: its override, else its own region plus the global extras."""
         override = self.profiles.get(profile, ProfileSettings()).regions
         if override is not None:
             return list(dict.fromkeys(override))
@@ -147,8 +147,10 @@ def load_settings(path: Path | None = None) -> Settings:
             if "regions" in raw
             else None,
             audit_role_session_name=_typed(
-                path, f"profiles.{name}.audit_role_session_name",
-                raw.get("audit_role_session_name"), bool,
+                path,
+                f"profiles.{name}.audit_role_session_name",
+                raw.get("audit_role_session_name"),
+                bool,
             ),  # fmt: skip
             login_command=_typed(
                 path, f"profiles.{name}.login_command", raw.get("login_command"), str

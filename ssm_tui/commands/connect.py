@@ -195,9 +195,7 @@ def _end_session(started: Any) -> None:
 
     try:
         asyncio.run(
-            terminate_session(
-                started.profile or None, started.region or None, started.session_id
-            )
+            terminate_session(started.profile or None, started.region or None, started.session_id)
         )
     except Exception as exc:  # noqa: BLE001 - the session's own outcome matters more
         print(

@@ -44,9 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep instances whose name, id, IP, profile, platform or tags contain TEXT",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    parser.add_argument(
-        "--no-cache", action="store_true", help="do not update the inventory cache"
-    )
+    parser.add_argument("--no-cache", action="store_true", help="do not update the inventory cache")
 
 
 def _regions(values: Sequence[str] | None) -> list[str]:

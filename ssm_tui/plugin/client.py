@@ -408,7 +408,9 @@ class DataChannelClient:
                 )
             else:
                 error = f"Unsupported action {kind}"
-                processed.append(m.processed_action(str(kind), m.ActionStatus.UNSUPPORTED, None, error))
+                processed.append(
+                    m.processed_action(str(kind), m.ActionStatus.UNSUPPORTED, None, error)
+                )
         await self._send(
             m.PayloadType.HANDSHAKE_RESPONSE,
             m.handshake_response_payload(self.client_version, processed, errors),

@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return asyncio.run(
-            run_session(response, region=region, profile=profile, request=request, endpoint=endpoint)
+            run_session(
+                response, region=region, profile=profile, request=request, endpoint=endpoint
+            )
         )
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
@@ -279,7 +281,8 @@ async def _shell_session(
             loop.add_signal_handler(signal.SIGWINCH, lambda: spawn(send_size()))
             for signum, byte in forwarded.items():
                 loop.add_signal_handler(
-                    signum, lambda b=byte: spawn(client.send_input(b)) if not client.closed else None
+                    signum,
+                    lambda b=byte: spawn(client.send_input(b)) if not client.closed else None,
                 )
             pumping = asyncio.create_task(pump())
             try:
@@ -313,7 +316,8 @@ async def _port_session(
     if properties.get("type") != "LocalPortForwarding":
         router.set(portforward.stream_output(stdout_fd))
         await _until(portforward.run_stream(client, stdin_fd, stdout_fd), stop)
-        await client.wait_closed() if client.closed else None
+        if client.closed:
+            await client.wait_closed()  # raises SessionError when the session failed
         return 0
     mux = portforward.version_newer(client.agent_version, portforward.MUX_MIN_AGENT)
 
@@ -330,17 +334,19 @@ async def _port_session(
     if mux and not portforward.version_newer(client.agent_version, portforward.NO_KEEPALIVE_AGENT):
         keepalive = asyncio.create_task(forwarder.keepalive())
     interrupted = asyncio.Event()
-    loop.add_signal_handler(signal.SIGINT, interrupted.set)
+
+    def on_interrupt() -> None:  # Ctrl-C ends a port session (Flag TerminateSession)
+        interrupted.set()
+        stop.set()
+
+    loop.add_signal_handler(signal.SIGINT, on_interrupt)
     try:
-        interrupt_or_stop = asyncio.create_task(_first(interrupted, stop))
-        await _until(client.wait_closed(), _Flagged(interrupt_or_stop))
+        await _until(client.wait_closed(), stop)
         if interrupted.is_set() and not client.closed:
             say("Terminate signal received, exiting.")
-            with contextlib.suppress(SessionError):
+            with contextlib.suppress(SessionError, TimeoutError):
                 await client.send_flag(PayloadFlag.TERMINATE_SESSION)
                 await asyncio.wait_for(client.wait_closed(), 3)
-    except (TimeoutError, asyncio.TimeoutError):
-        pass
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         if keepalive is not None:
@@ -349,23 +355,6 @@ async def _port_session(
     if client.closed:
         status(_closing_line(client))
     return 0
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-
-
-class _Flagged(asyncio.Event):
-    """An Event that becomes set when `task` finishes (lets `_until` watch two events)."""
-
-    def __init__(self, task: asyncio.Task[None]) -> None:
-        super().__init__()
-        task.add_done_callback(lambda _t: self.set())
 
 
 def _local_port(properties: dict[str, Any], request: dict[str, Any]) -> int:

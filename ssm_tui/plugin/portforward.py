@@ -133,7 +133,9 @@ class PortForwarder:
             if fin and not self.client.closed:
                 await self.client.send_input(fin)
 
-    async def _relay_basic(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _relay_basic(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self._current = writer
         try:
             while True:
@@ -179,4 +181,3 @@ def stream_output(stdout_fd: int = 1) -> Callable[[int, bytes], None]:
         write_all(stdout_fd, data)
 
     return write
-

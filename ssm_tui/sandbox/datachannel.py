@@ -556,6 +556,11 @@ async def serve(websocket: Any, session: SandboxSession, context: SandboxContext
     if client_id is None:
         return
     runtime = runtime_for(session, context)
+    if not session.active and not runtime.flow_started:
+        # TerminateSession landed between the token check and the runtime's listener.
+        _RUNTIMES.pop(session.session_id, None)
+        await _refuse(websocket, "session has ended")
+        return
     connection = Connection(websocket, client_id)
     connection.writer_task = asyncio.get_running_loop().create_task(connection.run_writer())
     ticker = asyncio.get_running_loop().create_task(_tick(runtime, connection))

@@ -31,6 +31,9 @@ CHUNK_LIMIT = 1024
 READ_SIZE = 256 * 1024
 """Bytes read from the pty per wake-up: big reads keep the per-message overhead low."""
 
+READS_PER_WAKEUP = 8
+"""Reads per readable event before going back to the loop (keeps other sessions served)."""
+
 DEFAULT_SIZE = (24, 80)
 """Rows, columns until the client's first Size message (the plugin sends it only after output)."""
 
@@ -325,20 +328,31 @@ class PtyShell:
             self._hang_up()
 
     def _read_once(self) -> bool:
-        """Read what the pty has; False once it reports EOF/EIO (every writer gone)."""
+        """Read what the pty has; False once it reports EOF/EIO (every writer gone).
+
+        A pty hands out at most about 4 KB per read, so a few reads are batched per wake-up:
+        fewer trips through the event loop for the same bytes.
+        """
         assert self._process is not None
-        try:
-            data = os.read(self._process.fd, READ_SIZE)
-        except BlockingIOError:
-            return True
-        except OSError:
-            data = b""
-        if not data:
-            return False
-        chunks, self._carry = split_utf8(self._carry + data)
-        for chunk in chunks:
-            self._on_output(chunk)
-        return True
+        fd = self._process.fd
+        pieces: list[bytes] = []
+        alive = True
+        for _ in range(READS_PER_WAKEUP):
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError:
+                data = b""
+            if not data:
+                alive = False
+                break
+            pieces.append(data)
+        if pieces:
+            chunks, self._carry = split_utf8(self._carry + b"".join(pieces))
+            for chunk in chunks:
+                self._on_output(chunk)
+        return alive
 
     def _child_gone(self) -> None:
         """The child exited: drain what it left in the pty, then report."""

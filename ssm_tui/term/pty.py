@@ -16,6 +16,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import select
 import signal
 import struct
 import termios
@@ -23,7 +24,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 READ_SIZE = 65536
-MAX_BATCH = 1 << 20
+MAX_BATCH = 256 * 1024
 """Most bytes read in one loop callback: big enough to cut per-call overhead during a flood,
 small enough that the loop gets back to keys and timers within a few milliseconds."""
 
@@ -82,6 +83,8 @@ class PtyProcess:
         self._done = asyncio.Event()
         self._watch: asyncio.Task[None] | None = None
         self._paused = False
+        self._pending_input = bytearray()
+        self._hung_up = False
 
     @property
     def running(self) -> bool:
@@ -100,7 +103,7 @@ class PtyProcess:
         master, slave = os.openpty()
         try:
             set_winsize(slave, self.cols, self.rows)
-            env = {**os.environ, "TERM": self.term, **self.env}
+            env = {**os.environ, "TERM": self.term, "COLORTERM": "truecolor", **self.env}
             env.pop("COLUMNS", None)
             env.pop("LINES", None)
             self._proc = await asyncio.create_subprocess_exec(
@@ -188,8 +191,6 @@ class PtyProcess:
             self.on_exit(status)
 
     def _readable_now(self) -> bool:
-        import select
-
         if self._fd is None:
             return False
         ready, _, _ = select.select([self._fd], [], [], 0)
@@ -198,27 +199,52 @@ class PtyProcess:
     def _close_fd(self) -> None:
         if self._fd is not None:
             fd, self._fd = self._fd, None
+            if self._pending_input and self._loop is not None:
+                self._loop.remove_writer(fd)
+                self._pending_input.clear()
             with contextlib.suppress(OSError):
                 os.close(fd)
 
     def write(self, data: bytes) -> None:
-        """Send bytes to the child's terminal input (keys, paste)."""
+        """Send bytes to the child's terminal input (keys, paste). Never blocks: what the pty
+        cannot take now (a big paste into a busy program) is queued and written when the child
+        reads, so the UI stays responsive."""
         fd = self._fd
         if fd is None or not data:
             return
-        view = memoryview(data)
-        while view:
-            try:
-                n = os.write(fd, view)
-            except BlockingIOError:
-                # The pty input queue is full (a big paste): wait until it drains a little.
-                import select
+        if self._pending_input:
+            self._pending_input += data
+            return
+        try:
+            n = os.write(fd, data)
+        except BlockingIOError:
+            n = 0
+        except OSError:
+            return  # the child is gone; the exit watcher reports it
+        if n < len(data):
+            self._pending_input += data[n:]
+            if self._loop is not None:
+                self._loop.add_writer(fd, self._write_ready)
 
-                select.select([], [fd], [], 0.05)
-                continue
-            except OSError:
-                return  # the child is gone; the exit watcher reports it
-            view = view[n:]
+    @property
+    def pending_input(self) -> int:
+        """Bytes written but not yet taken by the pty."""
+        return len(self._pending_input)
+
+    def _write_ready(self) -> None:
+        fd = self._fd
+        if fd is None:
+            self._pending_input.clear()
+            return
+        try:
+            n = os.write(fd, self._pending_input)
+        except BlockingIOError:
+            return
+        except OSError:
+            n = len(self._pending_input)
+        del self._pending_input[:n]
+        if not self._pending_input and self._loop is not None:
+            self._loop.remove_writer(fd)
 
     def resize(self, cols: int, rows: int) -> None:
         """New window size for the child (SIGWINCH reaches its foreground job)."""
@@ -241,28 +267,36 @@ class PtyProcess:
         assert self.exit_status is not None
         return self.exit_status
 
+    def hangup(self) -> None:
+        """Start ending the child, synchronously (safe during shutdown): SIGHUP (what closing a
+        terminal sends), SIGCONT (a stopped job must run to die) and SIGTERM to its group, and
+        close the pty, so a shell that deferred the signals reads EOF/EIO and leaves."""
+        if self._proc is None or self.exit_status is not None:
+            return
+        self._hung_up = True
+        self.signal_group(signal.SIGHUP)
+        self.signal_group(signal.SIGCONT)
+        self.signal_group(signal.SIGTERM)
+        self._stop_reading()
+        self._close_fd()
+
     async def terminate(self, grace: float = 2.0) -> int | None:
-        """End the child: SIGHUP (what closing a terminal sends) and SIGTERM to its group, close
-        the pty, then SIGKILL if it is still there after ``grace`` seconds. Returns the exit
-        status."""
+        """End the child (:meth:`hangup`), then SIGKILL its group if it is still there after
+        ``grace`` seconds; reap it. Returns the exit status."""
         if self._proc is None:
             return None
         if self.exit_status is None:
-            self.signal_group(signal.SIGHUP)
-            self.signal_group(signal.SIGCONT)
-            self.signal_group(signal.SIGTERM)
-            # Hang the line up, as closing a terminal window does: a shell that deferred the
-            # signals (e.g. still starting up) then reads EOF/EIO and leaves.
-            self._stop_reading()
-            self._close_fd()
+            self.hangup()
             try:
                 await asyncio.wait_for(asyncio.shield(self._done.wait()), grace)
             except TimeoutError:
                 self.signal_group(signal.SIGKILL)
                 await self._done.wait()
-        # Children of the child that outlived it (same group) go too.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
+        if self._hung_up:
+            # Members of its group that outlived the leader go too.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            self._hung_up = False
         return self.exit_status
 
     def kill_now(self) -> None:

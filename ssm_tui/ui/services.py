@@ -1,22 +1,75 @@
 """The app's one seam to the layers below: profiles, inventory, cache, sessions, plugin, settings.
 
 Screens call these methods from workers; nothing here touches a widget. The real modules are
-imported lazily so the app (and `ssm-tui --help`) starts without building AWS clients, and so a
-test or benchmark can pass a `Services` built on a prepared store. All AWS calls are async
-(aiobotocore) or run in a thread: the event loop never blocks on the network.
+imported lazily so the first frame never waits for botocore, and a test or benchmark can pass a
+`Services` built on a prepared store.
+
+Every AWS coroutine runs on a separate event loop in one background thread (`AwsLoop`), never
+on Textual's loop: building aiobotocore clients parses service models and resolves credentials
+synchronously (measured: the UI loop stalled up to 8 s while 80 scopes started), and a UI must
+keep answering keys meanwhile. Results come back as awaited futures or thread-safe messages.
+The thread's loop is long-lived, so cached botocore sessions (and their credentials) survive
+from one refresh to the next.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
-from collections.abc import AsyncIterator, Sequence
+import threading
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ssm_tui.aws.models import Profile, Scope, ScopeResult, StartedSession
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class AwsLoop:
+    """An asyncio loop in a daemon thread for every AWS call (started on first use)."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _ensure(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._thread is None or not self._thread.is_alive():
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                self._thread = threading.Thread(target=run, name="ssm-tui-aws", daemon=True)
+                self._thread.start()
+                ready.wait()
+                self._loop = loop
+            return self._loop
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self._ensure())
+
+    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await `coro` run on the AWS loop; cancelling the caller cancels it there too."""
+        return await asyncio.wrap_future(self.submit(coro))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        if not thread.is_alive():
+            loop.close()
 
 
 @dataclass
@@ -39,6 +92,8 @@ class Services:
     store: Any = None
     """`ssm_tui.store.Store` (opened on first use when None; False disables the cache)."""
     _inventory: Any = None
+    aws: AwsLoop = field(default_factory=AwsLoop)
+    """Where every AWS coroutine runs (see the module docstring)."""
 
     # -- settings & profiles ---------------------------------------------------------------
     def get_settings(self) -> Any:
@@ -64,9 +119,12 @@ class Services:
         """SSO discovery, then profiles grouped by account: ([Account], [ScopeError])."""
         from ssm_tui.aws.accounts import discover_sso, group_accounts
 
-        found, errors = await discover_sso(list(profiles))
-        accounts, more = await group_accounts([*profiles, *found])
-        return accounts, [*errors, *more]
+        async def resolve() -> tuple[list[Any], list[Any]]:
+            found, errors = await discover_sso(list(profiles))
+            accounts, more = await group_accounts([*profiles, *found])
+            return accounts, [*errors, *more]
+
+        return await self.aws.run(resolve())
 
     def scopes(self, profiles: Sequence[Profile], regions: Sequence[str] | None) -> list[Scope]:
         """Profile × region units to list: each profile's regions, or exactly `regions` if given."""
@@ -84,10 +142,19 @@ class Services:
             self._inventory = InventoryService()
         return self._inventory
 
-    async def stream(self, scopes: Sequence[Scope]) -> AsyncIterator[ScopeResult]:
-        """One ScopeResult per scope as each completes (errors are results, not exceptions)."""
-        async for result in self.inventory().stream(list(scopes)):
-            yield result
+    async def stream(
+        self, scopes: Sequence[Scope], on_result: Callable[[ScopeResult], None]
+    ) -> None:
+        """Call `on_result` (from the AWS thread) with each scope's result as it completes.
+
+        Errors are results, not exceptions. Cancelling the awaiting task cancels the listing.
+        """
+
+        async def consume() -> None:
+            async for result in self.inventory().stream(list(scopes)):
+                on_result(result)
+
+        await self.aws.run(consume())
 
     def get_store(self) -> Any:
         if self.store is None:
@@ -125,26 +192,35 @@ class Services:
     ) -> StartedSession:
         from ssm_tui.aws.sessions import start_session
 
-        return await start_session(
-            profile,
-            region,
-            target,
-            document_name=choice.document_name,
-            parameters=choice.parameters or None,
+        return await self.aws.run(
+            start_session(
+                profile,
+                region,
+                target,
+                document_name=choice.document_name,
+                parameters=choice.parameters or None,
+            )
         )
 
     async def terminate_session(self, started: StartedSession) -> None:
         from ssm_tui.aws.sessions import terminate_session
 
-        await terminate_session(started.profile, started.region, started.session_id)
+        await self.aws.run(
+            terminate_session(started.profile, started.region, started.session_id)
+        )
 
     def plugin_command(self, started: StartedSession) -> tuple[list[str], dict[str, str], str]:
-        """(argv, env additions, plugin label) for the process that runs the session."""
-        from ssm_tui.plugin.launcher import plugin_command
+        """(argv, env additions, plugin label) for the process that runs the session.
 
-        setting = self.get_settings().plugin
-        argv, env = plugin_command(started, plugin=None if setting == "auto" else setting)
-        label = "official" if "session-manager-plugin" in argv[0] else "builtin"
+        The `plugin` setting: auto (official if installed, else ours), official, builtin.
+        """
+        from ssm_tui.plugin.launcher import BUILTIN, OFFICIAL_NAME, is_builtin, plugin_command
+
+        setting = getattr(self.get_settings(), "plugin", "auto")
+        choice = {"auto": None, "builtin": BUILTIN, "official": OFFICIAL_NAME}.get(setting)
+        argv, env = plugin_command(started, plugin=choice)
+        command = argv[: len(argv) - 6]  # the six StartSession arguments follow the command
+        label = "builtin" if is_builtin(command) else "official"
         return list(argv), dict(env), label
 
     def record_start(self, started: StartedSession, account_id: str, plugin: str) -> None:
@@ -164,10 +240,14 @@ class Services:
                 log.exception("could not record session end")
 
     async def aclose(self) -> None:
-        """Close the inventory's clients; idempotent."""
+        """Close the inventory's clients and stop the AWS thread; idempotent (restarts on use)."""
         inventory, self._inventory = self._inventory, None
         closer = getattr(inventory, "aclose", None)
         if closer is not None:
             result = closer()
             if asyncio.iscoroutine(result):
-                await result
+                try:
+                    await self.aws.run(result)
+                except Exception:  # noqa: BLE001
+                    log.exception("closing the inventory failed")
+        self.aws.stop()

@@ -55,7 +55,9 @@ async def test_sso_discovery_offers_the_other_accounts_without_editing_files(
     assert ("333333333333", "AdministratorAccess") not in reached
     assert all(p.discovered and p.kind is ProfileKind.SSO for p in found)
     prod = next(
-        p for p in found if p.account_id == "222222222222" and p.sso_role_name == "AdministratorAccess"
+        p
+        for p in found
+        if p.account_id == "222222222222" and p.sso_role_name == "AdministratorAccess"
     )
     assert get_profile(prod.name) == prod
     (result,) = [r async for r in InventoryService().stream([Scope(prod.name, "us-east-1")])]

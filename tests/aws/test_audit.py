@@ -8,7 +8,11 @@ from ssm_tui.aws.settings import settings_path
 
 def _online_ec2(world, account_id: str, region: str) -> str:  # type: ignore[no-untyped-def]
     for instance in world.managed(account_id, region):
-        if instance.is_ec2 and instance.ping_status == "Online" and "Restricted" not in instance.tags:
+        if (
+            instance.is_ec2
+            and instance.ping_status == "Online"
+            and "Restricted" not in instance.tags
+        ):
             return instance.instance_id
     raise AssertionError("no online instance seeded")
 

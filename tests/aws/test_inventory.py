@@ -110,7 +110,9 @@ async def test_broken_profile_is_explained_while_others_list(sandbox_env, world)
         if scope.profile != "dev":
             assert result.error is None, result.error
     prod = results[Scope("prod", "us-east-1")]
-    assert {i.instance_id for i in prod.instances} == set(_expected(world, "222222222222", "us-east-1"))
+    assert {i.instance_id for i in prod.instances} == set(
+        _expected(world, "222222222222", "us-east-1")
+    )
 
 
 async def test_bad_region_and_unknown_profile_are_rows_not_crashes(sandbox_env) -> None:  # type: ignore[no-untyped-def]

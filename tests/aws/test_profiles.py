@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from ssm_tui.aws.clients import resolved_endpoint
 from ssm_tui.aws.errors import ConfigError, UnknownProfileError, explain
-from ssm_tui.aws.models import ProfileKind
+from ssm_tui.aws.models import Profile, ProfileKind
 from ssm_tui.aws.profiles import (
     ENV_PROFILE,
     clear_discovered,
@@ -15,8 +16,6 @@ from ssm_tui.aws.profiles import (
     load_profiles,
     register_discovered,
 )
-from ssm_tui.aws.clients import resolved_endpoint
-from ssm_tui.aws.models import Profile
 
 CONFIG = """\
 [default]
@@ -174,7 +173,9 @@ def test_environment_profile_when_no_config(
 
 
 def test_discovered_profiles_are_known_without_a_file(aws_files: tuple[Path, Path]) -> None:
-    found = Profile("acme-prod/Admin", ProfileKind.SSO, "us-east-1", "222222222222", discovered=True)
+    found = Profile(
+        "acme-prod/Admin", ProfileKind.SSO, "us-east-1", "222222222222", discovered=True
+    )
     register_discovered(
         found,
         {"sso_session": "acme", "sso_account_id": "222222222222", "sso_role_name": "Admin",

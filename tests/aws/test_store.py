@@ -36,9 +36,13 @@ def test_default_paths_follow_xdg(tmp_path: Path) -> None:
 def test_inventory_round_trip_keeps_every_field() -> None:
     store = Store()
     fetched = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    one = _instance("i-1", instance_type="t3.micro", instance_state="running", ip_address="10.0.0.1")
+    one = _instance(
+        "i-1", instance_type="t3.micro", instance_state="running", ip_address="10.0.0.1"
+    )
     two = _instance("mi-0123456789abcdef0", resource_type="ManagedInstance")
-    store.save_inventory(ScopeResult(Scope("prod", "us-east-1"), (one, two), None, 1.5, False, fetched))
+    store.save_inventory(
+        ScopeResult(Scope("prod", "us-east-1"), (one, two), None, 1.5, False, fetched)
+    )
     store.save_inventory(ScopeResult(Scope("dev", "eu-west-1"), (), None, 0.2, False, fetched))
     (dev, prod) = store.load_inventory()
     assert dev.scope == Scope("dev", "eu-west-1") and dev.instances == ()
@@ -50,7 +54,9 @@ def test_inventory_round_trip_keeps_every_field() -> None:
 
 def test_failed_scope_keeps_the_last_good_list() -> None:
     store = Store()
-    good = ScopeResult(Scope("prod", "us-east-1"), (_instance("i-1"),), fetched_at=datetime.now(UTC))
+    good = ScopeResult(
+        Scope("prod", "us-east-1"), (_instance("i-1"),), fetched_at=datetime.now(UTC)
+    )
     store.save_inventory(good)
     bad = ScopeResult(Scope("prod", "us-east-1"), error=ScopeError("prod", "us-east-1", "expired"))
     store.save_inventory(bad)
@@ -81,7 +87,12 @@ def test_local_session_record(tmp_path: Path) -> None:
     sessions = Store(path).local_sessions()
     assert [s.session_id for s in sessions] == ["alice-2", "alice-1"]
     first = sessions[1]
-    assert (first.target, first.plugin, first.exit_status, first.ended_at) == ("i-1", "builtin", 0, ended)
+    assert (first.target, first.plugin, first.exit_status, first.ended_at) == (
+        "i-1",
+        "builtin",
+        0,
+        ended,
+    )
     assert first.account_id == "222" and first.document_name == "SSM-SessionManagerRunShell"
     assert sessions[0].ended_at is None and sessions[0].exit_status is None
     assert [s.session_id for s in store.local_sessions(target="i-2")] == ["alice-2"]

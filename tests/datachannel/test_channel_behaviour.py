@@ -178,3 +178,22 @@ async def test_garbage_frames_are_dropped_without_ending_the_session(
     finally:
         await client.close()
         server.registry.terminate(session.session_id)
+
+
+async def test_output_waits_for_a_dropped_client_and_arrives_complete(
+    server: ServerHarness,
+) -> None:
+    session = server.new_session("AWS-StartNonInteractiveCommand", {"command": ["seq 1 300000"]})
+    url = server.stream_url(session)
+    client = await ProtocolClient.open(url, session.token)
+    await client.wait_for_output(b"\r\n1000\r\n")
+    await client.websocket.close()  # mid-stream: the shell must block, not lose output
+    await asyncio.sleep(0.3)
+    assert session.active
+    token = server.registry.resume(session.session_id)
+    assert token
+    await client.reconnect(url, token)
+    await client.pump(lambda: client.closed is not None, timeout=60)
+    numbers = bytes(client.output).split(b"\r\n")[:300_000]
+    assert [int(n) for n in numbers] == list(range(1, 300_001))
+    assert client.exit_code == 0

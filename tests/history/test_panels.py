@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import DataTable
 
 from ssm_tui.aws.logs import TranscriptRef
@@ -96,13 +97,14 @@ async def test_logs_panel_explains_logging_not_configured(aws: Any) -> None:
         panel.show_for([Scope(PROFILE, "ap-northeast-1")])
         await until(pilot, lambda: panel.listings, "listing")
         status = str(panel.query_one("#logs-status").render())
-        assert "Logging not configured" in status and "Preferences" in status
+        assert "logging is not configured" in status and "Preferences" in status
         assert panel.query_one("#logs-status").has_class("-error")
 
 
 async def test_viewer_shows_escapes_and_markup_literally_and_searches(
-    aws: Any, tmp_path: Path
+    aws: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)
     put_cloudwatch("alice-000000000000e7e11", EVIL_LINES)
     ref = TranscriptRef(
         "cloudwatch", PROFILE, REGION, "alice-000000000000e7e11", "/acme/ssm/sessions",
@@ -139,8 +141,8 @@ async def test_viewer_shows_escapes_and_markup_literally_and_searches(
         await pilot.press(*stamp.strftime("%H:%M:%S.%f"), "enter")
         assert view.scroll_offset.y <= 3 < view.scroll_offset.y + view.size.height
 
-        out = tmp_path / "saved.txt"
-        await pilot.press("s", *["backspace"] * 40, *str(out), "enter")
+        out = tmp_path / "saved.txt"  # the prompt's relative path lands in the cwd
+        await pilot.press("s", "ctrl+u", *"saved.txt", "enter")
         await until(pilot, out.exists, "saved")
         await until(pilot, lambda: out.read_text().count("\n") == 4, "written")
         assert out.read_text() == "[red]markup\nmatch one\nx\nmatch two\n"

@@ -75,7 +75,7 @@ def listings() -> list[TranscriptListing]:
     caller = CallerIdentity("111111111111", ALICE, "alice")
     denied = LogsProblem(
         LogsState.NO_PERMISSION,
-        "no permission: s3:ListBucket was denied for profile 'prod'",
+        "no permission: s3:ListBucket was denied",
         "ask your administrator to allow s3:ListBucket for this role",
         "s3:ListBucket",
         "prod",
@@ -83,8 +83,10 @@ def listings() -> list[TranscriptListing]:
     )
     off = LogsProblem(
         LogsState.NOT_CONFIGURED,
-        "session logging is not configured for profile 'dev' in eu-west-1",
+        "session logging is not configured in eu-west-1",
         TURN_ON_HINT,
+        "",
+        "dev",
     )
     return [
         TranscriptListing(PROFILE, REGION, prefs, caller, refs),

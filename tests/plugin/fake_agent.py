@@ -178,7 +178,10 @@ class FakeAgent:
         extra = []
         if self.kms:
             extra.append(
-                {"ActionType": "KMSEncryption", "ActionParameters": {"KMSKeyId": "k", "Challenge": ""}}
+                {
+                    "ActionType": "KMSEncryption",
+                    "ActionParameters": {"KMSKeyId": "k", "Challenge": ""},
+                }
             )
         await self.output(
             m.handshake_request_payload(

@@ -30,9 +30,7 @@ class Sink:
 
 
 def client_for(agent: FakeAgent, sink: Sink, **kwargs: object) -> DataChannelClient:
-    return DataChannelClient(
-        agent.url, agent.token, session_id="s-fake", on_output=sink, **kwargs
-    )  # type: ignore[arg-type]
+    return DataChannelClient(agent.url, agent.token, session_id="s-fake", on_output=sink, **kwargs)  # type: ignore[arg-type]
 
 
 async def test_shell_without_handshake_echo_resize_and_close() -> None:
@@ -172,3 +170,25 @@ async def test_unreachable_stream_url_fails_clearly() -> None:
     )
     with pytest.raises(SessionError, match="cannot open the session's data channel"):
         await client.start()
+
+
+async def test_output_as_an_async_iterator() -> None:
+    async with FakeAgent(greeting=b"hello ") as agent:
+        async with DataChannelClient(agent.url, agent.token) as client:
+            await client.send_input(b"world")
+            await client.send_input(b"exit\r")
+            chunks = [chunk async for chunk in client.output()]
+            assert b"".join(chunks) == b"hello worldexit\r"
+            assert await client.wait_closed() is None
+
+
+async def test_a_session_that_cannot_be_resumed_ends_with_a_clear_error() -> None:
+    async def ended() -> None:
+        return None
+
+    async with FakeAgent(drop_socket_after_inputs=1) as agent:
+        async with client_for(agent, Sink(), resume=ended) as client:
+            await client.wait_ready()
+            await client.send_input(b"x")
+            with pytest.raises(SessionError, match="timed out"):
+                await client.wait_closed()

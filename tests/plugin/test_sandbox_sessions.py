@@ -273,9 +273,7 @@ async def test_ssh_client_speaks_through_it_as_proxy_command(sandbox_env: Any) -
         server.close()
 
 
-def test_aws_cli_runs_our_plugin_in_the_environment_form(
-    sandbox_env: Any, tmp_path: Path
-) -> None:
+def test_aws_cli_runs_our_plugin_in_the_environment_form(sandbox_env: Any, tmp_path: Path) -> None:
     """aws-cli finds `session-manager-plugin` on PATH: ours, behind a wrapper that notes argv[1]."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

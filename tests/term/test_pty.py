@@ -132,3 +132,16 @@ async def test_paused_reading_holds_output_back() -> None:
     proc.resume_reading()
     await out.until("got-one")
     await proc.terminate()
+
+
+async def test_a_big_write_is_queued_not_blocking() -> None:
+    out = Output()
+    script = "stty raw -echo; echo ready; sleep 0.5; head -c 300000 | wc -c"
+    proc = PtyProcess(["sh", "-c", script], on_data=out)
+    await proc.start()
+    await out.until("ready")
+    proc.write(b"x" * 300_000)  # far more than the pty's input queue holds
+    assert proc.pending_input > 0  # returned at once; the rest waits for the reader
+    await out.until("300000")
+    assert proc.pending_input == 0
+    await proc.wait()

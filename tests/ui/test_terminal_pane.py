@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from textual import events, on
@@ -19,15 +20,17 @@ SHELL = ["bash", "--noprofile", "--norc"]
 
 
 class PaneApp(App[None]):
-    def __init__(self, argv: list[str] | None = None) -> None:
+    def __init__(self, argv: list[str] | None = None, backend: str | None = None) -> None:
         super().__init__()
         self.argv = argv or SHELL
+        self.backend = backend
         self.exited: list[int] = []
         self.titles: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Input(id="other")
-        yield TerminalPane(self.argv, {"PS1": "$ ", "HISTFILE": "/dev/null"}, id="term")
+        env = {"PS1": "$ ", "HISTFILE": "/dev/null"}
+        yield TerminalPane(self.argv, env, id="term", backend=self.backend)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -52,6 +55,15 @@ async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], timeout: f
     await asyncio.wait_for(loop(), timeout)
 
 
+def children(pid: int) -> list[int]:
+    """Child process ids of ``pid`` (Linux /proc)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except FileNotFoundError:
+        return []
+    return [int(c) for c in text.split()]
+
+
 def lines(pane: TerminalPane) -> list[str]:
     return pane.screen_text().splitlines()
 
@@ -70,14 +82,16 @@ async def ready(pilot: Pilot[None]) -> TerminalPane:
     return pane
 
 
-async def test_echo_hi_shows_hi_and_is_rendered() -> None:
-    app = PaneApp()
+@pytest.mark.parametrize("backend", ["avt", "pyte"])
+async def test_echo_hi_shows_hi_and_is_rendered(backend: str) -> None:
+    app = PaneApp(backend=backend)
     async with app.run_test(size=(60, 14)) as pilot:
         pane = await ready(pilot)
         await type_line(pilot, "echo hi")
         await wait_for(pilot, lambda: "hi" in lines(pane))
         y = lines(pane).index("hi")
         assert pane.render_line(y).text.rstrip() == "hi"
+        assert pane.emulator.backend == backend
 
 
 async def test_pty_has_the_pane_size_from_the_start_and_follows_resizes() -> None:
@@ -101,10 +115,13 @@ async def test_ctrl_c_reaches_the_foreground_process_not_the_app() -> None:
     app = PaneApp()
     async with app.run_test(size=(60, 14)) as pilot:
         pane = await ready(pilot)
+        assert pane.process is not None and pane.process.pid is not None
         await type_line(pilot, "sleep 100")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: children(pane.process.pid) != [])  # type: ignore[union-attr]
+        sleeper = children(pane.process.pid)[0]
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: "^C" in pane.screen_text())
+        await wait_for(pilot, lambda: not os.path.exists(f"/proc/{sleeper}"))
         await type_line(pilot, "echo status=$?")
         await wait_for(pilot, lambda: "status=130" in lines(pane))  # 128 + SIGINT
         assert app.is_running and pane.has_focus
@@ -150,8 +167,9 @@ async def test_colours_render_as_styles() -> None:
         assert segments["tc"].color.triplet == (1, 2, 3) and segments["tc"].bold
 
 
-async def test_alternate_screen_enter_and_leave() -> None:
-    app = PaneApp()
+@pytest.mark.parametrize("backend", ["avt", "pyte"])
+async def test_alternate_screen_enter_and_leave(backend: str) -> None:
+    app = PaneApp(backend=backend)
     async with app.run_test(size=(60, 14)) as pilot:
         pane = await ready(pilot)
         await type_line(pilot, "echo main screen")
@@ -193,6 +211,31 @@ async def test_paste_is_bracketed_only_when_the_program_asks(mode: str) -> None:
             assert r"b'one\rtwo END'" in text
 
 
+MOUSE_PROBE = (
+    "import os, sys, tty\n"
+    "sys.stdout.write('\\x1b[?1000h\\x1b[?1006hREADY\\r\\n')\n"
+    "sys.stdout.flush()\n"
+    "tty.setraw(0)\n"
+    "data = b''\n"
+    "while not data.endswith(b'm'): data += os.read(0, 100)\n"
+    "sys.stdout.write(repr(data) + '\\r\\n')\n"
+    "sys.stdout.flush()\n"
+)
+
+
+async def test_mouse_reports_reach_a_program_that_asks_for_them() -> None:
+    app = PaneApp([sys.executable, "-c", MOUSE_PROBE])
+    async with app.run_test(size=(70, 14)) as pilot:
+        pane = app.query_one(TerminalPane)
+        await wait_for(pilot, lambda: "READY" in pane.screen_text())
+        assert pane.emulator.mouse_tracking == 1000 and pane.emulator.mouse_sgr
+        await pilot.click(pane, offset=(4, 2))
+        await wait_for(pilot, lambda: app.exited != [])
+        # SGR report: button 0 pressed then released at column 5, row 3 (1-based).
+        assert r"b'\x1b[<0;5;3M\x1b[<0;5;3m'" in pane.screen_text()
+        assert pane.selected_text() == ""  # a program's mouse is not a selection
+
+
 async def test_process_exit_posts_exited_and_says_so() -> None:
     app = PaneApp()
     async with app.run_test(size=(60, 14)) as pilot:
@@ -221,8 +264,10 @@ async def test_scrollback_with_shift_page_keys_and_wheel() -> None:
         assert pane.emulator.scrollback_len > 50
         await pilot.press("shift+pageup")
         assert pane.scrolled_back > 0
-        top = pane.render_line(0).text.strip()
-        assert top.isdigit() and int(top) < 90
+        top = pane.render_line(0).text
+        assert f"↑ {pane.scrolled_back} lines back" in top  # the view says it is in history
+        first = pane.render_line(1).text.strip()
+        assert first.isdigit() and int(first) < 90
         await pilot.press("shift+pagedown")
         assert pane.scrolled_back == 0
         x, y = pane.region.x + 1, pane.region.y + 1  # the wheel as the driver reports it
@@ -253,3 +298,45 @@ async def test_unmount_terminates_the_process() -> None:
         pid = pane.process.pid
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+async def test_a_program_that_cannot_start_is_reported_in_the_pane() -> None:
+    app = PaneApp(["/nonexistent/session-plugin"])
+    async with app.run_test(size=(70, 14)) as pilot:
+        pane = app.query_one(TerminalPane)
+        await wait_for(pilot, lambda: app.exited == [127])
+        text = pane.screen_text().replace("\n", "")
+        assert "[could not start /nonexistent/session-plugin: No such file or directory]" in text
+        assert "[process exited with status 127]" in text
+
+
+async def test_terminate_ends_the_shell_and_the_pane_says_how() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(60, 14)) as pilot:
+        pane = await ready(pilot)
+        assert pane.process is not None
+        pid = pane.process.pid
+        pane.terminate()  # callers may fire and forget (a closing tab)...
+        await wait_for(pilot, lambda: app.exited != [])
+        status = await pane.terminate()  # ...or await the same ending
+        assert app.exited == [status] and status is not None and status < 0
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid or 0, 0)
+        assert "[process ended by signal SIGHUP]" in lines(pane)
+
+
+async def test_keys_are_answered_during_an_endless_flood() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(60, 14)) as pilot:
+        pane = await ready(pilot)
+        assert pane.process is not None and pane.process.pid is not None
+        await type_line(pilot, "yes flood")
+        await wait_for(pilot, lambda: children(pane.process.pid) != [])  # type: ignore[union-attr]
+        await wait_for(pilot, lambda: lines(pane).count("flood") > 5)
+        await pilot.press(RELEASE_KEY)  # the app still gets its chord while `yes` floods
+        assert isinstance(app.focused, Input)
+        pane.focus()
+        await pilot.press("ctrl+c")  # and the process still gets Ctrl-C
+        await wait_for(pilot, lambda: children(pane.process.pid) == [])  # type: ignore[union-attr]
+        await type_line(pilot, "echo after=$?")
+        await wait_for(pilot, lambda: "after=130" in lines(pane))

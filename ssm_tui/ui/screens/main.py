@@ -39,6 +39,7 @@ from ssm_tui.ui.messages import SessionFailed, SessionOpened
 from ssm_tui.ui.screens.document import DocumentPicker
 from ssm_tui.ui.screens.picker import ScopeChoice, ScopePicker
 from ssm_tui.ui.services import DocumentChoice, Services
+from ssm_tui.ui.widgets.fleet_table import FleetTable
 from ssm_tui.ui.widgets.fleet_view import FleetView
 from ssm_tui.ui.widgets.session_view import SessionView
 
@@ -69,6 +70,8 @@ class MainScreen(Screen[None]):
             "v", "toggle_split", "Split", id="main.split", tooltip="Show two sessions side by side"
         ),  # fmt: skip
         Binding("f", "fleet", "Fleet", id="main.fleet", show=False),
+        Binding("h", "side_panel('history')", "History", id="main.history", tooltip="Sessions"),
+        Binding("l", "side_panel('logs')", "Logs", id="main.logs", tooltip="Transcripts"),
         Binding("escape", "escape", "Back", show=False, id="main.escape"),
         *[
             Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
@@ -106,22 +109,29 @@ class MainScreen(Screen[None]):
 
     # -- start-up --------------------------------------------------------------------------
     def on_mount(self) -> None:
-        """Draw the cache first; profiles (botocore) and the refresh come after that frame."""
+        """Draw the cache first; profiles (botocore) load on the AWS thread behind that frame."""
         self.fleet.load_cache()
         self.fleet.table.focus()
-        self.call_after_refresh(self._after_first_frame)
+        self._load_profiles()
 
-    def _after_first_frame(self) -> None:
+    @work(group="profiles", exit_on_error=False, description="reading the AWS config")
+    async def _load_profiles(self) -> None:
+        async def read() -> tuple[list[Profile], list[Scope], float]:
+            profiles = self.services.load_profiles()
+            scopes = self.services.scopes(profiles, None)
+            interval = float(getattr(self.services.get_settings(), "refresh_interval", 30) or 30)
+            return profiles, scopes, interval
+
         try:
-            self.profiles = self.services.load_profiles()
+            profiles, _scopes, interval = await self.services.aws.run(read())
         except Exception as exc:  # noqa: BLE001 - a broken AWS config must not stop the app
             from ssm_tui.aws.errors import explain
 
             self.notify_error("AWS config unreadable", explain(exc, None))
-            self.profiles = []
-        self.selected = tuple(p.name for p in self.profiles)
+            profiles, interval = [], 30.0
+        self.profiles = profiles
+        self.selected = tuple(p.name for p in profiles)
         self.apply_scope(ScopeChoice(self.selected, ()), announce=False)
-        interval = float(getattr(self.services.get_settings(), "refresh_interval", 30) or 30)
         self.set_interval(interval, self.fleet.auto_refresh, name="inventory-refresh")
 
     # -- scopes ----------------------------------------------------------------------------
@@ -197,6 +207,17 @@ class MainScreen(Screen[None]):
         side = self.query_one("#side")
         await side.mount(panel)
         side.display = True
+
+    async def action_side_panel(self, kind: str) -> None:
+        from ssm_tui.ui.widgets.side_panels import toggle_side_panel
+
+        await toggle_side_panel(self, kind)
+
+    @on(FleetTable.Highlighted)
+    def _side_panels_follow(self, event: FleetTable.Highlighted) -> None:
+        from ssm_tui.ui.widgets.side_panels import follow_selection
+
+        follow_selection(self, event.row)
 
     # -- tabs ------------------------------------------------------------------------------
     @on(Tabs.TabActivated, "#tabs")

@@ -110,9 +110,11 @@ class FleetView(Vertical):
 
     @work(exclusive=True, group="fleet-refresh", exit_on_error=False, description="inventory")
     async def _refresh(self, scopes: list[Scope], refresh_id: int) -> None:
+        """List the scopes on the AWS thread; each result comes back as a message."""
         if scopes:
-            async for result in self.services.stream(scopes):
-                self.post_message(ScopeLoaded(result, refresh_id))
+            await self.services.stream(
+                scopes, lambda result: self.post_message(ScopeLoaded(result, refresh_id))
+            )
         self.post_message(RefreshFinished(refresh_id))
 
     @on(ScopeLoaded)

@@ -23,9 +23,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.coordinate import Coordinate
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
-from ssm_tui.aws.history import HistoryResult, SessionSummary, fetch_history
+from ssm_tui.aws.history import HistoryResult, SessionSummary, fetch_history, others_connected
 from ssm_tui.aws.models import Scope
 from ssm_tui.aws.transcript import visible_line
 
@@ -84,7 +85,9 @@ class HistoryPanel(Vertical, can_focus=False):
         self.store = store
         """`ssm_tui.store.Store` (its local record joins the AWS rows), or None."""
         self.scopes: tuple[Scope, ...] = ()
+        self.all_scopes: tuple[Scope, ...] = ()
         self.target: str | None = None
+        self._pending: Timer | None = None
         self.show_all = False
         self.result = HistoryResult()
         self._request = 0
@@ -101,11 +104,29 @@ class HistoryPanel(Vertical, can_focus=False):
     def table(self) -> DataTable[Text]:
         return self.query_one("#history-table", DataTable)
 
-    def show_for(self, scopes: Sequence[Scope], target: str | None) -> None:
-        """Show the history of `target` (None: every instance) over `scopes`, and load it."""
+    def show_for(
+        self,
+        scopes: Sequence[Scope],
+        target: str | None,
+        *,
+        all_scopes: Sequence[Scope] | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        """Show the history of `target` (None: every instance) over `scopes`, and load it.
+
+        `all_scopes` are asked instead when the user toggles to every instance (`a`); `delay`
+        debounces a cursor running down the fleet (only the row it stops on is loaded).
+        """
         self.scopes = tuple(scopes)
+        self.all_scopes = tuple(all_scopes) if all_scopes is not None else self.scopes
         self.target = target
-        self.action_reload()
+        if self._pending is not None:
+            self._pending.stop()
+            self._pending = None
+        if delay > 0:
+            self._pending = self.set_timer(delay, self.action_reload)
+        else:
+            self.action_reload()
 
     def show_result(self, result: HistoryResult) -> None:
         """Fill the table from a result (the worker's, or a prepared one in tests)."""
@@ -125,9 +146,14 @@ class HistoryPanel(Vertical, can_focus=False):
         where = "all instances" if self.show_all or not self.target else self.target
         count = len(self.result.sessions)
         active = sum(1 for s in self.result.sessions if s.active)
-        self.query_one("#history-title", Static).update(
-            Text(f"History · {where} · {count} sessions, {active} active", no_wrap=True)
-        )
+        title = Text(f"History · {where} · {count} sessions, {active} active", no_wrap=True)
+        if self.target and not self.show_all:
+            me = [arn for _, arn in self.result.callers]
+            others = others_connected(self.result.sessions, self.target, me)
+            if others:
+                names = ", ".join(sorted({s.owner_name or "?" for s in others}))
+                title.append(f" · connected now: {visible_line(names)}", style="bold")
+        self.query_one("#history-title", Static).update(title)
 
     def _update_status(self, note: str = "") -> None:
         lines: list[str] = []
@@ -163,8 +189,10 @@ class HistoryPanel(Vertical, can_focus=False):
         self._request += 1
         self._update_title()
         self._update_status("loading…")
+        self._pending = None
         target = None if self.show_all else self.target
-        self.load(self.scopes, target, self._request)
+        scopes = (self.all_scopes or self.scopes) if self.show_all else self.scopes
+        self.load(scopes, target, self._request)
 
     @work(exclusive=True, group="history-load", exit_on_error=False)
     async def load(self, scopes: tuple[Scope, ...], target: str | None, request: int) -> None:

@@ -116,7 +116,11 @@ class LogsPanel(Vertical, can_focus=False):
     @property
     def items(self) -> list[TranscriptRef]:
         """Every listed transcript, newest first, after the filter."""
-        refs = [ref for listing in self.listings for ref in listing.items]
+        unique: dict[tuple[str, str, str, str], TranscriptRef] = {}
+        for listing in self.listings:
+            for ref in listing.items:  # two profiles of one account list the same transcript
+                unique.setdefault((ref.source, ref.region, ref.container, ref.name), ref)
+        refs = list(unique.values())
         if self.filter:
             refs = [ref for ref in refs if matches(ref, self.filter)]
         return sorted(refs, key=lambda r: (r.last_time is not None, r.last_time), reverse=True)

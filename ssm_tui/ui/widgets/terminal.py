@@ -18,6 +18,7 @@ priority binding shown in the footer, which hands focus back to the app.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -41,6 +42,8 @@ from ssm_tui.term.pty import PtyProcess
 RELEASE_KEY = "ctrl+right_square_bracket"
 """The escape chord (Ctrl-]) that returns focus from the terminal to the app."""
 FRAME = 1 / 60
+FLOOD_FRAME = 1 / 30
+FLOOD_BYTES = 32 * 1024
 FEED_BUDGET = 0.008
 FEED_SLICE = 64 * 1024
 MAX_BACKLOG = 1 << 20
@@ -72,10 +75,22 @@ def _rich_style(s: CellStyle) -> Style:
     )
 
 
+def exit_note(status: int) -> str:
+    """What the pane says when its process ended (``-N``: killed by signal N)."""
+    if status < 0:
+        try:
+            name = signal.Signals(-status).name
+        except ValueError:
+            name = str(-status)
+        return f"[process ended by signal {name}]"
+    return f"[process exited with status {status}]"
+
+
 class TerminalPane(Widget, can_focus=True):
     """A terminal running ``argv`` in a pty, sized to the widget."""
 
     ALLOW_SELECT = False  # we do our own selection: Textual's works on text, not a cell grid
+    BINDING_GROUP_TITLE = "Terminal"
 
     BINDINGS = [
         Binding(
@@ -151,6 +166,7 @@ class TerminalPane(Widget, can_focus=True):
         self._feed_handle: asyncio.Handle | None = None
         self._frame_handle: asyncio.TimerHandle | None = None
         self._last_frame = 0.0
+        self._fed_since_frame = 0
         self._styles: dict[CellStyle, Style] = {}
         self._base_style: Style | None = None
         self._scroll = 0  # lines scrolled back into history; 0 = live screen
@@ -160,6 +176,7 @@ class TerminalPane(Widget, can_focus=True):
         self._started = False
         self._exited_event = asyncio.Event()
         self._last_title = ""
+        self._terminating: asyncio.Future[int | None] | None = None
 
     # --- process lifecycle ------------------------------------------------------------------
 
@@ -199,12 +216,18 @@ class TerminalPane(Widget, can_focus=True):
     async def on_unmount(self) -> None:
         await self.terminate()
 
-    async def terminate(self) -> int | None:
-        """End the process (SIGHUP/SIGTERM its group, SIGKILL after a grace period)."""
+    def terminate(self) -> asyncio.Future[int | None]:
+        """End the process: SIGHUP/SIGTERM its group and close the pty now, SIGKILL after a
+        grace period. Call it and move on, or await the result for the exit status."""
         self._cancel_handles()
-        if self.process is None:
-            return self.exit_status
-        return await self.process.terminate()
+        if self._terminating is None:
+            if self.process is None:
+                done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+                done.set_result(self.exit_status)
+                return done
+            self.process.hangup()  # at once, even if the loop stops before the task runs
+            self._terminating = asyncio.ensure_future(self.process.terminate())
+        return self._terminating
 
     async def wait(self) -> int:
         """Wait until the process ended and its output is on screen; the exit status."""
@@ -224,7 +247,7 @@ class TerminalPane(Widget, can_focus=True):
 
     def _finish(self, status: int) -> None:
         self.exit_status = status
-        self._feed_local(f"[process exited with status {status}]")
+        self._feed_local(exit_note(status))
         self._flush_frame()
         self._exited_event.set()
         self.post_message(self.Exited(self, status))
@@ -267,6 +290,7 @@ class TerminalPane(Widget, can_focus=True):
                 self._backlog.appendleft(chunk[FEED_SLICE:])
                 chunk = chunk[:FEED_SLICE]
             self._backlog_size -= len(chunk)
+            self._fed_since_frame += len(chunk)
             dirty |= emulator.feed(chunk)
             if deadline is not None and time.perf_counter() > deadline:
                 break
@@ -289,12 +313,16 @@ class TerminalPane(Widget, can_focus=True):
     def _schedule_frame(self) -> None:
         if self._frame_handle is not None:
             return
-        delay = max(0.0, self._last_frame + FRAME - time.perf_counter())
+        # While output is still queued (a flood) nobody reads the frames: paint at half rate and
+        # give the time to the emulator.
+        frame = FLOOD_FRAME if self._fed_since_frame > FLOOD_BYTES else FRAME
+        delay = max(0.0, self._last_frame + frame - time.perf_counter())
         self._frame_handle = asyncio.get_running_loop().call_later(delay, self._flush_frame)
 
     def _flush_frame(self) -> None:
         self._frame_handle = None
         self._last_frame = time.perf_counter()
+        self._fed_since_frame = 0
         dirty, self._dirty = self._dirty, set()
         if not dirty or not self.is_mounted:
             return
@@ -376,7 +404,19 @@ class TerminalPane(Widget, can_focus=True):
             if strip is None:
                 strip = self._cache[y] = self._strip(emulator.line(y))
             return strip
-        return self._marked_strip(self._line_cells(absolute), highlight, cursor)
+        strip = self._marked_strip(self._line_cells(absolute), highlight, cursor)
+        if y == 0 and self._scroll:
+            strip = self._with_scroll_label(strip)
+        return strip
+
+    def _with_scroll_label(self, strip: Strip) -> Strip:
+        """Say on the top line that the view is in the history, and how to get back."""
+        label = f" ↑ {self._scroll} lines back · shift+pagedown "
+        width = self.size.width
+        if len(label) >= width:
+            return strip
+        style = (self._base_style or Style()) + Style(reverse=True)
+        return Strip.join([strip.crop(0, width - len(label)), Strip([Segment(label, style)])])
 
     def on_focus(self, event: events.Focus) -> None:
         self._dirty.add(self.emulator.cursor.y)

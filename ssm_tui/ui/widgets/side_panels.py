@@ -1,0 +1,60 @@
+"""Wiring of the history and logs side panels into the fleet screen (`MainScreen`).
+
+The screen keeps a `#side` column and `mount_side_panel`; this module decides what goes in it so
+the screen's own code stays three lines: `h` / `l` toggle a panel, and the highlighted fleet row
+tells the history panel which instance to show (debounced, so scrolling the fleet does not fire
+a DescribeSessions per row).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ssm_tui.ui.widgets.history_panel import HistoryPanel
+from ssm_tui.ui.widgets.logs_panel import LogsPanel
+
+FOLLOW_DELAY = 0.3
+"""Seconds the fleet cursor must rest on a row before the history panel loads it."""
+
+
+async def toggle_side_panel(screen: Any, kind: str) -> None:
+    """Open the `kind` ('history' or 'logs') panel beside the fleet, or close it if open."""
+    side = screen.query_one("#side")
+    panel_type = HistoryPanel if kind == "history" else LogsPanel
+    open_panels = side.query(panel_type)
+    if open_panels:
+        await open_panels.remove()
+        side.display = bool(side.children)
+        return
+    scopes = list(screen.fleet.scopes)
+    if kind == "history":
+        store = screen.services.get_store() if hasattr(screen.services, "get_store") else None
+        panel: HistoryPanel | LogsPanel = HistoryPanel(store=store, id="history-panel")
+        await screen.mount_side_panel(panel)
+        row = _highlighted(screen)
+        if row is None:
+            panel.show_all = True
+            panel.show_for(scopes, None, all_scopes=scopes)
+        else:
+            panel.show_for([row.scope], row.instance.instance_id, all_scopes=scopes)
+    else:
+        panel = LogsPanel(id="logs-panel")
+        await screen.mount_side_panel(panel)
+        panel.show_for(scopes)
+
+
+def follow_selection(screen: Any, row: Any) -> None:
+    """The fleet cursor moved to `row` (a `FleetRow` or None): the history panel follows it."""
+    if row is None:
+        return
+    for panel in screen.query(HistoryPanel):
+        if panel.target != row.instance.instance_id:
+            scopes = list(screen.fleet.scopes)
+            panel.show_for(
+                [row.scope], row.instance.instance_id, all_scopes=scopes, delay=FOLLOW_DELAY
+            )
+
+
+def _highlighted(screen: Any) -> Any:
+    """The `FleetRow` under the fleet cursor, or None."""
+    return screen.fleet.table.cursor_row

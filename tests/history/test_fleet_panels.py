@@ -1,0 +1,49 @@
+"""The side panels in the real app: `h` and `l` on the fleet screen, following the cursor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ssm_tui.ui.app import SsmTuiApp
+from ssm_tui.ui.screens.transcript import TranscriptScreen
+from ssm_tui.ui.widgets.history_panel import HistoryPanel
+from ssm_tui.ui.widgets.logs_panel import LogsPanel
+from tests.history.apps import until
+from tests.history.conftest import PROFILE, REGION, Ran
+
+
+async def test_h_and_l_toggle_side_panels_that_follow_the_fleet(aws: Any, finished: Ran) -> None:
+    app = SsmTuiApp()
+    async with app.run_test(size=(200, 40)) as pilot:
+        screen = app.screen
+        table = screen.fleet.table
+        key = f"{PROFILE}/{REGION}/{finished.target}"
+        await until(pilot, lambda: key in table.visible_keys(), "fleet listed")
+        table.move_cursor_to(table.visible_keys().index(key))
+        table.focus()
+        await pilot.press("h")
+        panel = screen.query_one(HistoryPanel)
+        await until(pilot, lambda: finished.session_id in panel._sessions, "history of the row")
+        assert panel.target == finished.target
+
+        other = next(k for k in table.visible_keys() if k != key and k.startswith(f"{PROFILE}/"))
+        table.move_cursor_to(table.visible_keys().index(other))
+        await until(pilot, lambda: panel.target == other.rsplit("/", 1)[-1], "panel followed")
+
+        await pilot.press("l")
+        logs = screen.query_one(LogsPanel)
+        await until(pilot, lambda: logs.listings, "transcripts listed")
+        assert finished.session_id in {ref.session_id for ref in logs.items}
+
+        await pilot.press("h")  # closes the history panel, the logs panel stays
+        await pilot.pause()
+        assert not screen.query(HistoryPanel) and screen.query(LogsPanel)
+
+        logs.table.focus()
+        row = next(i for i, r in enumerate(logs.items) if r.session_id == finished.session_id)
+        logs.table.move_cursor(row=row)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TranscriptScreen), "viewer")
+        viewer = app.screen
+        await until(pilot, lambda: viewer.document.complete, "read")
+        assert any("hello-from-history" in line for line in viewer.document.iter_plain())
