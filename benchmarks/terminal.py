@@ -73,11 +73,13 @@ def pct(values: list[float], q: float) -> float:
 # --- 1. the ceiling ---------------------------------------------------------------------------
 
 
-def bare_pty_cat(path: Path, cols: int, rows: int) -> tuple[float, int]:
-    """Seconds for ``cat path`` through a bare pty read by Python, and bytes read."""
+def bare_pty_cat(path: Path, cols: int, rows: int) -> tuple[float, int, float]:
+    """Seconds for ``cat path`` through a bare pty read by Python, bytes read, and the reader's
+    CPU seconds."""
     master, slave = os.openpty()
     set_winsize(slave, cols, rows)
     start = time.perf_counter()
+    cpu = time.process_time()
     proc = subprocess.Popen(
         ["cat", str(path)], stdin=slave, stdout=slave, stderr=slave, start_new_session=True
     )
@@ -92,9 +94,10 @@ def bare_pty_cat(path: Path, cols: int, rows: int) -> tuple[float, int]:
             break
         total += len(data)
     took = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     proc.wait()
     os.close(master)
-    return took, total
+    return took, total, cpu
 
 
 async def loop_pty_cat(path: Path, cols: int, rows: int) -> float:
@@ -114,6 +117,8 @@ async def loop_pty_cat(path: Path, cols: int, rows: int) -> float:
 class PaneResult:
     flood_seconds: float = 0.0
     flood_bytes: int = 0
+    flood_cpu: float = 0.0
+    """CPU seconds this process spent during the flood (pty reads, emulation, rendering)."""
     key_latencies_ms: list[float] = field(default_factory=list)
     echo_latencies_ms: list[float] = field(default_factory=list)
     frames: int = 0
@@ -195,6 +200,7 @@ async def measure_pane(
         await asyncio.sleep(0.3)
         state["fed"] = 0
         start = time.perf_counter()
+        cpu = time.process_time()
         pane.send(command.encode())
         while state["painted_after_marker"] is None:
             if time.perf_counter() - start > 600:
@@ -204,6 +210,7 @@ async def measure_pane(
                 app.post_message(events.Key("f12", None))
             await asyncio.sleep(0.02)
         result.flood_seconds = state["painted_after_marker"] - start  # type: ignore[operator]
+        result.flood_cpu = time.process_time() - cpu
         result.flood_bytes = state["fed"]
         result.key_latencies_ms = list(app.latencies)
 
@@ -226,19 +233,23 @@ async def measure_pane(
     return result
 
 
-def report(ceiling: tuple[float, int], loop_s: float, pane: PaneResult, size: int) -> None:
+def report(ceiling: tuple[float, int, float], loop_s: float, pane: PaneResult, size: int) -> None:
     mb = size / 1e6
-    ceiling_s, ceiling_bytes = ceiling
+    ceiling_s, ceiling_bytes, ceiling_cpu = ceiling
     print(f"\ncat of a {mb:.0f} MB file, pane {SIZE[0]}x{SIZE[1]}")
     print(
         f"  bare pty read by Python (ceiling): {ceiling_s:6.2f} s  {mb / ceiling_s:7.1f} MB/s"
-        f"  ({ceiling_bytes / 1e6:.1f} MB through the tty)"
+        f"  ({ceiling_bytes / 1e6:.1f} MB through the tty; reader CPU {ceiling_cpu:.2f} s)"
     )
     print(f"  PtyProcess on asyncio, no emulator: {loop_s:6.2f} s  {mb / loop_s:7.1f} MB/s")
     print(
         f"  TerminalPane (pty+emulator+frames): {pane.flood_seconds:6.2f} s"
         f"  {mb / pane.flood_seconds:7.1f} MB/s  ({pane.flood_bytes / 1e6:.1f} MB fed;"
-        f" {pane.frames} frames painted)"
+        f" {pane.frames} repaints of the top line)"
+    )
+    print(
+        f"  pane CPU during the flood: {pane.flood_cpu:.2f} s = {mb / pane.flood_cpu:.1f} MB per"
+        f" CPU-second (wall time above depends on the load of the machine)"
     )
     print(f"  ratio pane / ceiling: {ceiling_s / pane.flood_seconds:.2f}")
     keys = pane.key_latencies_ms

@@ -131,7 +131,10 @@ def _prepare(session: botocore.session.Session, profile: str | None) -> str | No
         raise _config_error(exc) from None
     name = _botocore_profile(profile, config)
     if name is None:
-        return None
+        # The default chain: AWS_PROFILE (if set) still names a profile that may need the audit
+        # name; it is not made explicit, so AWS_ACCESS_KEY_ID keeps botocore's precedence.
+        chosen = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+        return chosen if chosen and chosen in config.get("profiles", {}) else None
     discovered = profiles_mod.discovered_config(name)
     if discovered is not None:
         config["profiles"][name] = discovered

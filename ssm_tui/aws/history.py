@@ -152,7 +152,9 @@ def from_local(record: Any) -> SessionSummary:
         return default
 
     end = _aware(field("end", "ended_at", "end_date", "ended"))
-    status = field("status", default=None) or ("Terminated" if end else "Connected")
+    # without an end and unknown to AWS, a local row may be a session the app lost track of
+    # (crash, kill): not claimed as active; AWS's status replaces this when it knows the id
+    status = field("status", default=None) or ("Terminated" if end else "Unknown")
     exit_status = field("exit_status")
     return SessionSummary(
         session_id=str(field("session_id", default="")),

@@ -395,6 +395,14 @@ class TranscriptDocument:
         index = bisect_left(filled, target)
         return min(index, len(self.lines) - 1)
 
+    def forget_before(self, index: int) -> None:
+        """Drop the first `index` lines (a printer that streamed them needs them no more)."""
+        if index <= 0:
+            return
+        del self.lines[:index]
+        del self.times[:index]
+        self._plain = {i - index: text for i, text in self._plain.items() if i >= index}
+
     def iter_plain(self) -> Iterator[str]:
         """Every line as plain text (saving to a file)."""
         for index in range(len(self.lines)):

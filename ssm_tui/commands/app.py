@@ -47,11 +47,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             sandbox.start()
             os.environ.update(sandbox.env)
-            from pathlib import Path
-
-            from ssm_tui.store import Store
-
-            store = Store(Path(sandbox.directory) / "demo.sqlite")
+            store = _isolate_demo(sandbox)
         except BaseException:
             sandbox.stop()
             raise
@@ -63,6 +59,27 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if sandbox is not None:
             sandbox.stop()
+
+
+def _isolate_demo(sandbox: object) -> object:
+    """Keep the demo out of the user's files: its own HOME (SSO token), cache and record."""
+    from pathlib import Path
+
+    from ssm_tui.store import Store
+
+    directory = Path(sandbox.directory)  # type: ignore[attr-defined]
+    home = directory / "home"
+    home.mkdir(exist_ok=True)
+    os.environ["HOME"] = str(home)
+    os.environ["SSM_TUI_CONFIG"] = str(directory / "ssm-tui.toml")
+    token_dir = str(sandbox.install_sso_token(home).parent)  # type: ignore[attr-defined]
+    import botocore.credentials
+    import botocore.tokens
+
+    # botocore fixed its SSO cache folder from the old HOME when it was imported
+    botocore.credentials.SSOProvider._SSO_TOKEN_CACHE_DIR = token_dir
+    botocore.tokens.SSOTokenProvider._SSO_TOKEN_CACHE_DIR = token_dir
+    return Store(directory / "demo.sqlite")
 
 
 def _run_app(args: argparse.Namespace, store: object) -> int:

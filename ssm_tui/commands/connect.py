@@ -92,6 +92,12 @@ def run(args: argparse.Namespace) -> int:
         document = NON_INTERACTIVE_DOCUMENT
         parameters["command"] = [args.remote_command]
         plugin = plugin or launcher.BUILTIN  # the official plugin drops the exit status
+        if plugin != launcher.BUILTIN:
+            print(
+                "ssm-tui connect: note: session-manager-plugin always exits 0; "
+                "use --plugin builtin to get the remote command's status",
+                file=sys.stderr,
+            )
     try:
         launcher.resolve_plugin(plugin)  # fail before starting a session
     except launcher.PluginNotFound as exc:

@@ -192,6 +192,8 @@ class _Printer:
             self.out.write(doc.plain(self.printed) + "\n")
             self.printed += 1
         self.out.flush()
+        doc.forget_before(self.printed)  # constant memory, however long the transcript
+        self.printed = 0
 
     def close(self) -> None:
         if self.raw:

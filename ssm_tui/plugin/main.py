@@ -327,9 +327,14 @@ async def _port_session(
     forwarder = portforward.PortForwarder(client, mux=mux, status=say)
     router.set(forwarder.on_output)
     router.flag_handler = forwarder.on_flag
-    port = _local_port(properties, request)
-    actual = await forwarder.listen("127.0.0.1", port)
-    say(f"Port {actual} opened for sessionId {client.session_id}.\nWaiting for connections...\n")
+    unix_socket = _parameter(properties, request, "localUnixSocket")
+    if unix_socket:
+        await forwarder.listen_unix(unix_socket)
+        say(f"Unix socket {unix_socket} opened for sessionId {client.session_id}.")
+    else:
+        actual = await forwarder.listen("127.0.0.1", _local_port(properties, request))
+        say(f"Port {actual} opened for sessionId {client.session_id}.")
+    say("Waiting for connections...\n")
     keepalive = None
     if mux and not portforward.version_newer(client.agent_version, portforward.NO_KEEPALIVE_AGENT):
         keepalive = asyncio.create_task(forwarder.keepalive())
@@ -357,17 +362,23 @@ async def _port_session(
     return 0
 
 
+def _parameter(properties: dict[str, Any], request: dict[str, Any], name: str) -> str:
+    """A document parameter from the handshake properties, else from the StartSession request."""
+    value = properties.get(name)
+    if value in (None, ""):
+        params = request.get("Parameters") or {}
+        value = params.get(name) if isinstance(params, dict) else None
+        if isinstance(value, list):
+            value = value[0] if value else None
+    return "" if value is None else str(value)
+
+
 def _local_port(properties: dict[str, Any], request: dict[str, Any]) -> int:
-    """localPortNumber from the handshake properties, else from the request, else 0 (random)."""
-    candidates: list[Any] = [properties.get("localPortNumber")]
-    params = request.get("Parameters") or {}
-    if isinstance(params, dict):
-        value = params.get("localPortNumber")
-        candidates.append(value[0] if isinstance(value, list) and value else value)
-    for candidate in candidates:
+    """localPortNumber (properties, then request), else 0: a random free port."""
+    for source in (properties, {}):
         try:
-            port = int(str(candidate))
-        except (TypeError, ValueError):
+            port = int(_parameter(source, request, "localPortNumber") or 0)
+        except ValueError:
             continue
         if 0 < port < 65536:
             return port

@@ -88,6 +88,10 @@ class PortForwarder:
         self.server = await asyncio.start_server(self._handle, host, port)
         return self.server.sockets[0].getsockname()[1]
 
+    async def listen_unix(self, path: str) -> None:
+        """Listen on a unix socket instead (the document's `localUnixSocket`)."""
+        self.server = await asyncio.start_unix_server(self._handle, path)
+
     async def keepalive(self) -> None:
         """smux NOPs for agents old enough to close an idle mux session."""
         while True:

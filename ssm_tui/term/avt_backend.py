@@ -84,6 +84,7 @@ class AvtEmulator:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._history: deque[avt.Line] = deque(maxlen=max(scrollback, 0) or None)
         self._keep_history = scrollback > 0
+        self._pushed = 0
         self._modes = ModeTracker()
 
     @property
@@ -99,9 +100,17 @@ class AvtEmulator:
         text = self._decoder.decode(data)
         if not text:
             return set()
-        changed, gone = self._vt.feed_str(text)
+        try:
+            changed, gone = self._vt.feed_str(text)
+        except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException
+            if type(exc).__name__ != "PanicException":
+                raise
+            # Never seen in fuzzing, but a panic must not take the app down: start a clean screen.
+            self._vt = avt.Vt(self._cols, self._rows, scrollback_limit=0)
+            return set(range(self._rows))
         if gone and self._keep_history:
             self._history.extend(gone)
+            self._pushed += len(gone)
         return set(changed)
 
     def resize(self, cols: int, rows: int) -> None:
@@ -110,6 +119,7 @@ class AvtEmulator:
         _changed, gone = self._vt.resize(cols, rows)
         if gone and self._keep_history:
             self._history.extend(gone)
+            self._pushed += len(gone)
         self._cols, self._rows = cols, rows
 
     def line(self, y: int) -> list[Cell]:
@@ -147,6 +157,10 @@ class AvtEmulator:
 
     def scrollback_line(self, i: int) -> list[Cell]:
         return _cells(self._history[i])
+
+    @property
+    def scrollback_pushed(self) -> int:
+        return self._pushed
 
     def text(self) -> str:
         return "\n".join(line.text.rstrip() for line in self._vt.view())

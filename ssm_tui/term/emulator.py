@@ -119,6 +119,12 @@ class Emulator(Protocol):
         screen."""
         ...
 
+    @property
+    def scrollback_pushed(self) -> int:
+        """Lines ever pushed into the scrollback; unlike ``scrollback_len`` it keeps growing once
+        the limit is reached (a view scrolled back uses it to stay on the same lines)."""
+        ...
+
     def text(self) -> str:
         """The visible screen as plain text, one line per row, trailing blanks stripped."""
         ...

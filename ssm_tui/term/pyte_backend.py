@@ -75,6 +75,7 @@ class _Screen(pyte.Screen):
 
     def __init__(self, columns: int, lines: int, history: deque[list[Cell]] | None) -> None:
         self.history = history
+        self.pushed = 0
         self.in_alt = False
         self._saved: tuple[Any, Any] | None = None
         super().__init__(columns, lines)
@@ -93,6 +94,7 @@ class _Screen(pyte.Screen):
             and self.cursor.y == bottom
         ):
             self.history.append(self.row_cells(0))
+            self.pushed += 1
         super().index()
 
     def set_mode(self, *modes: int, **kwargs: Any) -> None:
@@ -204,6 +206,10 @@ class PyteEmulator:
 
     def scrollback_line(self, i: int) -> list[Cell]:
         return self._history[i]
+
+    @property
+    def scrollback_pushed(self) -> int:
+        return self._screen.pushed
 
     def text(self) -> str:
         return "\n".join(line.rstrip() for line in self._screen.display)

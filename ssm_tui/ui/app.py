@@ -53,6 +53,7 @@ class SsmTuiApp(App[int]):
         self.services = services or Services()
         self.live_sessions: dict[str, StartedSession] = {}
         """Sessions StartSession opened and TerminateSession has not yet ended."""
+        self._ending: dict[str, asyncio.Future[None]] = {}
         for item in THEMES:
             self.register_theme(item)
         self._wanted_theme = theme or DEFAULT_THEME
@@ -66,6 +67,10 @@ class SsmTuiApp(App[int]):
             self.theme = DEFAULT_THEME
         self._install_signal_handlers()
         self.push_screen(MainScreen(self.services))
+
+    def on_unmount(self) -> None:
+        """Stop the AWS thread (a later `end_leftovers` restarts it if sessions remain)."""
+        self.services.aws.stop()
 
     def _install_signal_handlers(self) -> None:
         """SIGTERM/SIGHUP run the same cleanup as quitting (headless tests keep pytest's)."""
@@ -112,22 +117,38 @@ class SsmTuiApp(App[int]):
         await self.services.aclose()
 
     async def end_remote_session(self, started: StartedSession) -> None:
-        """TerminateSession once; errors are logged (the session may already be gone)."""
-        if self.live_sessions.pop(started.session_id, None) is None:
-            return
+        """TerminateSession once per session, however many callers ask (tab close, exit, quit).
+
+        The call runs in its own task, shielded: cancelling a caller (a closed tab's worker,
+        the app exiting) never abandons a TerminateSession half-way.
+        """
+        session_id = started.session_id
+        task = self._ending.get(session_id)
+        if task is None:
+            if session_id not in self.live_sessions:
+                return
+            task = asyncio.ensure_future(self._terminate(started))
+            self._ending[session_id] = task
+        await asyncio.shield(task)
+
+    async def _terminate(self, started: StartedSession) -> None:
         try:
             await self.services.terminate_session(started)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the session may already be gone
             log.warning("TerminateSession %s failed: %s", started.session_id, exc)
+        finally:
+            self.live_sessions.pop(started.session_id, None)
+            self._ending.pop(started.session_id, None)
 
     async def end_all_remote(self) -> None:
+        """End every open session and wait for calls already under way."""
         sessions = list(self.live_sessions.values())
-        if not sessions:
+        pending = [*(self.end_remote_session(s) for s in sessions), *self._ending.values()]
+        if not pending:
             return
         try:
             await asyncio.wait_for(
-                asyncio.gather(*(self.end_remote_session(s) for s in sessions)),
-                TERMINATE_TIMEOUT,
+                asyncio.gather(*pending, return_exceptions=True), TERMINATE_TIMEOUT
             )
         except TimeoutError:
             log.warning("TerminateSession timed out for %d session(s)", len(self.live_sessions))
@@ -145,7 +166,9 @@ def end_leftovers(app: SsmTuiApp) -> None:
         return
 
     async def end_them() -> None:
+        app._ending.clear()  # tasks of the app's closed loop; start afresh on this one
         await app.end_all_remote()
+        app.services.aws.stop()
 
     try:
         asyncio.run(end_them())

@@ -9,7 +9,7 @@ Filter language (whitespace separated terms, all must match; a leading `!` negat
 - `tag:Key=Value` (value is a substring, case-insensitive), `tag:Key` (has the tag),
   `status:online`, `account:prod`, `region:eu`, `profile:dev`, `platform:linux`, `id:i-0ab`;
 - any other word: substring of the row's search blob (name, id, tags, IP, account, profile,
-  region, platform, status), or a fuzzy (in-order letters) match of the name or id.
+  region, platform, status), or (3+ letters) a fuzzy, in-order-letters match of the name.
 
 AWS text is wrapped in `Text(value)` and never parsed as markup: a tag value `[bold]x[/]` or an
 escape sequence is displayed as the literal characters it holds.
@@ -192,7 +192,7 @@ class FleetRow:
                     instance.computer_name.lower(),
                 )
             ).translate(_ONE_LINE),  # fmt: skip
-            "short": f"{name} {iid}",
+            "short": name,
             "status": status,
             "account": account_line.translate(_ONE_LINE),
             "profile": instance.profile.lower(),
@@ -246,7 +246,7 @@ class Term:
     tag: re.Pattern[str] | None = None
     """For `tag:` terms: searched in the row's tab-separated `key=value` line."""
     fuzzy: re.Pattern[str] | None = None
-    """Free words of 3+ letters also match the name/id with their letters in order."""
+    """Free words of 3+ letters also match the name with their letters in order."""
 
     def hit(self, fields: dict[str, str]) -> bool:
         if self.tag is not None:

@@ -20,6 +20,7 @@ import logging
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from ssm_tui.aws.models import Profile, Scope, ScopeResult, StartedSession
@@ -66,6 +67,19 @@ class AwsLoop:
             self._loop = self._thread = None
         if loop is None or thread is None:
             return
+
+        async def cancel_all() -> None:
+            """Cancel what still runs (a refresh) so every coroutine unwinds on its own loop."""
+            current = asyncio.current_task()
+            tasks = [t for t in asyncio.all_tasks() if t is not current]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(timeout)
+        except Exception:  # noqa: BLE001 - stopping anyway
+            log.warning("AWS calls did not stop in %.0f s", timeout)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout)
         if not thread.is_alive():
@@ -94,6 +108,8 @@ class Services:
     _inventory: Any = None
     aws: AwsLoop = field(default_factory=AwsLoop)
     """Where every AWS coroutine runs (see the module docstring)."""
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """"Now" for last-ping ages; tests and screenshots freeze it."""
 
     # -- settings & profiles ---------------------------------------------------------------
     def get_settings(self) -> Any:

@@ -141,3 +141,26 @@ async def test_thirty_percent_throttling_still_lists_everything(sandbox_env, wor
     for result in results:
         expected = _expected(world, account_of[result.scope.profile], result.scope.region)
         assert {i.instance_id: i.name for i in result.instances} == expected
+
+
+async def test_kept_clients_serve_a_refresh_and_close(sandbox_env, world) -> None:  # type: ignore[no-untyped-def]
+    scopes = [Scope("prod", "us-east-1"), Scope("sandbox", "us-east-1")]
+    async with InventoryService(keep_clients=True) as service:
+        first = {r.scope: r for r in await service.list_all(scopes)}
+        kept = dict(service._pool)
+        second = {r.scope: r for r in await service.list_all(scopes)}
+        assert service._pool == kept and len(kept) == 2  # the refresh reused both pairs
+    assert service._pool == {}
+    for scope in scopes:
+        assert first[scope].error is None and second[scope].error is None
+        assert {i.instance_id for i in first[scope].instances} == {
+            i.instance_id for i in second[scope].instances
+        }
+
+
+async def test_results_stream_in_as_scopes_finish_and_early_close_cancels(sandbox_env) -> None:  # type: ignore[no-untyped-def]
+    scopes = default_scopes(load_profiles(), REGIONS)
+    stream = InventoryService().stream(scopes)
+    first = await anext(stream)
+    assert first.scope in scopes
+    await stream.aclose()  # the UI navigates away: the other scopes are cancelled, nothing leaks

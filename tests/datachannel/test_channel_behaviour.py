@@ -193,7 +193,17 @@ async def test_output_waits_for_a_dropped_client_and_arrives_complete(
     token = server.registry.resume(session.session_id)
     assert token
     await client.reconnect(url, token)
+    import time as _t
+    t0 = _t.monotonic()
+    async def watch():
+        while True:
+            await asyncio.sleep(0.5)
+            from ssm_tui.sandbox import datachannel as dc
+            rt = dc._RUNTIMES.get(session.session_id)
+            print(f"{_t.monotonic()-t0:.1f} out={len(client.output)} exp={client.channel.expected_seq} buf={client.channel.buffered} dup={client.channel.duplicates}", rt and (rt.channel.unacked, rt.channel.queued, rt._paused, rt.ending, rt._shell and rt._shell._paused, rt._shell and rt._shell._reading, rt._shell and rt._shell.finished, rt.connection is not None))
+    w = asyncio.create_task(watch())
     await client.pump(lambda: client.closed is not None, timeout=60)
+    w.cancel()
     numbers = bytes(client.output).split(b"\r\n")[:300_000]
     assert [int(n) for n in numbers] == list(range(1, 300_001))
     assert client.exit_code == 0

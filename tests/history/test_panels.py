@@ -125,7 +125,15 @@ async def test_viewer_shows_escapes_and_markup_literally_and_searches(
 
         await pilot.press("v")  # raw view: the escapes as symbols
         assert view.render_line(0).text.rstrip() == "␛]0;evil␇␛[2J[red]markup"
-        await pilot.press("v")
+        await pilot.press("e")  # screen view: replayed through the terminal emulator
+        assert view.mode == "screen" and view.replay is not None
+        assert view.replay.emulator.title == "evil"  # the emulator kept the title to itself
+        assert [view.render_line(y).text.rstrip() for y in range(4)] == [
+            "[red]markup", "match one", "x", "match two"
+        ]  # fmt: skip
+        assert app.title == title_before
+        await pilot.press("e")
+        assert view.mode == "lines"
 
         await pilot.press("slash", *"MATCH", "enter")
         assert view.current is not None and view.current.line == 1

@@ -101,3 +101,11 @@ def test_event_text_reads_plain_and_streaming_events() -> None:
 
 def test_plain_text_of_a_whole_transcript() -> None:
     assert plain_text("$ echo hi\r\nhi\r\n\x1b]0;t\x07$ ") == "$ echo hi\nhi\n$ "
+
+
+def test_forget_before_keeps_the_open_line() -> None:
+    doc = TranscriptDocument()
+    doc.feed("a\nb\npart", 1.0)
+    doc.forget_before(2)
+    doc.feed("ial\n", 2.0)
+    assert doc.lines == ["partial"] and doc.times == [1.0]

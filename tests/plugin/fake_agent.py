@@ -249,7 +249,13 @@ class FakeAgent:
             body = bytes(self._smux_buffer[SMUX.size : SMUX.size + length])
             del self._smux_buffer[: SMUX.size + length]
             if cmd == 0:
-                reader, writer = await asyncio.open_connection("127.0.0.1", self.port_target)
+                try:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", self.port_target)
+                except OSError:  # as the agent: Flag ConnectToPortError, then close the stream
+                    flag = m.flag_payload(m.PayloadFlag.CONNECT_TO_PORT_ERROR)
+                    await self.output(flag, m.PayloadType.FLAG)
+                    await self.output(SMUX.pack(1, 1, 0, sid))
+                    continue
                 self._streams[sid] = writer
                 task = asyncio.create_task(self._pump_target(sid, reader))
                 self._tasks.add(task)

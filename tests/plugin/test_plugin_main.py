@@ -120,7 +120,7 @@ async def _port_session(agent: FakeAgent, exchange: Any) -> None:
         async with asyncio.timeout(30):
             line = await proc.stdout.readline()
             port = int(re.search(rb"Port (\d+) opened", line).group(1))
-            await exchange(port)
+            await exchange(port, proc.stdout)
         proc.send_signal(2)  # Ctrl-C: the plugin sends Flag TerminateSession and exits 0
         async with asyncio.timeout(30):
             assert await proc.wait() == 0
@@ -147,7 +147,7 @@ async def test_mux_port_forwarding_carries_concurrent_connections() -> None:
         session_type="Port", properties=props, port_target=target.sockets[0].getsockname()[1]
     ) as agent:
 
-        async def exchange(port: int) -> None:
+        async def exchange(port: int, _: Any) -> None:
             payloads = [bytes([65 + i]) * 70_000 for i in range(3)]
             results = await asyncio.gather(*(_roundtrip(port, p) for p in payloads))
             assert results == payloads
@@ -160,7 +160,7 @@ async def test_basic_port_forwarding_with_an_old_agent() -> None:
     props = {"type": "LocalPortForwarding", "portNumber": "1", "localPortNumber": "0"}
     async with FakeAgent(session_type="Port", properties=props, agent_version="3.0.100.0") as agent:
 
-        async def exchange(port: int) -> None:
+        async def exchange(port: int, _: Any) -> None:
             assert await _roundtrip(port, b"one") == b"one"
             for _ in range(100):  # the plugin reports the end of the first connection
                 if m.PayloadFlag.DISCONNECT_TO_PORT in agent.flags:
@@ -171,3 +171,52 @@ async def test_basic_port_forwarding_with_an_old_agent() -> None:
         await _port_session(agent, exchange)
         assert agent.received_bytes() == b"onetwo"  # raw bytes, no smux framing
         assert m.PayloadFlag.DISCONNECT_TO_PORT in agent.flags
+
+
+async def test_unreachable_destination_is_reported() -> None:
+    closed = await asyncio.start_server(_echo, "127.0.0.1", 0)
+    dead_port = closed.sockets[0].getsockname()[1]
+    closed.close()
+    await closed.wait_closed()
+    props = {"type": "LocalPortForwarding", "portNumber": "1", "localPortNumber": "0"}
+    async with FakeAgent(session_type="Port", properties=props, port_target=dead_port) as agent:
+
+        async def exchange(port: int, stdout: asyncio.StreamReader) -> None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"hello?")
+            assert await reader.read() == b""  # the stream is closed by the agent
+            writer.close()
+            text = b""
+            while b"Connection to destination port failed" not in text:
+                text += await stdout.readline()
+
+        await _port_session(agent, exchange)
+
+
+async def test_forwarding_from_a_local_unix_socket(tmp_path: Any) -> None:
+    target = await asyncio.start_server(_echo, "127.0.0.1", 0)
+    path = str(tmp_path / "fwd.sock")
+    props = {"type": "LocalPortForwarding", "portNumber": "1", "localUnixSocket": path}
+    async with FakeAgent(
+        session_type="Port", properties=props, port_target=target.sockets[0].getsockname()[1]
+    ) as agent:
+        argv, env = plugin_args(agent)
+        proc = await asyncio.create_subprocess_exec(
+            *argv, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE
+        )
+        try:
+            assert proc.stdout is not None
+            async with asyncio.timeout(30):
+                assert b"Unix socket" in await proc.stdout.readline()
+                reader, writer = await asyncio.open_unix_connection(path)
+                writer.write(b"over unix")
+                assert await reader.readexactly(9) == b"over unix"
+                writer.close()
+            proc.send_signal(2)
+            async with asyncio.timeout(30):
+                assert await proc.wait() == 0
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    target.close()

@@ -326,3 +326,41 @@ def test_dropped_websockets_are_resumed_without_losing_output(sandbox_env: Any) 
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(p) for p in text.split()]
+
+
+def test_killed_plugin_leaves_no_session_behind(sandbox_env: Any) -> None:
+    child = spawn([*SSM_TUI, "connect", linux_target(sandbox_env), "--plugin", "builtin"])
+    child.expect(rb"SessionId: ([\w-]+)")
+    session_id = child.match.group(1).decode()
+    child.expect(PROMPT)
+    (plugin_pid,) = _children(child.pid)
+    os.kill(plugin_pid, 9)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 128 + 9
+    ssm = boto3.Session(profile_name="sandbox").client("ssm")
+    active = ssm.describe_sessions(State="Active")["Sessions"]
+    assert session_id not in {s["SessionId"] for s in active}
+    history = ssm.describe_sessions(State="History")["Sessions"]
+    assert session_id in {s["SessionId"] for s in history}
+
+
+def test_sigterm_restores_the_terminal(sandbox_env: Any) -> None:
+    connect = shlex.join([*SSM_TUI, "connect", linux_target(sandbox_env), "--plugin", "builtin"])
+    child = spawn(["/bin/sh", "-c", f"stty -g; {connect}; echo rc=$?; stty -g"])
+    child.expect(rb"([0-9a-f:]+)\r\n")
+    before = child.match.group(1)
+    child.expect(PROMPT)
+    (connect_pid,) = _children(child.pid)
+    (plugin_pid,) = _children(connect_pid)
+    os.kill(plugin_pid, 15)
+    child.expect(rb"rc=(\d+)")
+    assert child.match.group(1) == b"143"
+    child.expect(rb"([0-9a-f:]+)\r\n")
+    assert child.match.group(1) == before
+    child.expect(pexpect.EOF)

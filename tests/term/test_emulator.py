@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ssm_tui.term.emulator import (
     DEFAULT_STYLE,
@@ -190,71 +192,67 @@ def test_cursor_visibility_and_position_report(backend: str) -> None:
 # --- captured output of real programs (tests/term/captures/record.py) ------------------------
 
 
-def replay(name: str, backend: str, chunk: int | None) -> list[tuple[str, Emulator]]:
-    """Feed each step of a capture; the (screen text, emulator) after each step."""
+class Step:
+    """What the screen looked like after one step of a capture (the emulator goes on)."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.text = emulator.text()
+        self.alternate_screen = emulator.alternate_screen
+        self.lines = [emulator.line(y) for y in range(emulator.rows)]
+        self.cursor = emulator.cursor
+        self.scrollback_len = emulator.scrollback_len
+
+
+def replay(name: str, backend: str, chunk: int | None) -> list[Step]:
+    """Feed each step of a capture in ``chunk``-byte pieces (None: whole); the screen after each."""
     capture = json.loads((CAPTURES / f"{name}.json").read_text())
     emulator = create_emulator(capture["cols"], capture["rows"], backend=backend)
-    states = []
+    steps = []
     for step in capture["steps"]:
         data = base64.b64decode(step["output"])
         size = chunk or max(len(data), 1)
         for i in range(0, len(data), size):
             emulator.feed(data[i : i + size])
-        states.append((emulator.text(), emulator))
-        if step is not capture["steps"][-1]:
-            states[-1] = (emulator.text(), _snapshot(emulator))
-    return states
-
-
-class _Frozen:
-    """What a step looked like (the emulator goes on changing)."""
-
-    def __init__(self, emulator: Emulator) -> None:
-        self.alternate_screen = emulator.alternate_screen
-        self.lines = [emulator.line(y) for y in range(emulator.rows)]
-        self.cursor = emulator.cursor
-
-
-def _snapshot(emulator: Emulator) -> _Frozen:  # type: ignore[return-value]
-    return _Frozen(emulator)
+        steps.append(Step(emulator))
+    return steps
 
 
 @pytest.mark.parametrize("chunk", [None, 1, 7])
 def test_vim_capture(backend: str, chunk: int | None) -> None:
     steps = replay("vim", backend, chunk)
     opened, at_end, after = steps[3], steps[4], steps[5]
-    assert opened[1].alternate_screen
-    assert opened[0].splitlines()[0] == "line 001 of the sample file"
-    assert '"sample.txt" 100L' in opened[0].splitlines()[-1]
-    assert at_end[0].splitlines()[22] == "line 100 of the sample file"
-    assert not after[1].alternate_screen
-    assert after[0].splitlines()[:2] == ["$ echo before vim", "before vim"]
-    assert "sample file" not in after[0]
+    assert opened.alternate_screen
+    assert opened.text.splitlines()[0] == "line 001 of the sample file"
+    assert '"sample.txt" 100L' in opened.text.splitlines()[-1]
+    assert at_end.text.splitlines()[22] == "line 100 of the sample file"
+    assert not after.alternate_screen
+    assert after.text.splitlines()[:2] == ["$ echo before vim", "before vim"]
+    assert "sample file" not in after.text
 
 
 @pytest.mark.parametrize("chunk", [None, 1, 7])
 def test_less_capture(backend: str, chunk: int | None) -> None:
     steps = replay("less", backend, chunk)
-    assert steps[3][1].alternate_screen
-    assert steps[3][0].splitlines()[0] == "line 001 of the sample file"
-    assert steps[4][0].splitlines()[0] == "line 024 of the sample file"
-    assert not steps[5][1].alternate_screen
-    assert steps[5][0].splitlines()[1] == "before less"
+    assert steps[3].alternate_screen
+    assert steps[3].text.splitlines()[0] == "line 001 of the sample file"
+    assert steps[4].text.splitlines()[0] == "line 024 of the sample file"
+    assert not steps[5].alternate_screen
+    assert steps[5].text.splitlines()[1] == "before less"
 
 
 def test_top_capture(backend: str) -> None:
     screen = replay("top", backend, 64)[3]
-    lines = screen[0].splitlines()
+    lines = screen.text.splitlines()
     assert lines[0].startswith("top - ")
     assert any(line.split()[:2] == ["PID", "USER"] for line in lines)
-    assert not screen[1].cursor.visible
-    header = next(line for line in screen[1].lines if cells_text(line).lstrip().startswith("PID"))
+    assert not screen.cursor.visible
+    header = next(line for line in screen.lines if cells_text(line).lstrip().startswith("PID"))
     assert any(c.style.reverse for c in header)  # top draws its column header in reverse
 
 
 def test_coloured_ls_capture(backend: str) -> None:
     steps = replay("ls", backend, 5)
-    listing = steps[2][1].lines[1]
+    listing = steps[2].lines[1]
     by_text = {}
     word = ""
     for cell in listing:
@@ -266,13 +264,69 @@ def test_coloured_ls_capture(backend: str) -> None:
     assert by_text["alpha"].fg == 4 and by_text["alpha"].bold  # directories: bold blue
     assert by_text["run.sh"].fg == 2  # executables: green
     assert by_text["sample.txt"] == DEFAULT_STYLE
-    final = steps[3][1]
-    assert final.scrollback_len > 0  # seq 1 60 scrolled the screen
+    assert steps[3].scrollback_len > 0  # seq 1 60 scrolled the screen
 
 
 @pytest.mark.parametrize("name", ["vim", "less", "top", "ls"])
 def test_backends_agree_on_every_capture(name: str) -> None:
     avt_states = replay(name, "avt", 13)
     pyte_states = replay(name, "pyte", None)
-    for (avt_text, _), (pyte_text, _) in zip(avt_states, pyte_states, strict=True):
-        assert avt_text == pyte_text
+    for avt_step, pyte_step in zip(avt_states, pyte_states, strict=True):
+        assert avt_step.text == pyte_step.text
+        assert avt_step.cursor == pyte_step.cursor
+        assert avt_step.alternate_screen == pyte_step.alternate_screen
+
+
+_PIECES = [
+    b"a",
+    b"xyz ",
+    "é世🙂".encode(),
+    b"\r\n",
+    b"\x1b[31m",
+    b"\x1b[38;5;200m",
+    b"\x1b[0m",
+    b"\x1b[2;3H",
+    b"\x1b[K",
+    b"\x1b[?1049h",
+    b"\x1b[?1049l",
+    b"\x1b[?2004h",
+    b"\x1b[?1h",
+    b"\x1b]0;t\x07",
+    b"\x1b[1;4r",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), max_size=40),
+    cuts=st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=20),
+    backend=st.sampled_from(BACKENDS),
+)
+def test_any_split_of_the_stream_gives_the_same_screen(
+    pieces: list[bytes], cuts: list[int], backend: str
+) -> None:
+    data = b"".join(pieces)
+    whole = make(backend, cols=12, rows=4)
+    whole.feed(data)
+    split = make(backend, cols=12, rows=4)
+    i = 0
+    for n in cuts * (len(data) // max(sum(cuts), 1) + 1):
+        split.feed(data[i : i + n])
+        i += n
+    split.feed(data[i:])
+    assert split.text() == whole.text()
+    assert [split.line(y) for y in range(4)] == [whole.line(y) for y in range(4)]
+    assert split.cursor == whole.cursor
+    assert (split.alternate_screen, split.bracketed_paste, split.app_cursor_keys, split.title) == (
+        whole.alternate_screen,
+        whole.bracketed_paste,
+        whole.app_cursor_keys,
+        whole.title,
+    )
+
+
+def test_scrollback_pushed_keeps_counting_past_the_limit(backend: str) -> None:
+    emulator = make(backend, rows=5, scrollback=10)
+    emulator.feed(b"".join(b"line %d\r\n" % i for i in range(30)))
+    assert emulator.scrollback_len == 10
+    assert emulator.scrollback_pushed == 26

@@ -213,7 +213,7 @@ async def test_paste_is_bracketed_only_when_the_program_asks(mode: str) -> None:
 
 MOUSE_PROBE = (
     "import os, sys, tty\n"
-    "sys.stdout.write('\\x1b[?1000h\\x1b[?1006hREADY\\r\\n')\n"
+    "sys.stdout.write('\\x1b[?%s;1006hREADY\\r\\n' % sys.argv[1])\n"
     "sys.stdout.flush()\n"
     "tty.setraw(0)\n"
     "data = b''\n"
@@ -223,16 +223,21 @@ MOUSE_PROBE = (
 )
 
 
-async def test_mouse_reports_reach_a_program_that_asks_for_them() -> None:
-    app = PaneApp([sys.executable, "-c", MOUSE_PROBE])
+@pytest.mark.parametrize("mode", [1000, 1003])
+async def test_mouse_reports_reach_a_program_that_asks_for_them(mode: int) -> None:
+    app = PaneApp([sys.executable, "-c", MOUSE_PROBE, str(mode)])
     async with app.run_test(size=(70, 14)) as pilot:
         pane = app.query_one(TerminalPane)
         await wait_for(pilot, lambda: "READY" in pane.screen_text())
-        assert pane.emulator.mouse_tracking == 1000 and pane.emulator.mouse_sgr
+        assert pane.emulator.mouse_tracking == mode and pane.emulator.mouse_sgr
+        await pilot.hover(pane, offset=(7, 1))
         await pilot.click(pane, offset=(4, 2))
         await wait_for(pilot, lambda: app.exited != [])
+        text = pane.screen_text().replace("\n", "")
         # SGR report: button 0 pressed then released at column 5, row 3 (1-based).
-        assert r"b'\x1b[<0;5;3M\x1b[<0;5;3m'" in pane.screen_text()
+        assert r"\x1b[<0;5;3M\x1b[<0;5;3m'" in text
+        # Motion with no button (32 + 3) is reported only in any-motion mode (1003).
+        assert (r"\x1b[<35;8;2M" in text) == (mode == 1003)
         assert pane.selected_text() == ""  # a program's mouse is not a selection
 
 
@@ -340,3 +345,17 @@ async def test_keys_are_answered_during_an_endless_flood() -> None:
         await wait_for(pilot, lambda: children(pane.process.pid) == [])  # type: ignore[union-attr]
         await type_line(pilot, "echo after=$?")
         await wait_for(pilot, lambda: "after=130" in lines(pane))
+
+
+async def test_a_view_scrolled_back_stays_on_its_lines_while_output_goes_on() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(60, 14)) as pilot:
+        pane = await ready(pilot)
+        await type_line(pilot, "seq 1 50")
+        await wait_for(pilot, lambda: "50" in lines(pane))
+        await pilot.press("shift+pageup")
+        shown = [pane.render_line(y).text.strip() for y in range(1, 6)]
+        pane.send(b"seq 100 160\r")  # output arrives while the user reads the history
+        await wait_for(pilot, lambda: pane.emulator.scrollback_pushed > 90)
+        await pilot.pause(0.1)
+        assert [pane.render_line(y).text.strip() for y in range(1, 6)] == shown

@@ -72,7 +72,10 @@ class ScopePicker(ModalScreen[ScopeChoice | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="picker.cancel"),
         Binding("enter", "apply", "Apply", id="picker.apply", priority=True),
-        Binding("ctrl+a", "select_all", "All", id="picker.all", tooltip="Tick every profile"),
+        Binding("ctrl+a", "select_all", "All", id="picker.all", tooltip="Tick every profile",
+                priority=True),  # fmt: skip
+        Binding("ctrl+u", "select_none", "None", id="picker.none", tooltip="Untick everything",
+                priority=True),  # fmt: skip
         Binding("down", "to_list", "List", show=False),
     ]
 
@@ -190,10 +193,17 @@ class ScopePicker(ModalScreen[ScopeChoice | None]):
             self.chosen.discard(value)
 
     def action_to_list(self) -> None:
-        self.query_one("#picker-list", SelectionList).focus()
+        selection_list = self.query_one("#picker-list", SelectionList)
+        if selection_list.highlighted is None and selection_list.option_count:
+            selection_list.highlighted = 0
+        selection_list.focus()
 
     def action_select_all(self) -> None:
         self.chosen |= {f"profile:{p.name}" for p in self.profiles}
+        self._rebuild(self.query_one("#picker-search", Input).value)
+
+    def action_select_none(self) -> None:
+        self.chosen.clear()
         self._rebuild(self.query_one("#picker-search", Input).value)
 
     def action_cancel(self) -> None:

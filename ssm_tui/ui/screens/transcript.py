@@ -7,7 +7,12 @@ terminal would have shown (colours kept) or, in the raw view, the escape sequenc
 Nothing from the transcript is parsed as markup or written to the real terminal: lines are Rich
 `Text` built from plain strings and drawn as Strips.
 
-Keys: `/` search, `n`/`N` next/previous match, `t` jump to a time, `s` save, `v` raw/rendered,
+Three views: *lines* (default: each line as a terminal shows it, colours kept, other sequences
+dropped), *raw* (`v`: the escape sequences as symbols) and *screen* (`e`: what has been read so far
+replayed through the terminal emulator of `ssm_tui.term`, for full-screen programs; its title and
+replies go nowhere).
+
+Keys: `/` search, `n`/`N` next/previous match, `t` jump to a time, `s` save, `v` raw, `e` screen,
 `g`/`G` top/end, `escape` close.
 """
 
@@ -31,6 +36,7 @@ from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.logs import (
     LogsError,
@@ -70,23 +76,41 @@ class TranscriptView(ScrollView, can_focus=True):
     def __init__(self, document: TranscriptDocument, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.document = document
-        self.raw = False
-        """Show escape sequences as symbols instead of interpreting them."""
+        self.mode = "lines"
+        """'lines' (interpreted per line), 'raw' (escapes as symbols) or 'screen' (emulator)."""
+        self.replay: ScreenReplay | None = None
         self.needle = ""
         self.current: SearchHit | None = None
         self._cache: OrderedDict[tuple[int, bool, int], Text] = OrderedDict()
 
+    @property
+    def raw(self) -> bool:
+        return self.mode == "raw"
+
+    @property
+    def line_count(self) -> int:
+        """Lines in the current view (the screen replay has its own line count)."""
+        if self.mode == "screen" and self.replay is not None:
+            return len(self.replay)
+        return len(self.document)
+
     def document_changed(self) -> None:
         """New lines arrived: grow the virtual size and redraw."""
         self._cache.clear()  # the last line may have grown
-        self.virtual_size = Size(self.document.max_width + 1, len(self.document))
+        if self.mode == "screen" and self.replay is not None:
+            self.replay.catch_up(self.document)
+            self.virtual_size = Size(self.replay.cols, len(self.replay))
+        else:
+            self.virtual_size = Size(self.document.max_width + 1, len(self.document))
         self.refresh()
         self._check_near_end()
 
-    def set_raw(self, raw: bool) -> None:
-        self.raw = raw
-        self._cache.clear()
-        self.refresh()
+    def set_mode(self, mode: str) -> None:
+        """Switch between the 'lines', 'raw' and 'screen' views."""
+        if mode == "screen" and self.replay is None:
+            self.replay = ScreenReplay(cols=max(80, min(self.document.max_width, 400)))
+        self.mode = mode
+        self.document_changed()
 
     def set_search(self, needle: str, current: SearchHit | None) -> None:
         self.needle = needle
@@ -97,7 +121,7 @@ class TranscriptView(ScrollView, can_focus=True):
     def _check_near_end(self) -> None:
         if self.document.complete:
             return
-        if self.scroll_offset.y + 2 * max(self.size.height, 1) >= len(self.document):
+        if self.scroll_offset.y + 2 * max(self.size.height, 1) >= self.line_count:
             self.post_message(self.NearEnd())
 
     def watch_scroll_y(self, old: float, new: float) -> None:
@@ -109,13 +133,17 @@ class TranscriptView(ScrollView, can_focus=True):
 
     def _line_text(self, index: int) -> Text:
         current = self.current.line if self.current and self.current.line == index else -1
-        key = (index, self.raw, current)
+        key = (index, self.mode, current)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
+        if self.mode == "screen" and self.replay is not None:
+            text = self.replay.text(index)
+            self._cache[key] = text
+            return text
         raw_line = self.document.lines[index]
-        if self.raw:
+        if self.mode == "raw":
             text = Text(visible_line(raw_line), no_wrap=True, end="")
         else:
             text = render_line(raw_line)
@@ -141,7 +169,7 @@ class TranscriptView(ScrollView, can_focus=True):
         index = scroll_y + y
         width = self.size.width
         base = self.rich_style
-        if index >= len(self.document):
+        if index >= self.line_count:
             return Strip.blank(width, base)
         text = self._line_text(index)
         segments = list(text.render(self.app.console))
@@ -151,6 +179,59 @@ class TranscriptView(ScrollView, can_focus=True):
     def show_line(self, index: int) -> None:
         """Scroll so `index` is visible, a few lines below the top."""
         self.scroll_to(y=max(0, index - 3), animate=False)
+
+
+class ScreenReplay:
+    """The transcript read so far, played through the terminal emulator (the screen view).
+
+    Fed complete lines as pages arrive; its lines are the emulator's scrollback then its screen.
+    The emulator keeps what a terminal would (title, replies to queries) to itself.
+    """
+
+    ROWS = 50
+    SCROLLBACK = 200_000
+
+    def __init__(self, cols: int) -> None:
+        from ssm_tui.term.emulator import create_emulator
+
+        self.cols = cols
+        self.emulator = create_emulator(cols, self.ROWS, self.SCROLLBACK)
+        self.fed = 0
+        """Document lines fed so far (the open last line waits until it is complete)."""
+
+    def catch_up(self, document: TranscriptDocument) -> None:
+        upto = len(document) if document.complete else len(document) - 1
+        if upto <= self.fed:
+            return
+        lines = document.lines[self.fed : upto]
+        data = "".join(line + ("\n" if line.endswith("\r") else "\r\n") for line in lines)
+        self.emulator.feed(data.encode("utf-8", "replace"))
+        self.emulator.take_replies()  # answers to device queries go nowhere
+        self.fed = upto
+
+    def __len__(self) -> int:
+        emulator = self.emulator
+        used = 0
+        for y in range(emulator.rows - 1, -1, -1):
+            if any(cell.text.strip() for cell in emulator.line(y)):
+                used = y + 1
+                break
+        return emulator.scrollback_len + used
+
+    def text(self, index: int) -> Text:
+        from ssm_tui.ui.widgets.terminal import _rich_style
+
+        emulator = self.emulator
+        history = emulator.scrollback_len
+        cells = (
+            emulator.scrollback_line(index) if index < history else emulator.line(index - history)
+        )
+        text = Text(no_wrap=True, end="")
+        for cell in cells:
+            if cell.text:
+                text.append(cell.text, _rich_style(cell.style))
+        text.rstrip()
+        return text
 
 
 @dataclass
@@ -187,7 +268,8 @@ class TranscriptScreen(Screen[None]):
         Binding("N", "next_match(-1)", "Prev", id="transcript.prev", tooltip="Previous match"),
         Binding("t", "prompt('time')", "Time", id="transcript.time", tooltip="Jump to a time"),
         Binding("s", "prompt('save')", "Save", id="transcript.save", tooltip="Save as text"),
-        Binding("v", "toggle_raw", "Raw", id="transcript.raw", tooltip="Show escapes"),
+        Binding("v", "view('raw')", "Raw", id="transcript.raw", tooltip="Show the escapes"),
+        Binding("e", "view('screen')", "Screen", id="transcript.screen", tooltip="Emulate"),
     ]
 
     def __init__(
@@ -249,8 +331,7 @@ class TranscriptScreen(Screen[None]):
             where = f"S3 {ref.location}"
         else:
             where = f"CloudWatch {ref.container}"
-        title = Text(f"{visible_line(self.session_id)}  ·  {where}", no_wrap=True, end="")
-        title.truncate(max(self.size.width - 2, 20), overflow="ellipsis")
+        title = Text(f"{visible_line(self.session_id)}  ·  {where}", end="")
         self.query_one("#transcript-title", Static).update(title)
 
     def _update_status(self, note: str = "") -> None:
@@ -265,8 +346,9 @@ class TranscriptScreen(Screen[None]):
                 size += f" of {_human(self.total_size)}"
             state = "loading…" if self._loading else ("end" if doc.complete else "more below")
             parts.append(f"{len(doc):,} lines · {size} · {state}")
-            if self.view.raw if self.is_mounted else False:
-                parts.append("raw view")
+            mode = self.view.mode if self.is_mounted else "lines"
+            if mode != "lines":
+                parts.append(f"{mode} view")
             if self._needle:
                 parts.append(f"search: {self._needle}")
         if note:
@@ -280,7 +362,7 @@ class TranscriptScreen(Screen[None]):
         if self.document.complete:
             return False
         view = self.view
-        needs_lines = view.scroll_offset.y + 2 * max(view.size.height, 24) >= len(self.document)
+        needs_lines = view.scroll_offset.y + 2 * max(view.size.height, 24) >= view.line_count
         return (
             needs_lines
             or self._search_from is not None
@@ -324,6 +406,15 @@ class TranscriptScreen(Screen[None]):
                         self._wanted.clear()
         except LogsError as exc:
             self.post_message(TranscriptFailed([exc.problem]))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """An unexpected failure of the reader or the save: shown, never swallowed."""
+        if event.state is not WorkerState.ERROR:
+            return
+        if event.worker.group in ("transcript-reader", "transcript-save"):
+            self._loading = False
+            self._update_status(f"{event.worker.group} failed: {event.worker.error}")
 
     @on(TranscriptOpened)
     def _opened(self, message: TranscriptOpened) -> None:
@@ -391,9 +482,10 @@ class TranscriptScreen(Screen[None]):
             return
         self.dismiss(None)
 
-    def action_toggle_raw(self) -> None:
+    def action_view(self, mode: str) -> None:
+        """Toggle the raw or screen view (pressing it again returns to lines)."""
         view = self.view
-        view.set_raw(not view.raw)
+        view.set_mode("lines" if view.mode == mode else mode)
         self._update_status()
 
     def action_prompt(self, kind: str) -> None:
@@ -429,7 +521,9 @@ class TranscriptScreen(Screen[None]):
             self.request_save(Path(value).expanduser())
 
     def search(self, needle: str) -> None:
-        """Start a new search at the top of the visible area."""
+        """Start a new search at the top of the visible area (in the lines view)."""
+        if self.view.mode == "screen":
+            self.view.set_mode("lines")
         self._needle = needle
         self._search_step = 1
         self.view.set_search(needle, None)
@@ -466,6 +560,8 @@ class TranscriptScreen(Screen[None]):
             view.scroll_to(x=max(0, hit.start - 10), animate=False)
 
     def jump_to_time(self, value: str) -> None:
+        if self.view.mode == "screen":
+            self.view.set_mode("lines")
         doc = self.document
         first = next((t for t in doc.times if t is not None), None)
         if first is None:

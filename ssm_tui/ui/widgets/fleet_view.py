@@ -60,7 +60,7 @@ class FleetView(Vertical):
     def __init__(self, services: Services, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.services = services
-        self.model = FleetModel()
+        self.model = FleetModel(clock=services.clock)
         self.scopes: list[Scope] = []
         self._refresh_id = 0
         self._refreshing = False

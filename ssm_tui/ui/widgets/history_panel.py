@@ -25,6 +25,7 @@ from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
+from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.history import HistoryResult, SessionSummary, fetch_history, others_connected
 from ssm_tui.aws.models import Scope
@@ -204,6 +205,13 @@ class HistoryPanel(Vertical, can_focus=False):
         message.stop()
         if message.request == self._request:
             self.show_result(message.result)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """A failure the service did not turn into an error row: show it, never swallow it."""
+        if event.worker.group == "history-load" and event.state is WorkerState.ERROR:
+            event.stop()
+            self._update_status(f"history failed: {event.worker.error}")
 
     @on(DataTable.RowSelected, "#history-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:

@@ -24,6 +24,7 @@ from textual.containers import Vertical
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
+from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.logs import (
     DEFAULT_LIMIT,
@@ -149,7 +150,9 @@ class LogsPanel(Vertical, can_focus=False):
         )
         prefs = [x.preferences for x in self.listings if x.preferences is not None]
         lines = [f"{p.profile} {p.region}: {p.describe()}" for p in prefs]
-        self.query_one("#logs-prefs", Static).update(Text("\n".join(lines)))
+        self.query_one("#logs-prefs", Static).update(
+            Text("\n".join(lines), no_wrap=True, overflow="ellipsis")
+        )
 
     def _update_status(self, note: str = "") -> None:
         lines: list[str] = []
@@ -232,6 +235,13 @@ class LogsPanel(Vertical, can_focus=False):
         message.stop()
         if message.request == self._request:
             self.show_listings(message.listings)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """A failure the service did not turn into a problem: show it, never swallow it."""
+        if event.worker.group == "logs-load" and event.state is WorkerState.ERROR:
+            event.stop()
+            self._update_status(f"listing failed: {event.worker.error}")
 
     @on(DataTable.RowSelected, "#logs-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:

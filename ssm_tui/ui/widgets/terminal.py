@@ -35,15 +35,13 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ssm_tui.term.emulator import Cell, CellStyle, Color, Emulator, create_emulator
+from ssm_tui.term.emulator import Cell, CellStyle, Color, Cursor, Emulator, create_emulator
 from ssm_tui.term.keys import encode_key
 from ssm_tui.term.pty import PtyProcess
 
 RELEASE_KEY = "ctrl+right_square_bracket"
 """The escape chord (Ctrl-]) that returns focus from the terminal to the app."""
 FRAME = 1 / 60
-FLOOD_FRAME = 1 / 30
-FLOOD_BYTES = 32 * 1024
 FEED_BUDGET = 0.008
 FEED_SLICE = 64 * 1024
 MAX_BACKLOG = 1 << 20
@@ -91,6 +89,17 @@ class TerminalPane(Widget, can_focus=True):
 
     ALLOW_SELECT = False  # we do our own selection: Textual's works on text, not a cell grid
     BINDING_GROUP_TITLE = "Terminal"
+    HELP = """
+## Terminal
+
+Every key goes to the session while the terminal has focus: Ctrl-C, Ctrl-\\ and Ctrl-Z
+reach the remote program, Tab completes, Escape is the program's.
+
+- **Ctrl-]** gives the keyboard back to the app.
+- **Shift-PageUp / Shift-PageDown** or the mouse wheel scroll the history; any key returns.
+- **Drag** with the mouse to copy text (hold Shift when the program uses the mouse).
+- **Paste** from your terminal as usual (bracketed when the program asks for it).
+"""
 
     BINDINGS = [
         Binding(
@@ -166,7 +175,6 @@ class TerminalPane(Widget, can_focus=True):
         self._feed_handle: asyncio.Handle | None = None
         self._frame_handle: asyncio.TimerHandle | None = None
         self._last_frame = 0.0
-        self._fed_since_frame = 0
         self._styles: dict[CellStyle, Style] = {}
         self._base_style: Style | None = None
         self._scroll = 0  # lines scrolled back into history; 0 = live screen
@@ -177,6 +185,7 @@ class TerminalPane(Widget, can_focus=True):
         self._exited_event = asyncio.Event()
         self._last_title = ""
         self._terminating: asyncio.Future[int | None] | None = None
+        self._drawn_cursor = Cursor(0, 0, True)
 
     # --- process lifecycle ------------------------------------------------------------------
 
@@ -283,26 +292,31 @@ class TerminalPane(Widget, can_focus=True):
         deadline = None if budget is None else time.perf_counter() + budget
         emulator = self.emulator
         dirty = self._dirty
-        before_history = emulator.scrollback_len
+        before_pushed = emulator.scrollback_pushed
         while self._backlog:
             chunk = self._backlog.popleft()
             if len(chunk) > FEED_SLICE:
                 self._backlog.appendleft(chunk[FEED_SLICE:])
                 chunk = chunk[:FEED_SLICE]
             self._backlog_size -= len(chunk)
-            self._fed_since_frame += len(chunk)
             dirty |= emulator.feed(chunk)
             if deadline is not None and time.perf_counter() > deadline:
                 break
         replies = emulator.take_replies()
         if replies and self.process is not None:
             self.process.write(replies)
-        if self._scroll and emulator.scrollback_len != before_history:
+        pushed = emulator.scrollback_pushed - before_pushed
+        if self._scroll and pushed:
             # Keep the lines the user scrolled back to in view while output goes on.
-            grown = emulator.scrollback_len - before_history
-            self._scroll = min(self._scroll + max(grown, 0), emulator.scrollback_len)
+            self._scroll = min(self._scroll + pushed, emulator.scrollback_len)
             self._cache.clear()
             dirty.update(range(emulator.rows))
+        cursor = emulator.cursor
+        if cursor != self._drawn_cursor:
+            # The cursor is drawn into its line: repaint the line it left and the one it is on.
+            dirty.add(self._drawn_cursor.y)
+            dirty.add(cursor.y)
+            self._drawn_cursor = cursor
         title = emulator.title
         if title != self._last_title:
             self._last_title = title
@@ -313,16 +327,12 @@ class TerminalPane(Widget, can_focus=True):
     def _schedule_frame(self) -> None:
         if self._frame_handle is not None:
             return
-        # While output is still queued (a flood) nobody reads the frames: paint at half rate and
-        # give the time to the emulator.
-        frame = FLOOD_FRAME if self._fed_since_frame > FLOOD_BYTES else FRAME
-        delay = max(0.0, self._last_frame + frame - time.perf_counter())
+        delay = max(0.0, self._last_frame + FRAME - time.perf_counter())
         self._frame_handle = asyncio.get_running_loop().call_later(delay, self._flush_frame)
 
     def _flush_frame(self) -> None:
         self._frame_handle = None
         self._last_frame = time.perf_counter()
-        self._fed_since_frame = 0
         dirty, self._dirty = self._dirty, set()
         if not dirty or not self.is_mounted:
             return
@@ -332,6 +342,8 @@ class TerminalPane(Widget, can_focus=True):
             cache.clear()
             self.refresh()
             return
+        rows = self.emulator.rows
+        dirty = {y for y in dirty if y < rows}
         for y in dirty:
             cache.pop(y, None)
         if len(dirty) > self.emulator.rows // 2:
@@ -544,6 +556,12 @@ class TerminalPane(Widget, can_focus=True):
             event.stop()
             self._sel_end = self._absolute_point(event)
             self._invalidate()
+            return
+        mode = self.emulator.mouse_tracking
+        if mode == 1003 or (mode == 1002 and event.button):
+            event.stop()
+            button = event.button - 1 if event.button else 3  # 3: no button held
+            self._report_mouse(32 + button, event, True)  # 32: motion
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
         event.stop()
