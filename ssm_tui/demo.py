@@ -94,6 +94,7 @@ class SandboxProcess:
             "0",
             "--dir",
             str(self.directory),
+            "--exit-with-stdin",  # the pipe closes when this process dies: no orphan sandbox
         ]
         options = {
             "--instances": self.instances,
@@ -102,7 +103,8 @@ class SandboxProcess:
             "--throttle": self.throttle,
             "--broken-profile": self.broken_profile,
             "--drop-sessions-after": self.drop_sessions_after,
-            "--sso-cache": self._sso_cache,
+            # Never the real ~/.aws: callers put the token where they need it (install_sso_token).
+            "--sso-cache": self._sso_cache or self.directory / "home" / ".aws" / "sso" / "cache",
         }
         for flag, value in options.items():
             if value is not None:
@@ -118,7 +120,7 @@ class SandboxProcess:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             self.command(),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,  # never written; its EOF tells the sandbox to stop
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -180,8 +182,10 @@ class SandboxProcess:
             code = process.returncode
             if self._drain is not None:
                 self._drain.join(timeout=2)
-            if process.stdout is not None:
-                process.stdout.close()
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
         if self._own_directory and self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory = None

@@ -219,7 +219,7 @@ def problem_for(
     """A `LogsProblem` for a failed call, naming the IAM action when access was denied."""
     code = _code(exc)
     action = IAM_ACTIONS.get(operation, operation)
-    if code in DENIED_CODES or code == "403":
+    if action and (code in DENIED_CODES or code == "403"):
         return LogsProblem(
             LogsState.NO_PERMISSION,
             f"no permission: {action} was denied",

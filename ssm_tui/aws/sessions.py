@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def _session_error(exc: BaseException, profile: str | None, target: str = "") -> SsmTuiError:
+    # the hints name the profile: the one botocore used when none was given
+    profile = profile or os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
     if isinstance(exc, bce.ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
         message = str(exc.response.get("Error", {}).get("Message", "") or exc)

@@ -143,7 +143,7 @@ async def _resolve_name(profile: str | None, region: str | None, name: str) -> s
                 ]
             )
     except Exception as exc:
-        raise raise_for(exc, profile) from None
+        raise raise_for(exc, profile or os.environ.get("AWS_PROFILE")) from None
     ids = [i["InstanceId"] for r in response.get("Reservations", []) for i in r["Instances"]]
     if len(ids) == 1:
         return ids[0]

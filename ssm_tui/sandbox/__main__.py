@@ -38,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="botocore's SSO token cache to write into (default ~/.aws/sso/cache)",
     )
+    parser.add_argument(
+        "--exit-with-stdin",
+        action="store_true",
+        help="stop when stdin reaches end of file (a parent holding the pipe died or closed it)",
+    )
     return parser
 
 
@@ -102,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         broken_profile=args.broken_profile,
         drop_sessions_after=args.drop_sessions_after,
         sso_cache=args.sso_cache,
+        exit_with_stdin=args.exit_with_stdin,
     )
     try:
         return run(options)

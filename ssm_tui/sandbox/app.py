@@ -14,6 +14,7 @@ import json
 import os
 import random
 import sys
+import threading
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class SandboxApp:
     base_access_key: str
     info: dict[str, Any]
     context: SandboxContext | None = None
+    ssm_ready: threading.Event = field(default_factory=threading.Event)
+    """Set once moto's SSM is imported, patched and seeded (done after the ready line)."""
     rng: random.Random = field(default_factory=random.Random)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -93,7 +96,10 @@ class SandboxApp:
                 params = json.loads(body or b"{}")
             except ValueError:
                 params = None
-            if isinstance(params, dict) and ssm_api.fast_path(operation, params):
+            fast = isinstance(params, dict) and ssm_api.fast_path(operation, params)
+            if not fast or operation in ssm_api.NEEDS_DOCUMENTS:
+                await self._wait_for_ssm()
+            if fast and isinstance(params, dict):
                 call = ssm_api.Call(
                     params=params,
                     current_account=_account(headers, caller),
@@ -104,6 +110,8 @@ class SandboxApp:
                 await _send_reply(send, Reply(status, list(_JSON_HEADERS), text.encode()))
                 return
             receive = _replay(body, receive)
+        elif signed.service == "ssm":
+            await self._wait_for_ssm()
         if signed.service == "ec2" and scope["method"] == "POST":
             body = await _read_body(receive)
             action = parse_qs(body.decode("utf-8", "replace")).get("Action")
@@ -115,6 +123,10 @@ class SandboxApp:
                 return
             receive = _replay(body, receive)
         await self.moto(scope, receive, send)
+
+    async def _wait_for_ssm(self) -> None:
+        if not self.ssm_ready.is_set():
+            await asyncio.to_thread(self.ssm_ready.wait, 120)
 
     # -- faults ---------------------------------------------------------------------------------
 

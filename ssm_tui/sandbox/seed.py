@@ -145,8 +145,20 @@ def seed_moto() -> Credentials:
     _seed_organization()
     for account_id in ACCOUNTS.values():
         for region in REGIONS:
-            _seed_region(account_id, region)
+            _seed_logging_destinations(account_id, region)
     return Credentials(key.access_key_id, key.secret_access_key)
+
+
+def seed_ssm_documents() -> None:
+    """The Session documents of every account and region.
+
+    Separate from `seed_moto` because importing moto's SSM models pulls in all of moto's EC2
+    (about 1.5 s): the sandbox announces itself first and seeds these in the background, and
+    the front router holds back any SSM call that needs them until this has run.
+    """
+    for account_id in ACCOUNTS.values():
+        for region in REGIONS:
+            _seed_documents(account_id, region)
 
 
 def _seed_organization() -> None:
@@ -168,9 +180,15 @@ def _seed_organization() -> None:
             backend.create_account(AccountName=name, Email=ACCOUNT_EMAILS[account_id])
 
 
-def _seed_region(account_id: str, region: str) -> None:
+def _seed_logging_destinations(account_id: str, region: str) -> None:
     from moto.logs.models import logs_backends
     from moto.s3.models import s3_backends
+
+    logs_backends[account_id][region].create_log_group(LOG_GROUP, tags={})
+    s3_backends[account_id]["aws"].create_bucket(bucket_name(account_id, region), region)
+
+
+def _seed_documents(account_id: str, region: str) -> None:
     from moto.ssm.models import ssm_backends
 
     ssm = ssm_backends[account_id][region]
@@ -195,5 +213,3 @@ def _seed_region(account_id: str, region: str) -> None:
             target_type="",
             tags=[],
         )
-    logs_backends[account_id][region].create_log_group(LOG_GROUP, tags={})
-    s3_backends[account_id]["aws"].create_bucket(bucket_name(account_id, region), region)

@@ -17,7 +17,9 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,8 @@ class Options:
     drop_sessions_after: float | None = None
     sso_cache: Path | None = None
     """Where botocore looks for SSO tokens (default ~/.aws/sso/cache of this process's HOME)."""
+    exit_with_stdin: bool = False
+    """Stop at EOF on stdin: a parent that dies (even by SIGKILL) leaves no sandbox behind."""
 
 
 def run(options: Options) -> int:
@@ -120,6 +124,7 @@ async def _serve(
         "accounts": dict(ACCOUNTS),
         "instances": len(world.instances),
         "seed": options.seed,
+        "started_at": world.now.isoformat(),
         "pid": os.getpid(),
         "env": env,
         "sso_token_files": [str(path) for path in token_paths if path is not None],
@@ -157,11 +162,37 @@ async def _serve(
             return 1
         info["startup_seconds"] = round(time.perf_counter() - started, 3)
         _announce(info, directory)
+        threading.Thread(target=_finish_ssm, args=(app.ssm_ready,), daemon=True).start()
+        if options.exit_with_stdin:
+            threading.Thread(target=_stop_at_stdin_eof, daemon=True).start()
         await task
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _stop_at_stdin_eof() -> None:
+    try:
+        while sys.stdin.buffer.read(65536):
+            pass
+    except (OSError, ValueError):
+        pass
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _finish_ssm(ready: threading.Event) -> None:
+    """Import, patch and seed moto's SSM in the background (see `seed_ssm_documents`)."""
+    from ssm_tui.sandbox import ssm_api
+    from ssm_tui.sandbox.seed import seed_ssm_documents
+
+    try:
+        ssm_api.install_into_moto()
+        seed_ssm_documents()
+    except Exception:  # the SSM calls then fail visibly; the reason belongs in the log
+        traceback.print_exc(file=sys.stderr)
+    finally:
+        ready.set()
 
 
 class _Server:

@@ -47,9 +47,17 @@ OPERATIONS: dict[str, Callable[[Any], tuple[str, dict[str, str]]]] = {}
 
 
 def install(world: World, registry: SessionRegistry, stream_base: str, hosts_dir: Path) -> None:
-    """Attach the operations to moto's SSM responses (idempotent; last call's state wins)."""
+    """Give the operations their state (the front router can answer them from now on)."""
     global _STATE
     _STATE = _State(world, registry, stream_base, hosts_dir)
+
+
+def install_into_moto() -> None:
+    """Attach the operations to moto's SSM responses too (idempotent).
+
+    Imports moto's SSM (and with it all of EC2, ~1.5 s), so the server runs it in the
+    background after announcing itself.
+    """
     from moto.ssm.responses import SimpleSystemManagerResponse as ssm_response
 
     if not hasattr(ssm_response, "_ssm_tui_list_tags"):
@@ -110,6 +118,10 @@ class Call:
         from moto.ssm.models import ssm_backends
 
         return ssm_backends[self.current_account][self.region]
+
+
+# Operations that read moto's SSM state (documents): they wait for the background seeding.
+NEEDS_DOCUMENTS = frozenset({"StartSession"})
 
 
 def fast_path(operation: str, params: dict[str, Any]) -> bool:

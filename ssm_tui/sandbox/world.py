@@ -141,6 +141,8 @@ class Instance:
 class World:
     seed: int
     instances: list[Instance]
+    now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    """The moment ping times and launch times were drawn from."""
     by_id: dict[str, Instance] = field(default_factory=dict)
     managed_by_scope: dict[tuple[str, str], list[Instance]] = field(default_factory=dict)
     ec2_by_scope: dict[tuple[str, str], list[Instance]] = field(default_factory=dict)
@@ -320,7 +322,7 @@ def build_world(seed: int = DEFAULT_SEED, count: int = DEFAULT_INSTANCES) -> Wor
         if rng.random() < 0.05:
             tags["Restricted"] = "true"
         instances.append(builder.make(account, region, kind, name, platform, state, tags))
-    return World(seed=seed, instances=instances)
+    return World(seed=seed, instances=instances, now=now)
 
 
 class _Builder:

@@ -364,3 +364,22 @@ def test_sigterm_restores_the_terminal(sandbox_env: Any) -> None:
     child.expect(rb"([0-9a-f:]+)\r\n")
     assert child.match.group(1) == before
     child.expect(pexpect.EOF)
+
+
+def test_expired_credentials_are_explained(sandbox_env: Any) -> None:
+    target = linux_target(sandbox_env)
+    try:
+        sandbox_env.set_faults(broken_profile="sandbox")
+        result = subprocess.run(
+            [*SSM_TUI, "connect", target, "--command", "true"],  # AWS_PROFILE=sandbox
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        sandbox_env.reset_faults()
+    assert result.returncode == 255
+    assert "expired" in result.stderr
+    assert "--profile sandbox" in result.stderr  # the hint names the command that fixes it
+    assert "Traceback" not in result.stderr

@@ -463,3 +463,19 @@ def test_admin_endpoint_validates_changes(sandbox) -> None:
         "broken_profile": None,
         "drop_sessions_after": None,
     }
+
+
+async def test_aiobotocore_resolves_every_profile_kind(sandbox_env) -> None:
+    """The app's own client library (aiobotocore) sees the same accounts, SSO included."""
+    from aiobotocore.session import AioSession
+
+    for profile, account in (("prod", "222222222222"), ("sso-dev", "333333333333")):
+        session = AioSession(profile=profile)
+        async with session.create_client("sts") as sts:
+            assert (await sts.get_caller_identity())["Account"] == account
+        async with session.create_client("ssm") as ssm:
+            listed = await ssm.describe_instance_information()
+            region = PROFILE_SCOPE[profile][1]
+            assert {i["InstanceId"] for i in listed["InstanceInformationList"]} == {
+                i.instance_id for i in WORLD.managed(account, region)
+            }

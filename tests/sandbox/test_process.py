@@ -219,3 +219,29 @@ def _start_shell_session() -> dict[str, str]:
         if i["PingStatus"] == "Online"
     )
     return ssm.start_session(Target=target["InstanceId"])
+
+
+def test_sandbox_stops_when_its_parent_dies(tmp_path: Path) -> None:
+    """A parent killed with SIGKILL cannot stop its sandbox; the closed stdin pipe does."""
+    script = (
+        "import sys, time\n"
+        "from ssm_tui.demo import SandboxProcess\n"
+        "p = SandboxProcess(instances=3, directory=sys.argv[1]).start()\n"
+        "print(p.process.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "files")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_child_env(tmp_path / "home"),
+    )
+    assert parent.stdout is not None
+    sandbox_pid = int(parent.stdout.readline())
+    assert _alive(sandbox_pid)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while _alive(sandbox_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(sandbox_pid)

@@ -95,7 +95,8 @@ async def test_sessions_two_tabs_echo_resize_split_close_and_quit(sandbox_env):
         number = [p.name for p in screen.profiles].index("sandbox") + 1
         await pilot.press(str(number))  # one profile (management account, us-east-1)
         await wait_until(pilot, lambda: not fleet._refreshing, "refresh")
-        await wait_until(pilot, lambda: fleet.table.row_count >= 2, "two online instances")
+        await pilot.press("slash", *"platform:linux", "enter")  # a bash prompt on both
+        await wait_until(pilot, lambda: fleet.table.row_count >= 2, "two online Linux instances")
 
         await pilot.press("enter")  # first session
         await wait_until(pilot, lambda: len(screen.query(SessionView)) == 1, "tab 1")
@@ -128,7 +129,7 @@ async def test_sessions_two_tabs_echo_resize_split_close_and_quit(sandbox_env):
         pids = [v.pane.process.pid for v in (one, two)]
         started = [v.started for v in (one, two)]
         assert set(app.live_sessions) == {s.session_id for s in started}
-        await pilot.press("ctrl+w")  # close the active tab: its session ends
+        await pilot.press("ctrl+right_square_bracket", "ctrl+w")  # close the active tab
         await wait_until(pilot, lambda: len(screen.query(SessionView)) == 1, "tab closed")
         await wait_until(pilot, lambda: len(app.live_sessions) == 1, "first session ended")
 

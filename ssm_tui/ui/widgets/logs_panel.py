@@ -32,6 +32,7 @@ from ssm_tui.aws.logs import (
     TranscriptRef,
     list_transcripts,
     matches,
+    problem_for,
 )
 from ssm_tui.aws.models import Scope
 from ssm_tui.aws.transcript import visible_line
@@ -225,10 +226,25 @@ class LogsPanel(Vertical, can_focus=False):
     async def load(
         self, scopes: tuple[Scope, ...], everyone: bool, limit: int, request: int
     ) -> None:
-        listings = await asyncio.gather(
-            *(list_transcripts(s.profile, s.region, everyone=everyone, limit=limit) for s in scopes)
+        results = await asyncio.gather(
+            *(
+                list_transcripts(s.profile, s.region, everyone=everyone, limit=limit)
+                for s in scopes
+            ),
+            return_exceptions=True,
         )
-        self.post_message(self.Loaded(list(listings), request))
+        listings = [
+            result
+            if isinstance(result, TranscriptListing)
+            else TranscriptListing(  # one failing profile never hides the others
+                scope.profile,
+                scope.region,
+                problems=(problem_for(result, scope.profile, scope.region, "", "identity"),),
+                everyone=everyone,
+            )
+            for scope, result in zip(scopes, results, strict=True)
+        ]
+        self.post_message(self.Loaded(listings, request))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
