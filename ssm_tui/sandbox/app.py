@@ -14,7 +14,6 @@ import json
 import os
 import random
 import sys
-import threading
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -52,8 +51,6 @@ class SandboxApp:
     base_access_key: str
     info: dict[str, Any]
     context: SandboxContext | None = None
-    ssm_ready: threading.Event = field(default_factory=threading.Event)
-    """Set once moto's SSM is imported, patched and seeded (done after the ready line)."""
     rng: random.Random = field(default_factory=random.Random)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,7 +94,7 @@ class SandboxApp:
             except ValueError:
                 params = None
             fast = isinstance(params, dict) and ssm_api.fast_path(operation, params)
-            if not fast or operation in ssm_api.NEEDS_DOCUMENTS:
+            if not fast:
                 await self._wait_for_ssm()
             if fast and isinstance(params, dict):
                 call = ssm_api.Call(
@@ -125,8 +122,8 @@ class SandboxApp:
         await self.moto(scope, receive, send)
 
     async def _wait_for_ssm(self) -> None:
-        if not self.ssm_ready.is_set():
-            await asyncio.to_thread(self.ssm_ready.wait, 120)
+        if not ssm_api.MOTO_SEEDED.is_set():
+            await asyncio.to_thread(ssm_api.MOTO_SEEDED.wait, 120)
 
     # -- faults ---------------------------------------------------------------------------------
 

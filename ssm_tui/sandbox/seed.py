@@ -188,10 +188,8 @@ def _seed_logging_destinations(account_id: str, region: str) -> None:
     s3_backends[account_id]["aws"].create_bucket(bucket_name(account_id, region), region)
 
 
-def _seed_documents(account_id: str, region: str) -> None:
-    from moto.ssm.models import ssm_backends
-
-    ssm = ssm_backends[account_id][region]
+def document_contents(account_id: str, region: str) -> dict[str, dict[str, object]]:
+    """The seeded Session documents of one account and region, by name."""
     documents = {SHELL_DOCUMENT: _shell_document(account_id, region)}
     for name, (session_type, parameters) in _SESSION_DOCUMENTS.items():
         documents[name] = {
@@ -201,7 +199,14 @@ def _seed_documents(account_id: str, region: str) -> None:
             "parameters": parameters,
             "properties": {},
         }
-    for name, content in documents.items():
+    return documents
+
+
+def _seed_documents(account_id: str, region: str) -> None:
+    from moto.ssm.models import ssm_backends
+
+    ssm = ssm_backends[account_id][region]
+    for name, content in document_contents(account_id, region).items():
         ssm.create_document(
             content=json.dumps(content),
             requires=[],

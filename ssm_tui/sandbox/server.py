@@ -162,7 +162,7 @@ async def _serve(
             return 1
         info["startup_seconds"] = round(time.perf_counter() - started, 3)
         _announce(info, directory)
-        threading.Thread(target=_finish_ssm, args=(app.ssm_ready,), daemon=True).start()
+        threading.Thread(target=_finish_ssm, args=(ssm_api.MOTO_SEEDED,), daemon=True).start()
         if options.exit_with_stdin:
             threading.Thread(target=_stop_at_stdin_eof, daemon=True).start()
         await task

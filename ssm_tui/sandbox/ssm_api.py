@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import secrets
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ssm_tui.sandbox.identity import Caller, resolve_caller
-from ssm_tui.sandbox.seed import SHELL_DOCUMENT, document_parameters
+from ssm_tui.sandbox.seed import SHELL_DOCUMENT, document_contents, document_parameters
 from ssm_tui.sandbox.sessions import (
     InstanceView,
     LoggingPrefs,
@@ -120,8 +121,8 @@ class Call:
         return ssm_backends[self.current_account][self.region]
 
 
-# Operations that read moto's SSM state (documents): they wait for the background seeding.
-NEEDS_DOCUMENTS = frozenset({"StartSession"})
+MOTO_SEEDED = threading.Event()
+"""Set once moto's SSM is imported, patched and seeded (the server does it after the ready line)."""
 
 
 def fast_path(operation: str, params: dict[str, Any]) -> bool:
@@ -331,6 +332,13 @@ def _resource_arn(instance_id: str, account: str, region: str) -> str:
 
 
 def _document(self: Any, name: str) -> dict[str, Any]:
+    if isinstance(self, Call) and not MOTO_SEEDED.is_set():
+        # moto's SSM is still loading; every call that could change a document waits for it,
+        # so until then the documents are exactly the seeded ones.
+        content = document_contents(self.current_account, self.region).get(name)
+        if content is None:
+            raise _error("InvalidDocument", f"Document with name {name} does not exist.")
+        return dict(content)
     documents = self.ssm_backend._documents.get(name)
     if documents is None:
         raise _error("InvalidDocument", f"Document with name {name} does not exist.")
@@ -361,6 +369,8 @@ def _logging_prefs(self: Any, content: dict[str, Any]) -> LoggingPrefs | None:
 
 
 def _has_shell(self: Any) -> bool:
+    if isinstance(self, Call) and not MOTO_SEEDED.is_set():
+        return True
     return SHELL_DOCUMENT in self.ssm_backend._documents
 
 

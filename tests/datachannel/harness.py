@@ -180,11 +180,14 @@ class ProtocolClient:
     frames_seen: list[ClientMessage] = field(default_factory=list)
     send_acks: bool = True
 
+    # max_queue=None: a test may stop reading mid-stream and close; with a bounded queue the
+    # websockets client stops reading the socket and only gives up on the close after 10 s.
+
     @classmethod
     async def open(
         cls, url: str, token: str, client_id: str | None = None, **kwargs: Any
     ) -> ProtocolClient:
-        websocket = await connect(url, max_size=None, compression=None)
+        websocket = await connect(url, max_size=None, max_queue=None, compression=None)
         client = cls(websocket, **kwargs)
         if client_id:
             client.client_id = client_id
@@ -193,7 +196,7 @@ class ProtocolClient:
 
     async def reconnect(self, url: str, token: str) -> None:
         """A new socket for the same channel (ResumeSession): resend what is unacked."""
-        self.websocket = await connect(url, max_size=None, compression=None)
+        self.websocket = await connect(url, max_size=None, max_queue=None, compression=None)
         await self.websocket.send(open_data_channel_json(token, self.client_id, None, "1.2.0.0"))
         for frame in self.channel.unacked_frames():
             await self.websocket.send(frame)

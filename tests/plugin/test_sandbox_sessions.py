@@ -44,11 +44,15 @@ def spawn(args: list[str], **kwargs: Any) -> pexpect.spawn:
     )
 
 
-def token_on_any_command_line() -> bool:
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+def token_on_a_command_line(root: int) -> bool:
+    """Whether any process under `root` (connect, the plugin) has the token JSON in its argv."""
+    pending = [root]
+    while pending:
+        pid = pending.pop()
         try:
-            if b"TokenValue" in cmdline.read_bytes():
+            if b"TokenValue" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 return True
+            pending += _children(pid)
         except OSError:
             continue
     return False
@@ -61,7 +65,8 @@ def test_shell_commands_resize_ctrl_c_exit_and_terminal_restored(sandbox_env: An
     child.expect(rb"([0-9a-f:]+)\r\n")
     before = child.match.group(1)
     child.expect(PROMPT)
-    assert not token_on_any_command_line()
+    assert _children(child.pid), "connect runs as a child of the shell"
+    assert not token_on_a_command_line(child.pid)
     child.sendline(b"echo answer-$((6*7))")
     child.expect(rb"answer-42")
     child.expect(PROMPT)

@@ -104,6 +104,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._cursor = 0
         self._cache: dict[str, Strip] = {}
+        self._widths: tuple[int, ...] = ()
 
     # -- data ------------------------------------------------------------------------------
     @property
@@ -124,7 +125,8 @@ class FleetTable(ScrollView, can_focus=True):
 
         The cursor stays on its key when that key is still shown, else on the same position.
         """
-        if changed is None:
+        if changed is None or self.model.widths != self._widths:
+            self._widths = self.model.widths  # new column widths: every cached line is stale
             self._cache.clear()
         else:
             for key in changed:
@@ -140,12 +142,6 @@ class FleetTable(ScrollView, can_focus=True):
         self.virtual_size = Size(width, len(keys) + 1)
         self._set_cursor_key()
         self._scroll_cursor_into_view()
-        self.refresh()
-
-    def rows_changed(self, changed: set[str]) -> None:
-        """Redraw rows whose instance changed without changing the order (live ping refresh)."""
-        for key in changed:
-            self._cache.pop(key, None)
         self.refresh()
 
     # -- cursor ----------------------------------------------------------------------------
