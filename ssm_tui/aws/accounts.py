@@ -33,6 +33,7 @@ from ssm_tui.aws.profiles import load_full_config, load_profiles, register_disco
 _account_ids: dict[tuple, str] = {}
 _arns: dict[tuple, str] = {}
 _labels: dict[str, str] = {}
+_names: dict[str, str] = {}
 
 ALIAS_CONCURRENCY = 8
 SSO_CONCURRENCY = 8
@@ -49,13 +50,14 @@ def cached_account(profile: str) -> str | None:
 
 
 def cached_label(account_id: str) -> str | None:
-    """The alias or Organizations name of `account_id` if already known (no call)."""
-    return _labels.get(account_id)
+    """The alias or account name of `account_id` if already known (no call)."""
+    return _labels.get(account_id) or _names.get(account_id)
 
 
 def remember_label(account_id: str, label: str) -> None:
+    """An account name learnt on the way (SSO ListAccounts): used until an IAM alias is found."""
     if account_id and label:
-        _labels[account_id] = label
+        _names[account_id] = label
 
 
 async def caller_identity(profile: str, region: str | None = None) -> dict[str, str]:
@@ -93,6 +95,9 @@ async def account_alias(profile: str, account: str) -> str | None:
             return aliases[0]
     except Exception:  # noqa: BLE001 - aliases are optional; denied is common
         pass
+    if account in _names:  # the name IAM Identity Center showed: no need to ask Organizations
+        _labels[account] = _names[account]
+        return _names[account]
     try:
         async with client("organizations", profile, region) as org:
             name = (await org.describe_account(AccountId=account))["Account"].get("Name")
@@ -292,3 +297,4 @@ def forget() -> None:
     _account_ids.clear()
     _arns.clear()
     _labels.clear()
+    _names.clear()

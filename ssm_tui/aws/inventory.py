@@ -24,7 +24,7 @@ from ssm_tui.aws.clients import client, config_fingerprint
 from ssm_tui.aws.errors import DENIED_CODES, SsmTuiError, explain
 from ssm_tui.aws.models import Instance, Profile, Scope, ScopeError, ScopeResult
 from ssm_tui.aws.profiles import load_profiles
-from ssm_tui.aws.settings import Settings
+from ssm_tui.aws.settings import Settings, load_settings
 
 MAX_SCOPES_PER_ACCOUNT_REGION = 8
 """Scopes of one account and region listed at once (AWS rate-limits per account and region)."""
@@ -74,11 +74,16 @@ class InventoryService:
     def __init__(
         self,
         *,
-        max_scopes_per_account: int = MAX_SCOPES_PER_ACCOUNT_REGION,
+        max_scopes_per_account: int | None = None,
         max_calls_per_account: int = MAX_CALLS_PER_ACCOUNT_REGION,
         keep_clients: bool = False,
     ) -> None:
-        self._max_scopes = max_scopes_per_account
+        if max_scopes_per_account is None:
+            try:  # the settings file may lower it for accounts with tight API limits
+                max_scopes_per_account = load_settings().max_concurrency_per_account
+            except SsmTuiError:
+                max_scopes_per_account = MAX_SCOPES_PER_ACCOUNT_REGION
+        self._max_scopes = max(1, max_scopes_per_account)
         self._max_calls = max_calls_per_account
         self._scope_slots: dict[tuple[str, str], asyncio.Semaphore] = {}
         self._call_slots: dict[tuple[str, str], asyncio.Semaphore] = {}

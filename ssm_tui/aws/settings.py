@@ -61,6 +61,7 @@ class Settings:
     login_command: str | None = None
     plugin: str = "auto"
     max_concurrency_per_account: int = 8
+    """Scopes of one account and region listed at once (inventory.MAX_SCOPES_PER_ACCOUNT_REGION)."""
     profiles: dict[str, ProfileSettings] = field(default_factory=dict)
     instances: dict[str, InstanceSettings] = field(default_factory=dict)
     path: Path | None = None

@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TEXT",
         help="keep instances whose name, id, IP, profile, platform or tags contain TEXT",
     )
+    parser.add_argument(
+        "--discover",
+        action="store_true",
+        help="also list the accounts and roles your IAM Identity Center logins reach "
+        "(discovered profiles, usable with --profile; no file is edited)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--no-cache", action="store_true", help="do not update the inventory cache")
 
@@ -181,12 +187,19 @@ def run(args: argparse.Namespace) -> int:
     from ssm_tui.aws.profiles import get_profile, load_profiles
     from ssm_tui.aws.settings import load_settings
 
+    discover_errors: list[ScopeError] = []
     try:
         settings = load_settings()
+        written = load_profiles()
+        found = []
+        if args.discover:
+            from ssm_tui.aws.accounts import discover_sso
+
+            found, discover_errors = asyncio.run(discover_sso(written))
         if args.profile:
             profiles = [get_profile(name) for name in dict.fromkeys(args.profile)]
         else:
-            profiles = [p for p in load_profiles() if not settings.is_hidden(p.name)]
+            profiles = [p for p in [*written, *found] if not settings.is_hidden(p.name)]
     except SsmTuiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -212,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
         out.flush()
     else:
         _print_table(instances)
-    failed = [r.error for r in results if r.error is not None]
+    failed = [*discover_errors, *(r.error for r in results if r.error is not None)]
     for err in failed:
         _print_error(err)
     return 1 if failed else 0

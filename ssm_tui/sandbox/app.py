@@ -79,6 +79,13 @@ class SandboxApp:
             await self.moto(scope, receive, send)
             return
         caller = resolve_caller(signed.access_key)
+        if caller is None and "x-moto-account-id" not in headers:
+            # AWS rejects keys it never issued; moto would quietly use a default account.
+            await _send_reply(
+                send,
+                fault_reply(protocol_of(signed.service, "x-amz-target" in headers), "unknown-key"),
+            )
+            return
         reply = await self._gate(
             signed.service, "x-amz-target" in headers, signed.access_key, caller
         )

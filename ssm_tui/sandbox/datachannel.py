@@ -60,6 +60,7 @@ from ssm_tui.sandbox.sessions import SandboxSession
 from ssm_tui.sandbox.shell import (
     CHUNK_LIMIT,
     ExitStatus,
+    PipeCommand,
     PtyShell,
     shell_argv,
     shell_environment,
@@ -84,6 +85,11 @@ FLUSH_STALL = 2.0
 FLUSH_RECONNECT = 10.0
 """... or, with no client connected, for the client to come back (ResumeSession) and ack."""
 KILL_WAIT = 1.0
+IDLE_TIMEOUT = 20 * 60.0
+"""Session Manager's default idleSessionTimeout: no input for this long ends the session, so a
+session whose client died (killed plugin, closed laptop) does not keep its shell forever."""
+IDLE_CHECK = 1.0
+IDLE_MESSAGE = "Your session timed out due to inactivity and has been terminated."
 """After TerminateSession, how long the shell's last output may take to arrive."""
 POLICY_VIOLATION = 1008
 DROPPED = 1011
@@ -110,6 +116,8 @@ class SessionPlan:
     port: int | None = None
     host: str = "127.0.0.1"
     multiplexed: bool = False
+    separate_streams: bool = False
+    """NonInteractiveCommands with separateOutputStream: pipes, stderr as StdErr payloads."""
 
     @property
     def is_port(self) -> bool:
@@ -154,8 +162,12 @@ def plan_for(session: SandboxSession) -> SessionPlan:
             host="127.0.0.1",
         )
     if document == NON_INTERACTIVE_DOCUMENT:
+        separate = (_parameter(session, "separateOutputStream", "false") or "").lower()
         return SessionPlan(
-            "NonInteractiveCommands", handshake=True, command=_parameter(session, "command", "")
+            "NonInteractiveCommands",
+            handshake=True,
+            command=_parameter(session, "command", ""),
+            separate_streams=separate == "true",
         )
     if document == INTERACTIVE_DOCUMENT:
         return SessionPlan(
@@ -255,7 +267,7 @@ class SessionRuntime:
         self.handshake_begun = 0.0
         self.ending = False
         self.ended = asyncio.Event()
-        self._shell: PtyShell | None = None
+        self._shell: PtyShell | PipeCommand | None = None
         self._port: MuxServer | StreamForwarder | None = None
         self._pending_input: list[bytes] = []
         self._shell_done = asyncio.Event()
@@ -264,16 +276,22 @@ class SessionRuntime:
         self._writable.set()
         self._paused = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.last_activity = time.monotonic()
+        self._watchdog = asyncio.get_running_loop().create_task(self._idle_watchdog())
         loop = asyncio.get_running_loop()
-        context.registry.on_terminate(
-            session.session_id,
-            lambda _session: loop.call_soon_threadsafe(self._terminated_by_api),
-        )
+
+        def terminated(_session: SandboxSession) -> None:
+            # Called from moto's thread pool (TerminateSession): hop onto the loop.
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nothing left to close
+                loop.call_soon_threadsafe(self._terminated_by_api)
+
+        context.registry.on_terminate(session.session_id, terminated)
 
     # -- connections --
 
     def attach(self, connection: Connection) -> None:
         """A (re)connected client: replace any older socket, resend what it has not acked."""
+        self.last_activity = time.monotonic()
         old, self.connection = self.connection, connection
         if old is not None:
             old.abort(1000)
@@ -351,6 +369,7 @@ class SessionRuntime:
             log.info("session %s: dropped a frame: %s", self.session.session_id, exc)
             return
         connection.push(result.send)
+        self.last_activity = time.monotonic()  # input or acks: the session is in use
         if msg.message_type == ACKNOWLEDGE:
             self._acked.set()
             self._maybe_resume()
@@ -419,14 +438,24 @@ class SessionRuntime:
         else:
             instance = self.session.instance
             home = working_directory(instance)
-            self._shell = PtyShell(
-                shell_argv(plan.command),
-                cwd=home,
-                env=shell_environment(instance, home),
-                on_output=self._shell_output,
-                on_exit=self._shell_exit,
-                size=self.size or (24, 80),
-            )
+            if plan.separate_streams:
+                self._shell = PipeCommand(
+                    shell_argv(plan.command),
+                    cwd=home,
+                    env=shell_environment(instance, home),
+                    on_output=self._shell_output,
+                    on_stderr=self._shell_stderr,
+                    on_exit=self._shell_exit,
+                )
+            else:
+                self._shell = PtyShell(
+                    shell_argv(plan.command),
+                    cwd=home,
+                    env=shell_environment(instance, home),
+                    on_output=self._shell_output,
+                    on_exit=self._shell_exit,
+                    size=self.size or (24, 80),
+                )
             try:
                 self._shell.start()
             except OSError as exc:
@@ -441,6 +470,11 @@ class SessionRuntime:
         if self.transcript is not None:
             self.transcript.add(chunk)
         self._send(PayloadType.OUTPUT, chunk)
+
+    def _shell_stderr(self, chunk: bytes) -> None:
+        if self.transcript is not None:
+            self.transcript.add(chunk)
+        self._send(PayloadType.STDERR, chunk)
 
     def _shell_exit(self, status: ExitStatus) -> None:
         self._shell_done.set()
@@ -477,6 +511,8 @@ class SessionRuntime:
                 for destination, error in errors.items():
                     log.warning("session %s: transcript to %s failed: %s", sid, destination, error)
         finally:
+            if self._watchdog is not asyncio.current_task():
+                self._watchdog.cancel()
             self.context.registry.terminate(sid)
             if self._port is not None:
                 self._port.close()
@@ -511,6 +547,14 @@ class SessionRuntime:
                     self.session.session_id,
                     self.channel.unacked + self.channel.queued,
                 )
+                return
+
+    async def _idle_watchdog(self) -> None:
+        while not self.ending:
+            await asyncio.sleep(min(IDLE_CHECK, IDLE_TIMEOUT))
+            if not self.ending and time.monotonic() - self.last_activity >= IDLE_TIMEOUT:
+                log.info("session %s: idle, terminating", self.session.session_id)
+                self._spawn(self._finish(kill=True, message=IDLE_MESSAGE))
                 return
 
     def _spawn(self, coro: Any) -> None:

@@ -50,10 +50,16 @@ _CODES: dict[tuple[str, str], tuple[str, int]] = {
     ("query", "expired"): ("ExpiredToken", 403),
     ("s3", "expired"): ("ExpiredToken", 400),
     ("rest-json", "expired"): ("UnauthorizedException", 401),
+    ("json", "unknown-key"): ("UnrecognizedClientException", 400),
+    ("ec2", "unknown-key"): ("AuthFailure", 401),
+    ("query", "unknown-key"): ("InvalidClientTokenId", 403),
+    ("s3", "unknown-key"): ("InvalidAccessKeyId", 403),
+    ("rest-json", "unknown-key"): ("UnauthorizedException", 401),
 }
 _MESSAGES = {
     "throttle": "Rate exceeded",
     "expired": "The security token included in the request is expired",
+    "unknown-key": "The security token included in the request is invalid.",
 }
 
 

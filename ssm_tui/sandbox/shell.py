@@ -467,3 +467,120 @@ class PtyShell:
                     os.close(self._pidfd)
                 self._pidfd = None
             self._forget_process()
+
+
+class PipeCommand:
+    """A command with separate stdout and stderr pipes, no pty.
+
+    `AWS-StartNonInteractiveCommand` with `separateOutputStream=true`: the agent then runs the
+    command without a terminal and sends stdout as Output, stderr as StdErr payloads, so a
+    script can tell them apart. Same interface as `PtyShell` (resizing means nothing here).
+    """
+
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        on_output: OutputHandler,
+        on_stderr: OutputHandler,
+        on_exit: ExitHandler,
+    ) -> None:
+        self._argv = argv
+        self._cwd = cwd
+        self._env = env
+        self._handlers = (on_output, on_stderr)
+        self._on_exit = on_exit
+        self._process: asyncio.subprocess.Process | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._readable = asyncio.Event()
+        self._readable.set()
+        self._finished = False
+        self._early_input: list[bytes] = []
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                *self._argv,
+                cwd=str(self._cwd),
+                env=self._env,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=_default_signals,
+            )
+        except OSError as exc:
+            self._handlers[1](f"{exc}\n".encode())
+            self._finish(ExitStatus(127, None))
+            return
+        process = self._process
+        assert process.stdout is not None and process.stderr is not None
+        for data in self._early_input:
+            self.write(data)
+        self._early_input.clear()
+        await asyncio.gather(
+            self._pump(process.stdout, self._handlers[0]),
+            self._pump(process.stderr, self._handlers[1]),
+        )
+        raw = await process.wait()
+        self._finish(ExitStatus(None, -raw) if raw < 0 else ExitStatus(raw, None))
+
+    async def _pump(self, stream: asyncio.StreamReader, handler: OutputHandler) -> None:
+        carry = b""
+        while True:
+            await self._readable.wait()
+            data = await stream.read(READ_SIZE)
+            if not data:
+                break
+            chunks, carry = split_utf8(carry + data)
+            for chunk in chunks:
+                handler(chunk)
+        if carry:
+            handler(carry)
+
+    def _finish(self, status: ExitStatus) -> None:
+        if not self._finished:
+            self._finished = True
+            self._on_exit(status)
+
+    def write(self, data: bytes) -> None:
+        process = self._process
+        if self._finished:
+            return
+        if process is None:
+            self._early_input.append(data)  # typed before the process exists
+        elif process.stdin is not None:
+            with contextlib.suppress(OSError, RuntimeError):
+                process.stdin.write(data)
+
+    def resize(self, rows: int, cols: int) -> None:
+        """No terminal, no size."""
+
+    def pause_reading(self) -> None:
+        self._readable.clear()
+
+    def resume_reading(self) -> None:
+        self._readable.set()
+
+    def kill(self, *, wait: bool = False) -> None:
+        """End the command and everything it started (its own session)."""
+        process = self._process
+        if process is None or self._finished:
+            return
+        for pgid in session_process_groups(process.pid) | {process.pid}:
+            with contextlib.suppress(OSError):
+                os.killpg(pgid, signal.SIGKILL)
+        self._readable.set()
+        if wait:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(process.pid, 0)
+            self._finished = True

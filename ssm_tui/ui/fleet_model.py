@@ -380,9 +380,11 @@ class FleetModel:
     def _ensure_sorted(self) -> list[FleetRow]:
         if self._sorted is None:
             column = self.sort_column
+            # the row key breaks ties (one instance seen through two profiles), so the order
+            # never depends on which profile answered first
             self._sorted = sorted(
                 self.rows.values(),
-                key=lambda row: row.sort_keys[column],  # type: ignore[arg-type,return-value]
+                key=lambda row: (row.sort_keys[column], row.key),  # type: ignore[return-value]
                 reverse=self.sort_reverse,
             )
             self._columns = {name: [row.fields[name] for row in self._sorted] for name in FIELDS}

@@ -221,9 +221,7 @@ class Services:
     async def terminate_session(self, started: StartedSession) -> None:
         from ssm_tui.aws.sessions import terminate_session
 
-        await self.aws.run(
-            terminate_session(started.profile, started.region, started.session_id)
-        )
+        await self.aws.run(terminate_session(started.profile, started.region, started.session_id))
 
     def plugin_command(self, started: StartedSession) -> tuple[list[str], dict[str, str], str]:
         """(argv, env additions, plugin label) for the process that runs the session.

@@ -63,6 +63,11 @@ async def test_sso_discovery_offers_the_other_accounts_without_editing_files(
     (result,) = [r async for r in InventoryService().stream([Scope(prod.name, "us-east-1")])]
     assert result.error is None, result.error
     assert result.instances and {i.account_id for i in result.instances} == {"222222222222"}
+    accounts, errors = await group_accounts([*load_profiles(), *found])
+    by_id = {a.account_id: a for a in accounts}
+    assert errors == []
+    assert prod.name in by_id["222222222222"].profiles
+    assert by_id["222222222222"].label == "acme-prod"  # the IAM alias wins over the SSO name
 
 
 def _write_token(expires: datetime) -> None:
@@ -86,3 +91,8 @@ async def test_expired_sso_login_says_what_to_run(sandbox_env) -> None:  # type:
     (result,) = [r async for r in InventoryService().stream([Scope("sso-dev", "us-east-1")])]
     assert result.error is not None
     assert "aws sso login --profile sso-dev" in result.error.hint
+    # the user runs `aws sso login` in another terminal: the next refresh works, no restart
+    _write_token(datetime.now(UTC) + timedelta(hours=8))
+    (again,) = [r async for r in InventoryService().stream([Scope("sso-dev", "us-east-1")])]
+    assert again.error is None, again.error
+    assert again.instances

@@ -47,7 +47,9 @@ def test_throttling_denied_and_network(config: None) -> None:
 def test_sso_token_errors_and_no_credentials(config: None) -> None:
     err = explain(bce.TokenRetrievalError(provider="sso", error_msg="expired"), "sso")
     assert err.hint == "run: aws sso login --profile sso"
-    assert isinstance(raise_for(bce.SSOTokenLoadError(error_msg="no token"), "sso"), CredentialsError)
+    assert isinstance(
+        raise_for(bce.SSOTokenLoadError(error_msg="no token"), "sso"), CredentialsError
+    )
     none = explain(bce.NoCredentialsError(), "keys")
     assert none.code == "NoCredentials" and "aws configure --profile keys" in none.hint
 

@@ -94,3 +94,14 @@ def test_filter_matches_tag_values(sandbox_env, capsys) -> None:  # type: ignore
     assert row["name"] == "warehouse-scanner"
     assert row["tags"]["Note"] == "\x1b[31mRED ALERT\x1b[0m"
     assert "\x1b" not in out  # JSON escapes it
+
+
+def test_discover_adds_the_accounts_sso_reaches(sandbox_env, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = _main(capsys, "--json", "--discover", "--no-cache")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    discovered = {r["profile"] for r in rows} - set(sandbox_env.profiles)
+    assert discovered, "SSO discovery added profiles"
+    assert all("/" in name for name in discovered)
+    reached = {r["account_id"] for r in rows if r["profile"] in discovered}
+    assert {"111111111111", "222222222222"} <= reached

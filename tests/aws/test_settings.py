@@ -51,3 +51,28 @@ def test_wrong_type_is_explained(tmp_path: Path) -> None:
     path.write_text("audit_role_session_name = 'yes'\n")
     with pytest.raises(ConfigError, match="audit_role_session_name must be a bool"):
         load_settings(path)
+
+
+def test_default_scopes_follow_the_settings(tmp_path: Path) -> None:
+    from ssm_tui.aws.inventory import InventoryService, default_scopes
+    from ssm_tui.aws.models import Profile, ProfileKind, Scope
+
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        'regions = ["eu-west-1"]\nmax_concurrency_per_account = 3\n'
+        '[profiles.prod]\nregions = ["ap-south-1"]\n'
+    )
+    settings = load_settings()
+    profiles = [
+        Profile("dev", ProfileKind.KEYS, region="us-east-1"),
+        Profile("prod", ProfileKind.KEYS, region="us-east-1"),
+    ]
+    assert default_scopes(profiles, ["sa-east-1"], settings) == [
+        Scope("dev", "us-east-1"),
+        Scope("dev", "eu-west-1"),
+        Scope("dev", "sa-east-1"),
+        Scope("prod", "ap-south-1"),
+        Scope("prod", "sa-east-1"),
+    ]
+    assert InventoryService()._max_scopes == 3

@@ -238,8 +238,11 @@ class ProtocolClient:
         if msg.message_type == OUTPUT_STREAM_DATA and not self.send_acks:
             return
         result = self.channel.receive(msg)
-        for reply in result.send:
-            await self.websocket.send(reply)
+        try:
+            for reply in result.send:
+                await self.websocket.send(reply)
+        except ConnectionClosed:
+            pass  # the server closed after channel_closed; what it sent is still to be read
         for delivered in result.deliver:
             await self._deliver(delivered)
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from pathlib import Path
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
 from ssm_tui.plugin.messages import OUTPUT_STREAM_DATA, encode
+from ssm_tui.sandbox import datachannel
 from ssm_tui.sandbox.sessions import LoggingPrefs
 from tests.datachannel.harness import ProtocolClient, ServerHarness
 
@@ -197,3 +200,47 @@ async def test_output_waits_for_a_dropped_client_and_arrives_complete(
     numbers = bytes(client.output).split(b"\r\n")[:300_000]
     assert [int(n) for n in numbers] == list(range(1, 300_001))
     assert client.exit_code == 0
+
+
+async def test_idle_session_times_out(
+    server: ServerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(datachannel, "IDLE_TIMEOUT", 1.5)
+    session = server.new_session()
+    client = await ProtocolClient.open(server.stream_url(session), session.token)
+    await client.wait_for_output(b"$ ")
+    await client.pump(lambda: client.closed is not None, timeout=20)
+    assert "inactivity" in (client.closed or "")
+    assert session.status == "Terminated"
+
+
+async def test_shutdown_closes_channels_and_leaves_no_process(tmp_path: Path) -> None:
+    harness = ServerHarness(tmp_path).start()
+    try:
+        session = harness.new_session()
+        client = await ProtocolClient.open(harness.stream_url(session), session.token)
+        await client.wait_for_output(b"$ ")
+        await client.type("sleep 300 & echo job-$!-started\r")
+        pattern = re.compile(rb"job-(\d+)-started")
+        await client.pump(lambda: pattern.search(client.output) is not None)
+        match = pattern.search(client.output)
+        assert match is not None
+        pid = int(match.group(1))
+        assert _alive(pid)
+        ending = asyncio.run_coroutine_threadsafe(datachannel.shutdown(), harness.loop)
+        await client.pump(lambda: client.closed is not None)
+        await asyncio.wrap_future(ending)
+        assert "shutting down" in (client.closed or "")
+        assert not _alive(pid)
+        assert not session.active
+    finally:
+        harness.stop()
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie or a vanished process counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

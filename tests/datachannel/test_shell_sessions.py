@@ -142,3 +142,22 @@ async def test_shell_gets_default_signal_dispositions(server: ServerHarness) -> 
     client = await ProtocolClient.open(server.stream_url(session), session.token)
     await client.pump(lambda: client.closed is not None)
     assert b"status=141" in client.output  # 128 + SIGPIPE
+
+
+async def test_non_interactive_command_with_separate_streams(server: ServerHarness) -> None:
+    session = server.new_session(
+        "AWS-StartNonInteractiveCommand",
+        {
+            "command": ["echo to-stdout; echo to-stderr >&2; head -c 3 | tr a-z A-Z; exit 5"],
+            "separateOutputStream": ["true"],
+        },
+    )
+    client = await ProtocolClient.open(server.stream_url(session), session.token)
+    await client.pump(lambda: client.handshake_complete)
+    await client.type("abc")  # stdin is a pipe: no echo, no \r\n translation
+    await client.pump(lambda: client.closed is not None)
+    stdout = b"".join(p for kind, p in client.payloads if kind == PayloadType.OUTPUT)
+    stderr = b"".join(p for kind, p in client.payloads if kind == PayloadType.STDERR)
+    assert stdout == b"to-stdout\nABC"
+    assert stderr == b"to-stderr\n"
+    assert client.exit_code == 5

@@ -479,3 +479,24 @@ async def test_aiobotocore_resolves_every_profile_kind(sandbox_env) -> None:
             assert {i["InstanceId"] for i in listed["InstanceInformationList"]} == {
                 i.instance_id for i in WORLD.managed(account, region)
             }
+
+
+def test_keys_aws_never_issued_are_rejected(sandbox_env) -> None:
+    import boto3
+
+    from tests.sandbox.conftest import NO_RETRY
+
+    session = boto3.Session(
+        aws_access_key_id="AKIAUNKNOWNKEY000000",
+        aws_secret_access_key="secret",
+        region_name="us-east-1",
+    )
+    expected = {
+        "sts": ("get_caller_identity", {}, "InvalidClientTokenId"),
+        "ssm": ("describe_instance_information", {}, "UnrecognizedClientException"),
+        "ec2": ("describe_instances", {}, "AuthFailure"),
+    }
+    for service, (operation, kwargs, code) in expected.items():
+        with pytest.raises(ClientError) as error:
+            getattr(session.client(service, config=NO_RETRY), operation)(**kwargs)
+        assert _error_code(error) == code

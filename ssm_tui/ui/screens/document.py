@@ -53,7 +53,8 @@ def build_choice(kind: str, local: str, remote: str, host: str, command: str) ->
         document = "AWS-StartPortForwardingSessionToRemoteHost"
     else:
         document = "AWS-StartPortForwardingSession"
-    label = f"port {ports['local']}→{host.strip() + ':' if kind == REMOTE_PORT else ''}{ports['remote']}"
+    remote_host = host.strip() + ":" if kind == REMOTE_PORT else ""
+    label = f"port {ports['local']}→{remote_host}{ports['remote']}"
     return DocumentChoice(document, parameters, label=label, local_port=int(ports["local"]))
 
 

@@ -52,7 +52,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
         seen: set[tuple[str, str]] = set()
-        for key, active in self.below.active_bindings.items():
+        for active in self.below.active_bindings.values():
             binding = active.binding
             if not binding.description or binding.system or not binding.id:
                 continue  # Textual's own scroll/focus keys stay out: ours all carry an id

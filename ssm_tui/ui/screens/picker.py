@@ -72,10 +72,22 @@ class ScopePicker(ModalScreen[ScopeChoice | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="picker.cancel"),
         Binding("enter", "apply", "Apply", id="picker.apply", priority=True),
-        Binding("ctrl+a", "select_all", "All", id="picker.all", tooltip="Tick every profile",
-                priority=True),  # fmt: skip
-        Binding("ctrl+u", "select_none", "None", id="picker.none", tooltip="Untick everything",
-                priority=True),  # fmt: skip
+        Binding(
+            "ctrl+a",
+            "select_all",
+            "All",
+            id="picker.all",
+            tooltip="Tick every profile",
+            priority=True,
+        ),  # fmt: skip
+        Binding(
+            "ctrl+u",
+            "select_none",
+            "None",
+            id="picker.none",
+            tooltip="Untick everything",
+            priority=True,
+        ),  # fmt: skip
         Binding("down", "to_list", "List", show=False),
     ]
 
