@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -258,10 +259,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    home = prepare_home(2_000)
-    first_frame(args.runs, home)
-    prepare_home(10_000)
-    asyncio.run(filter_latency(10_000))
+    homes = [prepare_home(2_000)]
+    try:
+        first_frame(args.runs, homes[0])
+        homes.append(prepare_home(10_000))
+        asyncio.run(filter_latency(10_000))
+    finally:
+        for home in homes:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

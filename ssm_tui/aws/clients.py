@@ -7,8 +7,13 @@ every few minutes does not re-assume every role. Sessions are kept per event loo
 aiobotocore's refreshable credentials hold asyncio locks, and per "config fingerprint" (AWS_*
 variables, config file times) so an edited ~/.aws/config is picked up without restarting.
 
-All sessions share one botocore data loader, so the EC2 and SSM models (megabytes of JSON) are
-parsed once per process rather than once per profile.
+Client creation is made cheap because a fleet listing creates hundreds of clients (SSM and EC2
+per profile and region, STS per AssumeRole): stock botocore spends ~10 ms of CPU per session
+registering its ~130 built-in event handlers, and ~10-25 ms per client re-reading the service
+model and building a client class with one method per operation (EC2 has ~700). Here all sessions
+share one data loader (JSON parsed once), start from a copy of one emitter that already holds the
+built-in handlers, and share one `ServiceModel` and client class per service (see
+`_SharedClientCreator`). Credentials, config and retries stay per session, exactly botocore's.
 
 Audit attribution: botocore names a role session `botocore-session-<digits>` when the profile has
 no `role_session_name`, which makes every Session Manager id and CloudTrail entry anonymous. Before
@@ -21,6 +26,7 @@ the file is never touched. A configured `role_session_name` always wins, and the
 from __future__ import annotations
 
 import asyncio
+import copy
 import getpass
 import os
 import re
@@ -29,9 +35,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiobotocore.session
 import botocore.loaders
 import botocore.session
+import botocore.utils
+from aiobotocore.client import AioBaseClient, AioClientCreator
 from aiobotocore.config import AioConfig
+from aiobotocore.hooks import AioHierarchicalEmitter
 from aiobotocore.session import AioSession
 from botocore import exceptions as bce
 
@@ -74,11 +84,85 @@ _identities: dict[tuple, dict[str, str]] = {}
 _endpoints: dict[tuple, str] = {}
 
 
+_template_emitter: AioHierarchicalEmitter | None = None
+_service_models: dict[tuple, Any] = {}
+_client_methods: dict[tuple, dict[str, Any]] = {}
+_client_classes: dict[tuple, tuple[type, dict[str, Any]]] = {}
+
+
 def _shared_loader() -> botocore.loaders.Loader:
     global _loader
     if _loader is None:
         _loader = botocore.loaders.create_loader()
     return _loader
+
+
+class _SharedClientCreator(AioClientCreator):
+    """aiobotocore's client creator, sharing service models and client classes between sessions.
+
+    Only for clients whose session uses our shared loader (ours); any other session gets stock
+    behaviour. Sharing is safe because a `ServiceModel` is read-only once built and a client class
+    only holds the operation methods (closures over the operation name), while everything that
+    differs per client (credentials, endpoint, config, event handlers) lives on the instance. The
+    `creating-client-class` handlers still run for every client, on a copy of the cached methods;
+    a class is reused only when they produce exactly the same attributes and bases.
+    """
+
+    def _load_service_model(self, service_name: str, api_version: str | None = None) -> Any:
+        if self._loader is not _loader:
+            return super()._load_service_model(service_name, api_version)
+        key = (service_name, api_version)
+        if key not in _service_models:
+            _service_models[key] = super()._load_service_model(service_name, api_version)
+        return _service_models[key]
+
+    async def _create_client_class(self, service_name: str, service_model: Any) -> type:
+        if self._loader is not _loader:
+            return await super()._create_client_class(service_name, service_model)
+        model_key = (service_name, id(service_model))
+        if model_key not in _client_methods:
+            methods = self._create_methods(service_model)
+            methods["_PY_TO_OP_NAME"] = self._create_name_mapping(service_model)
+            _client_methods[model_key] = methods
+        class_attributes = dict(_client_methods[model_key])
+        bases: list[type] = [AioBaseClient]
+        service_id = service_model.service_id.hyphenize()
+        await self._event_emitter.emit(
+            f"creating-client-class.{service_id}",
+            class_attributes=class_attributes,
+            base_classes=bases,
+        )
+        key = (
+            model_key,
+            tuple((name, id(value)) for name, value in class_attributes.items()),
+            tuple(bases),
+        )
+        if key not in _client_classes:
+            # The attributes are kept alive with the class, so their ids stay unique.
+            name = botocore.utils.get_service_module_name(service_model)
+            _client_classes[key] = (type(name, tuple(bases), class_attributes), class_attributes)
+        return _client_classes[key][0]
+
+
+aiobotocore.session.AioClientCreator = _SharedClientCreator  # type: ignore[misc]
+"""aiobotocore's session builds its client creator by this module-level name; the subclass above
+only changes anything for sessions made here (see `_SharedClientCreator`)."""
+
+
+def _new_session() -> AioSession:
+    """A fresh aiobotocore session, its built-in handlers copied from a template emitter.
+
+    Registering the handlers (with aiobotocore's signature checks) is most of a session's cost;
+    the handlers are module-level functions, so a copy of one registered emitter is equivalent.
+    """
+    global _template_emitter
+    if _template_emitter is None:
+        emitter = AioHierarchicalEmitter()
+        AioSession(event_hooks=emitter)  # registers botocore's built-in handlers into `emitter`
+        _template_emitter = emitter
+    session = AioSession(event_hooks=copy.copy(_template_emitter), include_builtin_handlers=False)
+    session.register_component("data_loader", _shared_loader())
+    return session
 
 
 def config_fingerprint() -> tuple:
@@ -124,7 +208,6 @@ def _botocore_profile(profile: str | None, config: dict) -> str | None:
 
 def _prepare(session: botocore.session.Session, profile: str | None) -> str | None:
     """Load the config into `session`, inject discovered profiles, select `profile`."""
-    session.register_component("data_loader", _shared_loader())
     try:
         config = session.full_config
     except bce.ConfigParseError as exc:
@@ -155,7 +238,7 @@ async def get_session(profile: str | None) -> AioSession:
     async with lock:
         if key in cache:
             return cache[key]
-        session = AioSession()
+        session = _new_session()
         # Also the config of botocore's own STS/SSO clients (AssumeRole, GetRoleCredentials).
         session.set_default_client_config(BASE_CONFIG)
         name = _prepare(session, profile)
@@ -254,6 +337,7 @@ def resolved_endpoint(service: str, profile: str | None, region: str | None) -> 
     key = (config_fingerprint(), service, profile, region)
     if key not in _endpoints:
         session = botocore.session.Session()
+        session.register_component("data_loader", _shared_loader())
         _prepare(session, profile)
         c = session.create_client(
             service,

@@ -33,7 +33,17 @@ MAX_CALLS_PER_ACCOUNT_REGION = 16
 DII_PAGE_SIZE = 50
 """DescribeInstanceInformation's largest page."""
 EC2_BATCH = 200
-"""Instance ids per EC2 DescribeInstances `instance-id` filter."""
+"""Instance ids per EC2 DescribeInstances `instance-id` filter (EC2 accepts up to 200 values per
+filter). Ids are gathered across DescribeInstanceInformation pages (50 each) until a batch is full,
+so 10,000 instances cost 50 EC2 calls, not 200; the last, partial batch goes when the pages end.
+
+Why a filter on the ids DescribeInstanceInformation returned, rather than one region-wide
+DescribeInstances paginated beside it: the region-wide listing also returns every instance
+without the agent (often most of an account), and its large pages are slow to serve and to parse,
+while the filtered batches only carry managed instances and run in parallel during the page chain,
+leaving one small call after the last page. A filter rather than `InstanceIds` because an id that
+vanished between the two calls (terminated meanwhile) makes `InstanceIds` fail the whole batch,
+while a filter just omits it."""
 
 
 def default_scopes(
@@ -210,18 +220,21 @@ class InventoryService:
             pages = ssm.get_paginator("describe_instance_information").paginate(
                 PaginationConfig={"PageSize": DII_PAGE_SIZE}
             )
+            waiting: list[str] = []  # EC2 ids not yet in a DescribeInstances batch
             async for page in pages:
                 batch = page.get("InstanceInformationList", [])
                 infos += batch
-                ec2_ids = [i["InstanceId"] for i in batch if i["InstanceId"].startswith("i-")]
-                for start in range(0, len(ec2_ids), EC2_BATCH):
-                    chunk = ec2_ids[start : start + EC2_BATCH]
-                    group.create_task(self._describe_ec2(ec2, chunk, ec2_details, call_slots))
                 for info in batch:
-                    if not info["InstanceId"].startswith("i-"):
-                        group.create_task(
-                            self._read_tags(ssm, info["InstanceId"], tags, call_slots)
-                        )
+                    node_id = info["InstanceId"]
+                    if node_id.startswith("i-"):
+                        waiting.append(node_id)
+                    else:
+                        group.create_task(self._read_tags(ssm, node_id, tags, call_slots))
+                while len(waiting) >= EC2_BATCH:
+                    chunk, waiting = waiting[:EC2_BATCH], waiting[EC2_BATCH:]
+                    group.create_task(self._describe_ec2(ec2, chunk, ec2_details, call_slots))
+            if waiting:
+                group.create_task(self._describe_ec2(ec2, waiting, ec2_details, call_slots))
         account_id = account_task.result() or ""
         label = accounts.cached_label(account_id) or scope.profile
         return tuple(

@@ -151,6 +151,20 @@ def _filters(params: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
     return [(names[i], [v for _, v in sorted(values.get(i, []))]) for i in sorted(names)]
 
 
+def _literal_ids(name: str, values: list[str]) -> bool:
+    return name == "instance-id" and not any(set(value) & set("*?[") for value in values)
+
+
+def _by_ids(world: World, account_id: str, region: str, ids: list[str]) -> dict[str, Instance]:
+    """The EC2 instances among `ids` that exist in this account and region, by id."""
+    found = {}
+    for iid in ids:
+        instance = world.find(account_id, region, iid)
+        if instance is not None and instance.is_ec2:
+            found[iid] = instance
+    return found
+
+
 def describe_instances(world: World, account_id: str, region: str, body: bytes) -> Reply:
     """Answer one DescribeInstances query-protocol request (status, headers, XML body)."""
     params = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
@@ -167,7 +181,7 @@ def describe_instances(world: World, account_id: str, region: str, body: bytes) 
         )
     candidates = world.ec2(account_id, region)
     if instance_ids:
-        by_id = {instance.instance_id: instance for instance in candidates}
+        by_id = _by_ids(world, account_id, region, instance_ids)
         missing = [iid for iid in instance_ids if iid not in by_id]
         if missing:
             for iid in missing:
@@ -180,6 +194,12 @@ def describe_instances(world: World, account_id: str, region: str, body: bytes) 
                 f"The instance ID{plural} '{listed}' do{'' if plural else 'es'} not exist",
             )
         candidates = [by_id[iid] for iid in dict.fromkeys(instance_ids)]
+    exact_ids = next((values for name, values in filters if _literal_ids(name, values)), None)
+    if exact_ids is not None and not instance_ids:
+        # An `instance-id` filter of plain ids (what an inventory sends, up to 200 of them): look
+        # them up instead of matching every instance of the region against every pattern.
+        found = _by_ids(world, account_id, region, exact_ids)
+        candidates = [found[iid] for iid in dict.fromkeys(exact_ids) if iid in found]
     if filters:
         candidates = [
             instance

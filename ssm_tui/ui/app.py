@@ -18,7 +18,6 @@ from textual.binding import Binding
 
 from ssm_tui.aws.models import StartedSession
 from ssm_tui.ui.commands import InstanceCommands, ScopeCommands, SessionCommands
-from ssm_tui.ui.screens.help import HelpScreen
 from ssm_tui.ui.screens.main import MainScreen
 from ssm_tui.ui.services import Services
 from ssm_tui.ui.themes import DEFAULT_THEME, THEMES
@@ -66,7 +65,10 @@ class SsmTuiApp(App[int]):
             self.notify(f"Unknown theme {self._wanted_theme!r}.", severity="warning")
             self.theme = DEFAULT_THEME
         self._install_signal_handlers()
-        self.push_screen(MainScreen(self.services))
+
+    def get_default_screen(self) -> MainScreen:
+        """The main screen is the default screen: no blank frame before the fleet."""
+        return MainScreen(self.services)
 
     def on_unmount(self) -> None:
         """Stop the AWS thread (a later `end_leftovers` restarts it if sessions remain)."""
@@ -87,6 +89,8 @@ class SsmTuiApp(App[int]):
         asyncio.ensure_future(self.action_quit())
 
     def action_help(self) -> None:
+        from ssm_tui.ui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 

@@ -15,6 +15,8 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import Matcher
 
+from ssm_tui.ui.services import DocumentChoice, ScopeChoice
+
 if TYPE_CHECKING:
     from ssm_tui.ui.screens.main import MainScreen
 
@@ -64,8 +66,6 @@ class ScopeCommands(_MainScreenProvider):
     """ "profile: X", "account: Y (all its profiles)", "profiles: all", "pick…"."""
 
     def entries(self) -> list[tuple[str, Callable[[], object], str]]:
-        from ssm_tui.ui.screens.picker import ScopeChoice
-
         main = self.main()
         if main is None:
             return []
@@ -103,8 +103,6 @@ class InstanceCommands(_MainScreenProvider):
     """ "connect: name id (account)" for every instance in the selected scopes."""
 
     def entries(self) -> list[tuple[str, Callable[[], object], str]]:
-        from ssm_tui.ui.services import DocumentChoice
-
         main = self.main()
         if main is None:
             return []

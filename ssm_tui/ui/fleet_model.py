@@ -143,77 +143,55 @@ class FleetRow:
     the first frame of a 2,000-instance cache fast.
     """
 
-    __slots__ = ("key", "instance", "scope", "texts", "widths", "fields", "online", "sort_keys",
-                 "_cells")  # fmt: skip
+    __slots__ = ("key", "instance", "scope", "texts", "widths", "online", "_cells", "_fields")
 
     def __init__(self, instance: Instance, now: datetime) -> None:
         self.key = instance.key
         self.instance = instance
         self.scope = Scope(instance.profile, instance.region)
-        account = instance.account_label or instance.profile
-        platform = instance.platform_name or instance.platform_type
         self.texts = (
             instance.ping_status or "Unknown",
             instance.name or "-",
             instance.instance_id,
-            account,
+            instance.account_label or instance.profile,
             instance.region,
-            platform or "-",
+            instance.platform_name or instance.platform_type or "-",
             instance.ip_address or "-",
             instance.agent_version or "-",
             format_last_ping(instance.last_ping, now),
         )
         self.widths = (2 + len(self.texts[0]), *(_width(t) for t in self.texts[1:]))
-        self._cells: tuple[Text, ...] | None = None
-        tags = (
-            "".join(
-                "\t" + k.replace("=", " ").replace("\t", " ") + "=" + v.replace("\t", " ")
-                for k, v in instance.tags.items()
-            )
-            .lower()
-            .translate(_TAB_KEEP)
-        )
-        name = instance.name.lower().translate(_ONE_LINE)
-        iid = instance.instance_id.lower()
-        account_line = f"{account} {instance.profile} {instance.account_id}".lower()
-        platform_line = f"{instance.platform_name} {instance.platform_type}".lower()
-        status = instance.ping_status.lower()
-        self.fields = {
-            "blob": " ".join(
-                (
-                    name,
-                    iid,
-                    tags.replace("\t", " "),
-                    instance.ip_address,
-                    account_line,
-                    instance.region,
-                    platform_line,
-                    status,
-                    instance.computer_name.lower(),
-                )
-            ).translate(_ONE_LINE),  # fmt: skip
-            "short": name,
-            "status": status,
-            "account": account_line.translate(_ONE_LINE),
-            "profile": instance.profile.lower(),
-            "region": instance.region,
-            "platform": platform_line.translate(_ONE_LINE),
-            "id": iid,
-            "name": name,
-            "tags": tags or "\t",
-        }
         self.online = instance.ping_status == PingStatus.ONLINE
-        self.sort_keys: dict[str, object] = {
-            "status": (_STATUS_ORDER.get(instance.ping_status, 3), name),
-            "name": (name, iid),
-            "id": iid,
-            "account": (account_line, name),
-            "region": (instance.region, name),
-            "platform": (platform_line, name),
-            "ip": tuple(int(p) if p.isdigit() else 0 for p in instance.ip_address.split(".")),
-            "agent": instance.agent_version,
-            "ping": -(instance.last_ping.timestamp() if instance.last_ping else 0.0),
-        }
+        self._cells: tuple[Text, ...] | None = None
+        self._fields: dict[str, str] | None = None
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Lowercase one-line search texts (made on the first filter, not at start-up)."""
+        if self._fields is None:
+            self._fields = _search_fields(self.instance, self.texts[3])
+        return self._fields
+
+    def sort_key(self, column: str) -> object:
+        i = self.instance
+        name = i.name.lower()
+        if column == "name":
+            return (name, i.instance_id)
+        if column == "status":
+            return (_STATUS_ORDER.get(i.ping_status, 3), name)
+        if column == "id":
+            return i.instance_id
+        if column == "account":
+            return (self.texts[3].lower(), name)
+        if column == "region":
+            return (i.region, name)
+        if column == "platform":
+            return (self.texts[5].lower(), name)
+        if column == "ip":
+            return tuple(int(p) if p.isdigit() else 0 for p in i.ip_address.split("."))
+        if column == "agent":
+            return tuple(int(p) if p.isdigit() else 0 for p in i.agent_version.split("."))
+        return -(i.last_ping.timestamp() if i.last_ping else 0.0)
 
     @property
     def cells(self) -> tuple[Text, ...]:
@@ -228,6 +206,40 @@ class FleetRow:
 
 
 _TAB_KEEP = {ord("\n"): " "}
+
+
+def _search_fields(instance: Instance, account: str) -> dict[str, str]:
+    tags = (
+        "".join(
+            "\t" + k.replace("=", " ").replace("\t", " ") + "=" + v.replace("\t", " ")
+            for k, v in instance.tags.items()
+        )
+        .lower()
+        .translate(_TAB_KEEP)
+    )
+    name = instance.name.lower().translate(_ONE_LINE)
+    iid = instance.instance_id.lower()
+    account_line = f"{account} {instance.profile} {instance.account_id}".lower()
+    platform_line = f"{instance.platform_name} {instance.platform_type}".lower()
+    status = instance.ping_status.lower()
+    blob = " ".join(
+        (name, iid, tags.replace("\t", " "), instance.ip_address, account_line, instance.region,
+         platform_line, status, instance.computer_name.lower())
+    )  # fmt: skip
+    return {
+        "blob": blob.translate(_ONE_LINE),
+        "short": name,
+        "status": status,
+        "account": account_line.translate(_ONE_LINE),
+        "profile": instance.profile.lower(),
+        "region": instance.region,
+        "platform": platform_line.translate(_ONE_LINE),
+        "id": iid,
+        "name": name,
+        "tags": tags or "\t",
+    }
+
+
 """Tags keep their tab separators (a `tag:` term anchors on them); newlines become spaces."""
 
 
@@ -384,10 +396,10 @@ class FleetModel:
             # never depends on which profile answered first
             self._sorted = sorted(
                 self.rows.values(),
-                key=lambda row: (row.sort_keys[column], row.key),  # type: ignore[return-value]
+                key=lambda row: (row.sort_key(column), row.key),  # type: ignore[return-value]
                 reverse=self.sort_reverse,
             )
-            self._columns = {name: [row.fields[name] for row in self._sorted] for name in FIELDS}
+            self._columns = None  # built on the first filter term
             self._online_idx = {i for i, row in enumerate(self._sorted) if row.online}
             widths = [len(title) for _, title in COLUMNS]
             if self._sorted:
@@ -405,8 +417,10 @@ class FleetModel:
         While typing, "web" only needs to look at the rows "we" matched (a substring or
         in-order match of "web" implies one of "we"), so each keystroke scans fewer rows.
         """
+        if self._columns is None:
+            rows = self._ensure_sorted()
+            self._columns = {name: [row.fields[name] for row in rows] for name in FIELDS}
         columns = self._columns
-        assert columns is not None
         cache_key = (term.field if term.tag is None else "tag", term.value)
         hit = self._term_cache.get(cache_key)
         if hit is not None:

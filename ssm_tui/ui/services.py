@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def _quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Unhandled errors on the AWS loop go to the log, never to the user's terminal."""
+    log.debug("AWS loop: %s", context.get("message"), exc_info=context.get("exception"))
+
+
 class AwsLoop:
     """An asyncio loop in a daemon thread for every AWS call (started on first use)."""
 
@@ -41,6 +46,7 @@ class AwsLoop:
         with self._lock:
             if self._loop is None or self._thread is None or not self._thread.is_alive():
                 loop = asyncio.new_event_loop()
+                loop.set_exception_handler(_quiet)
                 ready = threading.Event()
 
                 def run() -> None:
@@ -84,6 +90,14 @@ class AwsLoop:
         thread.join(timeout)
         if not thread.is_alive():
             loop.close()
+
+
+@dataclass(frozen=True)
+class ScopeChoice:
+    """Profiles to show (names), and regions (empty: each profile's own)."""
+
+    profiles: tuple[str, ...]
+    regions: tuple[str, ...] = ()
 
 
 @dataclass

@@ -147,7 +147,7 @@ def test_column_scan_agrees_with_row_by_row_matching(queries, online_only):
         query = parse_query(text)
         expected = [
             r.key
-            for r in sorted(m.rows.values(), key=lambda r: (r.sort_keys["name"], r.key))  # type: ignore[return-value]
+            for r in sorted(m.rows.values(), key=lambda r: (r.sort_key("name"), r.key))  # type: ignore[return-value]
             if query.matches(r) and (r.online or not online_only or query.has_status)
         ]
         assert m.recompute() == expected

@@ -36,9 +36,7 @@ from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.models import Instance, Profile, Scope, ScopeError
 from ssm_tui.ui.messages import SessionFailed, SessionOpened
-from ssm_tui.ui.screens.document import DocumentPicker
-from ssm_tui.ui.screens.picker import ScopeChoice, ScopePicker
-from ssm_tui.ui.services import DocumentChoice, Services
+from ssm_tui.ui.services import DocumentChoice, ScopeChoice, Services
 from ssm_tui.ui.widgets.fleet_table import FleetTable
 from ssm_tui.ui.widgets.fleet_view import FleetView
 from ssm_tui.ui.widgets.session_view import SessionView
@@ -112,7 +110,9 @@ class MainScreen(Screen[None]):
         """Draw the cache first; profiles (botocore) load on the AWS thread behind that frame."""
         self.fleet.load_cache()
         self.fleet.table.focus()
-        self._load_profiles()
+        # after the first paint: reading the config imports botocore on the AWS thread, which
+        # would share the GIL with that paint
+        self.call_after_refresh(self._load_profiles)
 
     @work(group="profiles", exit_on_error=False, description="reading the AWS config")
     async def _load_profiles(self) -> None:
@@ -183,6 +183,8 @@ class MainScreen(Screen[None]):
             self.apply_scope(ScopeChoice(favourites[number - 1][1]))
 
     def action_pick(self) -> None:
+        from ssm_tui.ui.screens.picker import ScopePicker
+
         regions = {scope.region for scope in self.fleet.scopes if scope.region}
         regions |= {p.region for p in self.profiles if p.region}
         regions |= set(getattr(self.services.get_settings(), "regions", ()))
@@ -215,6 +217,8 @@ class MainScreen(Screen[None]):
 
     @on(FleetTable.Highlighted)
     def _side_panels_follow(self, event: FleetTable.Highlighted) -> None:
+        if not self.query_one("#side").children:
+            return  # no panel open: don't import the panels (aiobotocore) on the UI thread
         from ssm_tui.ui.widgets.side_panels import follow_selection
 
         follow_selection(self, event.row)
@@ -298,6 +302,8 @@ class MainScreen(Screen[None]):
         def chosen(choice: DocumentChoice | None) -> None:
             if choice is not None:
                 self.open_session(event.instance, choice)
+
+        from ssm_tui.ui.screens.document import DocumentPicker
 
         self.app.push_screen(DocumentPicker(event.instance), chosen)
 

@@ -7,8 +7,6 @@ uses its own region(s). The result replaces the fleet's scopes without a restart
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,14 +18,7 @@ from textual.widgets.selection_list import Selection
 
 from ssm_tui.aws.models import Account, Profile, ProfileKind
 from ssm_tui.ui.fleet_model import literal
-
-
-@dataclass(frozen=True)
-class ScopeChoice:
-    """What the picker returns: profile names, and regions (empty = each profile's own)."""
-
-    profiles: tuple[str, ...]
-    regions: tuple[str, ...] = ()
+from ssm_tui.ui.services import ScopeChoice
 
 
 def fuzzy_match(query: str, text: str) -> bool:

@@ -105,6 +105,8 @@ class FleetTable(ScrollView, can_focus=True):
         self._cursor = 0
         self._cache: dict[str, Strip] = {}
         self._widths: tuple[int, ...] = ()
+        self._header_cache: tuple[object, Strip] | None = None
+        self._styled: dict[tuple[str, str, str], list[Segment]] = {}
 
     # -- data ------------------------------------------------------------------------------
     @property
@@ -204,27 +206,43 @@ class FleetTable(ScrollView, can_focus=True):
 
     # -- rendering -------------------------------------------------------------------------
     def _line(self, cells: tuple[Text, ...] | list[Text], style: Style) -> Strip:
-        line = Text(no_wrap=True, end="")
+        """One row as segments; plain cells skip Rich's Text rendering (the hot path)."""
+        segments: list[Segment] = []
+        console = self.app.console
         for cell, width in zip(cells, self.model.widths, strict=True):
-            if cell.cell_len > width:
+            length = cell.cell_len
+            if length > width:
                 cell = cell.copy()
                 cell.truncate(width, overflow="ellipsis")
-            line.append_text(cell)
-            line.append(" " * (width - cell.cell_len + _GAP))
-        segments = list(line.render(self.app.console))
-        return Strip(Segment.apply_style(segments, style), line.cell_len)
+                length = cell.cell_len
+            pad = " " * (width - length + _GAP)
+            if cell.spans or cell.style:
+                rendered = self._styled.get((cell.plain, str(cell.spans), str(cell.style)))
+                if rendered is None:  # few distinct styled cells (the status dots): cache them
+                    rendered = list(cell.render(console))
+                    self._styled[(cell.plain, str(cell.spans), str(cell.style))] = rendered
+                segments.extend(Segment.apply_style(rendered, style))
+                segments.append(Segment(pad, style))
+            else:
+                segments.append(Segment(cell.plain + pad, style))
+        return Strip(segments, sum(self.model.widths) + _GAP * len(self.model.widths))
 
     def _header(self) -> Strip:
+        key = (self.model.widths, self.model.sort_column, self.model.sort_reverse)
+        if self._header_cache is not None and self._header_cache[0] == key:
+            return self._header_cache[1]
         style = self.get_component_rich_style("fleet-table--header")
         sorted_style = self.get_component_rich_style("fleet-table--sorted")
         cells = []
-        for key, title in COLUMNS:
-            if key == self.model.sort_column:
+        for column, title in COLUMNS:
+            if column == self.model.sort_column:
                 arrow = "▼" if self.model.sort_reverse else "▲"
                 cells.append(Text(f"{title} {arrow}", style=sorted_style, end=""))
             else:
                 cells.append(Text(title, end=""))
-        return self._line(cells, style)
+        strip = self._line(cells, style)
+        self._header_cache = (key, strip)
+        return strip
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -256,3 +274,5 @@ class FleetTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._header_cache = None
+        self._styled.clear()
