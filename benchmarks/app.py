@@ -154,6 +154,7 @@ def first_frame(runs: int, home: Path) -> None:
     env = {**os.environ, **_env(home)}
     ssm = FIRST_FRAME_SSM.format(root=str(ROOT))
     times: dict[str, list[float]] = {"bare": [], "ssm": []}
+    walls: dict[str, list[float]] = {"bare": [], "ssm": []}
     rows = 0
     for _ in range(runs):
         for name, code in (("bare", FIRST_FRAME_BARE), ("ssm", ssm)):
@@ -167,12 +168,16 @@ def first_frame(runs: int, home: Path) -> None:
             inner, shown = out.stdout.split()[:2]
             if name == "ssm":
                 rows = int(shown)
-            times[name].append(wall)
+            times[name].append(float(inner))  # script start → first frame (not the exit)
+            walls[name].append(wall)
     bare, ssm_median = statistics.median(times["bare"]), statistics.median(times["ssm"])
-    print("== time to first frame (process start → first painted frame), median of", runs)
+    print("== time to first frame (interpreter up → first painted frame), median of", runs)
     print(f"bare Textual app, empty DataTable : {bare * 1000:8.1f} ms")
     print(f"ssm-tui, 2,000 cached instances   : {ssm_median * 1000:8.1f} ms ({rows} rows shown)")
     print(f"ratio                             : {ssm_median / bare:8.2f}×   (target ≤ 1.2×)")
+    print(f"(whole process incl. interpreter start and exit: bare "
+          f"{statistics.median(walls['bare']) * 1000:.0f} ms, ssm-tui "
+          f"{statistics.median(walls['ssm']) * 1000:.0f} ms)")  # fmt: skip
 
 
 async def filter_latency(count: int) -> None:

@@ -8,12 +8,14 @@ aiobotocore's refreshable credentials hold asyncio locks, and per "config finger
 variables, config file times) so an edited ~/.aws/config is picked up without restarting.
 
 Client creation is made cheap because a fleet listing creates hundreds of clients (SSM and EC2
-per profile and region, STS per AssumeRole): stock botocore spends ~10 ms of CPU per session
-registering its ~130 built-in event handlers, and ~10-25 ms per client re-reading the service
-model and building a client class with one method per operation (EC2 has ~700). Here all sessions
-share one data loader (JSON parsed once), start from a copy of one emitter that already holds the
-built-in handlers, and share one `ServiceModel` and client class per service (see
-`_SharedClientCreator`). Credentials, config and retries stay per session, exactly botocore's.
+per profile and region, STS per AssumeRole). Stock aiobotocore spends ~10 ms of CPU per session
+registering its ~130 built-in event handlers, and per client ~20 ms loading the CA bundle into a
+new TLS context plus ~10 ms re-reading the service model and building a client class with one
+method per operation (EC2 has ~700). Here all sessions share one data loader (JSON parsed once),
+start from a copy of one emitter that already holds the built-in handlers, share one
+`ServiceModel` and client class per service (`_SharedClientCreator`) and one TLS context per
+verify setting (`SharedTLSHTTPSession`). Credentials, config and retries stay per session,
+exactly botocore's.
 
 Audit attribution: botocore names a role session `botocore-session-<digits>` when the profile has
 no `role_session_name`, which makes every Session Manager id and CloudTrail entry anonymous. Before
@@ -30,6 +32,7 @@ import copy
 import getpass
 import os
 import re
+import threading
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,6 +45,7 @@ import botocore.utils
 from aiobotocore.client import AioBaseClient, AioClientCreator
 from aiobotocore.config import AioConfig
 from aiobotocore.hooks import AioHierarchicalEmitter
+from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession
 from botocore import exceptions as bce
 
@@ -63,7 +67,38 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 MAX_POOL_CONNECTIONS = 32
 
+_tls_lock = threading.Lock()
+_tls_contexts: dict[tuple, tuple[Any, Any]] = {}
+
+
+class SharedTLSHTTPSession(AIOHTTPSession):
+    """aiobotocore's HTTP session, with TLS contexts shared by every client of the process.
+
+    Stock aiobotocore builds a new SSL context per client and loads the whole CA bundle into it
+    (~20 ms of CPU, in a worker thread), which was most of the cost of a new client. A context
+    depends only on the inputs in the key below, and `ssl.SSLContext` is safe to share between
+    connections, so one per distinct key is built and reused. (A CA bundle edited on disk is read
+    again by a new process, as with any long-lived TLS client.)
+    """
+
+    def _build_ssl_contexts(self, proxy_url: str | None) -> tuple[Any, Any]:
+        settings = self._proxy_config.settings
+        key = (
+            self._verify,
+            self._cert_file,
+            self._key_file,
+            proxy_url,
+            repr(settings.get("proxy_ca_bundle")),
+            repr(settings.get("proxy_client_cert")),
+        )
+        with _tls_lock:  # runs in worker threads: build each context once
+            if key not in _tls_contexts:
+                _tls_contexts[key] = super()._build_ssl_contexts(proxy_url)
+            return _tls_contexts[key]
+
+
 BASE_CONFIG = AioConfig(
+    http_session_cls=SharedTLSHTTPSession,
     retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS},
     connect_timeout=CONNECT_TIMEOUT,
     read_timeout=READ_TIMEOUT,

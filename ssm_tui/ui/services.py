@@ -67,7 +67,7 @@ class AwsLoop:
         """Await `coro` run on the AWS loop; cancelling the caller cancels it there too."""
         return await asyncio.wrap_future(self.submit(coro))
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
         with self._lock:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None

@@ -174,3 +174,78 @@ async def test_access_denied_is_a_notification_with_the_next_step(sandbox_env):
         assert screen.tabs.active == "tab-fleet"
         await pilot.press("down")  # still usable
         assert not app.live_sessions
+
+
+async def open_first_linux_session(pilot, profile: str = "sandbox"):  # noqa: ANN001, ANN201
+    app = pilot.app
+    fleet = await wait_for_fleet(pilot)
+    screen = main_screen(app)
+    await pilot.press(str([p.name for p in screen.profiles].index(profile) + 1))
+    await wait_until(pilot, lambda: not fleet._refreshing, "refresh")
+    await pilot.press("slash", *"platform:linux", "enter")
+    await wait_until(pilot, lambda: fleet.table.row_count >= 1, "a Linux instance")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: len(screen.query(SessionView)) == 1, "a session tab")
+    view = screen.query(SessionView).first()
+    await wait_until(pilot, lambda: view.pane is not None and "$" in view.pane.screen_text(),
+                     "a prompt")  # fmt: skip
+    return screen, view
+
+
+async def test_login_command_and_reconnect_after_the_plugin_dies(sandbox_env, tmp_path):
+    """The login command setting is typed on connect; a killed plugin → exit status, `r`."""
+    settings = tmp_path / "ssm-tui.toml"
+    settings.write_text('login_command = "export LOGIN_MARK=ok; echo login-$LOGIN_MARK"\n')
+    os.environ["SSM_TUI_CONFIG"] = str(settings)
+    try:
+        app = SsmTuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            screen, view = await open_first_linux_session(pilot)
+            await wait_until(pilot, lambda: "login-ok" in view.pane.screen_text(), "login ran")
+            first = view.started
+            os.kill(view.pane.process.pid, 9)  # the plugin dies
+            await wait_until(pilot, lambda: view.state == "ended", "ended state")
+            assert view.exit_status == -9
+            assert "exit status -9" in view.query_one(".session-title").render().plain
+            assert app.focused is view  # keys reach the view, not the dead pane
+            await wait_until(pilot, lambda: first.session_id not in app.live_sessions,
+                             "the dropped session terminated")  # fmt: skip
+            await pilot.press("r")
+            await wait_until(
+                pilot,
+                lambda: view.state == "connected" and view.started.session_id != first.session_id,
+                "reconnected",
+            )
+            await wait_until(pilot, lambda: "login-ok" in view.pane.screen_text(), "login again")
+            await pilot.press("ctrl+q")
+        assert not app.live_sessions
+    finally:
+        del os.environ["SSM_TUI_CONFIG"]
+
+
+async def test_palette_switches_profile_and_document_picker_forwards_a_port(sandbox_env):
+    app = SsmTuiApp()
+    async with app.run_test(size=SIZE) as pilot:
+        fleet = await wait_for_fleet(pilot)
+        screen = main_screen(app)
+        await pilot.press("ctrl+p", *"profile: sandbox")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.selected == ("sandbox",), "palette applied")
+        await wait_until(pilot, lambda: not fleet._refreshing, "refresh")
+        await pilot.press("slash", *"platform:linux", "enter")
+        await wait_until(pilot, lambda: fleet.table.row_count >= 1, "a Linux instance")
+
+        await pilot.press("c")  # connect with…: port forwarding to the instance
+        await pilot.pause(0.3)
+        await pilot.click("#port")
+        await pilot.click("#remote-port")
+        await pilot.press(*"22")
+        await pilot.click("#connect")
+        await wait_until(pilot, lambda: len(screen.query(SessionView)) == 1, "a port tab")
+        view = screen.query(SessionView).first()
+        await wait_until(pilot, lambda: view.started is not None, "StartSession")
+        assert view.started.document_name == "AWS-StartPortForwardingSession"
+        assert view.started.parameters["portNumber"] == ["22"]
+        await pilot.press("ctrl+q")
+    assert not app.live_sessions
