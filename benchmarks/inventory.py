@@ -281,22 +281,64 @@ def report(title: str, scopes: list[tuple[str, str]], boxes: list[SandboxProcess
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--latency", type=int, default=100, help="sandbox latency per call (ms)")
-    parser.add_argument("--sandboxes", type=int, default=14, help="sandbox processes for part 1")
-    parser.add_argument("--profiles", type=int, default=40)
-    parser.add_argument("--instances", type=int, default=2000, help="fleet size of part 1")
-    parser.add_argument("--big", type=int, default=10000, help="instances in one account, part 2")
-    parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
-    parser.add_argument("--skip-big", action="store_true")
-    args = parser.parse_args()
-    if args.quick:
-        args.instances //= 10
-        args.big //= 10
-        args.sandboxes = max(2, args.sandboxes // 4)
-        args.profiles = min(args.profiles, args.sandboxes * 3)
-    base = Path(tempfile.mkdtemp(prefix="ssm-tui-bench-"))
+async def client_costs(profile: str, count: int) -> dict[str, tuple[float, float]]:
+    """CPU per new client (session, client, first call) and clients per second, three ways.
+
+    - "one open client": `count` calls on one client, the cost of the call itself;
+    - "stock aiobotocore": a fresh `AioSession` and client per call, as a plain program does;
+    - "ssm-tui clients": a fresh session and client from `ssm_tui.aws.clients` per call.
+    Each call is one DescribeInstanceInformation page; run one after the other (no overlap).
+    """
+    from aiobotocore.session import AioSession
+
+    from ssm_tui.aws import clients
+
+    async def open_client() -> None:
+        async with clients.client("ssm", profile, "us-east-1") as ssm:
+            for _ in range(count):
+                await ssm.describe_instance_information(MaxResults=5)
+
+    async def stock() -> None:
+        for _ in range(count):
+            session = AioSession(profile=profile)
+            async with session.create_client("ssm", region_name="us-east-1") as ssm:
+                await ssm.describe_instance_information(MaxResults=5)
+
+    async def ours() -> None:
+        for _ in range(count):
+            clients.forget_sessions()
+            async with clients.client("ssm", profile, "us-east-1") as ssm:
+                await ssm.describe_instance_information(MaxResults=5)
+
+    results = {}
+    for name, run in (
+        ("one open client", open_client),
+        ("stock aiobotocore", stock),
+        ("ssm-tui clients", ours),
+    ):
+        await run()  # warm: models loaded, first-time imports
+        cpu, wall = time.process_time(), time.monotonic()
+        await run()
+        results[name] = ((time.process_time() - cpu) / count, count / (time.monotonic() - wall))
+    return results
+
+
+def clients_part(count: int, base: Path) -> None:
+    print(f"\nstarting 1 sandbox (no latency) to time {count} client creations")
+    (box,) = start_sandboxes(1, 40, 0, base / "clients")
+    try:
+        names = write_config([box], 1, base / "clients")
+        costs = asyncio.run(client_costs(names[0], count))
+    finally:
+        box.stop()
+    call_cpu = costs["one open client"][0]
+    print("== client creation: CPU per new session + client + its first call")
+    for name, (cpu, rate) in costs.items():
+        extra = "" if name == "one open client" else f"   (+{(cpu - call_cpu) * 1000:5.1f} ms)"
+        print(f"  {name:20} {cpu * 1000:6.1f} ms CPU per call {rate:7.1f} per s{extra}")
+
+
+def fleet_part(args: argparse.Namespace, base: Path) -> None:
     per_box = -(-args.instances // args.sandboxes)
     print(f"starting {args.sandboxes} sandboxes x {per_box} instances, latency {args.latency} ms")
     boxes = start_sandboxes(args.sandboxes, per_box, args.latency, base)
@@ -307,6 +349,32 @@ def main() -> int:
     finally:
         for box in boxes:
             box.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--latency", type=int, default=100, help="sandbox latency per call (ms)")
+    parser.add_argument("--sandboxes", type=int, default=14, help="sandbox processes for part 1")
+    parser.add_argument("--profiles", type=int, default=40)
+    parser.add_argument("--instances", type=int, default=2000, help="fleet size of part 1")
+    parser.add_argument("--big", type=int, default=10000, help="instances in one account, part 2")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
+    parser.add_argument("--skip-big", action="store_true", help="skip part 2 (10,000 instances)")
+    parser.add_argument("--skip-fleet", action="store_true", help="skip part 1 (40 profiles)")
+    parser.add_argument(
+        "--clients", type=int, default=100, metavar="N", help="client creations to time (0: skip)"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.instances //= 10
+        args.big //= 10
+        args.sandboxes = max(2, args.sandboxes // 4)
+        args.profiles = min(args.profiles, args.sandboxes * 3)
+    base = Path(tempfile.mkdtemp(prefix="ssm-tui-bench-"))
+    if args.clients:
+        clients_part(args.clients, base)
+    if not args.skip_fleet:
+        fleet_part(args, base)
     if args.skip_big:
         return 0
     # The sandbox spreads a fleet over its three accounts (~45 % in prod); size it so that one

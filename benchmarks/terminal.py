@@ -1,6 +1,8 @@
 """Terminal pane benchmarks: a 20 MB ``cat`` through the pane, and keystroke-to-echo latency.
 
-Run alone (local shell mode): ``.venv/bin/python benchmarks/terminal.py [--size-mb 20]``.
+Run: ``.venv/bin/python benchmarks/terminal.py [--size-mb 20] [--local-only]``.
+
+Local part (no network):
 
 1. Ceiling: ``cat FILE`` in a bare local pty, read by a plain Python loop (no emulator, no UI).
 2. The pane: the same ``cat`` typed into a shell running in a ``TerminalPane`` inside a headless
@@ -12,23 +14,47 @@ Run alone (local shell mode): ``.venv/bin/python benchmarks/terminal.py [--size-
    ``render_line`` (key handling, pty write, shell echo, pty read, emulation, frame). Target: the
    median within one 16 ms frame.
 
+Session part (unless ``--local-only``): a sandbox (``ssm_tui.demo.SandboxProcess``) is started, an
+Online Linux instance picked, and for each step a fresh session is started with StartSession
+(profile ``sandbox``) and run by our plugin (``ssm-tui-plugin``, argv/env from
+``plugin_command``). The sandbox's shells are real local shells, so the same file in /tmp is
+``cat``-ed remotely.
+
+4. The data channel alone, no pane: the plugin in a bare pty read by a plain Python loop; from
+   the Enter key until the end marker has been read. Then keystroke-to-echo read from that pty
+   (no emulator, no UI): what the session itself costs per key.
+5. The data channel in-process: ``DataChannelClient`` on asyncio (no plugin process, no pty on
+   our side), output counted until the end marker: how much the plugin process and its pty add.
+6. The pane through a session: ``measure_pane`` with the plugin's argv (data channel + emulation
+   + rendering), with the key-response and keystroke-to-echo figures of 2 and 3.
+
+Ratios printed: pane/data channel (target >= 0.9: the pane is never the bottleneck), data
+channel/ceiling, and the key figures. Every session is terminated (TerminateSession) and every
+child killed, whatever happens; the sandbox is stopped on exit, on SIGTERM and on SIGHUP.
+
 ``measure_pane(argv, env, path)`` is the reusable part: pass the argv of any command that ends in
-an interactive POSIX shell that can read ``path`` (a local bash here; a Session Manager session in
-the session benchmarks) and it returns the same figures.
+an interactive POSIX shell that can read ``path`` (a local bash, or a Session Manager session)
+and it returns the same figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import contextlib
+import fcntl
 import os
 import random
+import select
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import termios
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,8 +65,13 @@ from textual import events  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.binding import Binding  # noqa: E402
 
+from ssm_tui.aws.models import StartedSession  # noqa: E402
+from ssm_tui.aws.sessions import start_session, terminate_session  # noqa: E402
+from ssm_tui.demo import SandboxProcess  # noqa: E402
+from ssm_tui.plugin.client import DataChannelClient  # noqa: E402
+from ssm_tui.plugin.launcher import BUILTIN, plugin_command  # noqa: E402
 from ssm_tui.term.pty import PtyProcess, set_winsize  # noqa: E402
-from ssm_tui.ui.widgets.terminal import TerminalPane  # noqa: E402
+from ssm_tui.ui.widgets.terminal import MAX_BACKLOG, TerminalPane  # noqa: E402
 
 SIZE = (120, 40)
 MARKER = b"__FLOOD_DONE__"
@@ -122,6 +153,9 @@ class PaneResult:
     key_latencies_ms: list[float] = field(default_factory=list)
     echo_latencies_ms: list[float] = field(default_factory=list)
     frames: int = 0
+    pauses: int = 0
+    """Times the pane stopped reading its pty during the flood (backlog over ``MAX_BACKLOG``):
+    only then does the pane hold the producer back directly; otherwise it only competes for CPU."""
 
 
 class BenchApp(App[None]):
@@ -167,7 +201,13 @@ async def measure_pane(
         await _until(lambda: pane.process is not None and "$" in pane.screen_text(), ready_timeout)
 
         # Spy on the pane: bytes fed (and the marker), and lines painted.
-        state = {"fed": 0, "marker_at": None, "tail": b"", "painted_after_marker": None}
+        state = {
+            "fed": 0,
+            "marker_at": None,
+            "tail": b"",
+            "painted_after_marker": None,
+            "flooding": False,
+        }
         feed = pane.emulator.feed
 
         def counting_feed(data: bytes) -> set[int]:
@@ -178,12 +218,22 @@ async def measure_pane(
             return feed(data)
 
         pane.emulator.feed = counting_feed  # type: ignore[method-assign]
+        process = pane.process
+        assert process is not None
+        pause_reading = process.pause_reading
+
+        def counting_pause() -> None:
+            result.pauses += 1
+            pause_reading()
+
+        process.pause_reading = counting_pause  # type: ignore[method-assign]
         render_line = pane.render_line
         painted: dict[str, object] = {"want": None, "at": None}
 
         def spying_render_line(y: int):  # type: ignore[no-untyped-def]
             strip = render_line(y)
-            result.frames += y == 0
+            if y == 0 and state["flooding"]:
+                result.frames += 1
             if state["marker_at"] is not None and state["painted_after_marker"] is None:
                 state["painted_after_marker"] = time.perf_counter()
             want = painted["want"]
@@ -199,6 +249,7 @@ async def measure_pane(
         pane.send(b"clear\r")
         await asyncio.sleep(0.3)
         state["fed"] = 0
+        state["flooding"] = True
         start = time.perf_counter()
         cpu = time.process_time()
         pane.send(command.encode())
@@ -210,6 +261,7 @@ async def measure_pane(
                 app.post_message(events.Key("f12", None))
             await asyncio.sleep(0.02)
         result.flood_seconds = state["painted_after_marker"] - start  # type: ignore[operator]
+        state["flooding"] = False
         result.flood_cpu = time.process_time() - cpu
         result.flood_bytes = state["fed"]
         result.key_latencies_ms = list(app.latencies)
@@ -231,6 +283,319 @@ async def measure_pane(
         pane.send(b"\x15")  # ctrl+u: clear the line
         await pane.terminate()
     return result
+
+
+# --- 4, 5 and 6. through a session against the sandbox ----------------------------------------
+
+PROFILE = "sandbox"
+STEP_TIMEOUT = 600.0
+"""Longest any one flood may take (20 MB through a slow channel on a loaded machine)."""
+_children: list[subprocess.Popen[bytes]] = []
+
+
+def _controlling_tty() -> None:  # runs in the child between fork and exec
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _kill_children() -> None:
+    for proc in _children:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    _children.clear()
+
+
+atexit.register(_kill_children)
+
+
+class BarePty:
+    """A command in a pty of its own, read by a plain Python loop (select + os.read): what the
+    data channel delivers with no emulator and no UI."""
+
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cols: int, rows: int) -> None:
+        self.master, slave = os.openpty()
+        try:
+            set_winsize(slave, cols, rows)
+            self.proc = subprocess.Popen(
+                list(argv),
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env={**os.environ, "TERM": "xterm-256color", **env},
+                start_new_session=True,
+                preexec_fn=_controlling_tty,
+            )
+        except BaseException:
+            os.close(self.master)
+            raise
+        finally:
+            os.close(slave)
+        _children.append(self.proc)
+        self.seen = bytearray()  # output read but not yet consumed by read_until
+
+    def send(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.master, view) :]
+
+    def read_until(self, needle: bytes, timeout: float) -> int:
+        """Read until ``needle`` has arrived; bytes read (output after the needle is dropped).
+        Only the last bytes are kept for matching, so a 20 MB flood costs no copies."""
+        deadline = time.perf_counter() + timeout
+        window = bytes(self.seen)
+        total = len(window)
+        self.seen.clear()
+        while needle not in window:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError(f"no {needle!r} within {timeout:.0f} s; last: {window[-200:]!r}")
+            ready, _, _ = select.select([self.master], [], [], left)
+            if not ready:
+                continue
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                raise EOFError(f"the command ended; last output: {window[-300:]!r}")
+            total += len(data)
+            window = window[-len(needle) :] + data
+        return total
+
+    def drain(self, quiet: float = 0.3) -> None:
+        """Read and drop output until none came for ``quiet`` seconds."""
+        while select.select([self.master], [], [], quiet)[0]:
+            try:
+                if not os.read(self.master, 65536):
+                    return
+            except OSError:
+                return
+        self.seen.clear()
+
+    def close(self, grace: float = 5.0) -> None:
+        """Ask the shell to exit (the plugin then ends the session), then kill what is left."""
+        with contextlib.suppress(OSError):
+            self.send(b"exit\r")
+        try:
+            self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        with contextlib.suppress(OSError):
+            os.close(self.master)
+
+
+@dataclass
+class ChannelResult:
+    flood_seconds: float = 0.0
+    flood_bytes: int = 0
+    reader_cpu: float = 0.0
+    echo_latencies_ms: list[float] = field(default_factory=list)
+
+
+def bare_session_cat(
+    argv: Sequence[str], env: Mapping[str, str], path: str, echo_keys: int = 60
+) -> ChannelResult:
+    """4. The session's plugin in a bare pty: ``cat path`` until the marker, then key echoes."""
+    result = ChannelResult()
+    pty = BarePty(argv, env, *SIZE)
+    try:
+        pty.read_until(b"$ ", 60)
+        pty.send(b"clear\r")
+        pty.drain()
+        start = time.perf_counter()
+        cpu = time.process_time()
+        pty.send(f"cat {path}; echo {TYPED_MARKER}\r".encode())
+        result.flood_bytes = pty.read_until(MARKER, STEP_TIMEOUT)
+        result.flood_seconds = time.perf_counter() - start
+        result.reader_cpu = time.process_time() - cpu
+        pty.drain()
+        for i in range(echo_keys):
+            key = b"abcdefghij"[i % 10 : i % 10 + 1]
+            sent = time.perf_counter()
+            pty.send(key)
+            pty.read_until(key, 10)
+            result.echo_latencies_ms.append((time.perf_counter() - sent) * 1000)
+            time.sleep(0.01)
+        pty.send(b"\x15")  # ctrl+u: clear the line before exit
+        pty.drain(0.2)
+    finally:
+        pty.close()
+    return result
+
+
+async def client_cat(started: StartedSession, path: str) -> ChannelResult:
+    """5. The data channel in-process (``DataChannelClient``): no plugin process, no pty here."""
+    result = ChannelResult()
+    state: dict[str, object] = {"bytes": 0, "window": b""}
+    prompt, marker = asyncio.Event(), asyncio.Event()
+
+    def on_output(payload_type: int, data: bytes) -> None:
+        state["bytes"] += len(data)  # type: ignore[operator]
+        window = state["window"][-len(MARKER) :] + data  # type: ignore[index,operator]
+        state["window"] = window
+        if b"$ " in window:
+            prompt.set()
+        if MARKER in window:
+            marker.set()
+
+    client = DataChannelClient(
+        started.stream_url, started.token_value, session_id=started.session_id, on_output=on_output
+    )
+    async with client:
+        await asyncio.wait_for(client.wait_ready(), 60)
+        await client.resize(*SIZE)
+        await asyncio.wait_for(prompt.wait(), 60)
+        await asyncio.sleep(0.3)
+        state["bytes"] = 0
+        start = time.perf_counter()
+        cpu = time.process_time()
+        await client.send_input(f"cat {path}; echo {TYPED_MARKER}\r".encode())
+        await asyncio.wait_for(marker.wait(), STEP_TIMEOUT)
+        result.flood_seconds = time.perf_counter() - start
+        result.reader_cpu = time.process_time() - cpu
+        result.flood_bytes = state["bytes"]  # type: ignore[assignment]
+        await client.send_input(b"exit\r")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.wait_closed(), 5)
+    return result
+
+
+def pick_target(profile: str) -> str:
+    """An Online Linux managed instance of ``profile`` (the sandbox's env must be applied)."""
+    import boto3
+
+    ssm = boto3.Session(profile_name=profile).client("ssm")
+    for page in ssm.get_paginator("describe_instance_information").paginate():
+        for info in page["InstanceInformationList"]:
+            if info.get("PingStatus") == "Online" and info.get("PlatformType") == "Linux":
+                return str(info["InstanceId"])
+    raise RuntimeError(f"no Online Linux instance in profile {profile!r}")
+
+
+@contextlib.asynccontextmanager
+async def session(target: str) -> AsyncIterator[StartedSession]:
+    """A fresh session on ``target``, always terminated afterwards."""
+    started = await asyncio.wait_for(start_session(PROFILE, None, target), 60)
+    try:
+        yield started
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                terminate_session(
+                    PROFILE, started.region, started.session_id, started.endpoint_url
+                ),
+                20,
+            )
+
+
+@dataclass
+class SessionFigures:
+    target: str = ""
+    bare: list[ChannelResult] = field(default_factory=list)
+    client: list[ChannelResult] = field(default_factory=list)
+    pane: list[PaneResult] = field(default_factory=list)
+
+
+async def measure_sessions(target: str, path: str, rounds: int) -> SessionFigures:
+    """4, 5 and 6, each in a session of its own, interleaved over ``rounds`` rounds (the
+    machine is shared: its load drifts, and the medians of interleaved runs resist that)."""
+    figures = SessionFigures(target=target)
+    for _ in range(rounds):
+        async with session(target) as started:
+            argv, env = plugin_command(started, plugin=BUILTIN)
+            figures.bare.append(await asyncio.to_thread(bare_session_cat, argv, env, path))
+        async with session(target) as started:
+            figures.client.append(await client_cat(started, path))
+        async with session(target) as started:
+            argv, env = plugin_command(started, plugin=BUILTIN)
+            figures.pane.append(await measure_pane(argv, env, path))
+    return figures
+
+
+def _keys_line(label: str, values: list[float]) -> str:
+    if not values:
+        return f"  {label}: no samples"
+    return (
+        f"  {label}: n={len(values)} median {statistics.median(values):.1f} ms,"
+        f" p99 {pct(values, 0.99):.1f} ms, max {max(values):.1f} ms"
+    )
+
+
+def _runs(seconds: list[float]) -> str:
+    return " ".join(f"{s:.2f}" for s in seconds)
+
+
+def report_sessions(
+    figures: SessionFigures, ceiling: tuple[float, int, float], local: PaneResult, size: int
+) -> None:
+    mb = size / 1e6
+    ceiling_s = ceiling[0]
+    bare_s = statistics.median(r.flood_seconds for r in figures.bare)
+    client_s = statistics.median(r.flood_seconds for r in figures.client)
+    pane_s = statistics.median(r.flood_seconds for r in figures.pane)
+    rounds = len(figures.pane)
+    print(
+        f"\nthrough a session (sandbox, target {figures.target}, our plugin), same file;"
+        f" {rounds} interleaved rounds, medians (each run in brackets)"
+    )
+    bare_cpu = statistics.median(r.reader_cpu for r in figures.bare)
+    print(
+        f"  data channel alone, plugin in a bare pty:    {bare_s:6.2f} s {mb / bare_s:6.1f} MB/s"
+        f"  [{_runs([r.flood_seconds for r in figures.bare])}]"
+        f" ({figures.bare[0].flood_bytes / 1e6:.1f} MB read; reader CPU {bare_cpu:.2f} s)"
+    )
+    client_cpu = statistics.median(r.reader_cpu for r in figures.client)
+    print(
+        f"  data channel in-process (DataChannelClient): {client_s:6.2f} s"
+        f" {mb / client_s:6.1f} MB/s  [{_runs([r.flood_seconds for r in figures.client])}]"
+        f" (client CPU {client_cpu:.2f} s; no plugin process, no pty)"
+    )
+    pane_cpu = statistics.median(r.flood_cpu for r in figures.pane)
+    frames = statistics.median(r.frames for r in figures.pane)
+    print(
+        f"  TerminalPane through the session:            {pane_s:6.2f} s {mb / pane_s:6.1f} MB/s"
+        f"  [{_runs([r.flood_seconds for r in figures.pane])}]"
+        f" (pane CPU {pane_cpu:.2f} s; {frames:.0f} repaints of the top line)"
+    )
+    pauses = sum(r.pauses for r in figures.pane)
+    print(
+        f"  the pane stopped reading its pty {pauses} times in all (backlog over"
+        f" {MAX_BACKLOG >> 20} MB): otherwise it kept up and only shared the CPU"
+    )
+    pane_ratio = bare_s / pane_s
+    verdict = "ok" if pane_ratio >= 0.9 else "BELOW TARGET"
+    per_round = " ".join(
+        f"{b.flood_seconds / p.flood_seconds:.2f}"
+        for b, p in zip(figures.bare, figures.pane, strict=True)
+    )
+    print(
+        f"  ratio pane / data channel alone: {pane_ratio:.2f} (target >= 0.9: {verdict});"
+        f" per round [{per_round}]"
+    )
+    print(f"  ratio data channel alone / ceiling: {ceiling_s / bare_s:.3f}")
+    print(f"  ratio data channel in-process / ceiling: {ceiling_s / client_s:.3f}")
+    print(f"  ratio pane through session / ceiling: {ceiling_s / pane_s:.3f}")
+    keys = [v for r in figures.pane for v in r.key_latencies_ms]
+    print(_keys_line("app key response during the session flood", keys))
+    bare_echo = [v for r in figures.bare for v in r.echo_latencies_ms]
+    echo = [v for r in figures.pane for v in r.echo_latencies_ms]
+    print(_keys_line("keystroke to echo, bare pty through the session", bare_echo))
+    print(_keys_line("keystroke to echo painted in the pane through the session", echo))
+    if echo:
+        median = statistics.median(echo)
+        verdict = "ok" if median <= 1000 / 60 else "ABOVE TARGET"
+        print(f"  pane echo median vs one 16.7 ms frame: {verdict}")
+        if bare_echo:
+            added = median - statistics.median(bare_echo)
+            print(f"  pane's own share of the echo median: {added:+.1f} ms")
+    if local.echo_latencies_ms:
+        print(
+            f"  (local bash in the pane for comparison: echo median"
+            f" {statistics.median(local.echo_latencies_ms):.1f} ms)"
+        )
 
 
 def report(ceiling: tuple[float, int, float], loop_s: float, pane: PaneResult, size: int) -> None:
@@ -267,12 +632,25 @@ def report(ceiling: tuple[float, int, float], loop_s: float, pane: PaneResult, s
     )
 
 
+def _raise_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through every finally: sessions, children, sandbox
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mb", type=float, default=20.0, help="file size (default 20)")
+    parser.add_argument(
+        "--local-only", action="store_true", help="skip the session part (no sandbox)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved session rounds (default 3)"
+    )
     args = parser.parse_args()
     size = int(args.size_mb * 1e6)
-    with tempfile.TemporaryDirectory() as tmp:
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_on_signal)
+    # In /tmp (not a private folder): the sandbox's remote shells read it by the same path.
+    with tempfile.TemporaryDirectory(prefix="ssm-tui-bench-", dir="/tmp") as tmp:
         path = Path(tmp) / "flood.txt"
         make_file(path, size)
         cols, rows = SIZE[0], SIZE[1]
@@ -281,6 +659,17 @@ def main() -> None:
         env = {"PS1": "$ ", "HISTFILE": "/dev/null", "HOME": tmp}
         pane = asyncio.run(measure_pane(["bash", "--noprofile", "--norc"], env, str(path)))
         report(ceiling, loop_s, pane, size)
+        if args.local_only:
+            return
+        sys.stdout.flush()
+        try:
+            with SandboxProcess() as sandbox:
+                os.environ.update(sandbox.env)
+                target = pick_target(PROFILE)
+                figures = asyncio.run(measure_sessions(target, str(path), args.rounds))
+        finally:
+            _kill_children()
+        report_sessions(figures, ceiling, pane, size)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE.parent))
 
 SIZE = (140, 40)
 SEED = 7
+ALIASES = {"111111111111": "acme-mgmt", "222222222222": "acme-prod", "333333333333": "acme-dev"}
 
 
 async def until(pilot, condition: Callable[[], object], what: str, timeout: float = 60) -> None:  # noqa: ANN001
@@ -153,12 +154,22 @@ def start_sandbox(workdir: Path):  # noqa: ANN201
     return sandbox, started
 
 
+def known_aliases() -> None:
+    """Account aliases are learnt lazily (picker, history); set them so every shot agrees."""
+    from ssm_tui.aws import accounts
+
+    accounts.forget()
+    for account_id, alias in ALIASES.items():
+        accounts.remember_label(account_id, alias)
+
+
 async def take(name: str, shot, now: datetime) -> None:  # noqa: ANN001
     from textual.widgets import Input
 
     from ssm_tui.ui.app import SsmTuiApp
     from ssm_tui.ui.services import Services
 
+    known_aliases()
     app = SsmTuiApp(Services(clock=lambda: now))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await shot(pilot)

@@ -14,6 +14,13 @@ from ssm_tui.ui.screens.main import MainScreen
 from ssm_tui.ui.services import Services
 from ssm_tui.ui.widgets.fleet_view import FleetView
 
+SANDBOX_ALIASES = {
+    "111111111111": "acme-mgmt",
+    "222222222222": "acme-prod",
+    "333333333333": "acme-dev",
+}
+"""The seeded world's account aliases."""
+
 WAIT = 30.0
 """Upper bound for anything the sandbox does (a guard against hanging, not a speed check)."""
 
@@ -57,7 +64,16 @@ async def wait_for_fleet(pilot: Pilot) -> FleetView:
 
 @pytest.fixture
 def frozen_app(sandbox_env) -> Callable[[], SsmTuiApp]:  # noqa: ANN001
-    """Builds apps whose clock stands 30 s after the sandbox world's "now" (stable ages)."""
+    """Builds apps whose clock stands 30 s after the sandbox world's "now" (stable ages).
+
+    Account labels are an in-process cache that any earlier lookup (the picker, the history
+    panel) fills; they are set to the seeded aliases up front so every frame shows the same.
+    """
+    from ssm_tui.aws import accounts
+
+    accounts.forget()
+    for account_id, alias in SANDBOX_ALIASES.items():
+        accounts.remember_label(account_id, alias)
     now = sandbox_world_now(sandbox_env)
 
     def make() -> SsmTuiApp:

@@ -238,7 +238,7 @@ async def test_palette_switches_profile_and_document_picker_forwards_a_port(sand
 
         await pilot.press("c")  # connect with…: port forwarding to the instance
         await pilot.pause(0.3)
-        await pilot.click("#port")
+        await pilot.click("#kind-port")
         await pilot.click("#remote-port")
         await pilot.press(*"22")
         await pilot.click("#connect")
@@ -249,3 +249,19 @@ async def test_palette_switches_profile_and_document_picker_forwards_a_port(sand
         assert view.started.parameters["portNumber"] == ["22"]
         await pilot.press("ctrl+q")
     assert not app.live_sessions
+
+
+async def test_refresh_keeps_cursor_sort_and_filter(sandbox_env):
+    app = SsmTuiApp()
+    async with app.run_test(size=SIZE) as pilot:
+        fleet = await wait_for_fleet(pilot)
+        await pilot.press("s", "s", "a", "slash", *"prod", "enter", "down", "down", "down")
+        key, shown = fleet.table.cursor_key, fleet.table.visible_keys()
+        assert key is not None and len(shown) > 3
+        before = fleet._refresh_id
+        await pilot.press("r")  # a refresh, like the periodic one
+        await wait_until(pilot, lambda: fleet._refresh_id > before and not fleet._refreshing,
+                         "refresh finished")  # fmt: skip
+        assert fleet.table.cursor_key == key
+        assert fleet.table.visible_keys() == shown
+        assert (fleet.model.sort_column, fleet.model.query.text) == ("account", "prod")

@@ -77,10 +77,10 @@ class DocumentPicker(ModalScreen[DocumentChoice | None]):
             title.append(f"  {self.instance.instance_id}", style="dim")
             yield Static(title, id="document-title")
             with RadioSet(id="document-kind"):
-                yield RadioButton("Shell", value=True, id=SHELL)
-                yield RadioButton("Port forwarding to the instance", id=PORT)
-                yield RadioButton("Port forwarding to a remote host", id=REMOTE_PORT)
-                yield RadioButton("Interactive command", id=COMMAND)
+                yield RadioButton("Shell", value=True, id=f"kind-{SHELL}")
+                yield RadioButton("Port forwarding to the instance", id=f"kind-{PORT}")
+                yield RadioButton("Port forwarding to a remote host", id=f"kind-{REMOTE_PORT}")
+                yield RadioButton("Interactive command", id=f"kind-{COMMAND}")
             with Horizontal(classes="document-row", id="row-ports"):
                 yield Label("local port")
                 yield Input(placeholder="0 = any free", id="local-port", type="integer")
@@ -102,7 +102,9 @@ class DocumentPicker(ModalScreen[DocumentChoice | None]):
 
     def _kind(self) -> str:
         pressed = self.query_one(RadioSet).pressed_button
-        return pressed.id if pressed is not None and pressed.id else SHELL
+        if pressed is None or not pressed.id:
+            return SHELL
+        return pressed.id.removeprefix("kind-")
 
     def _show_rows(self, kind: str) -> None:
         self.query_one("#row-ports").display = kind in (PORT, REMOTE_PORT)

@@ -106,6 +106,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._cache: dict[str, Strip] = {}
         self._widths: tuple[int, ...] = ()
         self._header_cache: tuple[object, Strip] | None = None
+        self._user_moved = False
         self._styled: dict[tuple[str, str, str], list[Segment]] = {}
 
     # -- data ------------------------------------------------------------------------------
@@ -136,7 +137,9 @@ class FleetTable(ScrollView, can_focus=True):
         old_key = self.cursor_key
         self._keys = keys
         self._index = {key: i for i, key in enumerate(keys)}
-        if old_key in self._index:
+        if not self._user_moved:
+            self._cursor = 0  # until the user moves it, the cursor stays on the first row
+        elif old_key in self._index:
             self._cursor = self._index[old_key]
         else:
             self._cursor = min(self._cursor, max(len(keys) - 1, 0))
@@ -156,6 +159,7 @@ class FleetTable(ScrollView, can_focus=True):
     def move_cursor_to(self, index: int) -> None:
         if not self._keys:
             return
+        self._user_moved = True
         self._cursor = max(0, min(index, len(self._keys) - 1))
         self._set_cursor_key()
         self._scroll_cursor_into_view()
