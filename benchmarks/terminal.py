@@ -575,6 +575,8 @@ def report_sessions(
         f"  ratio pane / data channel alone: {pane_ratio:.2f} (target >= 0.9: {verdict});"
         f" per round [{per_round}]"
     )
+    best = min(r.flood_seconds for r in figures.bare) / min(r.flood_seconds for r in figures.pane)
+    print(f"  ratio pane / data channel alone, best run of each: {best:.2f}")
     print(f"  ratio data channel alone / ceiling: {ceiling_s / bare_s:.3f}")
     print(f"  ratio data channel in-process / ceiling: {ceiling_s / client_s:.3f}")
     print(f"  ratio pane through session / ceiling: {ceiling_s / pane_s:.3f}")
@@ -643,7 +645,7 @@ def main() -> None:
         "--local-only", action="store_true", help="skip the session part (no sandbox)"
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="interleaved session rounds (default 3)"
+        "--rounds", type=int, default=5, help="interleaved session rounds (default 5)"
     )
     args = parser.parse_args()
     size = int(args.size_mb * 1e6)

@@ -355,7 +355,7 @@ async def client(
     """An aiobotocore client of `service` for `profile` in `region`.
 
     Credentials follow botocore's chain for the profile (keys, assume-role, SSO, credential_process,
-    AWS_* variables, AWS_ENDPOINT_URL*). Retries: botocore's adaptive mode, MAX_ATTEMPTS attempts.
+    AWS_* variables, AWS_ENDPOINT_URL*). Retries: botocore's RETRY_MODE, MAX_ATTEMPTS attempts.
     Raises `UnknownProfileError` / `ConfigError`; AWS errors are botocore's (see `errors.explain`).
     """
     session = await get_session(profile)

@@ -33,17 +33,20 @@ MAX_CALLS_PER_ACCOUNT_REGION = 16
 DII_PAGE_SIZE = 50
 """DescribeInstanceInformation's largest page."""
 EC2_BATCH = 200
-"""Instance ids per EC2 DescribeInstances `instance-id` filter (EC2 accepts up to 200 values per
-filter). Ids are gathered across DescribeInstanceInformation pages (50 each) until a batch is full,
-so 10,000 instances cost 50 EC2 calls, not 200; the last, partial batch goes when the pages end.
+"""Most instance ids in one EC2 DescribeInstances `instance-id` filter (EC2's limit per filter).
+
+Each DescribeInstanceInformation page (50 nodes) gets its own EC2 call as soon as it arrives, so
+the enrichment runs during the page chain and only one small call follows the last page.
+Gathering 200 ids across four pages makes 4x fewer calls but was measured slower (10,000
+instances at 100 ms latency: 17.8 s vs 16.2 s against a 13.6 s page chain): parsing a 200-instance
+XML reply holds the event loop 4x longer, and each such stall delays the page chain.
 
 Why a filter on the ids DescribeInstanceInformation returned, rather than one region-wide
 DescribeInstances paginated beside it: the region-wide listing also returns every instance
 without the agent (often most of an account), and its large pages are slow to serve and to parse,
-while the filtered batches only carry managed instances and run in parallel during the page chain,
-leaving one small call after the last page. A filter rather than `InstanceIds` because an id that
-vanished between the two calls (terminated meanwhile) makes `InstanceIds` fail the whole batch,
-while a filter just omits it."""
+while the filtered calls only carry managed instances and run in parallel during the page chain.
+A filter rather than `InstanceIds` because an id that vanished between the two calls (terminated
+meanwhile) makes `InstanceIds` fail the whole call, while a filter just omits it."""
 
 
 def default_scopes(
@@ -220,21 +223,19 @@ class InventoryService:
             pages = ssm.get_paginator("describe_instance_information").paginate(
                 PaginationConfig={"PageSize": DII_PAGE_SIZE}
             )
-            waiting: list[str] = []  # EC2 ids not yet in a DescribeInstances batch
             async for page in pages:
                 batch = page.get("InstanceInformationList", [])
                 infos += batch
+                ec2_ids = []
                 for info in batch:
                     node_id = info["InstanceId"]
                     if node_id.startswith("i-"):
-                        waiting.append(node_id)
+                        ec2_ids.append(node_id)
                     else:
                         group.create_task(self._read_tags(ssm, node_id, tags, call_slots))
-                while len(waiting) >= EC2_BATCH:
-                    chunk, waiting = waiting[:EC2_BATCH], waiting[EC2_BATCH:]
+                for start in range(0, len(ec2_ids), EC2_BATCH):
+                    chunk = ec2_ids[start : start + EC2_BATCH]
                     group.create_task(self._describe_ec2(ec2, chunk, ec2_details, call_slots))
-            if waiting:
-                group.create_task(self._describe_ec2(ec2, waiting, ec2_details, call_slots))
         account_id = account_task.result() or ""
         label = accounts.cached_label(account_id) or scope.profile
         return tuple(

@@ -13,7 +13,16 @@ from collections import deque
 
 import avt
 
-from ssm_tui.term.emulator import BLANK, DEFAULT_STYLE, Cell, CellStyle, Color, Cursor, ModeTracker
+from ssm_tui.term.emulator import (
+    BLANK,
+    DEFAULT_STYLE,
+    Cell,
+    CellStyle,
+    Color,
+    Cursor,
+    ModeTracker,
+    cells_runs,
+)
 
 
 def _color(c: avt.Color | None) -> Color:
@@ -94,6 +103,29 @@ def _cells(line: avt.Line) -> list[Cell]:
     return out
 
 
+def _runs(line: avt.Line) -> list[tuple[str, CellStyle]]:
+    """``cells_runs(_cells(line))``, faster: an ASCII-only line is cut into runs of equal pens
+    and sliced from ``line.text``, with no ``Cell`` made (a frame of a flood draws every line)."""
+    cells = line.cells
+    text = line.text
+    if not cells or not (len(text) == len(cells) and text.isascii()):
+        return cells_runs(_cells(line))
+    runs: list[tuple[str, CellStyle]] = []
+    start = 0
+    prev = cells[0].pen if cells else None
+    style = DEFAULT_STYLE if prev is None else _style(prev)
+    for x, c in enumerate(cells):
+        pen = c.pen
+        if pen != prev:
+            prev = pen
+            new_style = _style(pen)
+            if new_style != style:
+                runs.append((text[start:x], style))
+                start, style = x, new_style
+    runs.append((text[start:], style))
+    return runs
+
+
 class AvtEmulator:
     """:class:`~ssm_tui.term.emulator.Emulator` over ``avt.Vt``."""
 
@@ -146,6 +178,9 @@ class AvtEmulator:
 
     def line(self, y: int) -> list[Cell]:
         return _cells(self._vt[y])
+
+    def line_runs(self, y: int) -> list[tuple[str, CellStyle]]:
+        return _runs(self._vt[y])
 
     @property
     def cursor(self) -> Cursor:

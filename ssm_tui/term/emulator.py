@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import groupby
+from operator import attrgetter
 from typing import NamedTuple, Protocol, runtime_checkable
 
 Color = int | tuple[int, int, int] | None
@@ -89,6 +91,11 @@ class Emulator(Protocol):
         """The ``cols`` cells of visible line ``y`` (0 = top)."""
         ...
 
+    def line_runs(self, y: int) -> list[tuple[str, CellStyle]]:
+        """Visible line ``y`` as runs of ``(text, style)``: what :func:`cells_runs` makes of
+        ``line(y)``, without a ``Cell`` per column where the backend can (what drawing needs)."""
+        ...
+
     @property
     def cursor(self) -> Cursor: ...
 
@@ -136,6 +143,14 @@ class Emulator(Protocol):
         """Answers the program asked for (device attributes, cursor position), to be written back
         to the pty; empty when there are none."""
         ...
+
+
+def cells_runs(cells: list[Cell]) -> list[tuple[str, CellStyle]]:
+    """Cells grouped into runs of one style: ``(joined text, style)``, left to right."""
+    return [("".join([c.text for c in run]), style) for style, run in groupby(cells, _cell_style)]
+
+
+_cell_style = attrgetter("style")
 
 
 def cells_text(cells: list[Cell]) -> str:

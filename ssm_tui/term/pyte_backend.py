@@ -16,7 +16,16 @@ from typing import Any
 import pyte
 from pyte.screens import Char, Margins
 
-from ssm_tui.term.emulator import BLANK, DEFAULT_STYLE, Cell, CellStyle, Color, Cursor, ModeTracker
+from ssm_tui.term.emulator import (
+    BLANK,
+    DEFAULT_STYLE,
+    Cell,
+    CellStyle,
+    Color,
+    Cursor,
+    ModeTracker,
+    cells_runs,
+)
 
 _NAMED = {
     name: i
@@ -173,6 +182,9 @@ class PyteEmulator:
 
     def line(self, y: int) -> list[Cell]:
         return self._screen.row_cells(y)
+
+    def line_runs(self, y: int) -> list[tuple[str, CellStyle]]:
+        return cells_runs(self.line(y))
 
     @property
     def cursor(self) -> Cursor:

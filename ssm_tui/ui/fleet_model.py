@@ -464,6 +464,11 @@ class FleetModel:
         self.visible = [rows[i].key for i in sorted(selected)]
         return self.visible
 
+    def warm(self) -> None:
+        """Build every row's search fields now (a thread may call this after the first frame)."""
+        for row in list(self.rows.values()):
+            row.fields  # noqa: B018 - computes and keeps them
+
     def counts(self) -> tuple[int, int, int]:
         """(rows in the selected scopes, online among them, visible) as of `recompute`."""
         return self.in_scope, self.online_in_scope, len(self.visible)

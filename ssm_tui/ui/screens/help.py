@@ -48,23 +48,31 @@ class HelpScreen(ModalScreen[None]):
             yield Static(self._pairs_table("Sessions", TERMINAL_HELP), id="help-terminal")
 
     def _keys_table(self) -> Table:
+        """One row per action; its keys joined (↑ k), favourites folded into one row."""
         table = Table(box=None, show_header=False, padding=(0, 2), expand=True)
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
-        seen: set[tuple[str, str]] = set()
+        rows: dict[tuple[str, str], tuple[list[str], str]] = {}
         for active in self.below.active_bindings.values():
             binding = active.binding
             if not binding.description or binding.system or not binding.id:
                 continue  # Textual's own scroll/focus keys stay out: ours all carry an id
-            label = self.app.get_key_display(binding)
-            item = (label, binding.description)
-            if item in seen:
+            if binding.action.startswith("favourite("):
+                rows.setdefault(
+                    ("favourite", ""), (["1…9", "0"], "Show favourite profile N; 0 all")
+                )
                 continue
-            seen.add(item)
-            text = Text(binding.description)
-            if binding.tooltip:
-                text.append(f"  {binding.tooltip}", style="dim")
-            table.add_row(Text(label), text)
+            keys, tooltip = rows.setdefault(
+                (binding.action, binding.description), ([], binding.tooltip or "")
+            )
+            label = self.app.get_key_display(binding)
+            if label not in keys:
+                keys.append(label)
+        for (_action, description), (keys, tooltip) in rows.items():
+            text = Text(description or tooltip)
+            if description and tooltip:
+                text.append(f"  {tooltip}", style="dim")
+            table.add_row(Text(" ".join(keys)), text)
         return table
 
     @staticmethod

@@ -34,7 +34,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
-from ssm_tui.aws.models import Instance, Profile, Scope, ScopeError
+from ssm_tui.aws.models import Account, Instance, Profile, Scope, ScopeError
 from ssm_tui.ui.messages import SessionFailed, SessionOpened
 from ssm_tui.ui.services import DocumentChoice, ScopeChoice, Services
 from ssm_tui.ui.widgets.fleet_table import FleetTable
@@ -84,6 +84,8 @@ class MainScreen(Screen[None]):
         self.selected: tuple[str, ...] = ()
         self.regions: tuple[str, ...] = ()
         self.split = False
+        self.accounts: list[Account] = []
+        """Accounts behind the profiles, once resolved (aliases, SSO discoveries)."""
         self._ids = itertools.count(1)
         self._order: list[str] = []  # session view ids, tab order
         self._partner: str | None = None
@@ -133,6 +135,23 @@ class MainScreen(Screen[None]):
         self.selected = tuple(p.name for p in profiles)
         self.apply_scope(ScopeChoice(self.selected, ()), announce=False)
         self.set_interval(interval, self.fleet.auto_refresh, name="inventory-refresh")
+        self._resolve_accounts()
+
+    @work(group="accounts", exit_on_error=False, description="account names")
+    async def _resolve_accounts(self) -> None:
+        """Learn account aliases (and SSO accounts) once; relabel the rows when they arrive."""
+        accounts, _errors = await self.services.accounts(self.profiles)
+        self.accounts = list(accounts)
+        labels = {a.account_id: a.label for a in self.accounts if a.alias}
+        while self.fleet._refreshing:
+            await asyncio.sleep(0.2)
+        stale = any(
+            labels.get(row.instance.account_id, row.instance.account_label)
+            != row.instance.account_label
+            for row in self.fleet.model.rows.values()
+        )
+        if stale:
+            self.fleet.start_refresh()  # the inventory labels rows with the cached aliases
 
     # -- scopes ----------------------------------------------------------------------------
     def apply_scope(self, choice: ScopeChoice, announce: bool = True) -> None:
@@ -170,9 +189,9 @@ class MainScreen(Screen[None]):
         line.append("all  ")
         line.append(" p ", style="bold")
         line.append("pick…")
-        from textual.widgets import Static
+        from ssm_tui.ui.widgets.line import Line
 
-        self.query_one("#favourites", Static).update(line)
+        self.query_one("#favourites", Line).update(line)
 
     def action_favourite(self, number: int) -> None:
         if number == 0:
@@ -190,7 +209,7 @@ class MainScreen(Screen[None]):
         regions |= set(getattr(self.services.get_settings(), "regions", ()))
         picker = ScopePicker(
             list(self.profiles),
-            [],
+            list(self.accounts),
             self.selected,
             self.regions,
             sorted(regions),

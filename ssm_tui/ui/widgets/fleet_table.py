@@ -107,6 +107,7 @@ class FleetTable(ScrollView, can_focus=True):
         self._widths: tuple[int, ...] = ()
         self._header_cache: tuple[object, Strip] | None = None
         self._user_moved = False
+        self._style_cache: tuple[Style, Style] | None = None
         self._styled: dict[tuple[str, str, str], list[Segment]] = {}
 
     # -- data ------------------------------------------------------------------------------
@@ -251,7 +252,7 @@ class FleetTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
-        base = self.rich_style
+        base, cursor = self._styles()
         if y == 0:
             strip = self._header()
         else:
@@ -267,7 +268,6 @@ class FleetTable(ScrollView, can_focus=True):
                 strip = self._line(row.cells, base)
                 self._cache[key] = strip
             if index == self._cursor:
-                cursor = self.get_component_rich_style("fleet-table--cursor")
                 strip = Strip(Segment.apply_style(list(strip), post_style=cursor))
                 strip = strip.extend_cell_length(width + scroll_x, base + cursor)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
@@ -275,8 +275,22 @@ class FleetTable(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._scroll_cursor_into_view()
 
+    def _styles(self) -> tuple[Style, Style]:
+        """(base, cursor) styles, computed once per style change rather than per line."""
+        if self._style_cache is None:
+            cursor = self.get_component_rich_style("fleet-table--cursor")
+            self._style_cache = (self.rich_style, cursor)
+        return self._style_cache
+
+    def _on_focus(self) -> None:
+        self._style_cache = None  # the cursor colour depends on :focus
+
+    def _on_blur(self) -> None:
+        self._style_cache = None
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._style_cache = None
         self._cache.clear()
         self._header_cache = None
         self._styled.clear()

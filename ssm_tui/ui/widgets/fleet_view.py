@@ -16,13 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from ssm_tui.aws.models import Instance, Scope
 from ssm_tui.ui.fleet_model import COLUMNS, FleetModel
 from ssm_tui.ui.messages import RefreshFinished, ScopeLoaded
 from ssm_tui.ui.services import Services
 from ssm_tui.ui.widgets.fleet_table import FleetTable
+from ssm_tui.ui.widgets.line import Line
 from ssm_tui.ui.widgets.scope_progress import ScopeProgress
 
 
@@ -66,13 +67,13 @@ class FleetView(Vertical):
         self._refreshing = False
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="favourites", markup=False)
+        yield Line("", id="favourites")
         yield ScopeProgress(id="progress")
         yield Input(
             placeholder="filter: words, tag:Key=Value, status:online, account:prod", id="filter"
         )
         yield FleetTable(self.model, id="fleet")
-        yield Static("", id="fleet-status", markup=False)
+        yield Line("", id="fleet-status")
 
     @property
     def table(self) -> FleetTable:
@@ -147,6 +148,13 @@ class FleetView(Vertical):
     def redraw(self, changed: set[str] | None = None) -> None:
         self.table.show(self.model.recompute(), changed)
         self._draw_status()
+        if changed is None or changed:
+            self._warm_search()
+
+    @work(thread=True, exclusive=True, group="fleet-search-index", exit_on_error=False)
+    def _warm_search(self) -> None:
+        """Prepare the search text of new rows off the UI thread, before the first keystroke."""
+        self.model.warm()
 
     def _draw_status(self) -> None:
         total, online, shown = self.model.counts()
@@ -160,7 +168,7 @@ class FleetView(Vertical):
         if self.model.query.text.strip():
             line.append("  ·  filter: ")
             line.append(self.model.query.text, style="italic")
-        self.query_one("#fleet-status", Static).update(line)
+        self.query_one("#fleet-status", Line).update(line)
 
     # -- filter ----------------------------------------------------------------------------
     @on(Input.Changed, "#filter")

@@ -7,16 +7,16 @@ next step for each) is one key away (`e`).
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ssm_tui.aws.models import Scope, ScopeError
+from ssm_tui.ui.widgets.line import Line
 
 
-class ScopeProgress(Static):
+class ScopeProgress(Line):
     """`profiles 3/5 · refreshing…` plus the first failure and its hint."""
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
-        super().__init__("", id=id, markup=False)
+        super().__init__("", id=id)
         self.pending: set[Scope] = set()
         self.done: set[Scope] = set()
         self.errors: dict[Scope, ScopeError] = {}

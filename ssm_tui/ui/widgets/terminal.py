@@ -22,8 +22,6 @@ import signal
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from itertools import groupby
-from operator import attrgetter
 
 from rich.color import Color as RichColor
 from rich.segment import Segment
@@ -35,7 +33,15 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ssm_tui.term.emulator import Cell, CellStyle, Color, Cursor, Emulator, create_emulator
+from ssm_tui.term.emulator import (
+    Cell,
+    CellStyle,
+    Color,
+    Cursor,
+    Emulator,
+    cells_runs,
+    create_emulator,
+)
 from ssm_tui.term.keys import encode_key
 from ssm_tui.term.pty import PtyProcess
 
@@ -46,9 +52,6 @@ FEED_BUDGET = 0.008
 FEED_SLICE = 64 * 1024
 MAX_BACKLOG = 1 << 20
 PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
-
-
-_cell_style = attrgetter("style")
 
 
 def _rich_color(c: Color) -> RichColor | None:
@@ -380,11 +383,12 @@ reach the remote program, Tab completes, Escape is the program's.
 
     def _strip(self, cells: list[Cell]) -> Strip:
         """A line of cells as a Strip: one Segment per run of cells with the same style."""
+        return self._strip_runs(cells_runs(cells))
+
+    def _strip_runs(self, runs: list[tuple[str, CellStyle]]) -> Strip:
+        """A line as a Strip from its runs of ``(text, style)``, one Segment each."""
         style_for = self._style_for
-        segments = [
-            Segment("".join([c.text for c in run]), style_for(cell_style))
-            for cell_style, run in groupby(cells, _cell_style)
-        ]
+        segments = [Segment(text, style_for(cell_style)) for text, cell_style in runs]
         return Strip(segments).adjust_cell_length(self.size.width, self._base_style)
 
     def _marked_strip(
@@ -414,7 +418,7 @@ reach the remote program, Tab completes, Escape is the program's.
         if self._scroll == 0 and highlight is None and cursor < 0 and y < emulator.rows:
             strip = self._cache.get(y)
             if strip is None:
-                strip = self._cache[y] = self._strip(emulator.line(y))
+                strip = self._cache[y] = self._strip_runs(emulator.line_runs(y))
             return strip
         strip = self._marked_strip(self._line_cells(absolute), highlight, cursor)
         if y == 0 and self._scroll:
