@@ -166,8 +166,14 @@ class Run:
         self.slowest = max((r.elapsed for r in results), default=0.0)
 
 
-async def concurrent(scopes: list[tuple[str, str]], boxes: list[SandboxProcess]) -> list[Run]:
-    """Warm-up pass, then a cold pass (fresh sessions: AssumeRole, identity) and a refresh."""
+async def concurrent(
+    scopes: list[tuple[str, str]], boxes: list[SandboxProcess], repeat: int
+) -> tuple[Run, Run]:
+    """Warm-up pass, then `repeat` times a cold pass (fresh sessions: AssumeRole, identity, new
+    clients) followed by a refresh (clients kept); the median run of each kind by wall time.
+
+    The median, because this machine is shared: one pass can be slowed by someone else's work.
+    """
     from ssm_tui.aws import clients
     from ssm_tui.aws.inventory import InventoryService
     from ssm_tui.aws.models import Scope
@@ -175,21 +181,30 @@ async def concurrent(scopes: list[tuple[str, str]], boxes: list[SandboxProcess])
     wanted = [Scope(p, r) for p, r in scopes]
     async with InventoryService() as warm_up:  # moto loads backends lazily: not ours to time
         [r async for r in warm_up.stream(wanted)]
-    clients.forget_sessions()
-    runs = []
-    async with InventoryService(keep_clients=True) as service:
-        for _ in range(2):
-            cpu, server, started = time.process_time(), server_cpu(boxes), time.monotonic()
-            results = [r async for r in service.stream(wanted)]
-            runs.append(
-                Run(
-                    time.monotonic() - started,
-                    time.process_time() - cpu,
-                    server_cpu(boxes) - server,
-                    results,
+    colds: list[Run] = []
+    warms: list[Run] = []
+    for _ in range(repeat):
+        clients.forget_sessions()
+        async with InventoryService(keep_clients=True) as service:
+            for runs in (colds, warms):
+                cpu, server, started = time.process_time(), server_cpu(boxes), time.monotonic()
+                results = [r async for r in service.stream(wanted)]
+                runs.append(
+                    Run(
+                        time.monotonic() - started,
+                        time.process_time() - cpu,
+                        server_cpu(boxes) - server,
+                        results,
+                    )
                 )
-            )
-    return runs
+
+    def median(runs: list[Run]) -> Run:
+        return sorted(runs, key=lambda run: run.wall)[len(runs) // 2]
+
+    for name, runs in (("first listing", colds), ("refresh", warms)):
+        walls = ", ".join(f"{run.wall:.2f}" for run in runs)
+        print(f"  ssm-tui {name} passes: {walls} s")
+    return median(colds), median(warms)
 
 
 async def alone(scope: tuple[str, str]) -> float:
@@ -231,8 +246,11 @@ def verdict(ok: bool) -> str:
     return "MET" if ok else "MISSED"
 
 
-def report(title: str, scopes: list[tuple[str, str]], boxes: list[SandboxProcess]) -> None:
-    cold, warm = asyncio.run(concurrent(scopes, boxes))
+def report(
+    title: str, scopes: list[tuple[str, str]], boxes: list[SandboxProcess], repeat: int
+) -> None:
+    print(f"\n== {title}")
+    cold, warm = asyncio.run(concurrent(scopes, boxes, repeat))
     for run in (cold, warm):
         if run.errors:
             print(f"  errors: {run.errors[:3]}")
@@ -245,8 +263,8 @@ def report(title: str, scopes: list[tuple[str, str]], boxes: list[SandboxProcess
     chain = per_scope[longest_scope]
     own = asyncio.run(alone(longest_scope))
     pages_wall, pages = page_chain(longest_scope)
-    print(f"\n== {title}: {len(scopes)} scopes, {total} instance rows (same lists: {same})")
-    print("                                  wall      our CPU   sandbox CPU")
+    print(f"  {len(scopes)} scopes, {total} instance rows (same lists: {same})")
+    print("  (median of the passes)           wall      our CPU   sandbox CPU")
     print(
         f"  ssm-tui, first listing      {cold.wall:8.2f} s {cold.cpu:8.2f} s {cold.server:8.2f} s"
     )
@@ -358,7 +376,7 @@ def fleet_part(args: argparse.Namespace, base: Path) -> None:
     try:
         names = write_config(boxes, args.profiles, base)
         scopes = [(name, region) for name in names for region in REGIONS]
-        report(f"{len(names)} profiles x {len(REGIONS)} regions", scopes, boxes)
+        report(f"{len(names)} profiles x {len(REGIONS)} regions", scopes, boxes, args.repeat)
     finally:
         for box in boxes:
             box.stop()
@@ -374,6 +392,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
     parser.add_argument("--skip-big", action="store_true", help="skip part 2 (10,000 instances)")
     parser.add_argument("--skip-fleet", action="store_true", help="skip part 1 (40 profiles)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="cold + refresh passes per part (median shown)"
+    )
     parser.add_argument(
         "--clients", type=int, default=100, metavar="N", help="client creations to time (0: skip)"
     )
@@ -398,7 +419,9 @@ def main() -> int:
     try:
         names = write_config([box], 3, base / "big")
         prod = [n for n in names if n.endswith("-prod")]
-        report("one account (prod), both regions", [(prod[0], r) for r in REGIONS], [box])
+        report(
+            "one account (prod), both regions", [(prod[0], r) for r in REGIONS], [box], args.repeat
+        )
     finally:
         box.stop()
     return 0

@@ -506,7 +506,8 @@ async def measure_sessions(target: str, path: str, rounds: int) -> SessionFigure
     for _ in range(rounds):
         async with session(target) as started:
             argv, env = plugin_command(started, plugin=BUILTIN)
-            figures.bare.append(await asyncio.to_thread(bare_session_cat, argv, env, path))
+            # On the main thread, blocking the idle loop: a signal then unwinds through it.
+            figures.bare.append(bare_session_cat(argv, env, path))
         async with session(target) as started:
             figures.client.append(await client_cat(started, path))
         async with session(target) as started:
@@ -652,7 +653,7 @@ def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_on_signal)
     # In /tmp (not a private folder): the sandbox's remote shells read it by the same path.
-    with tempfile.TemporaryDirectory(prefix="ssm-tui-bench-", dir="/tmp") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ssm-tui-term-bench-", dir="/tmp") as tmp:
         path = Path(tmp) / "flood.txt"
         make_file(path, size)
         cols, rows = SIZE[0], SIZE[1]

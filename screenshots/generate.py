@@ -170,7 +170,7 @@ async def take(name: str, shot, now: datetime) -> None:  # noqa: ANN001
     from ssm_tui.ui.services import Services
 
     known_aliases()
-    app = SsmTuiApp(Services(clock=lambda: now))
+    app = SsmTuiApp(Services(clock=lambda: now, account_lookup=False))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await shot(pilot)
         for box in app.screen.query(Input):

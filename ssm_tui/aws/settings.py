@@ -4,7 +4,7 @@ Location: `platformdirs.user_config_path("ssm-tui") / "config.toml"` (honours XD
 the file named by SSM_TUI_CONFIG. Every key is optional::
 
     regions = ["eu-west-1"]            # extra regions listed for every profile
-    refresh_interval = 300             # seconds between background inventory refreshes
+    refresh_interval = 30              # seconds between background ping refreshes (default 30)
     audit_role_session_name = true     # name assume-role sessions after the caller (see clients)
     login_command = "exec bash -l"     # typed into every new shell session
     plugin = "auto"                    # auto | official | builtin
@@ -56,7 +56,7 @@ class InstanceSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     regions: tuple[str, ...] = ()
-    refresh_interval: float = 300.0
+    refresh_interval: float = 30.0
     audit_role_session_name: bool = True
     login_command: str | None = None
     plugin: str = "auto"
@@ -173,7 +173,7 @@ def load_settings(path: Path | None = None) -> Settings:
     return Settings(
         regions=_str_list(path, "regions", data.get("regions", [])),
         refresh_interval=float(
-            _typed(path, "refresh_interval", data.get("refresh_interval", 300), (int, float))
+            _typed(path, "refresh_interval", data.get("refresh_interval", 30), (int, float))
         ),
         audit_role_session_name=_typed(
             path, "audit_role_session_name", data.get("audit_role_session_name", True), bool

@@ -124,6 +124,9 @@ class Services:
     """Where every AWS coroutine runs (see the module docstring)."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """"Now" for last-ping ages; tests and screenshots freeze it."""
+    account_lookup: bool = True
+    """Resolve account aliases in the background at start (snapshots turn it off: its timing
+    would decide which label a frame shows)."""
 
     # -- settings & profiles ---------------------------------------------------------------
     def get_settings(self) -> Any:

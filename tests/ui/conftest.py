@@ -77,7 +77,7 @@ def frozen_app(sandbox_env) -> Callable[[], SsmTuiApp]:  # noqa: ANN001
     now = sandbox_world_now(sandbox_env)
 
     def make() -> SsmTuiApp:
-        return SsmTuiApp(Services(clock=lambda: now))
+        return SsmTuiApp(Services(clock=lambda: now, account_lookup=False))
 
     return make
 

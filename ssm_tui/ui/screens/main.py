@@ -135,7 +135,8 @@ class MainScreen(Screen[None]):
         self.selected = tuple(p.name for p in profiles)
         self.apply_scope(ScopeChoice(self.selected, ()), announce=False)
         self.set_interval(interval, self.fleet.auto_refresh, name="inventory-refresh")
-        self._resolve_accounts()
+        if self.services.account_lookup:
+            self._resolve_accounts()
 
     @work(group="accounts", exit_on_error=False, description="account names")
     async def _resolve_accounts(self) -> None:
