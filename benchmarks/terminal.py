@@ -1,6 +1,7 @@
 """Terminal pane benchmarks: a 20 MB ``cat`` through the pane, and keystroke-to-echo latency.
 
-Run: ``.venv/bin/python benchmarks/terminal.py [--size-mb 20] [--local-only]``.
+Run: ``.venv/bin/python benchmarks/terminal.py [--size-mb 20] [--rounds 5] [--local-only]``
+(about 2.5 minutes).
 
 Local part (no network):
 
@@ -28,9 +29,13 @@ Online Linux instance picked, and for each step a fresh session is started with 
 6. The pane through a session: ``measure_pane`` with the plugin's argv (data channel + emulation
    + rendering), with the key-response and keystroke-to-echo figures of 2 and 3.
 
+4-6 run in ``--rounds`` interleaved rounds (the machine is shared and its load drifts): each
+figure is the median, each run is shown, and pane/data channel is also given best run to best run.
 Ratios printed: pane/data channel (target >= 0.9: the pane is never the bottleneck), data
-channel/ceiling, and the key figures. Every session is terminated (TerminateSession) and every
-child killed, whatever happens; the sandbox is stopped on exit, on SIGTERM and on SIGHUP.
+channel/ceiling, and the key figures. The pane also reports whether it ever held the producer
+back (stopped reading its pty), which tells back-pressure apart from sharing the CPU.
+Every session is terminated (TerminateSession) and every child killed, whatever happens; the
+sandbox is stopped on exit, on SIGTERM and on SIGHUP.
 
 ``measure_pane(argv, env, path)`` is the reusable part: pass the argv of any command that ends in
 an interactive POSIX shell that can read ``path`` (a local bash, or a Session Manager session)
@@ -54,9 +59,10 @@ import sys
 import tempfile
 import termios
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -73,6 +79,7 @@ from ssm_tui.plugin.launcher import BUILTIN, plugin_command  # noqa: E402
 from ssm_tui.term.pty import PtyProcess, set_winsize  # noqa: E402
 from ssm_tui.ui.widgets.terminal import MAX_BACKLOG, TerminalPane  # noqa: E402
 
+T = TypeVar("T")
 SIZE = (120, 40)
 MARKER = b"__FLOOD_DONE__"
 TYPED_MARKER = "__FLOOD_''DONE__"  # the shell prints MARKER; its echo of the command line does not
@@ -256,6 +263,8 @@ async def measure_pane(
         while state["painted_after_marker"] is None:
             if time.perf_counter() - start > 600:
                 raise TimeoutError("the flood did not end within 10 minutes")
+            if pane.exit_status is not None:
+                raise RuntimeError(f"the pane's process ended: {pane.screen_text()[-300:]}")
             if app.ping_sent is None:
                 app.ping_sent = time.perf_counter()
                 app.post_message(events.Key("f12", None))
@@ -635,8 +644,43 @@ def report(ceiling: tuple[float, int, float], loop_s: float, pane: PaneResult, s
     )
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 def _raise_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds through every finally: sessions, children, sandbox
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` where SIGTERM/SIGHUP cancel the main task, so every ``finally`` runs
+    (sessions terminated, the panes' processes ended, the app shut down); then SystemExit. An
+    exception raised by a signal handler inside Textual's callbacks would be caught by the app
+    and leave the benchmark waiting."""
+
+    async def main() -> T:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        caught: list[int] = []
+
+        def stop(signum: int) -> None:
+            caught.append(signum)
+            task.cancel()
+
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, stop, sig)
+        try:
+            return await coro
+        except asyncio.CancelledError:
+            if caught:
+                raise SystemExit(128 + caught[0]) from None
+            raise
+        finally:
+            for sig in STOP_SIGNALS:
+                loop.remove_signal_handler(sig)  # resets to SIG_DFL: ours again below
+                signal.signal(sig, _raise_on_signal)
+
+    return asyncio.run(main())
 
 
 def main() -> None:
@@ -650,7 +694,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     size = int(args.size_mb * 1e6)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, _raise_on_signal)
     # In /tmp (not a private folder): the sandbox's remote shells read it by the same path.
     with tempfile.TemporaryDirectory(prefix="ssm-tui-term-bench-", dir="/tmp") as tmp:
@@ -658,9 +702,9 @@ def main() -> None:
         make_file(path, size)
         cols, rows = SIZE[0], SIZE[1]
         ceiling = bare_pty_cat(path, cols, rows)
-        loop_s = asyncio.run(loop_pty_cat(path, cols, rows))
+        loop_s = run(loop_pty_cat(path, cols, rows))
         env = {"PS1": "$ ", "HISTFILE": "/dev/null", "HOME": tmp}
-        pane = asyncio.run(measure_pane(["bash", "--noprofile", "--norc"], env, str(path)))
+        pane = run(measure_pane(["bash", "--noprofile", "--norc"], env, str(path)))
         report(ceiling, loop_s, pane, size)
         if args.local_only:
             return
@@ -669,7 +713,7 @@ def main() -> None:
             with SandboxProcess() as sandbox:
                 os.environ.update(sandbox.env)
                 target = pick_target(PROFILE)
-                figures = asyncio.run(measure_sessions(target, str(path), args.rounds))
+                figures = run(measure_sessions(target, str(path), args.rounds))
         finally:
             _kill_children()
         report_sessions(figures, ceiling, pane, size)

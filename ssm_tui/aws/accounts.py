@@ -34,6 +34,11 @@ _account_ids: dict[tuple, str] = {}
 _arns: dict[tuple, str] = {}
 _labels: dict[str, str] = {}
 _names: dict[str, str] = {}
+_aliases: dict[str, str] = {}
+"""IAM account aliases by account id: the one label source that never depends on timing."""
+_no_alias: set[tuple[str, str]] = set()
+"""(account, profile) pairs whose ListAccountAliases answered none or was denied."""
+_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 
 ALIAS_CONCURRENCY = 8
 SSO_CONCURRENCY = 8
@@ -50,14 +55,53 @@ def cached_account(profile: str) -> str | None:
 
 
 def cached_label(account_id: str) -> str | None:
-    """The alias or account name of `account_id` if already known (no call)."""
-    return _labels.get(account_id) or _names.get(account_id)
+    """The alias or account name of `account_id` if already known (no call).
+
+    An IAM alias always wins over a name learnt on the way, whichever arrived first.
+    """
+    return _aliases.get(account_id) or _labels.get(account_id) or _names.get(account_id)
+
+
+def cached_alias(account_id: str) -> str | None:
+    """The IAM account alias of `account_id` if already known (no call); never a name."""
+    return _aliases.get(account_id)
+
+
+def remember_alias(account_id: str, alias: str) -> None:
+    """An IAM alias known without asking (tests, screenshots): it wins over any name."""
+    if account_id and alias:
+        _aliases[account_id] = alias
 
 
 def remember_label(account_id: str, label: str) -> None:
     """An account name learnt on the way (SSO ListAccounts): used until an IAM alias is found."""
     if account_id and label:
         _names[account_id] = label
+
+
+async def iam_alias(profile: str, account: str) -> str | None:
+    """The IAM account alias (ListAccountAliases through `profile`), asked once per account.
+
+    A denial or an empty answer is remembered for that profile (another profile of the same
+    account may still read it); a transient failure (throttling, network) is not remembered.
+    """
+    if account in _aliases:
+        return _aliases[account]
+    if not account or (account, profile) in _no_alias:
+        return None
+    try:
+        async with client("iam", profile, _region_of(profile)) as iam:
+            aliases = (await iam.list_account_aliases()).get("AccountAliases", [])
+    except Exception as exc:  # noqa: BLE001 - aliases are optional; denied is common
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+        if code in _DENIED:
+            _no_alias.add((account, profile))
+        return None
+    if not aliases:
+        _no_alias.add((account, profile))
+        return None
+    _aliases[account] = aliases[0]
+    return aliases[0]
 
 
 async def caller_identity(profile: str, region: str | None = None) -> dict[str, str]:
@@ -84,17 +128,14 @@ def _region_of(profile: str) -> str:
 
 async def account_alias(profile: str, account: str) -> str | None:
     """IAM account alias, else the Organizations account name, else None (both may be denied)."""
+    if account in _aliases:
+        return _aliases[account]
     if account in _labels:
         return _labels[account]
     region = _region_of(profile)
-    try:
-        async with client("iam", profile, region) as iam:
-            aliases = (await iam.list_account_aliases()).get("AccountAliases", [])
-        if aliases:
-            _labels[account] = aliases[0]
-            return aliases[0]
-    except Exception:  # noqa: BLE001 - aliases are optional; denied is common
-        pass
+    alias = await iam_alias(profile, account)
+    if alias:
+        return alias
     if account in _names:  # the name IAM Identity Center showed: no need to ask Organizations
         _labels[account] = _names[account]
         return _names[account]
@@ -139,7 +180,7 @@ async def group_accounts(
             by_account.setdefault(acct, []).append(p.name)
 
     async def label(acct: str, names: list[str]) -> Account:
-        alias = _labels.get(acct)
+        alias = _aliases.get(acct) or _labels.get(acct)
         if alias is None and aliases:
             async with slots:
                 alias = await account_alias(names[0], acct)
@@ -298,3 +339,5 @@ def forget() -> None:
     _arns.clear()
     _labels.clear()
     _names.clear()
+    _aliases.clear()
+    _no_alias.clear()

@@ -4,8 +4,9 @@ One *scope* is a profile in a region. For each scope: all pages of SSM DescribeI
 as each page arrives, its EC2 instances are described (Name tag, state, type, private IP) and its
 hybrid `mi-*` nodes' tags are read (ListTagsForResource), so those calls overlap the next page
 instead of waiting for the last one. Scopes run concurrently, bounded per account and region
-(that is where AWS applies its API rate limits); botocore's adaptive retry mode absorbs throttling
-(no sleeps here). A failing scope yields a `ScopeResult` with `error` and never stops the others.
+(that is where AWS applies its API rate limits); botocore's retries (`clients.RETRY_MODE`)
+absorb throttling (no sleeps here). A failing scope yields a `ScopeResult` with `error` and never
+stops the others.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 STYLES = Path(__file__).parent / "styles"
 TERMINATE_TIMEOUT = 10.0
 """Seconds the exit path waits for TerminateSession calls before giving up."""
+START_WAIT = 10.0
+"""Seconds the exit path waits for StartSession calls in flight (to end what they open)."""
+PANE_KEYS = frozenset({"quit", "command_palette"})
+"""App actions whose keys (ctrl+q, ctrl+p) go to the session while a terminal pane has focus."""
 
 
 class SsmTuiApp(App[int]):
@@ -53,6 +58,8 @@ class SsmTuiApp(App[int]):
         self.live_sessions: dict[str, StartedSession] = {}
         """Sessions StartSession opened and TerminateSession has not yet ended."""
         self._ending: dict[str, asyncio.Future[None]] = {}
+        self._starting: set[asyncio.Future[StartedSession]] = set()
+        """StartSession calls not yet answered: quitting waits for them and ends what they open."""
         for item in THEMES:
             self.register_theme(item)
         self._wanted_theme = theme or DEFAULT_THEME
@@ -65,6 +72,23 @@ class SsmTuiApp(App[int]):
             self.notify(f"Unknown theme {self._wanted_theme!r}.", severity="warning")
             self.theme = DEFAULT_THEME
         self._install_signal_handlers()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Inside a terminal pane, ctrl+p and ctrl+q belong to the session (shell history…).
+
+        These are priority bindings, checked before the focused widget sees the key; returning
+        False makes `App._check_bindings` skip them, so the key goes on to the pane. Quit from
+        a pane is ctrl+] (back to the app) then ctrl+q, as the pane's footer entry says.
+        """
+        if action in PANE_KEYS and self._terminal_has_focus():
+            return False
+        return True
+
+    def _terminal_has_focus(self) -> bool:
+        # no import here: the footer asks at the first frame, which needs no terminal widget;
+        # a pane exists only once its module was imported
+        module = sys.modules.get("ssm_tui.ui.widgets.terminal")
+        return module is not None and isinstance(self.focused, module.TerminalPane)
 
     def get_default_screen(self) -> MainScreen:
         """The main screen is the default screen: no blank frame before the fleet."""
@@ -104,7 +128,41 @@ class SsmTuiApp(App[int]):
         finally:
             self.exit(0)
 
+    @property
+    def quitting(self) -> bool:
+        """The exit path has begun: a StartSession answering now must not open a tab."""
+        return self._quitting
+
+    async def start_session(
+        self, profile: str, region: str, target: str, choice: Any
+    ) -> StartedSession:
+        """StartSession, tracked from the request to the answer.
+
+        The session is registered in `live_sessions` the moment AWS answers, even when the
+        caller (a tab's worker) was cancelled meanwhile, and quitting waits for calls in flight
+        (`START_WAIT`), so a quit or SIGTERM during StartSession leaves no Active session.
+        """
+        future = asyncio.wrap_future(self.services.submit_start(profile, region, target, choice))
+        self._starting.add(future)
+        future.add_done_callback(self._start_answered)
+        return await asyncio.shield(future)
+
+    def _start_answered(self, future: asyncio.Future[StartedSession]) -> None:
+        self._starting.discard(future)
+        if future.cancelled() or future.exception() is not None:
+            return
+        started = future.result()
+        self.live_sessions[started.session_id] = started
+
+    async def _wait_for_starts(self) -> None:
+        if not self._starting:
+            return
+        _done, pending = await asyncio.wait(set(self._starting), timeout=START_WAIT)
+        if pending:
+            log.warning("%d StartSession call(s) unanswered at exit", len(pending))
+
     async def shutdown_sessions(self) -> None:
+        await self._wait_for_starts()
         from ssm_tui.ui.widgets.session_view import SessionView
 
         panes = [view.pane for screen in self.screen_stack for view in screen.query(SessionView)]

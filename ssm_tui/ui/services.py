@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Coroutine, Sequence
@@ -125,8 +126,8 @@ class Services:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """"Now" for last-ping ages; tests and screenshots freeze it."""
     account_lookup: bool = True
-    """Resolve account aliases in the background at start (snapshots turn it off: its timing
-    would decide which label a frame shows)."""
+    """Ask AWS for account aliases (rows' labels, the picker's accounts); off in snapshots,
+    which seed the aliases with `accounts.remember_alias` and must make no extra call."""
 
     # -- settings & profiles ---------------------------------------------------------------
     def get_settings(self) -> Any:
@@ -184,10 +185,47 @@ class Services:
         """
 
         async def consume() -> None:
-            async for result in self.inventory().stream(list(scopes)):
-                on_result(result)
+            async with asyncio.TaskGroup() as group:
+                async for result in self.inventory().stream(list(scopes)):
+                    group.create_task(deliver(result))
+
+        async def deliver(result: ScopeResult) -> None:
+            try:
+                result = await self.labelled(result)
+            except Exception:  # noqa: BLE001 - a label is never worth losing the rows
+                log.exception("account labels for %s", result.scope)
+            on_result(result)
 
         await self.aws.run(consume())
+
+    async def labelled(self, result: ScopeResult) -> ScopeResult:
+        """The result with every row's account label set to the IAM alias, else the profile.
+
+        The inventory labels rows with whatever name it knew at that moment (an SSO account
+        name, an alias, nothing yet), so labels changed with timing; here the alias is asked
+        once per account before the rows are shown (`account_lookup`; otherwise only an alias
+        already known counts), so a row's label is the same on every refresh.
+        """
+        from ssm_tui.aws import accounts
+
+        if not result.instances:
+            return result
+        profile = result.scope.profile
+        labels: dict[str, str] = {}
+        for account in {i.account_id for i in result.instances}:
+            alias = accounts.cached_alias(account)
+            if alias is None and self.account_lookup:
+                alias = await accounts.iam_alias(profile, account)
+            labels[account] = alias or profile
+        if all(i.account_label == labels[i.account_id] for i in result.instances):
+            return result
+        return dataclasses.replace(
+            result,
+            instances=tuple(
+                dataclasses.replace(i, account_label=labels[i.account_id])
+                for i in result.instances
+            ),
+        )
 
     def get_store(self) -> Any:
         if self.store is None:
@@ -223,9 +261,19 @@ class Services:
     async def start_session(
         self, profile: str, region: str, target: str, choice: DocumentChoice
     ) -> StartedSession:
+        return await asyncio.wrap_future(self.submit_start(profile, region, target, choice))
+
+    def submit_start(
+        self, profile: str, region: str, target: str, choice: DocumentChoice
+    ) -> concurrent.futures.Future[StartedSession]:
+        """StartSession on the AWS thread, as a future nobody's cancellation can abandon.
+
+        Once the request left, the session may exist whatever happens to the caller: the app
+        keeps this future and ends what it opened (see `SsmTuiApp.start_session`).
+        """
         from ssm_tui.aws.sessions import start_session
 
-        return await self.aws.run(
+        return self.aws.submit(
             start_session(
                 profile,
                 region,

@@ -73,7 +73,7 @@ def frozen_app(sandbox_env) -> Callable[[], SsmTuiApp]:  # noqa: ANN001
 
     accounts.forget()
     for account_id, alias in SANDBOX_ALIASES.items():
-        accounts.remember_label(account_id, alias)
+        accounts.remember_alias(account_id, alias)
     now = sandbox_world_now(sandbox_env)
 
     def make() -> SsmTuiApp:

@@ -7,6 +7,7 @@ may remain (DescribeSessions through boto3, the way an operator would check).
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import boto3
@@ -125,6 +126,15 @@ async def test_sessions_two_tabs_echo_resize_split_close_and_quit(sandbox_env):
 
         await pilot.press("ctrl+right_square_bracket", "v")  # split: both sessions shown
         assert one.display and two.display
+        assert app.focused is two.pane
+        await pilot.press("ctrl+right_square_bracket")  # back to the app, not the other pane
+        assert app.focused is screen.tabs
+        await pilot.press("ctrl+pageup")  # the other session's pane takes the keyboard
+        assert app.focused is one.pane
+        await pilot.press("ctrl+right_square_bracket")
+        assert app.focused is screen.tabs
+        await pilot.press("ctrl+pagedown")
+        assert app.focused is two.pane
 
         pids = [v.pane.process.pid for v in (one, two)]
         started = [v.started for v in (one, two)]
@@ -133,7 +143,8 @@ async def test_sessions_two_tabs_echo_resize_split_close_and_quit(sandbox_env):
         await wait_until(pilot, lambda: len(screen.query(SessionView)) == 1, "tab closed")
         await wait_until(pilot, lambda: len(app.live_sessions) == 1, "first session ended")
 
-        await pilot.press("ctrl+q")  # quit ends the other one
+        await wait_until(pilot, lambda: app.focused is one.pane, "the other pane focused")
+        await pilot.press("ctrl+right_square_bracket", "ctrl+q")  # quit ends the other one
         await wait_until(pilot, lambda: not app.is_running or not app.live_sessions, "quit")
 
     assert not app.live_sessions
@@ -217,7 +228,7 @@ async def test_login_command_and_reconnect_after_the_plugin_dies(sandbox_env, tm
                 "reconnected",
             )
             await wait_until(pilot, lambda: "login-ok" in view.pane.screen_text(), "login again")
-            await pilot.press("ctrl+q")
+            await pilot.press("ctrl+right_square_bracket", "ctrl+q")
         assert not app.live_sessions
     finally:
         del os.environ["SSM_TUI_CONFIG"]
@@ -247,7 +258,7 @@ async def test_palette_switches_profile_and_document_picker_forwards_a_port(sand
         await wait_until(pilot, lambda: view.started is not None, "StartSession")
         assert view.started.document_name == "AWS-StartPortForwardingSession"
         assert view.started.parameters["portNumber"] == ["22"]
-        await pilot.press("ctrl+q")
+        await pilot.press("ctrl+right_square_bracket", "ctrl+q")  # harmless if no pane has focus
     assert not app.live_sessions
 
 
@@ -265,3 +276,43 @@ async def test_refresh_keeps_cursor_sort_and_filter(sandbox_env):
         assert fleet.table.cursor_key == key
         assert fleet.table.visible_keys() == shown
         assert (fleet.model.sort_column, fleet.model.query.text) == ("account", "prod")
+
+
+async def test_quit_during_start_session_ends_the_session_it_opened(sandbox_env):
+    """StartSession is slow (3 s latency); ctrl+q while it is in flight: nothing stays Active."""
+    app = SsmTuiApp()
+    async with app.run_test(size=SIZE) as pilot:
+        fleet = await wait_for_fleet(pilot)
+        screen = main_screen(app)
+        await pilot.press(str([p.name for p in screen.profiles].index("sandbox") + 1))
+        await wait_until(pilot, lambda: not fleet._refreshing, "refresh")
+        await pilot.press("slash", *"platform:linux", "enter")
+        await wait_until(pilot, lambda: fleet.table.row_count >= 1, "a Linux instance")
+        instance = visible_rows(fleet)[0].instance
+        ssm = boto3.Session(profile_name=instance.profile, region_name=instance.region).client(
+            "ssm"
+        )
+
+        def sessions(state: str) -> set[str]:
+            filters = [{"key": "Target", "value": instance.instance_id}]
+            found = ssm.describe_sessions(State=state, Filters=filters)["Sessions"]
+            return {s["SessionId"] for s in found}
+
+        before = sessions("Active") | sessions("History")
+        sandbox_env.set_faults(latency_ms=3000)
+        try:
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app._starting, "StartSession sent")
+            await pilot.pause(0.5)  # the request is at the sandbox, which answers in 3 s
+            await pilot.press("ctrl+q")
+            await wait_until(pilot, lambda: not app.is_running, "quit")
+        finally:
+            sandbox_env.reset_faults()
+    assert not app.live_sessions
+    # the session the slow StartSession created shows up (Active or ended); it must be ended
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while not (sessions("Active") | sessions("History")) - before:
+        assert loop.time() < deadline, "StartSession was abandoned (real AWS may still open it)"
+        await asyncio.sleep(0.2)
+    assert not sessions("Active") - before

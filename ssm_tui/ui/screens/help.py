@@ -25,6 +25,7 @@ FILTER_HELP = (
 
 TERMINAL_HELP = (
     ("ctrl+]", "in a session: give the keyboard back to the app (then tab keys work)"),
+    ("ctrl+] ctrl+q", "quit from a session (ctrl+p and ctrl+q alone go to the session)"),
     ("ctrl+pageup/down", "previous/next tab, even from inside a session"),
 )
 

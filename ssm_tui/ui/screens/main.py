@@ -140,19 +140,13 @@ class MainScreen(Screen[None]):
 
     @work(group="accounts", exit_on_error=False, description="account names")
     async def _resolve_accounts(self) -> None:
-        """Learn account aliases (and SSO accounts) once; relabel the rows when they arrive."""
+        """Learn the accounts (aliases, SSO discoveries) once, for the picker.
+
+        Rows are not relabelled from here: the refresh labels them with the IAM alias itself
+        (`Services.labelled`), so an SSO account name learnt here never shows in the table.
+        """
         accounts, _errors = await self.services.accounts(self.profiles)
         self.accounts = list(accounts)
-        labels = {a.account_id: a.label for a in self.accounts if a.alias}
-        while self.fleet._refreshing:
-            await asyncio.sleep(0.2)
-        stale = any(
-            labels.get(row.instance.account_id, row.instance.account_label)
-            != row.instance.account_label
-            for row in self.fleet.model.rows.values()
-        )
-        if stale:
-            self.fleet.start_refresh()  # the inventory labels rows with the cached aliases
 
     # -- scopes ----------------------------------------------------------------------------
     def apply_scope(self, choice: ScopeChoice, announce: bool = True) -> None:
@@ -269,6 +263,17 @@ class MainScreen(Screen[None]):
         target = view.pane if view.pane is not None and view.state == "connected" else view
         target.focus()
 
+    def release_terminal_focus(self, pane: Widget) -> None:
+        """ctrl+] in a pane: the keyboard goes back to the app, never to the other split pane.
+
+        The fleet table when the fleet is shown, else the tab bar (where ←/→, ctrl+w, v, f and
+        ctrl+q work).
+        """
+        if self.tabs.active == FLEET_TAB:
+            self.fleet.table.focus()
+        else:
+            self.tabs.focus()
+
     def _active_view(self) -> SessionView | None:
         active = self.tabs.active
         if not active or active == FLEET_TAB:
@@ -342,15 +347,18 @@ class MainScreen(Screen[None]):
     async def _start(self, view_id: str, instance: Instance, choice: DocumentChoice) -> None:
         from ssm_tui.aws.errors import explain
 
+        app = self.app
         try:
-            started = await self.services.start_session(
+            started = await app.start_session(  # type: ignore[attr-defined]
                 instance.profile, instance.region, instance.instance_id, choice
             )
         except Exception as exc:  # noqa: BLE001 - shown with its next step
             error = explain(exc, instance.profile, instance.region)
             self.post_message(SessionFailed(error, instance.instance_id, view_id))
             return
-        self.app.live_sessions[started.session_id] = started  # type: ignore[attr-defined]
+        app.live_sessions[started.session_id] = started  # type: ignore[attr-defined]
+        if app.quitting:  # type: ignore[attr-defined]
+            return  # the exit path ends it; no plugin process now
         try:
             argv, env, plugin = self.services.plugin_command(started)
         except Exception as exc:  # noqa: BLE001

@@ -10,9 +10,11 @@ How it stays responsive during a flood (``cat`` of a big file):
   only those lines, at most once per frame (``FRAME``), whatever the number of reads in between.
 * each line's ``Strip`` is cached until the emulator says the line changed.
 
-Every key goes to the process while the pane has focus (Ctrl-C, Ctrl-Z, Ctrl-\\, Tab, Escape...):
-``on_key`` stops them all. The one way out is ``ctrl+]`` (``RELEASE_KEY``, like telnet), a
-priority binding shown in the footer, which hands focus back to the app.
+Every key goes to the process while the pane has focus (Ctrl-C, Ctrl-Z, Ctrl-\\, Tab, Escape,
+Ctrl-P, Ctrl-Q...): ``on_key`` stops them all, and the ssm-tui app turns its own priority keys
+off while a pane has focus (``SsmTuiApp.check_action``). The one way out is ``ctrl+]``
+(``RELEASE_KEY``, like telnet), a priority binding shown in the footer, which hands focus back
+to the app.
 """
 
 from __future__ import annotations
@@ -98,7 +100,8 @@ class TerminalPane(Widget, can_focus=True):
 Every key goes to the session while the terminal has focus: Ctrl-C, Ctrl-\\ and Ctrl-Z
 reach the remote program, Tab completes, Escape is the program's.
 
-- **Ctrl-]** gives the keyboard back to the app.
+- **Ctrl-]** gives the keyboard back to the app; **Ctrl-] then Ctrl-Q** quits.
+  Ctrl-P and Ctrl-Q belong to the session (shell history, flow control) while it has focus.
 - **Shift-PageUp / Shift-PageDown** or the mouse wheel scroll the history; any key returns.
 - **Drag** with the mouse to copy text (hold Shift when the program uses the mouse).
 - **Paste** from your terminal as usual (bracketed when the program asks for it).
@@ -108,7 +111,7 @@ reach the remote program, Tab completes, Escape is the program's.
         Binding(
             RELEASE_KEY,
             "release_focus",
-            "Leave terminal",
+            "Leave terminal (then ^q quits)",
             key_display="^]",
             priority=True,
             id="terminal.release_focus",
@@ -478,11 +481,19 @@ reach the remote program, Tab completes, Escape is the program's.
         self.send(data)
 
     def action_release_focus(self) -> None:
-        """Give the keyboard back to the app (the escape chord)."""
+        """Give the keyboard back to the app (the escape chord).
+
+        A screen that knows where the app's keys live (the ssm-tui main screen: its tab bar)
+        says so with a `release_terminal_focus(pane)` method; elsewhere the focus moves to the
+        next widget that is not a terminal (in a split view that is not the other session).
+        """
         screen = self.screen
-        screen.focus_next()
-        if screen.focused is self:
-            screen.set_focus(None)
+        release = getattr(screen, "release_terminal_focus", None)
+        if callable(release):
+            release(self)
+            return
+        outside = [w for w in screen.focus_chain if not isinstance(w, TerminalPane)]
+        screen.set_focus(outside[0] if outside else None)
 
     # --- scrollback -------------------------------------------------------------------------
 
