@@ -148,7 +148,7 @@ async def test_escape_chord_is_a_footer_binding_while_the_pane_has_focus() -> No
         pane = await ready(pilot)
         active = app.screen.active_bindings[RELEASE_KEY]
         assert active.node is pane and active.binding.show and active.binding.priority
-        assert active.binding.description == "Leave terminal"
+        assert active.binding.description == "Leave terminal (then ^q quits)"
 
 
 async def test_colours_render_as_styles() -> None:

@@ -88,7 +88,10 @@ class FleetView(Vertical):
         """Draw the cached inventory at once (every scope; the view shows the selected ones)."""
         for result in self.services.cached():
             self.model.replace_scope(result.scope, result.instances)
-        self.redraw()
+        self.table.show(self.model.recompute())
+        self._draw_status()
+        # the search index thread would share the GIL with the first paint: start it after
+        self.call_after_refresh(self._warm_search)
 
     def set_scopes(self, scopes: Sequence[Scope], refresh: bool = True) -> None:
         """Show these profile/regions (rows of others stay cached) and refresh them."""
@@ -175,7 +178,7 @@ class FleetView(Vertical):
     def _filter_changed(self, event: Input.Changed) -> None:
         event.stop()
         self.model.set_query(event.value)
-        self.redraw()
+        self.redraw(set())  # same rows, same widths: lines drawn before stay cached
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
