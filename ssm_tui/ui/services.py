@@ -185,9 +185,14 @@ class Services:
         """
 
         async def consume() -> None:
-            async with asyncio.TaskGroup() as group:
+            labelling: set[asyncio.Task[None]] = set()
+            try:
                 async for result in self.inventory().stream(list(scopes)):
-                    group.create_task(deliver(result))
+                    labelling.add(asyncio.ensure_future(deliver(result)))
+                await asyncio.gather(*labelling)
+            finally:
+                for task in labelling:
+                    task.cancel()
 
         async def deliver(result: ScopeResult) -> None:
             try:
@@ -222,8 +227,7 @@ class Services:
         return dataclasses.replace(
             result,
             instances=tuple(
-                dataclasses.replace(i, account_label=labels[i.account_id])
-                for i in result.instances
+                dataclasses.replace(i, account_label=labels[i.account_id]) for i in result.instances
             ),
         )
 

@@ -356,7 +356,7 @@ class MainScreen(Screen[None]):
             error = explain(exc, instance.profile, instance.region)
             self.post_message(SessionFailed(error, instance.instance_id, view_id))
             return
-        app.live_sessions[started.session_id] = started  # type: ignore[attr-defined]
+        # `app.start_session` registered it in `live_sessions` the moment AWS answered
         if app.quitting:  # type: ignore[attr-defined]
             return  # the exit path ends it; no plugin process now
         try:
