@@ -20,6 +20,7 @@ from ssm_tui.term.emulator import (
     CellStyle,
     Color,
     Cursor,
+    ModeBacked,
     ModeTracker,
     cells_runs,
 )
@@ -126,7 +127,7 @@ def _runs(line: avt.Line) -> list[tuple[str, CellStyle]]:
     return runs
 
 
-class AvtEmulator:
+class AvtEmulator(ModeBacked):
     """:class:`~ssm_tui.term.emulator.Emulator` over ``avt.Vt``."""
 
     backend = "avt"
@@ -193,24 +194,8 @@ class AvtEmulator:
         return self._modes.alternate_screen
 
     @property
-    def bracketed_paste(self) -> bool:
-        return self._modes.bracketed_paste
-
-    @property
     def app_cursor_keys(self) -> bool:
         return self._vt.cursor_key_app_mode
-
-    @property
-    def mouse_tracking(self) -> int:
-        return self._modes.mouse_tracking
-
-    @property
-    def mouse_sgr(self) -> bool:
-        return self._modes.mouse_sgr
-
-    @property
-    def scrollback_len(self) -> int:
-        return len(self._history)
 
     def scrollback_line(self, i: int) -> list[Cell]:
         return _cells(self._history[i])
@@ -221,12 +206,3 @@ class AvtEmulator:
 
     def text(self) -> str:
         return "\n".join(line.text.rstrip() for line in self._vt.view())
-
-    @property
-    def title(self) -> str:
-        return self._modes.title
-
-    def take_replies(self) -> bytes:
-        if not self._modes.queries:
-            return b""
-        return self._modes.replies(self.cursor)

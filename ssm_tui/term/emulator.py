@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from itertools import groupby
 from operator import attrgetter
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 Color = int | tuple[int, int, int] | None
 """A cell colour: ``None`` = the terminal default, ``0..255`` = palette index, ``(r, g, b)``."""
@@ -293,3 +293,37 @@ def create_emulator(
             return PyteEmulator(cols, rows, scrollback)
         raise ValueError(f"unknown terminal emulator backend {name!r}; known: {BACKENDS}")
     raise RuntimeError("no terminal emulator backend is installed (need pyavt or pyte)")
+
+
+class ModeBacked:
+    """What both backends answer the same way: modes, title and replies from their ModeTracker.
+
+    A backend sets `self._modes` (a ModeTracker) and `self._history` (its scrollback lines)."""
+
+    _modes: ModeTracker
+    _history: Any
+
+    @property
+    def bracketed_paste(self) -> bool:
+        return self._modes.bracketed_paste
+
+    @property
+    def mouse_tracking(self) -> int:
+        return self._modes.mouse_tracking
+
+    @property
+    def mouse_sgr(self) -> bool:
+        return self._modes.mouse_sgr
+
+    @property
+    def scrollback_len(self) -> int:
+        return len(self._history)
+
+    @property
+    def title(self) -> str:
+        return self._modes.title
+
+    def take_replies(self) -> bytes:
+        if not self._modes.queries:
+            return b""
+        return self._modes.replies(self.cursor)  # type: ignore[attr-defined]

@@ -23,6 +23,7 @@ from ssm_tui.term.emulator import (
     CellStyle,
     Color,
     Cursor,
+    ModeBacked,
     ModeTracker,
     cells_runs,
 )
@@ -146,7 +147,7 @@ for _name in set(pyte.Stream.csi.values()):
         setattr(_Screen, _name, _ignore_private(_name))
 
 
-class PyteEmulator:
+class PyteEmulator(ModeBacked):
     """:class:`~ssm_tui.term.emulator.Emulator` over ``pyte.Screen``."""
 
     backend = "pyte"
@@ -197,24 +198,8 @@ class PyteEmulator:
         return self._screen.in_alt
 
     @property
-    def bracketed_paste(self) -> bool:
-        return self._modes.bracketed_paste
-
-    @property
     def app_cursor_keys(self) -> bool:
         return self._modes.app_cursor_keys
-
-    @property
-    def mouse_tracking(self) -> int:
-        return self._modes.mouse_tracking
-
-    @property
-    def mouse_sgr(self) -> bool:
-        return self._modes.mouse_sgr
-
-    @property
-    def scrollback_len(self) -> int:
-        return len(self._history)
 
     def scrollback_line(self, i: int) -> list[Cell]:
         return self._history[i]
@@ -225,12 +210,3 @@ class PyteEmulator:
 
     def text(self) -> str:
         return "\n".join(line.rstrip() for line in self._screen.display)
-
-    @property
-    def title(self) -> str:
-        return self._modes.title
-
-    def take_replies(self) -> bytes:
-        if not self._modes.queries:
-            return b""
-        return self._modes.replies(self.cursor)
