@@ -13,6 +13,7 @@ from ssm_tui.plugin.messages import OUTPUT_STREAM_DATA, encode
 from ssm_tui.sandbox import datachannel
 from ssm_tui.sandbox.sessions import LoggingPrefs
 from tests.datachannel.harness import ProtocolClient, ServerHarness
+from tests.procs import alive
 
 
 async def test_unacknowledged_output_is_resent_identically(server: ServerHarness) -> None:
@@ -226,21 +227,12 @@ async def test_shutdown_closes_channels_and_leaves_no_process(tmp_path: Path) ->
         match = pattern.search(client.output)
         assert match is not None
         pid = int(match.group(1))
-        assert _alive(pid)
+        assert alive(pid)
         ending = asyncio.run_coroutine_threadsafe(datachannel.shutdown(), harness.loop)
         await client.pump(lambda: client.closed is not None)
         await asyncio.wrap_future(ending)
         assert "shutting down" in (client.closed or "")
-        assert not _alive(pid)
+        assert not alive(pid)
         assert not session.active
     finally:
         harness.stop()
-
-
-def _alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie or a vanished process counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False

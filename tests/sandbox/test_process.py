@@ -19,6 +19,7 @@ from websockets.sync.client import connect
 
 from ssm_tui.demo import SandboxProcess, read_env_file
 from ssm_tui.sandbox.world import ACCOUNTS, REGIONS, build_world
+from tests.procs import alive, descendants
 
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 
@@ -27,35 +28,6 @@ def _child_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["HOME"] = str(home)
     return env
-
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_large_fleet_pages_through_both_apis(tmp_path: Path, monkeypatch) -> None:
@@ -199,14 +171,14 @@ def test_signal_stops_it_cleanly_with_no_child_left(
                 )
             )
             deadline = time.monotonic() + 15
-            children = _descendants(process.pid)
+            children = descendants(process.pid)
             while not children and time.monotonic() < deadline:
                 time.sleep(0.1)
-                children = _descendants(process.pid)
+                children = descendants(process.pid)
             assert children, "the session's shell should be running under the sandbox"
             process.send_signal(sig)
             assert process.wait(timeout=30) == 0
-        assert not [pid for pid in children if _alive(pid)]
+        assert not [pid for pid in children if alive(pid)]
     finally:
         sandbox.stop()
 
@@ -238,10 +210,10 @@ def test_sandbox_stops_when_its_parent_dies(tmp_path: Path) -> None:
     )
     assert parent.stdout is not None
     sandbox_pid = int(parent.stdout.readline())
-    assert _alive(sandbox_pid)
+    assert alive(sandbox_pid)
     parent.kill()
     parent.wait()
     deadline = time.monotonic() + 30
-    while _alive(sandbox_pid) and time.monotonic() < deadline:
+    while alive(sandbox_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(sandbox_pid)
+    assert not alive(sandbox_pid)
