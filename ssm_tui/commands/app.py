@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,13 +83,28 @@ def _isolate_demo(sandbox: object) -> object:
     return Store(directory / "demo.sqlite")
 
 
-def _run_app(args: argparse.Namespace, store: object) -> int:
-    from ssm_tui.ui.app import SsmTuiApp, end_leftovers
+def build_app(args: argparse.Namespace, store: object = None) -> Any:
+    """The app, built as `ssm-tui` builds it (benchmarks/app.py times exactly this path).
+
+    No garbage collection from here to the first frame (see `ssm_tui.ui.startup`).
+    """
+    from ssm_tui.ui.startup import pause_gc
+
+    pause_gc()
+    from ssm_tui.ui.app import SsmTuiApp
     from ssm_tui.ui.services import Services
 
-    app = SsmTuiApp(Services(store=store), theme=getattr(args, "theme", None))
+    return SsmTuiApp(Services(store=store), theme=getattr(args, "theme", None))
+
+
+def _run_app(args: argparse.Namespace, store: object) -> int:
+    from ssm_tui.ui.app import end_leftovers
+    from ssm_tui.ui.startup import resume_gc
+
+    app = build_app(args, store)
     try:
         result = app.run()
     finally:
+        resume_gc()
         end_leftovers(app)
     return int(result or 0)

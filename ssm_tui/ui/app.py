@@ -31,6 +31,7 @@ TERMINATE_TIMEOUT = 10.0
 START_WAIT = 10.0
 """Seconds the exit path waits for StartSession calls in flight (to end what they open)."""
 PANE_KEYS = frozenset({"quit", "command_palette"})
+
 """App actions whose keys (ctrl+q, ctrl+p) go to the session while a terminal pane has focus."""
 
 

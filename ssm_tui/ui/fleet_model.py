@@ -145,11 +145,13 @@ class FleetRow:
 
     __slots__ = ("key", "instance", "scope", "texts", "widths", "online", "_cells", "_fields")
 
-    def __init__(self, instance: Instance, now: datetime) -> None:
+    def __init__(self, instance: Instance, now: datetime, scope: Scope | None = None) -> None:
         self.key = instance.key
         self.instance = instance
-        self.scope = Scope(instance.profile, instance.region)
-        self.texts = (
+        if scope is None or (scope.profile, scope.region) != (instance.profile, instance.region):
+            scope = Scope(instance.profile, instance.region)
+        self.scope = scope
+        texts = self.texts = (
             instance.ping_status or "Unknown",
             instance.name or "-",
             instance.instance_id,
@@ -160,7 +162,13 @@ class FleetRow:
             instance.agent_version or "-",
             format_last_ping(instance.last_ping, now),
         )
-        self.widths = (2 + len(self.texts[0]), *(_width(t) for t in self.texts[1:]))
+        joined = "".join(texts)
+        if joined.isascii() and joined.isprintable():  # one test for the usual all-ASCII row
+            widths = list(map(len, texts))
+            widths[0] += 2  # the status dot and its space
+            self.widths = tuple(widths)
+        else:
+            self.widths = (2 + len(texts[0]), *(_width(t) for t in texts[1:]))
         self.online = instance.ping_status == PingStatus.ONLINE
         self._cells: tuple[Text, ...] | None = None
         self._fields: dict[str, str] | None = None
@@ -243,9 +251,11 @@ def _search_fields(instance: Instance, account: str) -> dict[str, str]:
 """Tags keep their tab separators (a `tag:` term anchors on them); newlines become spaces."""
 
 
-def build_row(instance: Instance, now: datetime | None = None) -> FleetRow:
+def build_row(
+    instance: Instance, now: datetime | None = None, scope: Scope | None = None
+) -> FleetRow:
     """Prepare display texts, widths and search fields of one instance."""
-    return FleetRow(instance, now or utc_now())
+    return FleetRow(instance, now or utc_now(), scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,7 +366,7 @@ class FleetModel:
             old = self.rows.get(key)
             if old is not None and _same(old.instance, instance):
                 continue
-            self.rows[key] = build_row(instance, now)
+            self.rows[key] = FleetRow(instance, now, scope)
             keys.add(key)
             changed.add(key)
         if changed:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -115,3 +117,41 @@ def test_writes_from_threads() -> None:
     for t in threads:
         t.join()
     assert len(store.local_sessions(limit=1000)) == 80
+
+
+def _write_payload(store: Store, payload: str) -> None:
+    with sqlite3.connect(store.cache_path) as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO inventory VALUES ('prod', 'us-east-1', ?, 1.0, ?)",
+            ("2026-11-23T09:00:00+00:00", payload),
+        )
+
+
+def test_cache_of_an_older_layout_still_reads() -> None:
+    """Rows as JSON objects (the first layout) and rows whose field list differs read by name."""
+    store = Store()
+    ping = "2026-11-23T08:59:00+00:00"
+    old = [
+        {"profile": "prod", "account_id": "1", "region": "us-east-1", "instance_id": "i-1",
+         "name": "web", "ping_status": "Online", "last_ping": ping, "tags": {"Name": "web"}}
+    ]  # fmt: skip
+    _write_payload(store, json.dumps(old))
+    (cached,) = store.load_inventory()
+    assert cached.instances[0].name == "web" and cached.instances[0].tags == {"Name": "web"}
+    assert cached.instances[0].last_ping == datetime.fromisoformat(ping)
+
+    other = {
+        "fields": ["instance_id", "gone_field", "profile", "account_id", "region", "name",
+                   "ping_status", "last_ping"],
+        "rows": [["mi-2", "x", "prod", "1", "us-east-1", "hybrid", "Inactive", None]],
+    }  # fmt: skip
+    _write_payload(store, json.dumps(other))
+    (cached,) = store.load_inventory()
+    assert (cached.instances[0].instance_id, cached.instances[0].name) == ("mi-2", "hybrid")
+    assert cached.instances[0].last_ping is None
+
+
+def test_an_unreadable_cache_row_is_skipped() -> None:
+    store = Store()
+    _write_payload(store, '{"rows": []}')
+    assert store.load_inventory() == []

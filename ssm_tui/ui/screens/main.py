@@ -6,7 +6,7 @@ Layout::
     ContentSwitcher
       #fleet-area   FleetView (table, filter, progress) | #side (side panels, issue 7)
       #sessions     SessionView per session; one shown, or two side by side (split)
-    Footer
+    KeyBar (the footer)
 
 Why one screen rather than modes: a split view shows two sessions at once and the tab bar spans
 fleet and sessions, so both live under one tab bar. Side panels (history, logs) mount into
@@ -31,14 +31,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer, Tab, Tabs
+from textual.widgets import ContentSwitcher, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.models import Account, Instance, Profile, Scope, ScopeError
 from ssm_tui.ui.messages import SessionFailed, SessionOpened
 from ssm_tui.ui.services import DocumentChoice, ScopeChoice, Services
+from ssm_tui.ui.startup import resume_gc
 from ssm_tui.ui.widgets.fleet_table import FleetTable
 from ssm_tui.ui.widgets.fleet_view import FleetView
+from ssm_tui.ui.widgets.key_bar import KeyBar
 from ssm_tui.ui.widgets.session_view import SessionView
 
 FLEET_TAB = "tab-fleet"
@@ -97,7 +99,7 @@ class MainScreen(Screen[None]):
                 yield FleetView(self.services, id="fleet-view")
                 yield Vertical(id="side")
             yield Horizontal(id="sessions")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def fleet(self) -> FleetView:
@@ -115,6 +117,7 @@ class MainScreen(Screen[None]):
         # after the first paint: reading the config imports botocore on the AWS thread, which
         # would share the GIL with that paint
         self.call_after_refresh(self._load_profiles)
+        self.call_after_refresh(resume_gc)
 
     @work(group="profiles", exit_on_error=False, description="reading the AWS config")
     async def _load_profiles(self) -> None:

@@ -35,7 +35,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.logs import (
@@ -46,6 +46,7 @@ from ssm_tui.aws.logs import (
     open_transcript,
 )
 from ssm_tui.aws.transcript import SearchHit, TranscriptDocument, render_line, visible_line
+from ssm_tui.ui.widgets.key_bar import KeyBar
 
 _CACHE_LINES = 2000
 """Rendered lines kept (a screenful is ~50; scrolling back and forth stays cheap)."""
@@ -310,7 +311,7 @@ class TranscriptScreen(Screen[None]):
             prompt.display = prompt.can_focus = False  # shown (and focusable) by / t s only
             yield prompt
             yield Static("", id="transcript-status", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._update_title()
