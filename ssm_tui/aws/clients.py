@@ -65,7 +65,9 @@ MAX_ATTEMPTS = 8
 """Attempts per call (1 + 7 retries with botocore's exponential backoff and jitter)."""
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
-MAX_POOL_CONNECTIONS = 32
+MAX_POOL_CONNECTIONS = 40
+"""Connections one client keeps: the inventory's 32 concurrent calls per account and region plus
+its own page chains on the same client, so none of them waits for a free connection."""
 
 _tls_lock = threading.Lock()
 _tls_contexts: dict[tuple, tuple[Any, Any]] = {}

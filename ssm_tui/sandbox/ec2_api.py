@@ -67,7 +67,17 @@ def _filter_values(instance: Instance, name: str) -> list[str]:
 
 def _matches(instance: Instance, name: str, patterns: list[str]) -> bool:
     values = _filter_values(instance, name)
-    return any(fnmatch.fnmatchcase(value, pattern) for value in values for pattern in patterns)
+    if any(value in patterns for value in values):  # a plain value matches itself: no fnmatch
+        return True
+    return any(
+        fnmatch.fnmatchcase(value, pattern)
+        for value in values
+        for pattern in patterns
+        if set(pattern) & _WILDCARDS
+    )
+
+
+_WILDCARDS = set("*?[")
 
 
 def _instance_xml(instance: Instance) -> str:

@@ -31,7 +31,6 @@ TERMINATE_TIMEOUT = 10.0
 START_WAIT = 10.0
 """Seconds the exit path waits for StartSession calls in flight (to end what they open)."""
 PANE_KEYS = frozenset({"quit", "command_palette"})
-
 """App actions whose keys (ctrl+q, ctrl+p) go to the session while a terminal pane has focus."""
 
 
@@ -39,7 +38,8 @@ class SsmTuiApp(App[int]):
     """The ssm-tui application."""
 
     TITLE = "ssm-tui"
-    CSS_PATH = sorted(STYLES.glob("*.tcss"))
+    CSS_PATH = [STYLES / f"{name}.tcss" for name in ("app", "fleet", "sessions", "history", "logs")]
+    """The main screen's styles; each other screen brings its own file when first shown."""
     COMMANDS = App.COMMANDS | {ScopeCommands, InstanceCommands, SessionCommands}
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, and filters"),

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from ssm_tui.aws.inventory import InventoryService, default_scopes
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+from unittest.mock import ANY
+
+import pytest
+from botocore import exceptions as bce
+
+from ssm_tui.aws import clients
+from ssm_tui.aws.inventory import InventoryService, _lean, default_scopes
 from ssm_tui.aws.models import Profile, ProfileKind, Scope
 from ssm_tui.aws.profiles import load_profiles
+from ssm_tui.demo import SandboxProcess
 
 REGIONS = ["us-east-1", "eu-west-1"]
 
@@ -164,3 +176,248 @@ async def test_results_stream_in_as_scopes_finish_and_early_close_cancels(sandbo
     first = await anext(stream)
     assert first.scope in scopes
     await stream.aclose()  # the UI navigates away: the other scopes are cancelled, nothing leaks
+
+
+# -- big scopes: the partition (EC2 listing + InstanceIds chunks + hybrid chain) -----------------
+
+BIG_FLEET = 700
+"""Instances of the big sandbox: prod/us-east-1 then holds ~190 managed nodes (4 pages of 50)."""
+BIG_SEED = 5
+
+
+@pytest.fixture(scope="module")
+def big_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
+    """A second real sandbox whose biggest scopes need several DescribeInstanceInformation pages
+    (the session sandbox's scopes all fit in one, so they never take the partition)."""
+    base = tmp_path_factory.mktemp("big-sandbox")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SSM_TUI_"))}
+    env["HOME"] = str(base / "home")
+    process = SandboxProcess(instances=BIG_FLEET, seed=BIG_SEED, directory=base / "files", env=env)
+    process.start(timeout=120)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def big_env(big_sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> SandboxProcess:
+    for key, value in big_sandbox.env.items():
+        monkeypatch.setenv(key, value)
+    return big_sandbox
+
+
+@pytest.fixture(scope="module")
+def big_world():  # type: ignore[no-untyped-def]
+    from ssm_tui.sandbox.world import build_world
+
+    return build_world(seed=BIG_SEED, count=BIG_FLEET)
+
+
+async def _record_calls(profile: str) -> list[tuple[str, dict[str, Any]]]:
+    """(operation, params) of every call the profile's clients make from now on, in order.
+
+    Registered on the profile's cached session, whose handlers every new client copies.
+    """
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, dict(params)))
+
+    session = await clients.get_session(profile)
+    session.register("before-parameter-build", record)
+    return calls
+
+
+async def _plain_chain(profile: str, region: str) -> dict[str, dict[str, Any]]:
+    """Every node of the scope by DescribeInstanceInformation's own NextToken chain."""
+    async with clients.client("ssm", profile, region) as ssm:
+        pages = ssm.get_paginator("describe_instance_information").paginate(
+            PaginationConfig={"PageSize": 50}
+        )
+        return {i["InstanceId"]: i async for page in pages for i in page["InstanceInformationList"]}
+
+
+def _filter_keys(params: dict[str, Any]) -> set[str]:
+    return {f["Key"] for f in params.get("Filters", [])}
+
+
+async def test_big_scope_is_partitioned_and_lists_what_the_plain_chain_lists(  # type: ignore[no-untyped-def]
+    big_env, big_world
+) -> None:
+    chain = await _plain_chain("prod", "us-east-1")
+    assert len(chain) > 150, "the scope spans several pages"
+    calls = await _record_calls("prod")
+    (result,) = [r async for r in InventoryService().stream([Scope("prod", "us-east-1")])]
+    assert result.error is None, result.error
+    got = {i.instance_id: i for i in result.instances}
+    assert set(got) == set(chain) and len(result.instances) == len(chain)
+    # what each node shows equals DescribeInstanceInformation's own answer, joined with EC2/tags
+    for node_id, info in chain.items():
+        assert got[node_id].ping_status == info["PingStatus"]
+        assert got[node_id].agent_version == info["AgentVersion"]
+        assert got[node_id].resource_type == info["ResourceType"]
+    expected = _expected(big_world, "222222222222", "us-east-1")
+    assert {i: x.name for i, x in got.items()} == expected
+    by_id = {i.instance_id: i for i in big_world.managed("222222222222", "us-east-1")}
+    for node_id, instance in got.items():
+        truth = by_id[node_id]
+        assert instance.tags == truth.tags
+        if truth.is_ec2:
+            assert instance.instance_state == truth.ec2_state
+            assert instance.ip_address == truth.ip_address
+    # ... and it got there through the partition, not the page chain
+    infos = [params for op, params in calls if op == "DescribeInstanceInformation"]
+    assert sum("NextToken" in p for p in infos) == 0, "no page of the unfiltered chain after one"
+    by_ids = [p for p in infos if _filter_keys(p) == {"InstanceIds"}]
+    assert by_ids and all(len(p["Filters"][0]["Values"]) <= 50 for p in by_ids)
+    assert any(_filter_keys(p) == {"ResourceType"} for p in infos)
+    assert ("DescribeInstances", {"Filters": ANY, "MaxResults": 1000}) in calls
+
+
+async def test_small_scope_stays_one_call(sandbox_env) -> None:  # type: ignore[no-untyped-def]
+    calls = await _record_calls("prod")
+    (result,) = [r async for r in InventoryService().stream([Scope("prod", "us-east-1")])]
+    assert result.error is None and result.instances
+    infos = [params for op, params in calls if op == "DescribeInstanceInformation"]
+    assert infos == [{"MaxResults": 50}]
+
+
+class _DenyingEC2(http.server.BaseHTTPRequestHandler):
+    """An EC2 endpoint that denies every call, as IAM does without ec2:DescribeInstances."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        body = (
+            b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error>'
+            b"<Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this "
+            b"operation. User is not authorized to perform: ec2:DescribeInstances</Message>"
+            b"</Error></Errors><RequestID>00000000-0000-0000-0000-000000000000</RequestID>"
+            b"</Response>"
+        )
+        self.send_response(403)
+        self.send_header("Content-Type", "text/xml;charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def denied_ec2(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """EC2 calls go to a real HTTP server on loopback that denies them (AWS_ENDPOINT_URL_EC2)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DenyingEC2)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+async def test_ec2_denied_falls_back_to_the_plain_chain(big_env, big_world, denied_ec2) -> None:  # type: ignore[no-untyped-def]
+    calls = await _record_calls("prod")
+    (result,) = [r async for r in InventoryService().stream([Scope("prod", "us-east-1")])]
+    assert result.error is None, result.error
+    managed = big_world.managed("222222222222", "us-east-1")
+    got = {i.instance_id: i for i in result.instances}
+    assert set(got) == {i.instance_id for i in managed} and len(result.instances) == len(managed)
+    for truth in managed:
+        if truth.is_ec2:  # no EC2 data: named from SSM's computer name, no state
+            assert got[truth.instance_id].name == truth.computer_name
+            assert got[truth.instance_id].instance_state == ""
+        else:
+            assert got[truth.instance_id].tags == truth.tags
+    assert [op for op, _ in calls].count("DescribeInstances") == 1, "denied once, not per page"
+    infos = [params for op, params in calls if op == "DescribeInstanceInformation"]
+    assert all(not _filter_keys(p) for p in infos) and len(infos) == -(-len(managed) // 50)
+
+
+async def test_big_scopes_list_everything_under_thirty_percent_throttling(  # type: ignore[no-untyped-def]
+    big_env, big_world
+) -> None:
+    scopes = [Scope(p, r) for p in ("sandbox", "prod", "dev") for r in REGIONS]
+    big_env.set_faults(throttle=0.3)
+    try:
+        results = [r async for r in InventoryService().stream(scopes)]
+    finally:
+        big_env.reset_faults()
+    assert [r.error for r in results if r.error] == []
+    account_of = {"sandbox": "111111111111", "prod": "222222222222", "dev": "333333333333"}
+    for result in results:
+        expected = _expected(big_world, account_of[result.scope.profile], result.scope.region)
+        assert {i.instance_id: i.name for i in result.instances} == expected, result.scope
+        assert len(result.instances) == len(expected)
+
+
+# -- the lean DescribeInstances parse ------------------------------------------------------------
+
+
+def _ec2_fields(instance: dict[str, Any]) -> tuple:
+    return (
+        instance["InstanceId"],
+        instance.get("State", {}).get("Name"),
+        instance.get("InstanceType"),
+        instance.get("PrivateIpAddress"),
+        sorted((t["Key"], t["Value"]) for t in instance.get("Tags", [])),
+    )
+
+
+async def test_lean_describe_instances_reads_what_botocore_reads(sandbox_env) -> None:  # type: ignore[no-untyped-def]
+    async with (
+        clients.client("ec2", "prod", "us-east-1") as stock,
+        clients.client("ec2", "prod", "us-east-1") as lean_client,
+    ):
+        lean = _lean(lean_client)
+        pages: dict[str, list[dict[str, Any]]] = {}
+        for name, ec2 in (("stock", stock), ("lean", lean)):  # pages of 5: NextToken goes through
+            paginator = ec2.get_paginator("describe_instances")
+            pages[name] = [p async for p in paginator.paginate(PaginationConfig={"PageSize": 5})]
+        assert len(pages["stock"]) == len(pages["lean"]) > 1
+        for full, cut in zip(pages["stock"], pages["lean"], strict=True):
+            assert full.get("NextToken") == cut.get("NextToken")
+            assert cut["ResponseMetadata"]["RequestId"]
+            assert [
+                (r["ReservationId"], [_ec2_fields(i) for i in r["Instances"]])
+                for r in full["Reservations"]
+            ] == [
+                (r["ReservationId"], [_ec2_fields(i) for i in r["Instances"]])
+                for r in cut["Reservations"]
+            ]
+        # markup-like and escaped tag text arrives literally through both
+        values = {v for p in pages["lean"] for r in p["Reservations"] for i in r["Instances"]
+                  for v in _ec2_fields(i)[4]}  # fmt: skip
+        assert any("[" in key + value or "\x1b" in key + value for key, value in values)
+        # errors are botocore's own
+        with pytest.raises(bce.ClientError) as raised:
+            await lean.describe_instances(InstanceIds=["i-0000000000000dead"])
+        assert raised.value.response["Error"]["Code"] == "InvalidInstanceID.NotFound"
+
+
+# -- the sandbox answers InstanceIds filters as AWS does ------------------------------------------
+
+
+async def test_instance_ids_filter_leaves_out_unmanaged_and_unknown_ids(sandbox_env, world) -> None:  # type: ignore[no-untyped-def]
+    scope = [
+        i for i in world.instances if (i.account_id, i.region) == ("222222222222", "us-east-1")
+    ]
+    managed = [i.instance_id for i in scope if i.managed]
+    unmanaged = [i.instance_id for i in scope if not i.managed]
+    assert managed and unmanaged, "the seeded world has both"
+    other = next(i.instance_id for i in world.instances if i.account_id != "222222222222")
+    asked = [*managed, *unmanaged, other, "i-0123456789abcdef0"]
+    async with clients.client("ssm", "prod", "us-east-1") as ssm:
+        reply = await ssm.describe_instance_information(
+            Filters=[{"Key": "InstanceIds", "Values": asked}]
+        )
+        assert {i["InstanceId"] for i in reply["InstanceInformationList"]} == set(managed)
+        with pytest.raises(bce.ClientError) as raised:
+            await ssm.describe_instance_information(
+                Filters=[{"Key": "ResourceType", "Values": ["ManagedInstance", "EC2Instance"]}]
+            )
+        assert raised.value.response["Error"]["Code"] == "InvalidInstanceInformationFilterValue"

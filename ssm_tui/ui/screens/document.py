@@ -61,6 +61,7 @@ def build_choice(kind: str, local: str, remote: str, host: str, command: str) ->
 class DocumentPicker(ModalScreen[DocumentChoice | None]):
     """Choose what the session runs on `instance`."""
 
+    CSS_PATH = "../styles/document.tcss"
     BINDING_GROUP_TITLE = "Connect with"
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="document.cancel"),

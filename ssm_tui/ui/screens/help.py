@@ -33,6 +33,7 @@ TERMINAL_HELP = (
 class HelpScreen(ModalScreen[None]):
     """Keys of the screen below and the filter syntax; any of escape/q/? closes it."""
 
+    CSS_PATH = "../styles/help.tcss"
     BINDINGS = [
         Binding("escape,q,question_mark", "close", "Close", id="help.close"),
     ]

@@ -2,7 +2,7 @@
 
 Layout::
 
-    Tabs            Fleet | web-1 | db-2 …
+    TabBar          Fleet | web-1 | db-2 …
     ContentSwitcher
       #fleet-area   FleetView (table, filter, progress) | #side (side panels, issue 7)
       #sessions     SessionView per session; one shown, or two side by side (split)
@@ -31,7 +31,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Tab, Tabs
+from textual.widgets import ContentSwitcher
 from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.models import Account, Instance, Profile, Scope, ScopeError
@@ -42,6 +42,7 @@ from ssm_tui.ui.widgets.fleet_table import FleetTable
 from ssm_tui.ui.widgets.fleet_view import FleetView
 from ssm_tui.ui.widgets.key_bar import KeyBar
 from ssm_tui.ui.widgets.session_view import SessionView
+from ssm_tui.ui.widgets.tab_bar import TabBar
 
 FLEET_TAB = "tab-fleet"
 LOGIN_WAIT = 10.0
@@ -93,7 +94,7 @@ class MainScreen(Screen[None]):
         self._partner: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Tabs(Tab("Fleet", id=FLEET_TAB), id="tabs")
+        yield TabBar("Fleet", FLEET_TAB, id="tabs")
         with ContentSwitcher(initial="fleet-area", id="views"):
             with Horizontal(id="fleet-area"):
                 yield FleetView(self.services, id="fleet-view")
@@ -106,8 +107,8 @@ class MainScreen(Screen[None]):
         return self.query_one(FleetView)
 
     @property
-    def tabs(self) -> Tabs:
-        return self.query_one("#tabs", Tabs)
+    def tabs(self) -> TabBar:
+        return self.query_one("#tabs", TabBar)
 
     # -- start-up --------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -241,9 +242,9 @@ class MainScreen(Screen[None]):
         follow_selection(self, event.row)
 
     # -- tabs ------------------------------------------------------------------------------
-    @on(Tabs.TabActivated, "#tabs")
-    def _tab_activated(self, event: Tabs.TabActivated) -> None:
-        tab_id = event.tab.id or FLEET_TAB
+    @on(TabBar.TabActivated, "#tabs")
+    def _tab_activated(self, event: TabBar.TabActivated) -> None:
+        tab_id = event.tab_id or FLEET_TAB
         switcher = self.query_one("#views", ContentSwitcher)
         if tab_id == FLEET_TAB:
             switcher.current = "fleet-area"
@@ -342,7 +343,7 @@ class MainScreen(Screen[None]):
         self._order.append(view.id or "")
         sessions = self.query_one("#sessions")
         sessions.mount(view)
-        self.tabs.add_tab(Tab(Text(view.title), id=f"tab-{number}"))
+        self.tabs.add_tab(Text(view.title), f"tab-{number}")
         self.tabs.active = f"tab-{number}"
         self._start(view.id or "", instance, choice)
 

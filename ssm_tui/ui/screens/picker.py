@@ -59,6 +59,7 @@ def group_profiles(
 class ScopePicker(ModalScreen[ScopeChoice | None]):
     """Pick profiles (by account) and regions; Enter applies, Escape cancels."""
 
+    CSS_PATH = "../styles/picker.tcss"
     BINDING_GROUP_TITLE = "Picker"
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="picker.cancel"),
