@@ -170,9 +170,17 @@ Bare().run(headless=True, size=(160, 50))
 
 
 def first_frame(runs: int, home: Path) -> None:
+    # Both sides run as installed: with bytecode. pip compiles Textual's at install time, and an
+    # editable ssm-tui writes its own on first import, unless PYTHONDONTWRITEBYTECODE is set
+    # (it is in some shells and CI images; then ssm-tui alone would recompile ~30 modules per
+    # start, ~60 ms, and the ratio would measure that). One untimed run of each warms both.
     env = {**os.environ, **_env(home)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "ssm_tui")], check=True)
     ssm = FIRST_FRAME_SSM.format(root=str(ROOT))
     bare_code = FIRST_FRAME_BARE.format(root=str(ROOT))
+    for code in (bare_code, ssm):
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=120)
     times: dict[str, list[float]] = {"bare": [], "ssm": []}
     walls: dict[str, list[float]] = {"bare": [], "ssm": []}
     rows = 0

@@ -323,13 +323,18 @@ class InventoryService:
             if not token or not await self._partitioned(ssm, ec2, call_slots, found):
                 # A small scope, or EC2 denied: the plain chain, enriched page by page.
                 with_ec2 = not token
-                self._enrich(group, ssm, ec2, call_slots, found, first, with_ec2)
-                if token:
-                    pages = ssm.get_paginator("describe_instance_information").paginate(
-                        PaginationConfig={"PageSize": DII_PAGE_SIZE, "StartingToken": token}
+                page, seen = first, set()
+                while True:
+                    self._enrich(group, ssm, ec2, call_slots, found, page, with_ec2)
+                    if not (token := page.get("NextToken")):
+                        break
+                    if token in seen:  # as botocore's paginator: never loop on a stuck token
+                        raise bce.PaginationError(message=f"NextToken repeated: {token}")
+                    seen.add(token)
+                    # The service's own token (a paginator's StartingToken is its own encoding).
+                    page = await ssm.describe_instance_information(
+                        MaxResults=DII_PAGE_SIZE, NextToken=token
                     )
-                    async for page in pages:
-                        self._enrich(group, ssm, ec2, call_slots, found, page, with_ec2)
         account_id = account_task.result() or ""
         label = accounts.cached_label(account_id) or scope.profile
         return tuple(

@@ -65,13 +65,28 @@ class SsmTuiApp(App[int]):
             self.register_theme(item)
         self._wanted_theme = theme or DEFAULT_THEME
         self._quitting = False
+        self._use_theme(
+            self._wanted_theme if self._wanted_theme in self.available_themes else DEFAULT_THEME
+        )
+
+    def _use_theme(self, name: str) -> None:
+        """Start with this theme, before any CSS is parsed.
+
+        Setting `App.theme` once running re-parses every stylesheet with the new variables
+        (measured: about a tenth of the time to the first frame); set before the first parse,
+        it costs nothing. This is what `App._watch_theme` does, minus the re-parse.
+        """
+        self.set_reactive(App.theme, name)
+        dark = self.current_theme.dark
+        classes = {c: False for c in self.classes if c.startswith("-theme-")}
+        classes.update({f"-theme-{name}": True, "-dark-mode": dark, "-light-mode": not dark})
+        self.update_classes(classes, update=False)
+        self.stylesheet.set_variables(self.get_css_variables())
+        self._refresh_truecolor_filter(self.ansi_theme)
 
     def on_mount(self) -> None:
-        try:
-            self.theme = self._wanted_theme
-        except Exception:  # noqa: BLE001 - unknown theme name: keep the default, say so
+        if self._wanted_theme not in self.available_themes:
             self.notify(f"Unknown theme {self._wanted_theme!r}.", severity="warning")
-            self.theme = DEFAULT_THEME
         self._install_signal_handlers()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -97,3 +97,20 @@ async def test_tab_bar_adds_switches_wraps_and_removes() -> None:
         start = tabs.render_line(0).text.index("web-1") - 1
         underline = tabs.render_line(1).text
         assert underline[start] == "━" and underline[0] == "─"
+
+
+async def test_the_theme_is_set_before_the_first_parse_and_a_wrong_name_is_said() -> None:
+    """`--theme` applies from the first frame; an unknown name warns and keeps ssm-dark."""
+    from ssm_tui.ui.app import SsmTuiApp
+    from ssm_tui.ui.services import Services
+
+    app = SsmTuiApp(Services(store=False), theme="nord")
+    async with app.run_test(size=(80, 20)) as pilot:
+        await pilot.pause()
+        assert app.theme == "nord" and app.has_class("-theme-nord")
+        assert app.stylesheet._variables["primary"] == app.get_theme("nord").primary
+    app = SsmTuiApp(Services(store=False), theme="no-such-theme")
+    async with app.run_test(size=(80, 20)) as pilot:
+        await pilot.pause()
+        assert app.theme == "ssm-dark" and app.has_class("-theme-ssm-dark")
+        assert any("no-such-theme" in str(n.message) for n in app._notifications)
