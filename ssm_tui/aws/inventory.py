@@ -15,12 +15,17 @@ One *scope* is a profile in a region. Each scope starts with one DescribeInstanc
 Scopes run concurrently, bounded per account and region (that is where AWS applies its API rate
 limits); botocore's retries (`clients.RETRY_MODE`) absorb throttling (no sleeps here). A failing
 scope yields a `ScopeResult` with `error` and never stops the others.
+
+Every call's reply is parsed on the one event loop that also drives all other calls, so the two
+bulky replies are parsed lean on the inventory's own clients (`lean_ec2`, `lean_ssm`): measured,
+botocore's generic parsing was most of a 10,000-node listing's CPU.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -30,6 +35,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from botocore import exceptions as bce
+from botocore.utils import parse_timestamp
 
 from ssm_tui.aws import accounts
 from ssm_tui.aws.clients import client, config_fingerprint
@@ -138,7 +144,40 @@ def lean_describe_instances(
     ).encode()
 
 
-def _lean(ec2: Any) -> Any:
+def lean_describe_instance_information(
+    operation_model: Any,
+    response_dict: dict[str, Any],
+    customized_response_dict: dict[str, Any],
+    **_: Any,
+) -> None:
+    """Parse a DescribeInstanceInformation reply with `json` and convert only its timestamps (a
+    botocore `before-parse` handler, on the inventory's own SSM clients only).
+
+    Why: botocore's JSON parser walks the model for every field of every node (~6 ms of CPU per
+    page of 50, measured; a 10,000-node account has 200+ pages). The result is the same dicts
+    botocore builds: only the model's members, None values dropped, timestamps through botocore's
+    own `parse_timestamp`. Error replies are left to botocore.
+    """
+    body = response_dict.get("body")
+    if response_dict.get("status_code", 500) >= 300 or not isinstance(body, bytes) or not body:
+        return
+    members = operation_model.output_shape.members["InstanceInformationList"].member.members
+    stamps = [name for name, shape in members.items() if shape.type_name == "timestamp"]
+    data = json.loads(body)
+    nodes = []
+    for raw in data.get("InstanceInformationList") or ():
+        node = {key: value for key, value in raw.items() if key in members and value is not None}
+        for name in stamps:
+            if name in node:
+                node[name] = parse_timestamp(node[name])
+        nodes.append(node)
+    customized_response_dict["InstanceInformationList"] = nodes
+    if data.get("NextToken"):
+        customized_response_dict["NextToken"] = data["NextToken"]
+    response_dict["body"] = b"{}"  # botocore still adds ResponseMetadata from the headers
+
+
+def lean_ec2(ec2: Any) -> Any:
     """`ec2` with `lean_describe_instances` registered (once) on its own event emitter."""
     ec2.meta.events.register(
         "before-parse.ec2.DescribeInstances",
@@ -146,6 +185,16 @@ def _lean(ec2: Any) -> Any:
         unique_id="ssm-tui-lean-describe-instances",
     )
     return ec2
+
+
+def lean_ssm(ssm: Any) -> Any:
+    """`ssm` with `lean_describe_instance_information` registered (once) on its own emitter."""
+    ssm.meta.events.register(
+        "before-parse.ssm.DescribeInstanceInformation",
+        lean_describe_instance_information,
+        unique_id="ssm-tui-lean-describe-instance-information",
+    )
+    return ssm
 
 
 def default_scopes(
@@ -223,13 +272,13 @@ class InventoryService:
                 client("ssm", scope.profile, scope.region) as ssm,
                 client("ec2", scope.profile, scope.region) as ec2,
             ):
-                yield ssm, _lean(ec2)
+                yield lean_ssm(ssm), lean_ec2(ec2)
             return
         key = (config_fingerprint(), scope.profile, scope.region)
         if key not in self._pool:
             ssm = await self._stack.enter_async_context(client("ssm", scope.profile, scope.region))
             ec2 = await self._stack.enter_async_context(client("ec2", scope.profile, scope.region))
-            self._pool[key] = (ssm, _lean(ec2))
+            self._pool[key] = (lean_ssm(ssm), lean_ec2(ec2))
         try:
             yield self._pool[key]
         except Exception:

@@ -6,6 +6,7 @@ import http.server
 import os
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from unittest.mock import ANY
 
@@ -13,7 +14,7 @@ import pytest
 from botocore import exceptions as bce
 
 from ssm_tui.aws import clients
-from ssm_tui.aws.inventory import InventoryService, _lean, default_scopes
+from ssm_tui.aws.inventory import InventoryService, default_scopes, lean_ec2, lean_ssm
 from ssm_tui.aws.models import Profile, ProfileKind, Scope
 from ssm_tui.aws.profiles import load_profiles
 from ssm_tui.demo import SandboxProcess
@@ -374,7 +375,7 @@ async def test_lean_describe_instances_reads_what_botocore_reads(sandbox_env) ->
         clients.client("ec2", "prod", "us-east-1") as stock,
         clients.client("ec2", "prod", "us-east-1") as lean_client,
     ):
-        lean = _lean(lean_client)
+        lean = lean_ec2(lean_client)
         pages: dict[str, list[dict[str, Any]]] = {}
         for name, ec2 in (("stock", stock), ("lean", lean)):  # pages of 5: NextToken goes through
             paginator = ec2.get_paginator("describe_instances")
@@ -398,6 +399,29 @@ async def test_lean_describe_instances_reads_what_botocore_reads(sandbox_env) ->
         with pytest.raises(bce.ClientError) as raised:
             await lean.describe_instances(InstanceIds=["i-0000000000000dead"])
         assert raised.value.response["Error"]["Code"] == "InvalidInstanceID.NotFound"
+
+
+async def test_lean_describe_instance_information_equals_botocore(sandbox_env) -> None:  # type: ignore[no-untyped-def]
+    async with (
+        clients.client("ssm", "prod", "us-east-1") as stock,
+        clients.client("ssm", "prod", "us-east-1") as lean_client,
+    ):
+        lean = lean_ssm(lean_client)
+        pages: dict[str, list[dict[str, Any]]] = {}
+        for name, ssm in (("stock", stock), ("lean", lean)):
+            paginator = ssm.get_paginator("describe_instance_information")
+            pages[name] = [p async for p in paginator.paginate(PaginationConfig={"PageSize": 5})]
+        assert len(pages["stock"]) == len(pages["lean"]) > 1
+        for full, cut in zip(pages["stock"], pages["lean"], strict=True):
+            assert full.get("NextToken") == cut.get("NextToken")
+            assert full["InstanceInformationList"] == cut["InstanceInformationList"]
+            assert cut["ResponseMetadata"]["HTTPStatusCode"] == 200
+        nodes = [n for p in pages["lean"] for n in p["InstanceInformationList"]]
+        assert all(isinstance(n["LastPingDateTime"], datetime) for n in nodes)
+        assert any("RegistrationDate" in n for n in nodes)  # hybrid nodes' own timestamp
+        with pytest.raises(bce.ClientError) as raised:
+            await lean.describe_instance_information(MaxResults=500)
+        assert raised.value.response["Error"]["Code"] == "ValidationException"
 
 
 # -- the sandbox answers InstanceIds filters as AWS does ------------------------------------------
