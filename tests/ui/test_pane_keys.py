@@ -6,8 +6,6 @@ control character it reads as `^X`, so the screen shows exactly which keys reach
 
 from __future__ import annotations
 
-from textual.widgets import ContentSwitcher
-
 from ssm_tui.ui.app import SsmTuiApp
 from ssm_tui.ui.services import Services
 from ssm_tui.ui.widgets.terminal import RELEASE_KEY, TerminalPane
@@ -23,8 +21,8 @@ async def test_ctrl_p_and_ctrl_q_reach_the_session_and_ctrl_bracket_then_ctrl_q_
     async with app.run_test(size=(100, 30)) as pilot:
         screen = main_screen(app)
         pane = TerminalPane(CAT_V, id="local-pane")
-        await screen.query_one("#sessions").mount(pane)
-        screen.query_one("#views", ContentSwitcher).current = "sessions"
+        await screen.sessions_area().mount(pane)
+        screen.show_area("sessions")
         pane.focus()
         await wait_until(pilot, lambda: "ready" in pane.screen_text(), "cat -v running")
 

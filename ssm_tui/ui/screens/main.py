@@ -3,15 +3,15 @@
 Layout::
 
     TabBar          Fleet | web-1 | db-2 …
-    ContentSwitcher
-      #fleet-area   FleetView (table, filter, progress) | #side (side panels, issue 7)
-      #sessions     SessionView per session; one shown, or two side by side (split)
+    #fleet-area     FleetView (table, filter, progress) | #side (side panels, issue 7)
+    #sessions       SessionView per session; one shown, or two side by side (split)
     KeyBar (the footer)
 
 Why one screen rather than modes: a split view shows two sessions at once and the tab bar spans
-fleet and sessions, so both live under one tab bar. Side panels (history, logs) mount into
-`#side` with `MainScreen.mount_side_panel`; they follow the highlighted row through
-`FleetTable.Highlighted`, which bubbles up to this screen.
+fleet and sessions, so both live under one tab bar; one of the two areas is displayed at a
+time (`show_area`). `#side` and `#sessions` are mounted when first needed, not in the first
+frame. Side panels (history, logs) mount into `#side` with `MainScreen.mount_side_panel`; they
+follow the highlighted row through `FleetTable.Highlighted`, which bubbles up to this screen.
 
 Session lifecycle: StartSession runs in a worker on this screen (never on the view, so closing a
 tab cannot cancel the cleanup); every started session is registered with the app
@@ -31,7 +31,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher
 from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.models import Account, Instance, Profile, Scope, ScopeError
@@ -95,11 +94,8 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield TabBar("Fleet", FLEET_TAB, id="tabs")
-        with ContentSwitcher(initial="fleet-area", id="views"):
-            with Horizontal(id="fleet-area"):
-                yield FleetView(self.services, id="fleet-view")
-                yield Vertical(id="side")
-            yield Horizontal(id="sessions")
+        with Horizontal(id="fleet-area"):
+            yield FleetView(self.services, id="fleet-view")
         yield KeyBar()
 
     @property
@@ -221,10 +217,36 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(picker, done)
 
+    # -- areas -----------------------------------------------------------------------------
+    def sessions_area(self) -> Horizontal:
+        """The sessions' container, mounted on first use (hidden until `show_area`)."""
+        found = self.query("#sessions")
+        if found:
+            return found.first(Horizontal)
+        area = Horizontal(id="sessions")
+        area.display = False
+        self.mount(area, after=self.query_one("#fleet-area"))
+        return area
+
+    def show_area(self, name: str) -> None:
+        """Show the fleet ("fleet-area") or the sessions ("sessions")."""
+        self.query_one("#fleet-area").display = name == "fleet-area"
+        if name == "sessions" or self.query("#sessions"):
+            self.sessions_area().display = name == "sessions"
+
+    async def side_column(self) -> Vertical:
+        """The column beside the fleet for side panels, mounted on first use."""
+        found = self.query("#side")
+        if found:
+            return found.first(Vertical)
+        side = Vertical(id="side")
+        await self.query_one("#fleet-area").mount(side)
+        return side
+
     # -- side panels (issue 7) ---------------------------------------------------------------
     async def mount_side_panel(self, panel: Widget) -> None:
         """Add a panel beside the fleet table (history, logs); the side column appears."""
-        side = self.query_one("#side")
+        side = await self.side_column()
         await side.mount(panel)
         side.display = True
 
@@ -235,7 +257,7 @@ class MainScreen(Screen[None]):
 
     @on(FleetTable.Highlighted)
     def _side_panels_follow(self, event: FleetTable.Highlighted) -> None:
-        if not self.query_one("#side").children:
+        if not any(side.children for side in self.query("#side")):
             return  # no panel open: don't import the panels (aiobotocore) on the UI thread
         from ssm_tui.ui.widgets.side_panels import follow_selection
 
@@ -245,13 +267,12 @@ class MainScreen(Screen[None]):
     @on(TabBar.TabActivated, "#tabs")
     def _tab_activated(self, event: TabBar.TabActivated) -> None:
         tab_id = event.tab_id or FLEET_TAB
-        switcher = self.query_one("#views", ContentSwitcher)
         if tab_id == FLEET_TAB:
-            switcher.current = "fleet-area"
+            self.show_area("fleet-area")
             self.fleet.table.focus()
             return
         view_id = "session-" + tab_id.removeprefix("tab-")
-        switcher.current = "sessions"
+        self.show_area("sessions")
         self._layout_sessions(view_id)
 
     def _layout_sessions(self, active: str) -> None:
@@ -311,7 +332,7 @@ class MainScreen(Screen[None]):
             self.tabs.active = "tab-" + self._order[-1].removeprefix("session-")
         else:
             self._layout_sessions(view.id or "")
-        self.query_one("#sessions").set_class(self.split, "-split")
+        self.sessions_area().set_class(self.split, "-split")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("close_tab",):
@@ -341,8 +362,7 @@ class MainScreen(Screen[None]):
         number = next(self._ids)
         view = SessionView(instance, choice, id=f"session-{number}")
         self._order.append(view.id or "")
-        sessions = self.query_one("#sessions")
-        sessions.mount(view)
+        self.sessions_area().mount(view)
         self.tabs.add_tab(Text(view.title), f"tab-{number}")
         self.tabs.active = f"tab-{number}"
         self._start(view.id or "", instance, choice)
@@ -473,7 +493,7 @@ class MainScreen(Screen[None]):
             self.tabs.active = "tab-" + following.removeprefix("session-")
         else:
             self.split = False
-            self.query_one("#sessions").set_class(False, "-split")
+            self.sessions_area().set_class(False, "-split")
             self.tabs.active = FLEET_TAB
 
     def _end_session(self, session_id: str) -> None:

@@ -1,9 +1,9 @@
 """Wiring of the history and logs side panels into the fleet screen (`MainScreen`).
 
-The screen keeps a `#side` column and `mount_side_panel`; this module decides what goes in it so
-the screen's own code stays three lines: `h` / `l` toggle a panel, and the highlighted fleet row
-tells the history panel which instance to show (debounced, so scrolling the fleet does not fire
-a DescribeSessions per row).
+The screen keeps a `#side` column (`side_column`) and `mount_side_panel`; this module decides
+what goes in it so the screen's own code stays three lines: `h` / `l` toggle a panel, and the
+highlighted fleet row tells the history panel which instance to show (debounced, so scrolling
+the fleet does not fire a DescribeSessions per row).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ FOLLOW_DELAY = 0.3
 
 async def toggle_side_panel(screen: Any, kind: str) -> None:
     """Open the `kind` ('history' or 'logs') panel beside the fleet, or close it if open."""
-    side = screen.query_one("#side")
+    side = await screen.side_column()
     panel_type = HistoryPanel if kind == "history" else LogsPanel
     open_panels = side.query(panel_type)
     if open_panels:
