@@ -366,7 +366,7 @@ class InventoryService:
     ) -> tuple[Instance, ...]:
         found = _Found()
         async with asyncio.TaskGroup() as group:
-            account_task = group.create_task(self._account_id(scope.profile, profile))
+            account_task = group.create_task(self._account_id(scope, profile))
             first = await ssm.describe_instance_information(MaxResults=DII_PAGE_SIZE)
             token = first.get("NextToken")
             if not token or not await self._partitioned(ssm, ec2, call_slots, found):
@@ -481,11 +481,21 @@ class InventoryService:
                     found.infos[info["InstanceId"]] = info
 
     @staticmethod
-    async def _account_id(name: str, profile: Profile | None) -> str | None:
+    async def _account_id(scope: Scope, profile: Profile | None) -> str | None:
+        """The scope's account id: known, cached, else one GetCallerIdentity per profile.
+
+        The region is given (the profile's own, else the scope's) rather than looked up by
+        `accounts.account_id`, which re-reads the whole AWS config for it: measured, that was a
+        quarter of the CPU of a cold 40-profile listing.
+        """
         if profile is not None and profile.account_id:
             return profile.account_id
+        known = accounts.cached_account(scope.profile)
+        if known:
+            return known
+        region = (profile.region if profile is not None else None) or scope.region
         try:
-            return await accounts.account_id(name)
+            return (await accounts.caller_identity(scope.profile, region))["Account"]
         except Exception:  # noqa: BLE001 - the listing itself reports credential problems
             return None
 

@@ -338,6 +338,7 @@ async def test_keys_are_answered_during_an_endless_flood() -> None:
         await type_line(pilot, "yes flood")
         await wait_for(pilot, lambda: children(pane.process.pid) != [])  # type: ignore[union-attr]
         await wait_for(pilot, lambda: lines(pane).count("flood") > 5)
+        await wait_for(pilot, lambda: pane.flooding)  # frames paced for the flood
         await pilot.press(RELEASE_KEY)  # the app still gets its chord while `yes` floods
         assert isinstance(app.focused, Input)
         pane.focus()
@@ -345,6 +346,7 @@ async def test_keys_are_answered_during_an_endless_flood() -> None:
         await wait_for(pilot, lambda: children(pane.process.pid) == [])  # type: ignore[union-attr]
         await type_line(pilot, "echo after=$?")
         await wait_for(pilot, lambda: "after=130" in lines(pane))
+        await wait_for(pilot, lambda: not pane.flooding)  # echo is back at the full frame rate
 
 
 async def test_a_view_scrolled_back_stays_on_its_lines_while_output_goes_on() -> None:

@@ -8,6 +8,15 @@ How it stays responsive during a flood (``cat`` of a big file):
   reading the pty: the kernel's pty buffer fills and the writer blocks, as in any terminal.
 * the emulator reports which lines changed; the pane remembers them and asks Textual to repaint
   only those lines, at most once per frame (``FRAME``), whatever the number of reads in between.
+  While output floods in (more than ``FLOOD_BYTES`` since the last frame, or a queue left), frames
+  come every ``FLOOD_FRAME`` instead, as terminal emulators do: nobody reads a screen that
+  scrolls by a thousand lines a second, and every frame not drawn is CPU left for the data itself
+  (measured with ``benchmarks/terminal.py``, where the pane shares two cores with the plugin and
+  the sandbox). Echo and interactive programs stay at the full rate.
+* during a flood the pane also leaves the pty alone for ``READ_GAP`` after each read, so output
+  gathers in the kernel's buffer and arrives in reads of kilobytes rather than of one data
+  channel message each: the cost of a read (wake-up, queue, emulator call, bookkeeping) is paid
+  per batch, not per message.
 * each line's ``Strip`` is cached until the emulator says the line changed.
 
 Every key goes to the process while the pane has focus (Ctrl-C, Ctrl-Z, Ctrl-\\, Tab, Escape,
@@ -50,6 +59,9 @@ from ssm_tui.term.pty import PtyProcess
 RELEASE_KEY = "ctrl+right_square_bracket"
 """The escape chord (Ctrl-]) that returns focus from the terminal to the app."""
 FRAME = 1 / 60
+FLOOD_FRAME = 1 / 20
+FLOOD_BYTES = 16 * 1024
+READ_GAP = 0.002
 FEED_BUDGET = 0.008
 FEED_SLICE = 64 * 1024
 MAX_BACKLOG = 1 << 20
@@ -179,8 +191,11 @@ reach the remote program, Tab completes, Escape is the program's.
         self._backlog_size = 0
         self._reading_paused = False
         self._feed_handle: asyncio.Handle | None = None
+        self._gap_handle: asyncio.TimerHandle | None = None
         self._frame_handle: asyncio.TimerHandle | None = None
         self._last_frame = 0.0
+        self._fed_since_frame = 0
+        self._flooding = False
         self._styles: dict[CellStyle, Style] = {}
         self._base_style: Style | None = None
         self._scroll = 0  # lines scrolled back into history; 0 = live screen
@@ -251,10 +266,10 @@ reach the remote program, Tab completes, Escape is the program's.
         return self.exit_status
 
     def _cancel_handles(self) -> None:
-        for handle in (self._feed_handle, self._frame_handle):
+        for handle in (self._feed_handle, self._frame_handle, self._gap_handle):
             if handle is not None:
                 handle.cancel()
-        self._feed_handle = self._frame_handle = None
+        self._feed_handle = self._frame_handle = self._gap_handle = None
 
     def _on_exit(self, status: int) -> None:
         self._feed_backlog(budget=None)
@@ -281,8 +296,16 @@ reach the remote program, Tab completes, Escape is the program's.
         if self._backlog_size > MAX_BACKLOG and not self._reading_paused and self.process:
             self._reading_paused = True
             self.process.pause_reading()
+        elif self._flooding and self._gap_handle is None and self.process is not None:
+            self.process.pause_reading()
+            self._gap_handle = asyncio.get_running_loop().call_later(READ_GAP, self._end_gap)
         if self._feed_handle is None:
             self._feed_handle = asyncio.get_running_loop().call_soon(self._feed_step)
+
+    def _end_gap(self) -> None:
+        self._gap_handle = None
+        if not self._reading_paused and self.process is not None:
+            self.process.resume_reading()
 
     def _feed_step(self) -> None:
         self._feed_handle = None
@@ -305,6 +328,7 @@ reach the remote program, Tab completes, Escape is the program's.
                 self._backlog.appendleft(chunk[FEED_SLICE:])
                 chunk = chunk[:FEED_SLICE]
             self._backlog_size -= len(chunk)
+            self._fed_since_frame += len(chunk)
             dirty |= emulator.feed(chunk)
             if deadline is not None and time.perf_counter() > deadline:
                 break
@@ -330,15 +354,23 @@ reach the remote program, Tab completes, Escape is the program's.
         if dirty:
             self._schedule_frame()
 
+    @property
+    def flooding(self) -> bool:
+        """Whether frames are paced for a flood (``FLOOD_FRAME``) rather than ``FRAME``."""
+        return self._flooding
+
     def _schedule_frame(self) -> None:
         if self._frame_handle is not None:
             return
-        delay = max(0.0, self._last_frame + FRAME - time.perf_counter())
+        interval = FLOOD_FRAME if self._flooding else FRAME
+        delay = max(0.0, self._last_frame + interval - time.perf_counter())
         self._frame_handle = asyncio.get_running_loop().call_later(delay, self._flush_frame)
 
     def _flush_frame(self) -> None:
         self._frame_handle = None
         self._last_frame = time.perf_counter()
+        self._flooding = self._fed_since_frame > FLOOD_BYTES or bool(self._backlog)
+        self._fed_since_frame = 0
         dirty, self._dirty = self._dirty, set()
         if not dirty or not self.is_mounted:
             return
