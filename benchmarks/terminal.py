@@ -230,7 +230,8 @@ async def measure_pane(
         pause_reading = process.pause_reading
 
         def counting_pause() -> None:
-            result.pauses += 1
+            if pane._backlog_size > MAX_BACKLOG:  # back-pressure, not a flood's read gap
+                result.pauses += 1
             pause_reading()
 
         process.pause_reading = counting_pause  # type: ignore[method-assign]
