@@ -11,7 +11,8 @@ One *scope* is a profile in a region. Each scope starts with one DescribeInstanc
   `InstanceIds` filter calls of 50 (ids without the agent are simply absent from the answer);
   (b) the DescribeInstanceInformation chain filtered on ResourceType=ManagedInstance, for the
   hybrid nodes (usually a minority). See `_partitioned` for why this misses no node. If EC2
-  DescribeInstances is denied, the plain chain continues from the first page's NextToken.
+  DescribeInstances is denied, or under a quarter of the region's EC2 instances have the agent
+  (`MIN_MANAGED_SHARE`), the plain chain continues from the first page's NextToken.
 Scopes run concurrently, bounded per account and region (that is where AWS applies its API rate
 limits); botocore's retries (`clients.RETRY_MODE`) absorb throttling (no sleeps here). A failing
 scope yields a `ScopeResult` with `error` and never stops the others.
@@ -51,7 +52,7 @@ MAX_CALLS_PER_ACCOUNT_REGION = 32
 
 A client keeps a few more connections (`clients.MAX_POOL_CONNECTIONS`). A big account's listing is
 mostly one ListTagsForResource per hybrid node (2,000 calls for 10,000 nodes), so this bound
-sets its pace: measured at 100 ms latency, 16 gave 14.5 s and 32 gave 10.6 s for that account.
+sets its pace: measured at 100 ms latency (one run each), 16 gave 14.5 s and 32 gave 10.6 s.
 Throttling beyond it is botocore's retry's job (`clients.RETRY_MODE`)."""
 DII_PAGE_SIZE = 50
 """DescribeInstanceInformation's largest page."""
@@ -70,6 +71,14 @@ ID_CHUNK = 50
 LIVE_EC2_STATES = ("pending", "running", "shutting-down", "stopping", "stopped")
 """Every EC2 state but `terminated`: DescribeInstances shows terminated instances for about an hour,
 and they can no longer be managed nodes, so their ids need not be asked about."""
+MIN_MANAGED_SHARE = 0.25
+"""Least share of a big scope's EC2 instances with the agent for the partition to pay off.
+
+The partition asks about every live EC2 instance (one call per 50) while the plain chain walks only
+managed nodes (one page per 50, one after the other). When more than one page of instances comes
+back, the first page's ids are asked first; if under a quarter are managed (say most instances
+have no instance profile), the scope walks the plain chain instead: the partition would cost 4x+
+the calls for little gain in time. The probe costs one round of up to 20 concurrent calls."""
 HYBRID_FILTER = [{"Key": "ResourceType", "Values": ["ManagedInstance"]}]
 """DescribeInstanceInformation's filter for nodes that are not EC2 instances (`mi-*`)."""
 
@@ -369,9 +378,11 @@ class InventoryService:
             account_task = group.create_task(self._account_id(scope, profile))
             first = await ssm.describe_instance_information(MaxResults=DII_PAGE_SIZE)
             token = first.get("NextToken")
-            if not token or not await self._partitioned(ssm, ec2, call_slots, found):
-                # A small scope, or EC2 denied: the plain chain, enriched page by page.
-                with_ec2 = not token
+            outcome = await self._partitioned(ssm, ec2, call_slots, found) if token else "small"
+            if outcome != "done":
+                # A small scope, EC2 denied or mostly unmanaged: the plain chain, page by page.
+                with_ec2 = outcome != "denied"
+                found.infos.clear()  # a sparse probe's nodes: the chain lists them again
                 page, seen = first, set()
                 while True:
                     self._enrich(group, ssm, ec2, call_slots, found, page, with_ec2)
@@ -412,14 +423,18 @@ class InventoryService:
             else:
                 group.create_task(self._read_tags(ssm, node_id, found.tags, slots))
         if with_ec2:
+            ec2_ids = [node_id for node_id in ec2_ids if node_id not in found.ec2]
             for start in range(0, len(ec2_ids), EC2_BATCH):
                 chunk = ec2_ids[start : start + EC2_BATCH]
                 group.create_task(self._describe_ec2(ec2, chunk, found.ec2, slots))
 
     async def _partitioned(
         self, ssm: Any, ec2: Any, slots: asyncio.Semaphore, found: _Found
-    ) -> bool:
-        """List a big scope in two disjoint parts that hold every node; False if EC2 is denied.
+    ) -> str:
+        """List a big scope in two disjoint parts that hold every node.
+
+        Returns "done", or why the caller should walk the plain chain instead: "denied" (EC2
+        DescribeInstances is not allowed) or "sparse" (see `MIN_MANAGED_SHARE`).
 
         Why no node is missed: a node's ResourceType is EC2Instance or ManagedInstance (the only
         two values DescribeInstanceInformation accepts in that filter). ManagedInstance nodes all
@@ -440,21 +455,38 @@ class InventoryService:
             page = await anext(pages, None)
         except bce.ClientError as exc:
             if _error_code(exc) in DENIED_CODES:
-                return False  # the caller walks the plain chain, with SSM's own fields only
+                return "denied"  # the plain chain, with SSM's own fields only
             raise
+        ids = self._record_ec2(page, found)
+        probed = page is not None and bool(page.get("NextToken"))
+        if probed:  # more than a page of EC2 instances: are enough of them managed?
+            async with asyncio.TaskGroup() as probe:
+                for start in range(0, len(ids), ID_CHUNK):
+                    chunk = ids[start : start + ID_CHUNK]
+                    probe.create_task(self._nodes_by_id(ssm, chunk, found, slots))
+            if sum(node_id in found.infos for node_id in ids) < MIN_MANAGED_SHARE * len(ids):
+                return "sparse"
         async with asyncio.TaskGroup() as group:
             group.create_task(self._hybrid_nodes(ssm, slots, group, found))
             while page is not None:
-                ids = []
-                for reservation in page.get("Reservations", []):
-                    for instance in reservation.get("Instances", []):
-                        found.ec2[instance["InstanceId"]] = instance
-                        ids.append(instance["InstanceId"])
-                for start in range(0, len(ids), ID_CHUNK):
-                    chunk = ids[start : start + ID_CHUNK]
-                    group.create_task(self._nodes_by_id(ssm, chunk, found, slots))
+                if not probed:
+                    for start in range(0, len(ids), ID_CHUNK):
+                        chunk = ids[start : start + ID_CHUNK]
+                        group.create_task(self._nodes_by_id(ssm, chunk, found, slots))
+                probed = False
                 page = await anext(pages, None)
-        return True
+                ids = self._record_ec2(page, found)
+        return "done"
+
+    @staticmethod
+    def _record_ec2(page: dict[str, Any] | None, found: _Found) -> list[str]:
+        """Keep a DescribeInstances page's instances; their ids, in order."""
+        ids = []
+        for reservation in (page or {}).get("Reservations", []):
+            for instance in reservation.get("Instances", []):
+                found.ec2[instance["InstanceId"]] = instance
+                ids.append(instance["InstanceId"])
+        return ids
 
     async def _hybrid_nodes(
         self, ssm: Any, slots: asyncio.Semaphore, group: asyncio.TaskGroup, found: _Found

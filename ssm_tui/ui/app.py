@@ -12,16 +12,18 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
 
 from ssm_tui.aws.models import StartedSession
-from ssm_tui.ui.commands import InstanceCommands, ScopeCommands, SessionCommands
 from ssm_tui.ui.screens.main import MainScreen
 from ssm_tui.ui.services import Services
 from ssm_tui.ui.themes import DEFAULT_THEME, THEMES
+
+if TYPE_CHECKING:
+    from textual.command import Provider
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +36,32 @@ PANE_KEYS = frozenset({"quit", "command_palette"})
 """App actions whose keys (ctrl+q, ctrl+p) go to the session while a terminal pane has focus."""
 
 
+def _scope_commands() -> type[Provider]:
+    """Palette providers load when the palette first opens, not before the first frame."""
+    from ssm_tui.ui.commands import ScopeCommands
+
+    return ScopeCommands
+
+
+def _instance_commands() -> type[Provider]:
+    from ssm_tui.ui.commands import InstanceCommands
+
+    return InstanceCommands
+
+
+def _session_commands() -> type[Provider]:
+    from ssm_tui.ui.commands import SessionCommands
+
+    return SessionCommands
+
+
 class SsmTuiApp(App[int]):
     """The ssm-tui application."""
 
     TITLE = "ssm-tui"
     CSS_PATH = [STYLES / f"{name}.tcss" for name in ("app", "fleet", "sessions", "history", "logs")]
     """The main screen's styles; each other screen brings its own file when first shown."""
-    COMMANDS = App.COMMANDS | {ScopeCommands, InstanceCommands, SessionCommands}
+    COMMANDS = App.COMMANDS | {_scope_commands, _instance_commands, _session_commands}
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, and filters"),
         Binding(

@@ -80,11 +80,13 @@ class FleetView(Vertical):
     def on_mount(self) -> None:
         self.call_after_refresh(self._filter_box)
 
-    def _filter_box(self) -> Input:
-        """The filter box, mounted in the placeholder's place on first need."""
+    def _filter_box(self) -> Input | None:
+        """The filter box, mounted in the placeholder's place on first need (None: unmounted)."""
         boxes = self.query("#filter")
         if boxes:
             return boxes.first(Input)
+        if not self.is_attached:  # the app quit before this ran
+            return None
         box = Input(placeholder=FILTER_HINT, id="filter")
         placeholder = self.query_one("#filter-placeholder")
         with self.app.batch_update():
@@ -204,6 +206,8 @@ class FleetView(Vertical):
 
     def action_filter(self) -> None:
         box = self._filter_box()
+        if box is None:
+            return
         if box.is_mounted:
             box.focus()
         else:  # "/" before the first frame was painted
