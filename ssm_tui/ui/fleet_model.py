@@ -144,7 +144,9 @@ class FleetRow:
     of a 2,000-instance cache fast.
     """
 
-    __slots__ = ("key", "instance", "scope", "online", "_now", "_texts", "_cells", "_fields")
+    __slots__ = (
+        "key", "instance", "scope", "online", "_now", "_texts", "_cells", "_fields", "_plain"
+    )  # fmt: skip
 
     def __init__(self, instance: Instance, now: datetime, scope: Scope | None = None) -> None:
         self.key = instance.key
@@ -157,6 +159,15 @@ class FleetRow:
         self._texts: tuple[str, ...] | None = None
         self._cells: tuple[Text, ...] | None = None
         self._fields: dict[str, str] | None = None
+        self._plain: bool | None = None
+
+    @property
+    def plain(self) -> bool:
+        """Every text is printable ASCII: one cell per character, nothing to escape."""
+        if self._plain is None:
+            joined = "".join(self.texts)
+            self._plain = joined.isascii() and joined.isprintable()
+        return self._plain
 
     @property
     def texts(self) -> tuple[str, ...]:
