@@ -59,7 +59,7 @@ from ssm_tui.term.pty import PtyProcess
 RELEASE_KEY = "ctrl+right_square_bracket"
 """The escape chord (Ctrl-]) that returns focus from the terminal to the app."""
 FRAME = 1 / 60
-FLOOD_FRAME = 1 / 20
+FLOOD_FRAME = 1 / 15
 FLOOD_BYTES = 16 * 1024
 READ_GAP = 0.002
 FEED_BUDGET = 0.008
