@@ -8,11 +8,12 @@ How it stays responsive during a flood (``cat`` of a big file):
   reading the pty: the kernel's pty buffer fills and the writer blocks, as in any terminal.
 * the emulator reports which lines changed; the pane remembers them and asks Textual to repaint
   only those lines, at most once per frame (``FRAME``), whatever the number of reads in between.
-  While output floods in (more than ``FLOOD_BYTES`` since the last frame, or a queue left), frames
-  come every ``FLOOD_FRAME`` instead, as terminal emulators do: nobody reads a screen that
+  While output floods in (above ``FLOOD_RATE`` for ``FLOOD_AFTER`` on end, or a queue left over),
+  frames come every ``FLOOD_FRAME`` instead, as terminal emulators do: nobody reads a screen that
   scrolls by a thousand lines a second, and every frame not drawn is CPU left for the data itself
   (measured with ``benchmarks/terminal.py``, where the pane shares two cores with the plugin and
-  the sandbox). Echo and interactive programs stay at the full rate.
+  the sandbox). Echo and interactive programs stay at the full rate: a full-screen redraw of vim
+  or top is a burst of a few kilobytes, not a sustained megabyte a second.
 * during a flood the pane also leaves the pty alone for ``READ_GAP`` after each read, so output
   gathers in the kernel's buffer and arrives in reads of kilobytes rather than of one data
   channel message each: the cost of a read (wake-up, queue, emulator call, bookkeeping) is paid
@@ -60,7 +61,10 @@ RELEASE_KEY = "ctrl+right_square_bracket"
 """The escape chord (Ctrl-]) that returns focus from the terminal to the app."""
 FRAME = 1 / 60
 FLOOD_FRAME = 1 / 15
-FLOOD_BYTES = 16 * 1024
+FLOOD_RATE = 1_000_000
+"""Bytes a second above which output counts as a flood..."""
+FLOOD_AFTER = 0.25
+"""...once it has lasted this long (seconds)."""
 READ_GAP = 0.002
 FEED_BUDGET = 0.008
 FEED_SLICE = 64 * 1024
@@ -196,6 +200,7 @@ reach the remote program, Tab completes, Escape is the program's.
         self._last_frame = 0.0
         self._fed_since_frame = 0
         self._flooding = False
+        self._flood_since: float | None = None
         self._styles: dict[CellStyle, Style] = {}
         self._base_style: Style | None = None
         self._scroll = 0  # lines scrolled back into history; 0 = live screen
@@ -368,9 +373,17 @@ reach the remote program, Tab completes, Escape is the program's.
 
     def _flush_frame(self) -> None:
         self._frame_handle = None
-        self._last_frame = time.perf_counter()
-        self._flooding = self._fed_since_frame > FLOOD_BYTES or bool(self._backlog)
+        now = time.perf_counter()
+        rate = self._fed_since_frame / max(now - self._last_frame, FRAME)
+        self._last_frame = now
         self._fed_since_frame = 0
+        if rate > FLOOD_RATE or self._backlog:
+            if self._flood_since is None:
+                self._flood_since = now
+            self._flooding = now - self._flood_since >= FLOOD_AFTER
+        else:
+            self._flood_since = None
+            self._flooding = False
         dirty, self._dirty = self._dirty, set()
         if not dirty or not self.is_mounted:
             return
