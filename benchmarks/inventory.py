@@ -218,12 +218,13 @@ class Run:
 async def concurrent(
     scopes: list[tuple[str, str]], boxes: list[SandboxProcess], repeat: int
 ) -> tuple[Run, Run]:
-    """Warm-up pass, then `repeat` times a cold pass (fresh sessions: AssumeRole, identity, new
-    clients) followed by a refresh (clients kept); the median run of each kind by wall time.
+    """Warm-up pass, then `repeat` times a cold pass (fresh sessions and account ids: AssumeRole,
+    GetCallerIdentity, new clients) followed by a refresh (clients kept); the median run of each
+    kind by wall time.
 
     The median, because this machine is shared: one pass can be slowed by someone else's work.
     """
-    from ssm_tui.aws import clients
+    from ssm_tui.aws import accounts, clients
     from ssm_tui.aws.inventory import InventoryService
     from ssm_tui.aws.models import Scope
 
@@ -233,7 +234,8 @@ async def concurrent(
     colds: list[Run] = []
     warms: list[Run] = []
     for _ in range(repeat):
-        clients.forget_sessions()
+        clients.forget_sessions()  # sessions, credentials, identities
+        accounts.forget()  # account ids too: an app's first start knows none of them
         async with InventoryService(keep_clients=True) as service:
             for runs in (colds, warms):
                 calls = CALLS.copy()

@@ -14,8 +14,9 @@ new TLS context plus ~10 ms re-reading the service model and building a client c
 method per operation (EC2 has ~700). Here all sessions share one data loader (JSON parsed once),
 start from a copy of one emitter that already holds the built-in handlers, share one
 `ServiceModel` and client class per service (`_SharedClientCreator`) and one TLS context per
-verify setting (`SharedTLSHTTPSession`). Credentials, config and retries stay per session,
-exactly botocore's.
+verify setting (`SharedTLSHTTPSession`), and the AWS config files are parsed once per config
+fingerprint, each session getting its own copy (`_full_config`). Credentials, config and retries
+stay per session, exactly botocore's.
 
 Audit attribution: botocore names a role session `botocore-session-<digits>` when the profile has
 no `role_session_name`, which makes every Session Manager id and CloudTrail entry anonymous. Before
@@ -119,6 +120,7 @@ _locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, asyncio
 )
 _identities: dict[tuple, dict[str, str]] = {}
 _endpoints: dict[tuple, str] = {}
+_parsed_configs: dict[tuple, dict] = {}
 
 
 _template_emitter: AioHierarchicalEmitter | None = None
@@ -243,10 +245,32 @@ def _botocore_profile(profile: str | None, config: dict) -> str | None:
     return profile
 
 
-def _prepare(session: botocore.session.Session, profile: str | None) -> str | None:
+def _full_config(session: botocore.session.Session, fingerprint: tuple | None) -> dict:
+    """`session.full_config`, parsed from the files once per config fingerprint.
+
+    Each session gets its own deep copy (the audit name and discovered profiles are written into
+    it), so sessions stay independent; a 40-profile listing then parses the files once instead
+    of once per profile (measured: ~7 % of the CPU of a cold 40-profile listing). The fingerprint
+    holds the files' modification times and sizes, so an edited file is parsed again.
+    """
+    if fingerprint is None:
+        return session.full_config
+    cached = _parsed_configs.get(fingerprint)
+    if cached is None:
+        config = session.full_config  # parse errors are raised here, and nothing is cached
+        _parsed_configs.clear()  # only the current fingerprint is worth keeping
+        _parsed_configs[fingerprint] = copy.deepcopy(config)
+        return config
+    session._config = copy.deepcopy(cached)  # what `full_config` would have parsed
+    return session.full_config
+
+
+def _prepare(
+    session: botocore.session.Session, profile: str | None, fingerprint: tuple | None = None
+) -> str | None:
     """Load the config into `session`, inject discovered profiles, select `profile`."""
     try:
-        config = session.full_config
+        config = _full_config(session, fingerprint)
     except bce.ConfigParseError as exc:
         raise _config_error(exc) from None
     name = _botocore_profile(profile, config)
@@ -278,7 +302,7 @@ async def get_session(profile: str | None) -> AioSession:
         session = _new_session()
         # Also the config of botocore's own STS/SSO clients (AssumeRole, GetRoleCredentials).
         session.set_default_client_config(BASE_CONFIG)
-        name = _prepare(session, profile)
+        name = _prepare(session, profile, key[0])
         if name is not None:
             await _apply_audit_name(session, name, key[0])
         cache[key] = session
@@ -392,3 +416,4 @@ def forget_sessions() -> None:
     _locks.clear()
     _identities.clear()
     _endpoints.clear()
+    _parsed_configs.clear()

@@ -7,13 +7,15 @@ import os
 import threading
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
 
 import pytest
 from botocore import exceptions as bce
 
-from ssm_tui.aws import clients
+from ssm_tui.aws import clients, inventory
+from ssm_tui.aws.errors import UnknownProfileError
 from ssm_tui.aws.inventory import InventoryService, default_scopes, lean_ec2, lean_ssm
 from ssm_tui.aws.models import Profile, ProfileKind, Scope
 from ssm_tui.aws.profiles import load_profiles
@@ -285,6 +287,37 @@ async def test_small_scope_stays_one_call(sandbox_env) -> None:  # type: ignore[
     assert infos == [{"MaxResults": 50}]
 
 
+@pytest.mark.parametrize("share", [inventory.MIN_MANAGED_SHARE, 1.01], ids=["dense", "sparse"])
+async def test_paged_ec2_listing_probes_then_commits_or_walks_the_chain(  # type: ignore[no-untyped-def]
+    big_env, big_world, monkeypatch, share
+) -> None:
+    """EC2 pages of 50 (so the listing spans several): a scope whose first page is mostly managed
+    takes the partition; one below the share (forced here) walks the plain chain, with EC2 data."""
+    monkeypatch.setattr(inventory, "EC2_PAGE_SIZE", 50)
+    monkeypatch.setattr(inventory, "MIN_MANAGED_SHARE", share)
+    calls = await _record_calls("prod")
+    (result,) = [r async for r in InventoryService().stream([Scope("prod", "us-east-1")])]
+    assert result.error is None, result.error
+    expected = _expected(big_world, "222222222222", "us-east-1")
+    assert {i.instance_id: i.name for i in result.instances} == expected
+    assert len(result.instances) == len(expected)
+    truth = {i.instance_id: i for i in big_world.managed("222222222222", "us-east-1")}
+    for instance in result.instances:
+        if truth[instance.instance_id].is_ec2:
+            assert instance.instance_state == truth[instance.instance_id].ec2_state
+    ec2_calls = [p["Filters"][0]["Name"] for op, p in calls if op == "DescribeInstances"]
+    listings = [name for name in ec2_calls if name == "instance-state-name"]
+    infos = [p for op, p in calls if op == "DescribeInstanceInformation"]
+    chain = [p for p in infos if not _filter_keys(p)]
+    if share <= 1:
+        assert len(listings) > 2 and len(chain) == 1
+    else:  # the probe: one EC2 page and its ids; then the chain and EC2 batches of the rest
+        assert len(listings) == 1
+        assert len([p for p in infos if _filter_keys(p) == {"InstanceIds"}]) == 1
+        assert len(chain) == -(-len(expected) // 50)
+        assert "instance-id" in ec2_calls  # EC2 batches for the ids past the first page
+
+
 class _DenyingEC2(http.server.BaseHTTPRequestHandler):
     """An EC2 endpoint that denies every call, as IAM does without ec2:DescribeInstances."""
 
@@ -446,3 +479,33 @@ async def test_instance_ids_filter_leaves_out_unmanaged_and_unknown_ids(sandbox_
                 Filters=[{"Key": "ResourceType", "Values": ["ManagedInstance", "EC2Instance"]}]
             )
         assert raised.value.response["Error"]["Code"] == "InvalidInstanceInformationFilterValue"
+        with pytest.raises(bce.ClientError) as raised:  # at most 100 values per filter
+            ids = [f"i-{n:017x}" for n in range(101)]
+            await ssm.describe_instance_information(Filters=[{"Key": "InstanceIds", "Values": ids}])
+        assert raised.value.response["Error"]["Code"] == "ValidationException"
+
+
+# -- clients: the config is parsed once per fingerprint, each session keeps its own copy ----------
+
+
+async def test_sessions_share_one_config_parse_but_not_its_state(  # type: ignore[no-untyped-def]
+    sandbox_env, tmp_path, monkeypatch
+) -> None:
+    config = tmp_path / "config"
+    config.write_text(Path(os.environ["AWS_CONFIG_FILE"]).read_text(encoding="utf-8"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    prod = await clients.get_session("prod")
+    base = await clients.get_session("sandbox")
+    assert prod.full_config is not base.full_config
+    # the audit name is written into prod's own copy only
+    assert prod.full_config["profiles"]["prod"]["role_session_name"] == "alice"
+    assert "role_session_name" not in base.full_config["profiles"]["prod"]
+    with pytest.raises(UnknownProfileError):
+        await clients.get_session("extra")
+    # an edited file is parsed again: its new profile is there for the next session
+    with config.open("a", encoding="utf-8") as f:
+        f.write("\n[profile extra]\nregion = eu-west-1\nsource_profile = sandbox\n")
+    stat = config.stat()
+    os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    extra = await clients.get_session("extra")
+    assert extra.full_config["profiles"]["extra"]["region"] == "eu-west-1"
