@@ -60,7 +60,7 @@ from ssm_tui.term.pty import PtyProcess
 RELEASE_KEY = "ctrl+right_square_bracket"
 """The escape chord (Ctrl-]) that returns focus from the terminal to the app."""
 FRAME = 1 / 60
-FLOOD_FRAME = 1 / 15
+FLOOD_FRAME = 1 / 8
 FLOOD_RATE = 1_000_000
 """Bytes a second above which output counts as a flood..."""
 FLOOD_AFTER = 0.25
