@@ -42,8 +42,24 @@ def get_winsize(fd: int) -> tuple[int, int]:
     return cols, rows
 
 
+_RESET_SIGNALS = (
+    signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU,
+    signal.SIGHUP, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE,
+)  # fmt: skip
+"""Signals the child gets back at their defaults, whatever the app inherited or installed."""
+
+
 def _become_tty_owner() -> None:  # runs in the child between fork and exec
+    """Take the pty as controlling terminal; give the child a terminal's usual signal state.
+
+    Ignored signals survive exec: an ssm-tui started from a background job or `nohup` ignores
+    SIGINT/SIGHUP, and without this reset the shell in every pane would too, so Ctrl-C would
+    never interrupt anything (as terminal emulators do, reset them and the blocked mask).
+    """
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    for sig in _RESET_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
 class PtyProcess:

@@ -94,6 +94,19 @@ async def test_ctrl_c_in_the_byte_stream_interrupts_the_foreground_process() -> 
     assert await asyncio.wait_for(proc.wait(), 10) == -signal.SIGINT
 
 
+async def test_ctrl_c_works_even_when_the_app_was_started_with_sigint_ignored() -> None:
+    """An app started from a background job or nohup inherits SIGINT ignored; its panes must not."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        proc = PtyProcess(["sleep", "100"], on_data=Output())
+        await proc.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    await asyncio.sleep(0.2)
+    proc.write(b"\x03")
+    assert await asyncio.wait_for(proc.wait(), 10) == -signal.SIGINT
+
+
 async def test_terminate_ends_the_whole_process_group() -> None:
     out = Output()
     # The shell ignores SIGHUP and SIGTERM, so only the final SIGKILL ends it.
