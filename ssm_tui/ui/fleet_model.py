@@ -177,12 +177,6 @@ class FleetRow:
         return self._texts
 
     @property
-    def widths(self) -> tuple[int, ...]:
-        """Cells each column's text takes on screen."""
-        texts = self.texts
-        return (2 + len(texts[0]), *(_width(t) for t in texts[1:]))
-
-    @property
     def fields(self) -> dict[str, str]:
         """Lowercase one-line search texts (made on the first filter, not at start-up)."""
         if self._fields is None:
@@ -222,40 +216,35 @@ class FleetRow:
         return self._cells
 
 
+_FIELD_TEXTS: tuple[Callable[[Instance], str], ...] = (
+    lambda i: i.ping_status or "Unknown",
+    lambda i: i.name or "-",
+    lambda i: i.instance_id,
+    lambda i: i.account_label or i.profile,
+    lambda i: i.region,
+    lambda i: i.platform_name or i.platform_type or "-",
+    lambda i: i.ip_address or "-",
+    lambda i: i.agent_version or "-",
+)
+"""The text of every column but the last ping, in `COLUMNS` order (`-` for what AWS did not
+say); one definition for `column_texts` (a row) and `column_widths` (all rows)."""
+
+
 def column_texts(instance: Instance, now: datetime) -> tuple[str, ...]:
-    """The texts a row shows, in `COLUMNS` order (`-` for what AWS did not say)."""
-    return (
-        instance.ping_status or "Unknown",
-        instance.name or "-",
-        instance.instance_id,
-        instance.account_label or instance.profile,
-        instance.region,
-        instance.platform_name or instance.platform_type or "-",
-        instance.ip_address or "-",
-        instance.agent_version or "-",
-        format_last_ping(instance.last_ping, now),
-    )
+    """The texts a row shows, in `COLUMNS` order."""
+    return (*(text(instance) for text in _FIELD_TEXTS), format_last_ping(instance.last_ping, now))
 
 
 def column_widths(instances: list[Instance]) -> list[int]:
-    """The widest cell of each column over `instances`, one C-speed pass per column.
+    """The widest cell of each column over `instances`, one pass per column.
 
-    Counted from the instances' fields (the same texts as `column_texts`), so a first frame of
-    2,000 cached rows never builds the texts of rows it does not draw. The last-ping column is
-    at most 4 cells ("<10m", "59m", "47h", "123d"), narrower than its header.
+    Counted from the instances' fields, so a first frame of 2,000 cached rows never builds the
+    texts of rows it does not draw. The last-ping column is at most 4 cells ("<10m", "59m",
+    "47h", "123d"), narrower than its header.
     """
-    columns = (
-        [i.ping_status or "Unknown" for i in instances],
-        [i.name or "-" for i in instances],
-        [i.instance_id for i in instances],
-        [i.account_label or i.profile for i in instances],
-        [i.region for i in instances],
-        [i.platform_name or i.platform_type or "-" for i in instances],
-        [i.ip_address or "-" for i in instances],
-        [i.agent_version or "-" for i in instances],
-    )
     widths = []
-    for texts in columns:
+    for text in _FIELD_TEXTS:
+        texts = list(map(text, instances))
         joined = "".join(texts)
         if joined.isascii() and joined.isprintable():  # the usual case: length is width
             widths.append(max(map(len, texts), default=0))

@@ -18,8 +18,19 @@ from textual.widget import Widget
 
 
 @dataclass(frozen=True, slots=True)
+class KeyEntry:
+    """One shown binding: the key it simulates, how the key is shown, and what it does."""
+
+    key: str
+    shown: str
+    description: str
+    enabled: bool
+    tooltip: str
+
+
+@dataclass(frozen=True, slots=True)
 class KeySpan:
-    """Where one binding is drawn (cells from the bar's start), and what it runs."""
+    """Where one binding is drawn, and what a click on it runs."""
 
     start: int
     end: int
@@ -62,7 +73,6 @@ class KeyBar(Widget, can_focus=False):
         """Bindings as last drawn, in order (the palette key last)."""
         self._offset = 0
         self._hover: int | None = None
-        self._width = 0
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -73,73 +83,63 @@ class KeyBar(Widget, can_focus=False):
     def _bindings_changed(self, _screen: object) -> None:
         self.refresh()
 
-    def _entries(self) -> tuple[list[tuple[str, str, str, bool, str]], tuple | None]:
-        """(key, shown key, description, enabled, tooltip) per action, and the palette's."""
+    def _entries(self) -> tuple[list[KeyEntry], KeyEntry | None]:
+        """One entry per shown action, and the command palette's (drawn on the right)."""
         active = self.screen.active_bindings
-        seen: set[str] = set()
-        entries = []
         palette_key = self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None
-        for key, (_node, binding, enabled, tooltip) in active.items():
-            if not binding.show or binding.action in seen or key == palette_key:
-                continue
-            seen.add(binding.action)
-            shown = self.app.get_key_display(binding)
-            entries.append((binding.key, shown, binding.description, enabled, tooltip))
+        seen: set[str] = set()
+        entries: list[KeyEntry] = []
         palette = None
-        if palette_key is not None and palette_key in active:
-            _node, binding, enabled, tooltip = active[palette_key]
-            shown = self.app.get_key_display(binding)
-            palette = (
+        for key, (_node, binding, enabled, tooltip) in active.items():
+            entry = KeyEntry(
                 binding.key,
-                shown,
+                self.app.get_key_display(binding),
                 binding.description,
                 enabled,
-                binding.tooltip or binding.description,
+                tooltip or binding.tooltip or binding.description,
             )
+            if key == palette_key:
+                palette = entry
+            elif binding.show and binding.action not in seen:
+                seen.add(binding.action)
+                entries.append(entry)
         return entries, palette
 
+    def _part(self, entry: KeyEntry) -> Text:
+        text = Text(no_wrap=True, end="")
+        text.append(f" {entry.shown} ", self.get_component_rich_style("key-bar--key"))
+        if entry.description:
+            text.append(
+                f"{entry.description} ", self.get_component_rich_style("key-bar--description")
+            )
+        if not entry.enabled:
+            text.stylize("dim")
+        return text
+
     def render(self) -> Text:
-        key_style = self.get_component_rich_style("key-bar--key")
-        text_style = self.get_component_rich_style("key-bar--description")
-        hover_style = self.get_component_rich_style("key-bar--hover")
         entries, palette = self._entries()
-        spans: list[KeySpan] = []
-
-        def part(entry: tuple[str, str, str, bool, str]) -> Text:
-            _key, shown, description, enabled, _tooltip = entry
-            text = Text(no_wrap=True, end="")
-            text.append(f" {shown} ", key_style)
-            if description:
-                text.append(f"{description} ", text_style)
-            if not enabled:
-                text.stylize("dim")
-            return text
-
-        parts = [part(entry) for entry in entries]
-        self._width = sum(p.cell_len for p in parts)
-        tail = part(palette) if palette is not None else Text(end="")
-        visible = max(0, self.size.width - (tail.cell_len + 1 if palette else 0))
-        self._offset = max(0, min(self._offset, self._width - visible))
-        # spans in widget columns (the scroll offset already applied)
-        x = -self._offset
-        for entry, text in zip(entries, parts, strict=True):
-            spans.append(KeySpan(x, x + text.cell_len, entry[0], entry[3], entry[4] or entry[2]))
-            x += text.cell_len
-        if palette is not None:
-            spans.append(KeySpan(visible + 1, visible + 1 + tail.cell_len, *palette[0:1],
-                                 palette[3], palette[4]))  # fmt: skip
+        parts = [self._part(entry) for entry in entries]
+        tail = self._part(palette) if palette is not None else None
+        visible = max(0, self.size.width - (tail.cell_len + 1 if tail is not None else 0))
+        width = sum(part.cell_len for part in parts)
+        self._offset = max(0, min(self._offset, width - visible))
+        spans, x = [], -self._offset  # widget columns: the scroll offset already applied
+        for entry, part in zip(entries, parts, strict=True):
+            spans.append(KeySpan(x, x + part.cell_len, entry.key, entry.enabled, entry.tooltip))
+            x += part.cell_len
+        if palette is not None and tail is not None:
+            start = visible + 1  # after the separator
+            spans.append(
+                KeySpan(start, start + tail.cell_len, palette.key, palette.enabled, palette.tooltip)
+            )
         if self._hover is not None and self._hover < len(spans):
-            target = parts[self._hover] if self._hover < len(parts) else tail
-            target.stylize(hover_style)
-        body = Text("").join(parts)
-        body.no_wrap = True
-        body.end = ""
-        if self._offset:
-            body = body[self._offset :]
-        more = body.cell_len > visible
-        body.truncate(visible, overflow="ellipsis" if more else None, pad=True)
+            hovered = tail if self._hover == len(parts) else parts[self._hover]
+            if hovered is not None:
+                hovered.stylize(self.get_component_rich_style("key-bar--hover"))
         self.spans = spans
-        if palette is None:
+        body = Text("", no_wrap=True, end="").join(parts)[self._offset :]
+        body.truncate(visible, overflow="ellipsis" if body.cell_len > visible else None, pad=True)
+        if tail is None:
             return body
         return Text.assemble(body, "│", tail, no_wrap=True, end="")
 
