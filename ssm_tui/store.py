@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -23,6 +23,7 @@ import platformdirs
 
 from ssm_tui.aws.models import (
     Instance,
+    PingStatus,
     Scope,
     ScopeResult,
     StartedSession,
@@ -32,15 +33,32 @@ APP_NAME = "ssm-tui"
 SCHEMA_VERSION = 1
 
 _CACHE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS inventory (
+CREATE TABLE IF NOT EXISTS cached_scope (
     profile TEXT NOT NULL,
     region TEXT NOT NULL,
     fetched_at TEXT NOT NULL,
     elapsed REAL NOT NULL,
-    instances TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    widths TEXT,
     PRIMARY KEY (profile, region)
 );
+CREATE TABLE IF NOT EXISTS cached_instance (
+    profile TEXT NOT NULL,
+    region TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    online INTEGER NOT NULL,
+    name_order TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    row TEXT NOT NULL,
+    PRIMARY KEY (profile, region, position)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS cached_instance_by_name
+    ON cached_instance (online, name_order, instance_id, key);
 """
+"""One row per cached instance (a JSON array in its scope's `fields` order), indexed in the
+fleet's default order so a first frame reads only the rows it draws (`first_online_by_name`).
+`widths` is the caller's display hint for the scope (the fleet's column widths over its rows)."""
 
 _DATA_SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -104,39 +122,39 @@ _LAST_PING = _INSTANCE_FIELDS.index("last_ping")
 def _instance_to_row(instance: Instance) -> list[Any]:
     """One instance as a JSON array in `_INSTANCE_FIELDS` order.
 
-    Arrays, not objects: the cache is read on every start before the first frame, and building
-    instances positionally from arrays halves that read (measured: 2,000 instances, 31 → 18 ms).
-    The field list is stored beside the rows, so a newer version with other fields still reads
-    an older cache by name.
+    Arrays, not objects: the cache is read on every start, and building instances positionally
+    from arrays halves that read (measured: 2,000 instances, 31 → 18 ms). The field list is
+    stored with each scope, so a newer version with other fields still reads an older cache by
+    name.
     """
     row = [getattr(instance, name) for name in _INSTANCE_FIELDS]
     row[_LAST_PING] = _iso(instance.last_ping)
     return row
 
 
-def _payload(instances: tuple[Instance, ...]) -> str:
-    return json.dumps(
-        {"fields": _INSTANCE_FIELDS, "rows": [_instance_to_row(i) for i in instances]}
-    )
+def _instances_from_rows(names: tuple[str, ...], rows: list[list[Any]]) -> tuple[Instance, ...]:
+    """Instances from JSON arrays whose fields are `names` (this version's, or another's)."""
+    if names != _INSTANCE_FIELDS:
+        return tuple(_instance_from_json(dict(zip(names, row, strict=True))) for row in rows)
+    fromisoformat = datetime.fromisoformat
+    out = []
+    for row in rows:  # the fast path: this version wrote it
+        ping = row[_LAST_PING]
+        if ping:
+            row[_LAST_PING] = fromisoformat(ping)
+        out.append(Instance(*row))
+    return tuple(out)
 
 
 def _instances_from_payload(text: str) -> tuple[Instance, ...]:
-    """Instances from a stored payload: `{"fields", "rows"}`, or the older list of objects."""
+    """Instances from a scope payload of the first cache layout (`inventory` table): migration.
+
+    Either `{"fields", "rows"}` or, older still, a list of objects.
+    """
     data = json.loads(text)
     if isinstance(data, list):
         return tuple(_instance_from_json(d) for d in data)
-    names = tuple(data["fields"])
-    rows = data["rows"]
-    fromisoformat = datetime.fromisoformat
-    if names == _INSTANCE_FIELDS:  # the fast path: this version wrote it
-        out = []
-        for row in rows:
-            ping = row[_LAST_PING]
-            if ping:
-                row[_LAST_PING] = fromisoformat(ping)
-            out.append(Instance(*row))
-        return tuple(out)
-    return tuple(_instance_from_json(dict(zip(names, row, strict=True))) for row in rows)
+    return _instances_from_rows(tuple(data["fields"]), data["rows"])
 
 
 def _instance_from_json(data: dict[str, Any]) -> Instance:
@@ -144,6 +162,92 @@ def _instance_from_json(data: dict[str, Any]) -> Instance:
     known["last_ping"] = _time(known.get("last_ping"))
     known["tags"] = dict(known.get("tags") or {})
     return Instance(**known)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheHead:
+    """The start of the cached fleet in its default view: enough to draw a first frame.
+
+    The fleet shows Online instances by name; drawing its first screen needs those first rows,
+    how many rows there are, and how wide the columns are over all of them, not all 2,000
+    instances (reading and building those was most of a first frame's own time).
+    """
+
+    instances: tuple[Instance, ...]
+    """The first Online instances in name order (case-insensitive name, id, then key)."""
+    total: int
+    online: int
+    widths: tuple[int, ...] | None
+    """Widest of each scope's saved `widths`; None when a scope was saved without them."""
+
+
+def _write_scope(
+    conn: sqlite3.Connection, result: ScopeResult, widths: Sequence[int] | None
+) -> None:
+    """Replace one scope's rows (inside the caller's transaction)."""
+    profile, region = result.scope.profile, result.scope.region
+    fetched = result.fetched_at or datetime.now(UTC)
+    conn.execute("DELETE FROM cached_instance WHERE profile = ? AND region = ?", (profile, region))
+    conn.executemany(
+        "INSERT INTO cached_instance"
+        " (profile, region, position, key, online, name_order, instance_id, row)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                profile,
+                region,
+                position,
+                i.key,
+                i.ping_status == PingStatus.ONLINE,
+                i.name.lower(),
+                i.instance_id,
+                json.dumps(_instance_to_row(i)),
+            )
+            # one row per key, the last one seen (as the fleet model keeps them)
+            for position, i in enumerate({i.key: i for i in result.instances}.values())
+        ],
+    )
+    conn.execute(
+        "INSERT OR REPLACE INTO cached_scope (profile, region, fetched_at, elapsed, fields, widths)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            profile,
+            region,
+            _iso(fetched),
+            result.elapsed,
+            json.dumps(_INSTANCE_FIELDS),
+            json.dumps(list(widths)) if widths is not None else None,
+        ),
+    )
+
+
+def _migrate_inventory(conn: sqlite3.Connection) -> None:
+    """Move a cache of the first layout (one JSON payload per scope) into the current tables.
+
+    Unreadable scopes are dropped (the cache is disposable: they come back on the next
+    refresh). They have no width hints, so the first start after the upgrade reads everything.
+    """
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inventory'"
+    ).fetchone()
+    if not found:
+        return
+    with conn:
+        for profile, region, fetched_at, elapsed, payload in conn.execute(
+            "SELECT profile, region, fetched_at, elapsed, instances FROM inventory"
+        ).fetchall():
+            try:
+                instances = _instances_from_payload(payload)
+            except (ValueError, TypeError, KeyError):
+                continue
+            scope = ScopeResult(
+                Scope(profile, region),
+                instances=instances,
+                elapsed=elapsed,
+                fetched_at=_time(fetched_at),
+            )
+            _write_scope(conn, scope, None)
+        conn.execute("DROP TABLE inventory")
 
 
 class Store:
@@ -160,7 +264,7 @@ class Store:
             if cache_path is not None
             else (self.data_path if path is not None else default_cache_path())
         )
-        self._init(self.cache_path, _CACHE_SCHEMA, "inventory")
+        self._init(self.cache_path, _CACHE_SCHEMA, "cached_instance")
         self._init(self.data_path, _DATA_SCHEMA, "sessions")
 
     @staticmethod
@@ -178,6 +282,8 @@ class Store:
             conn.executescript(schema)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.commit()
+            if table == "cached_instance":
+                _migrate_inventory(conn)
         finally:
             conn.close()
 
@@ -194,46 +300,85 @@ class Store:
 
     # ------------------------------------------------------------------ inventory cache
 
-    def save_inventory(self, result: ScopeResult) -> None:
-        """Remember a scope's instances. Failed scopes are not saved: the last good list stays."""
+    def save_inventory(self, result: ScopeResult, widths: Sequence[int] | None = None) -> None:
+        """Remember a scope's instances. Failed scopes are not saved: the last good list stays.
+
+        `widths` is the caller's display hint for these rows (the fleet's column widths), given
+        back by `first_online_by_name`.
+        """
         if result.error is not None or result.from_cache:
             return
-        fetched = result.fetched_at or datetime.now(UTC)
-        payload = _payload(result.instances)
         with self._connect(self.cache_path) as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO inventory (profile, region, fetched_at, elapsed, instances)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (result.scope.profile, result.scope.region, _iso(fetched), result.elapsed, payload),
-            )
+            _write_scope(conn, result, widths)
 
     def load_inventory(self) -> list[ScopeResult]:
         """Every cached scope (from_cache=True, fetched_at = when it was listed)."""
         with self._connect(self.cache_path) as conn:
-            rows = conn.execute(
-                "SELECT profile, region, fetched_at, elapsed, instances FROM inventory"
+            scopes = conn.execute(
+                "SELECT profile, region, fetched_at, elapsed, fields FROM cached_scope"
                 " ORDER BY profile, region"
             ).fetchall()
+            rows = conn.execute(
+                "SELECT profile, region, row FROM cached_instance"
+                " ORDER BY profile, region, position"
+            ).fetchall()
+        texts: dict[tuple[str, str], list[str]] = {}
+        for profile, region, row in rows:
+            texts.setdefault((profile, region), []).append(row)
         out = []
-        for row in rows:
+        for profile, region, fetched_at, elapsed, names in scopes:
             try:
-                instances = _instances_from_payload(row["instances"])
+                # one JSON document per scope: a single parse is cheaper than one per row
+                arrays = json.loads("[" + ",".join(texts.get((profile, region), ())) + "]")
+                instances = _instances_from_rows(tuple(json.loads(names)), arrays)
             except (ValueError, TypeError, KeyError):
-                continue  # a row written by an incompatible version: ignore, it will refresh
+                continue  # written by an incompatible version: ignore, it will refresh
             out.append(
                 ScopeResult(
-                    Scope(row["profile"], row["region"]),
+                    Scope(profile, region),
                     instances=instances,
-                    elapsed=row["elapsed"],
+                    elapsed=elapsed,
                     from_cache=True,
-                    fetched_at=_time(row["fetched_at"]),
+                    fetched_at=_time(fetched_at),
                 )
             )
         return out
 
+    def first_online_by_name(self, limit: int) -> CacheHead:
+        """The first `limit` cached Online instances in the fleet's default order, and counts.
+
+        The order is the fleet table's default sort: name lowercased, instance id, then key
+        (SQLite compares text as UTF-8 bytes, which orders like Python's code points).
+        Unreadable rows are skipped here; `load_inventory` then drops their scope.
+        """
+        with self._connect(self.cache_path) as conn:
+            head = conn.execute(
+                "SELECT s.fields, i.row FROM cached_instance AS i"
+                " JOIN cached_scope AS s ON s.profile = i.profile AND s.region = i.region"
+                " WHERE i.online = 1 ORDER BY i.name_order, i.instance_id, i.key LIMIT ?",
+                (limit,),
+            ).fetchall()
+            total, online = conn.execute(
+                "SELECT count(*), coalesce(sum(online), 0) FROM cached_instance"
+            ).fetchone()
+            saved = [w for (w,) in conn.execute("SELECT widths FROM cached_scope")]
+        instances: list[Instance] = []
+        for names, row in head:
+            try:
+                instances += _instances_from_rows(tuple(json.loads(names)), [json.loads(row)])
+            except (ValueError, TypeError, KeyError):
+                continue
+        widths: tuple[int, ...] | None = None
+        if saved and all(saved):
+            lists = [json.loads(w) for w in saved]
+            if len({len(w) for w in lists}) == 1:
+                widths = tuple(max(column) for column in zip(*lists, strict=True))
+        return CacheHead(tuple(instances), total, online, widths)
+
     def clear_inventory(self) -> None:
         with self._connect(self.cache_path) as conn:
-            conn.execute("DELETE FROM inventory")
+            conn.execute("DELETE FROM cached_instance")
+            conn.execute("DELETE FROM cached_scope")
 
     # ------------------------------------------------------------------ local session record
 

@@ -175,8 +175,10 @@ async def _collect(scopes: list, profiles: list, cache: bool) -> list[ScopeResul
             for i in result.instances
         )
         result = dataclasses.replace(result, instances=instances)
-        if store is not None:
-            store.save_inventory(result)
+        if store is not None:  # with the fleet table's widths, as the app saves a refresh
+            from ssm_tui.ui.fleet_model import cache_widths
+
+            store.save_inventory(result, cache_widths(result.instances))
         labelled.append(result)
     return labelled
 

@@ -18,7 +18,7 @@ escape sequence is displayed as the literal characters it holds.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -255,6 +255,12 @@ def column_widths(instances: list[Instance]) -> list[int]:
     return widths
 
 
+def cache_widths(instances: Iterable[Instance]) -> list[int]:
+    """`column_widths` of a listed scope as the cache keeps it (one instance per key, the last),
+    saved beside it so a first frame has the whole fleet's columns (`FleetModel.preview`)."""
+    return column_widths(list({i.key: i for i in instances}.values()))
+
+
 _TAB_KEEP = {ord("\n"): " "}
 
 
@@ -391,6 +397,7 @@ class FleetModel:
         self.visible: list[str] = []
         self.in_scope = 0
         self.online_in_scope = 0
+        self._view_rows = 0
         self.widths: tuple[int, ...] = tuple(len(title) for _, title in COLUMNS)
 
     # -- data ------------------------------------------------------------------------------
@@ -453,14 +460,8 @@ class FleetModel:
             )
             self._columns = None  # built on the first filter term
             self._online_idx = {i for i, row in enumerate(self._sorted) if row.online}
-            widths = [len(title) for _, title in COLUMNS]
-            if self._sorted:
-                found = column_widths([row.instance for row in self._sorted])
-                widths = [max(w, f) for w, f in zip(widths, found, strict=True)]
-            self.widths = tuple(
-                min(width, MAX_WIDTH.get(key, width))
-                for width, (key, _) in zip(widths, COLUMNS, strict=True)
-            )
+            found = column_widths([row.instance for row in self._sorted]) if self._sorted else None
+            self.widths = _table_widths(found)
         return self._sorted
 
     def _term_rows(self, term: Term) -> set[int]:
@@ -514,7 +515,40 @@ class FleetModel:
             hits = self._term_rows(term)
             selected = selected - hits if term.negate else selected & hits
         self.visible = [rows[i].key for i in sorted(selected)]
+        self._view_rows = len(self.visible)
         return self.visible
+
+    @property
+    def default_view(self) -> bool:
+        """Every scope, Online rows, by name, no filter: the view a start shows first."""
+        return (
+            self.scopes is None
+            and self.online_only
+            and not self.query.terms
+            and (self.sort_column, self.sort_reverse) == ("name", False)
+        )
+
+    def preview(
+        self, instances: Iterable[Instance], *, total: int, online: int, widths: Sequence[int]
+    ) -> list[str]:
+        """Show the first rows of a fleet whose other rows are not loaded yet; their keys.
+
+        For a first frame in `default_view`: `instances` are the first Online rows in its
+        order, while `total`, `online` and `widths` (as `column_widths` counts them) describe
+        the whole fleet, so the frame looks as it will once `replace_scope` has given every
+        row (which ends the preview: counts and widths are then computed from the rows).
+        """
+        now = self.clock()
+        for instance in instances:
+            row = FleetRow(instance, now)
+            self.rows[row.key] = row
+            self._by_scope.setdefault(row.scope, set()).add(row.key)
+        self._invalidate()
+        visible = self.recompute()
+        self.widths = _table_widths(widths)
+        self.in_scope, self.online_in_scope = total, online
+        self._view_rows = online  # the default view shows every Online row
+        return visible
 
     def warm(self) -> None:
         """Build every row's search fields now (a thread may call this after the first frame)."""
@@ -522,8 +556,21 @@ class FleetModel:
             row.fields  # noqa: B018 - computes and keeps them
 
     def counts(self) -> tuple[int, int, int]:
-        """(rows in the selected scopes, online among them, visible) as of `recompute`."""
-        return self.in_scope, self.online_in_scope, len(self.visible)
+        """(rows in the selected scopes, online among them, rows in the view) as last computed.
+
+        After `preview`, the view has more rows than its `visible` first ones."""
+        return self.in_scope, self.online_in_scope, self._view_rows
+
+
+def _table_widths(found: Sequence[int] | None) -> tuple[int, ...]:
+    """Column widths: the widest cell (`column_widths`) or title, at most `MAX_WIDTH`."""
+    widths = [len(title) for _, title in COLUMNS]
+    if found is not None:
+        widths = [max(w, f) for w, f in zip(widths, found, strict=True)]
+    return tuple(
+        min(width, MAX_WIDTH.get(key, width))
+        for width, (key, _) in zip(widths, COLUMNS, strict=True)
+    )
 
 
 def _same(a: Instance, b: Instance) -> bool:

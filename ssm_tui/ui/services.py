@@ -128,6 +128,8 @@ class Services:
     account_lookup: bool = True
     """Ask AWS for account aliases (rows' labels, the picker's accounts); off in snapshots,
     which seed the aliases with `accounts.remember_alias` and must make no extra call."""
+    _writer: concurrent.futures.ThreadPoolExecutor | None = None
+    _writes: list[concurrent.futures.Future[None]] = field(default_factory=list)
 
     # -- settings & profiles ---------------------------------------------------------------
     def get_settings(self) -> Any:
@@ -243,7 +245,7 @@ class Services:
         return self.store or None
 
     def cached(self) -> list[ScopeResult]:
-        """The last inventory of every scope from the cache (instant first frame)."""
+        """The last inventory of every scope from the cache."""
         store = self.get_store()
         if store is None:
             return []
@@ -253,13 +255,46 @@ class Services:
             log.exception("inventory cache unreadable")
             return []
 
-    def save(self, result: ScopeResult) -> None:
+    def cached_head(self, limit: int) -> Any:
+        """The cache's first Online rows by name and its counts (`store.CacheHead`), or None.
+
+        None when there is no cache or it cannot say how wide the columns are: the caller then
+        draws from `cached()`.
+        """
         store = self.get_store()
-        if store is not None and result.error is None:
-            try:
-                store.save_inventory(result)
-            except Exception:  # noqa: BLE001
-                log.exception("could not cache inventory")
+        if store is None:
+            return None
+        try:
+            head = store.first_online_by_name(limit)
+        except Exception:  # noqa: BLE001
+            log.exception("inventory cache unreadable")
+            return None
+        return head if head.widths is not None and head.instances else None
+
+    def save(self, result: ScopeResult) -> None:
+        """Cache a listed scope, on the cache's own thread (writes never stall the UI loop).
+
+        Writes run in order on one thread; `flush` waits for them.
+        """
+        if result.error is not None or result.from_cache or self.get_store() is None:
+            return
+        if self._writer is None:
+            self._writer = concurrent.futures.ThreadPoolExecutor(1, "ssm-tui-cache")
+        self._writes.append(self._writer.submit(self._write, result))
+        self._writes = [w for w in self._writes if not w.done()]
+
+    def _write(self, result: ScopeResult) -> None:
+        from ssm_tui.ui.fleet_model import cache_widths
+
+        try:
+            self.get_store().save_inventory(result, cache_widths(result.instances))
+        except Exception:  # noqa: BLE001
+            log.exception("could not cache inventory")
+
+    def flush(self) -> None:
+        """Wait until every `save` so far is in the cache."""
+        writes, self._writes = self._writes, []
+        concurrent.futures.wait(writes)
 
     # -- sessions --------------------------------------------------------------------------
     async def start_session(
@@ -323,7 +358,13 @@ class Services:
                 log.exception("could not record session end")
 
     async def aclose(self) -> None:
-        """Close the inventory's clients and stop the AWS thread; idempotent (restarts on use)."""
+        """Close the inventory's clients and stop the AWS thread; idempotent (restarts on use).
+
+        Pending cache writes finish first.
+        """
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            await asyncio.to_thread(writer.shutdown)
         inventory, self._inventory = self._inventory, None
         closer = getattr(inventory, "aclose", None)
         if closer is not None:

@@ -119,39 +119,72 @@ def test_writes_from_threads() -> None:
     assert len(store.local_sessions(limit=1000)) == 80
 
 
-def _write_payload(store: Store, payload: str) -> None:
-    with sqlite3.connect(store.cache_path) as conn:
-        conn.execute(
-            "INSERT OR REPLACE INTO inventory VALUES ('prod', 'us-east-1', ?, 1.0, ?)",
-            ("2026-11-23T09:00:00+00:00", payload),
-        )
+_FIRST_LAYOUT = """
+CREATE TABLE inventory (
+    profile TEXT NOT NULL, region TEXT NOT NULL, fetched_at TEXT NOT NULL,
+    elapsed REAL NOT NULL, instances TEXT NOT NULL, PRIMARY KEY (profile, region)
+);
+"""
 
 
-def test_cache_of_an_older_layout_still_reads() -> None:
-    """Rows as JSON objects (the first layout) and rows whose field list differs read by name."""
-    store = Store()
+def _first_layout_cache(payloads: dict[tuple[str, str], str]) -> Path:
+    """A cache file as the first layout wrote it (one JSON payload per scope, version 1)."""
+    from ssm_tui.store import default_cache_path
+
+    path = default_cache_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_FIRST_LAYOUT)
+        conn.execute("PRAGMA user_version=1")
+        for (profile, region), payload in payloads.items():
+            conn.execute(
+                "INSERT INTO inventory VALUES (?, ?, ?, 1.0, ?)",
+                (profile, region, "2026-11-23T09:00:00+00:00", payload),
+            )
+    return path
+
+
+def test_cache_of_an_older_layout_is_migrated() -> None:
+    """Payloads of the first layout (objects, or arrays with another field list) move over."""
     ping = "2026-11-23T08:59:00+00:00"
-    old = [
+    objects = [
         {"profile": "prod", "account_id": "1", "region": "us-east-1", "instance_id": "i-1",
          "name": "web", "ping_status": "Online", "last_ping": ping, "tags": {"Name": "web"}}
     ]  # fmt: skip
-    _write_payload(store, json.dumps(old))
-    (cached,) = store.load_inventory()
-    assert cached.instances[0].name == "web" and cached.instances[0].tags == {"Name": "web"}
-    assert cached.instances[0].last_ping == datetime.fromisoformat(ping)
-
-    other = {
+    arrays = {
         "fields": ["instance_id", "gone_field", "profile", "account_id", "region", "name",
                    "ping_status", "last_ping"],
-        "rows": [["mi-2", "x", "prod", "1", "us-east-1", "hybrid", "Inactive", None]],
+        "rows": [["mi-2", "x", "dev", "1", "eu-west-1", "hybrid", "Inactive", None]],
     }  # fmt: skip
-    _write_payload(store, json.dumps(other))
-    (cached,) = store.load_inventory()
-    assert (cached.instances[0].instance_id, cached.instances[0].name) == ("mi-2", "hybrid")
-    assert cached.instances[0].last_ping is None
-
-
-def test_an_unreadable_cache_row_is_skipped() -> None:
+    path = _first_layout_cache(
+        {
+            ("prod", "us-east-1"): json.dumps(objects),
+            ("dev", "eu-west-1"): json.dumps(arrays),
+            ("qa", "us-east-1"): '{"rows": []}',  # unreadable: dropped, it comes back on refresh
+        }
+    )
     store = Store()
-    _write_payload(store, '{"rows": []}')
-    assert store.load_inventory() == []
+    (dev, prod) = store.load_inventory()
+    assert prod.instances[0].name == "web" and prod.instances[0].tags == {"Name": "web"}
+    assert prod.instances[0].last_ping == datetime.fromisoformat(ping)
+    assert prod.fetched_at == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert (dev.instances[0].instance_id, dev.instances[0].name) == ("mi-2", "hybrid")
+    assert dev.instances[0].last_ping is None
+    with sqlite3.connect(path) as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert "inventory" not in tables
+    # migrated scopes have no width hints: a first frame reads the whole cache
+    assert store.first_online_by_name(10).widths is None
+
+
+def test_an_unreadable_cache_row_drops_its_scope() -> None:
+    store = Store()
+    store.save_inventory(ScopeResult(Scope("prod", "us-east-1"), (_instance("i-1"),)), [1] * 9)
+    store.save_inventory(ScopeResult(Scope("dev", "us-east-1"), (_instance("i-2"),)), [1] * 9)
+    with sqlite3.connect(store.cache_path) as conn:
+        conn.execute("UPDATE cached_instance SET row = '{' WHERE instance_id = 'i-1'")
+    (dev,) = store.load_inventory()
+    assert dev.scope == Scope("dev", "us-east-1")
+    head = store.first_online_by_name(10)
+    assert [i.instance_id for i in head.instances] == ["i-2"]
+    assert (head.total, head.online) == (2, 2)

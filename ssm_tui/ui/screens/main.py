@@ -223,6 +223,7 @@ class MainScreen(Screen[None]):
         found = self.query("#sessions")
         if found:
             return found.first(Horizontal)
+        self.app.use_styles("sessions")  # type: ignore[attr-defined]
         area = Horizontal(id="sessions")
         area.display = False
         self.mount(area, after=self.query_one("#fleet-area"))
@@ -239,6 +240,7 @@ class MainScreen(Screen[None]):
         found = self.query("#side")
         if found:
             return found.first(Vertical)
+        self.app.use_styles("history", "logs")  # type: ignore[attr-defined]
         side = Vertical(id="side")
         await self.query_one("#fleet-area").mount(side)
         return side

@@ -124,10 +124,14 @@ class FleetTable(ScrollView, can_focus=True):
     def visible_keys(self) -> list[str]:
         return list(self._keys)
 
-    def show(self, keys: list[str], changed: set[str] | None = None) -> None:
+    def show(
+        self, keys: list[str], changed: set[str] | None = None, rows: int | None = None
+    ) -> None:
         """Display `keys` in this order; `changed` rows are re-rendered (None: all of them).
 
         The cursor stays on its key when that key is still shown, else on the same position.
+        `rows` is the view's length when `keys` are only its first rows (a first frame drawn
+        before the rest of the cache is read): the scrollbar is then already the right size.
         """
         if changed is None or self.model.widths != self._widths:
             self._widths = self.model.widths  # new column widths: every cached line is stale
@@ -145,7 +149,7 @@ class FleetTable(ScrollView, can_focus=True):
         else:
             self._cursor = min(self._cursor, max(len(keys) - 1, 0))
         width = sum(self.model.widths) + _GAP * len(COLUMNS)
-        self.virtual_size = Size(width, len(keys) + 1)
+        self.virtual_size = Size(width, max(len(keys), rows or 0) + 1)
         self._set_cursor_key()
         self._scroll_cursor_into_view()
         self.refresh()

@@ -67,6 +67,10 @@ class FleetView(Vertical):
         self.scopes: list[Scope] = []
         self._refresh_id = 0
         self._refreshing = False
+        self._cache_pending = False
+        """Only the cache's first rows are drawn yet (see `load_cache`)."""
+        self._listed: set[Scope] = set()
+        """Scopes a refresh has answered: the cache never overwrites their rows."""
 
     def compose(self) -> ComposeResult:
         yield Line("", id="favourites")
@@ -104,9 +108,37 @@ class FleetView(Vertical):
 
     # -- scopes and refresh ----------------------------------------------------------------
     def load_cache(self) -> None:
-        """Draw the cached inventory at once (every scope; the view shows the selected ones)."""
+        """Draw the cached inventory at once (every scope; the view shows the selected ones).
+
+        The first frame needs only the rows it shows: when the cache can give the first Online
+        rows by name with the whole fleet's counts and column widths, those are drawn, and
+        the rest is read right after that frame (measured: 2,000 cached instances cost ~25 ms
+        of a ~300 ms start to read in full).
+        """
+        head = None
+        if self.model.default_view:
+            head = self.services.cached_head(max(self.app.size.height, 60))
+        if head is None:
+            self._load_rest()
+            return
+        keys = self.model.preview(
+            head.instances, total=head.total, online=head.online, widths=head.widths
+        )
+        self._cache_pending = True
+        self.table.show(keys, rows=head.online)
+        self._draw_status()
+        self.call_after_refresh(self._finish_cache)
+
+    def _finish_cache(self) -> None:
+        if self._cache_pending:
+            self._load_rest()
+
+    def _load_rest(self) -> None:
+        """Every cached row (scopes a refresh already answered keep their fresher rows)."""
+        self._cache_pending = False
         for result in self.services.cached():
-            self.model.replace_scope(result.scope, result.instances)
+            if result.scope not in self._listed:
+                self.model.replace_scope(result.scope, result.instances)
         self.table.show(self.model.recompute())
         self._draw_status()
         # the search index thread would share the GIL with the first paint: start it after
@@ -149,6 +181,7 @@ class FleetView(Vertical):
         self.progress.scope_done(result.scope, result.error)
         if result.error is not None:
             return
+        self._listed.add(result.scope)
         changed = self.model.replace_scope(result.scope, result.instances)
         self.services.save(result)
         if changed:
@@ -168,6 +201,9 @@ class FleetView(Vertical):
 
     # -- drawing ---------------------------------------------------------------------------
     def redraw(self, changed: set[str] | None = None) -> None:
+        if self._cache_pending:  # a key or a refresh came before the rest of the cache
+            self._load_rest()
+            changed = None
         self.table.show(self.model.recompute(), changed)
         self._draw_status()
         if changed is None or changed:
