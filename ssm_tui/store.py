@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import platformdirs
 
@@ -78,8 +78,7 @@ CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_at);
 """
 
 
-@dataclass(frozen=True, slots=True)
-class LocalSession:
+class LocalSession(NamedTuple):
     """A session this machine started, as recorded when it started and ended."""
 
     session_id: str
@@ -164,8 +163,7 @@ def _instance_from_json(data: dict[str, Any]) -> Instance:
     return Instance(**known)
 
 
-@dataclass(frozen=True, slots=True)
-class CacheHead:
+class CacheHead(NamedTuple):
     """The start of the cached fleet in its default view: enough to draw a first frame.
 
     The fleet shows Online instances by name; drawing its first screen needs those first rows,
@@ -265,7 +263,8 @@ class Store:
             else (self.data_path if path is not None else default_cache_path())
         )
         self._init(self.cache_path, _CACHE_SCHEMA, "cached_instance")
-        self._init(self.data_path, _DATA_SCHEMA, "sessions")
+        self._data_ready = False
+        """The session record is opened on first use: a start reads only the cache."""
 
     @staticmethod
     def _init(path: Path, schema: str, table: str) -> None:
@@ -297,6 +296,13 @@ class Store:
                 yield conn
         finally:
             conn.close()
+
+    def _connect_data(self) -> AbstractContextManager[sqlite3.Connection]:
+        """`_connect` to the session record, its table created on first use."""
+        if not self._data_ready:
+            self._init(self.data_path, _DATA_SCHEMA, "sessions")
+            self._data_ready = True
+        return self._connect(self.data_path)
 
     # ------------------------------------------------------------------ inventory cache
 
@@ -386,7 +392,7 @@ class Store:
         self, started: StartedSession, *, account_id: str, plugin: str
     ) -> None:
         """Record a session the moment StartSession returned (never the token)."""
-        with self._connect(self.data_path) as conn:
+        with self._connect_data() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO sessions (session_id, profile, account_id, region, target,"
                 " document_name, started_at, ended_at, exit_status, plugin)"
@@ -407,7 +413,7 @@ class Store:
         self, session_id: str, *, exit_status: int | None, ended_at: datetime | None = None
     ) -> None:
         """Mark a recorded session as ended (unknown ids are ignored)."""
-        with self._connect(self.data_path) as conn:
+        with self._connect_data() as conn:
             conn.execute(
                 "UPDATE sessions SET ended_at = ?, exit_status = ? WHERE session_id = ?",
                 (_iso(ended_at or datetime.now(UTC)), exit_status, session_id),
@@ -421,7 +427,7 @@ class Store:
             query += " WHERE target = ?"
             params = (target,)
         query += " ORDER BY started_at DESC, rowid DESC LIMIT ?"
-        with self._connect(self.data_path) as conn:
+        with self._connect_data() as conn:
             rows = conn.execute(query, (*params, limit)).fetchall()
         return [
             LocalSession(

@@ -174,7 +174,7 @@ async def _collect(scopes: list, profiles: list, cache: bool) -> list[ScopeResul
             dataclasses.replace(i, account_label=cached_label(i.account_id) or i.account_label)
             for i in result.instances
         )
-        result = dataclasses.replace(result, instances=instances)
+        result = result._replace(instances=instances)
         if store is not None:  # with the fleet table's widths, as the app saves a refresh
             from ssm_tui.ui.fleet_model import cache_widths
 

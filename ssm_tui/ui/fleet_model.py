@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from rich.text import Text
 
@@ -306,8 +306,7 @@ def build_row(
     return FleetRow(instance, now or utc_now(), scope)
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
+class Term(NamedTuple):
     """One filter word: a substring of one field, or a tag test; free words also match fuzzily."""
 
     field: str
@@ -348,8 +347,7 @@ def make_term(raw: str) -> Term:
     return Term("blob", word, negate, fuzzy=_in_order(word) if len(word) >= 3 else None)
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
+class Query(NamedTuple):
     """A parsed filter: every term must hold. `has_status` turns online-only off."""
 
     text: str

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ssm_tui.aws.models import Profile, Scope, ScopeResult, StartedSession
 
@@ -93,8 +93,7 @@ class AwsLoop:
             loop.close()
 
 
-@dataclass(frozen=True)
-class ScopeChoice:
+class ScopeChoice(NamedTuple):
     """Profiles to show (names), and regions (empty: each profile's own)."""
 
     profiles: tuple[str, ...]
@@ -226,8 +225,7 @@ class Services:
             labels[account] = alias or profile
         if all(i.account_label == labels[i.account_id] for i in result.instances):
             return result
-        return dataclasses.replace(
-            result,
+        return result._replace(
             instances=tuple(
                 dataclasses.replace(i, account_label=labels[i.account_id]) for i in result.instances
             ),

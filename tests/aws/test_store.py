@@ -32,7 +32,10 @@ def test_default_paths_follow_xdg(tmp_path: Path) -> None:
     store = Store()
     assert str(store.cache_path).startswith(os.environ["XDG_CACHE_HOME"])
     assert str(store.data_path).startswith(os.environ["XDG_DATA_HOME"])
-    assert store.cache_path.exists() and store.data_path.exists()
+    assert store.cache_path.exists()
+    assert not store.data_path.exists()  # a start reads the cache only
+    assert store.local_sessions() == []
+    assert store.data_path.exists()
 
 
 def test_inventory_round_trip_keeps_every_field() -> None:

@@ -3,8 +3,8 @@
 Layout::
 
     TabBar          Fleet | web-1 | db-2 …
-    #fleet-area     FleetView (table, filter, progress) | #side (side panels, issue 7)
-    #sessions       SessionView per session; one shown, or two side by side (split)
+    FleetView (table, filter, progress) | #side (side panels, issue 7)
+      or #sessions  SessionView per session; one shown, or two side by side (split)
     KeyBar (the footer)
 
 Why one screen rather than modes: a split view shows two sessions at once and the tab bar spans
@@ -94,8 +94,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield TabBar("Fleet", FLEET_TAB, id="tabs")
-        with Horizontal(id="fleet-area"):
-            yield FleetView(self.services, id="fleet-view")
+        yield FleetView(self.services, id="fleet-view")
         yield KeyBar()
 
     @property
@@ -226,14 +225,20 @@ class MainScreen(Screen[None]):
         self.app.use_styles("sessions")  # type: ignore[attr-defined]
         area = Horizontal(id="sessions")
         area.display = False
-        self.mount(area, after=self.query_one("#fleet-area"))
+        self.mount(area, after=self.fleet)
         return area
 
     def show_area(self, name: str) -> None:
-        """Show the fleet ("fleet-area") or the sessions ("sessions")."""
-        self.query_one("#fleet-area").display = name == "fleet-area"
+        """Show the fleet (with its side panels) or the sessions ("fleet" or "sessions")."""
+        self.fleet.display = name == "fleet"
+        self.sync_side()
         if name == "sessions" or self.query("#sessions"):
             self.sessions_area().display = name == "sessions"
+
+    def sync_side(self) -> None:
+        """The side column shows beside the fleet when it holds a panel."""
+        for side in self.query("#side"):
+            side.display = self.fleet.display and bool(side.children)
 
     async def side_column(self) -> Vertical:
         """The column beside the fleet for side panels, mounted on first use."""
@@ -242,7 +247,7 @@ class MainScreen(Screen[None]):
             return found.first(Vertical)
         self.app.use_styles("history", "logs")  # type: ignore[attr-defined]
         side = Vertical(id="side")
-        await self.query_one("#fleet-area").mount(side)
+        await self.mount(side, after=self.fleet)
         return side
 
     # -- side panels (issue 7) ---------------------------------------------------------------
@@ -250,7 +255,7 @@ class MainScreen(Screen[None]):
         """Add a panel beside the fleet table (history, logs); the side column appears."""
         side = await self.side_column()
         await side.mount(panel)
-        side.display = True
+        self.sync_side()
 
     async def action_side_panel(self, kind: str) -> None:
         from ssm_tui.ui.widgets.side_panels import toggle_side_panel
@@ -270,7 +275,7 @@ class MainScreen(Screen[None]):
     def _tab_activated(self, event: TabBar.TabActivated) -> None:
         tab_id = event.tab_id or FLEET_TAB
         if tab_id == FLEET_TAB:
-            self.show_area("fleet-area")
+            self.show_area("fleet")
             self.fleet.table.focus()
             return
         view_id = "session-" + tab_id.removeprefix("tab-")

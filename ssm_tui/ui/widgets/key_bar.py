@@ -17,7 +17,6 @@ first draw in a cold `ssm-tui` (2,000 cached instances, 160×50): ~3.9 ms → ~1
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from rich.cells import cell_len
@@ -57,8 +56,7 @@ def _printable(text: str) -> str:
     return text if text.isprintable() else text.translate(_CONTROL)
 
 
-@dataclass(frozen=True, slots=True)
-class KeyEntry:
+class KeyEntry(NamedTuple):
     """One shown binding: the key it simulates, how the key is shown, and what it does."""
 
     key: str
@@ -68,8 +66,7 @@ class KeyEntry:
     tooltip: str
 
 
-@dataclass(frozen=True, slots=True)
-class KeySpan:
+class KeySpan(NamedTuple):
     """Where one binding is drawn, and what a click on it runs."""
 
     start: int

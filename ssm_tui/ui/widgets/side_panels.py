@@ -24,7 +24,7 @@ async def toggle_side_panel(screen: Any, kind: str) -> None:
     open_panels = side.query(panel_type)
     if open_panels:
         await open_panels.remove()
-        side.display = bool(side.children)
+        screen.sync_side()
         return
     scopes = list(screen.fleet.scopes)
     if kind == "history":

@@ -11,7 +11,7 @@ names), so labels are `Text` and never markup.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.text import Text
 from textual import events
@@ -21,8 +21,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 
-@dataclass
-class TabItem:
+class TabItem(NamedTuple):
     """One tab: its id and label (literal text)."""
 
     id: str
