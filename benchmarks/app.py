@@ -4,9 +4,9 @@
    times the first frame composed for the terminal (`App._display`) that shows the fleet
    table's rows; beside it, a fresh interpreter starting a bare Textual app with an empty
    DataTable, timed by the same hook at its first frame. Runs alternate; the ratio is the
-   median of each pair's ratio (and, beside it, the ratio of the two medians); target ≤ 1.2. The first frame reads only the rows it shows (with the whole
-   cache's counts and column widths); the time until every cached row is in the table is
-   printed too.
+   median of each pair's ratio (and, beside it, the ratio of the two medians); target ≤ 1.2.
+   The first frame reads only the rows it shows (with the whole cache's counts and column
+   widths); the time until every cached row is in the table is printed too.
 2. Filter: 10,000 instances in the table; each keystroke typed into the filter box until the table
    shows the new rows and the frame is painted (Pilot, headless). Beside it, the same filter
    applied to a stock `DataTable` (clear + add_rows), which is what the app would cost with it.
