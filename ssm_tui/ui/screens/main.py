@@ -110,10 +110,19 @@ class MainScreen(Screen[None]):
         """Draw the cache first; profiles (botocore) load on the AWS thread behind that frame."""
         self.fleet.load_cache()
         self.fleet.table.focus()
-        # after the first paint: reading the config imports botocore on the AWS thread, which
-        # would share the GIL with that paint
-        self.call_after_refresh(self._load_profiles)
-        self.call_after_refresh(resume_gc)
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        """The rest of the cache, then the profiles, then the GC, in this order.
+
+        Reading the config imports botocore on the AWS thread (~150 ms of CPU), which shares
+        the GIL with whatever this thread does meanwhile: the first paint and the rest of the
+        cache come first (measured: the whole cache was in the table ~70 ms after the first
+        frame when the profiles started first, ~40 ms otherwise).
+        """
+        self.fleet.finish_cache()
+        self._load_profiles()
+        resume_gc()
 
     @work(group="profiles", exit_on_error=False, description="reading the AWS config")
     async def _load_profiles(self) -> None:

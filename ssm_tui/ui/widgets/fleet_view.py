@@ -127,9 +127,10 @@ class FleetView(Vertical):
         self._cache_pending = True
         self.table.show(keys, rows=head.online)
         self._draw_status()
-        self.call_after_refresh(self._finish_cache)
+        self.call_after_refresh(self.finish_cache)
 
-    def _finish_cache(self) -> None:
+    def finish_cache(self) -> None:
+        """Read the rest of the cache now if only its first rows are drawn (idempotent)."""
         if self._cache_pending:
             self._load_rest()
 
