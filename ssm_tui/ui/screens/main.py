@@ -116,9 +116,9 @@ class MainScreen(Screen[None]):
         """The rest of the cache, then the profiles, then the GC, in this order.
 
         Reading the config imports botocore on the AWS thread (~150 ms of CPU), which shares
-        the GIL with whatever this thread does meanwhile: the first paint and the rest of the
-        cache come first (measured: the whole cache was in the table ~70 ms after the first
-        frame when the profiles started first, ~40 ms otherwise).
+        the GIL with whatever this thread does meanwhile, so the first paint and the rest of
+        the cache come before it. (`FleetView` also schedules the rest itself, for hosts other
+        than this screen; whichever runs first reads it.)
         """
         self.fleet.finish_cache()
         self._load_profiles()
