@@ -12,7 +12,7 @@
    applied to a stock `DataTable` (clear + add_rows), which is what the app would cost with it.
    Target: ssm-tui's median ≤ 50 ms.
 
-Run: `.venv/bin/python benchmarks/app.py [--runs 5]`. Needs no network: the refresh behind the
+Run: `.venv/bin/python benchmarks/app.py [--runs 25]`. Needs no network: the refresh behind the
 first frame points at a closed local port and fails quietly.
 """
 
@@ -325,7 +325,7 @@ async def filter_latency(count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=25, help="first-frame run pairs")
     parser.add_argument("--only", choices=("first-frame", "filter"), help="run one part")
     args = parser.parse_args()
     homes: list[Path] = []
