@@ -230,22 +230,30 @@ def _migrate_inventory(conn: sqlite3.Connection) -> None:
     ).fetchone()
     if not found:
         return
-    with conn:
-        for profile, region, fetched_at, elapsed, payload in conn.execute(
-            "SELECT profile, region, fetched_at, elapsed, instances FROM inventory"
-        ).fetchall():
-            try:
-                instances = _instances_from_payload(payload)
-            except (ValueError, TypeError, KeyError):
-                continue
-            scope = ScopeResult(
-                Scope(profile, region),
-                instances=instances,
-                elapsed=elapsed,
-                fetched_at=_time(fetched_at),
-            )
-            _write_scope(conn, scope, None)
-        conn.execute("DROP TABLE inventory")
+    try:
+        with conn:
+            _move_inventory(conn)
+    except sqlite3.OperationalError:  # another ssm-tui migrated it meanwhile: nothing to move
+        return
+
+
+def _move_inventory(conn: sqlite3.Connection) -> None:
+    """Each readable scope of the `inventory` table into the current tables, then drop it."""
+    for profile, region, fetched_at, elapsed, payload in conn.execute(
+        "SELECT profile, region, fetched_at, elapsed, instances FROM inventory"
+    ).fetchall():
+        try:
+            instances = _instances_from_payload(payload)
+        except (ValueError, TypeError, KeyError):
+            continue
+        scope = ScopeResult(
+            Scope(profile, region),
+            instances=instances,
+            elapsed=elapsed,
+            fetched_at=_time(fetched_at),
+        )
+        _write_scope(conn, scope, None)
+    conn.execute("DROP TABLE inventory")
 
 
 class Store:
