@@ -126,12 +126,12 @@ class TabBar(Widget, can_focus=True):
         line = Text(no_wrap=True, end="")
         spans = []
         for tab in self.tabs:
-            start = line.cell_len
+            start, first = line.cell_len, len(line)
             label = tab.label.copy()
             label.truncate(30, overflow="ellipsis")
             line.append_text(Text.assemble(" ", label, " "))
-            if tab.id == self._active:
-                line.stylize(active_style, start, line.cell_len)
+            if tab.id == self._active:  # characters, not cells: a wide label before takes fewer
+                line.stylize(active_style, first, len(line))
             spans.append((start, line.cell_len, tab.id))
         self._spans = spans
         return line
