@@ -21,6 +21,8 @@ from ssm_tui.ui.fleet_model import FleetModel
 from ssm_tui.ui.services import Services
 from ssm_tui.ui.widgets.fleet_view import FleetView
 
+from .conftest import wait_until
+
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PROFILES = ("a", "a-b", "A", "prod")
 """Profile names whose keys ("a/…", "a-b/…") order differently from the names themselves."""
@@ -122,9 +124,9 @@ async def test_the_table_first_draws_the_cache_head_exactly_as_the_whole_cache(t
     store = _cache(_fleet(specs), tmp_path / "cache.sqlite3")
     app = FleetHost(Services(store=store, clock=lambda: NOW))
     async with app.run_test(size=(150, 30)) as pilot:
-        await pilot.pause()
         fleet = app.query_one(FleetView)
-        assert not fleet._cache_pending
+        await wait_until(pilot, lambda: not fleet._cache_pending, "the rest of the cache")
+        await pilot.pause()
         online = sum(1 for _, _, status, _ in specs if status == 0)
         assert fleet.table.row_count == online and len(fleet.model.rows) == 400
         assert app.first is not None

@@ -22,6 +22,7 @@ end whatever is still open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 
 from rich.text import Text
@@ -44,6 +45,8 @@ from ssm_tui.ui.widgets.session_view import SessionView
 from ssm_tui.ui.widgets.tab_bar import TabBar
 
 FLEET_TAB = "tab-fleet"
+CACHE_WAIT = 5.0
+"""Seconds reading the AWS config waits for the rest of the cache to be read first."""
 LOGIN_WAIT = 10.0
 """Seconds to wait for a new shell's first output before typing the login command anyway."""
 
@@ -113,12 +116,12 @@ class MainScreen(Screen[None]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
-        """The rest of the cache, then the profiles, then the GC, in this order.
+        """The rest of the cache, then the profiles, then the GC: all behind the first paint.
 
-        Reading the config imports botocore on the AWS thread (~150 ms of CPU), which shares
-        the GIL with whatever this thread does meanwhile, so the first paint and the rest of
-        the cache come before it. (`FleetView` also schedules the rest itself, for hosts other
-        than this screen; whichever runs first reads it.)
+        Reading the config imports botocore on the AWS thread (~150 ms of CPU), which would
+        share the GIL with that paint and with reading the cache, so it waits for both.
+        (`FleetView` also schedules the rest of the cache itself, for hosts other than this
+        screen; whichever runs first starts it.)
         """
         self.fleet.finish_cache()
         self._load_profiles()
@@ -132,6 +135,10 @@ class MainScreen(Screen[None]):
             interval = float(getattr(self.services.get_settings(), "refresh_interval", 30) or 30)
             return profiles, scopes, interval
 
+        # after the rest of the cache (both are CPU work that would share the GIL), though
+        # never held up for long by it
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.fleet.cache_read.wait(), CACHE_WAIT)
         try:
             profiles, _scopes, interval = await self.services.aws.run(read())
         except Exception as exc:  # noqa: BLE001 - a broken AWS config must not stop the app
