@@ -377,9 +377,11 @@ class Store:
             ).fetchone()
             saved = [w for (w,) in conn.execute("SELECT widths FROM cached_scope")]
         instances: list[Instance] = []
+        layouts: dict[str, tuple[str, ...]] = {}  # each scope's field list, parsed once
         for names, row in head:
             try:
-                instances += _instances_from_rows(tuple(json.loads(names)), [json.loads(row)])
+                layout = layouts.get(names) or layouts.setdefault(names, tuple(json.loads(names)))
+                instances += _instances_from_rows(layout, [json.loads(row)])
             except (ValueError, TypeError, KeyError):
                 continue
         widths: tuple[int, ...] | None = None
