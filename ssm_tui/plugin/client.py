@@ -1,8 +1,8 @@
 """An asyncio data-channel client: what `session-manager-plugin` does on the wire, in-process.
 
 `DataChannelClient` opens the StreamUrl with `websockets`, sends the open-data-channel text frame
-(token, ClientId, RequestId, ClientVersion), answers the agent's handshake (session type; KMS
-encryption is refused with a clear error because we do not implement it), and then streams:
+(token, ClientId, RequestId, ClientVersion), answers the agent's handshake (session type, and
+KMS encryption when the Session Manager preferences name a key: `plugin/crypto.py`), and streams:
 
     async with DataChannelClient(url, token, session_id=sid, on_output=write) as client:
         session_type = await client.wait_ready()     # "Standard_Stream", "Port", ...
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import uuid
@@ -32,6 +33,7 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from ssm_tui.plugin import crypto
 from ssm_tui.plugin import messages as m
 from ssm_tui.plugin.channel import DEFAULT_WINDOW, Channel, RetransmissionExhausted
 
@@ -49,6 +51,8 @@ ResumeFn = Callable[[], Awaitable[tuple[str, str | None] | None]]
 """Returns (new token, new StreamUrl or None) from ResumeSession, or None if the session ended."""
 OutputFn = Callable[[int, bytes], None]
 """Receives (payload type, bytes) of every Output / Error / StdErr payload, in order."""
+DataKeyFn = Callable[[str, dict[str, str]], Awaitable[tuple[bytes, bytes]]]
+"""kms:GenerateDataKey(KeyId, EncryptionContext) with 64 bytes: (CiphertextBlob, Plaintext)."""
 
 
 class SessionError(m.ProtocolError):
@@ -56,7 +60,11 @@ class SessionError(m.ProtocolError):
 
 
 class KMSEncryptionNotSupported(SessionError):
-    """The agent asked for KMS encryption, which this client does not implement."""
+    """The agent asked for KMS encryption and this client has no way to call KMS."""
+
+
+class KMSEncryptionFailed(SessionError):
+    """The KMS data key or the agent's encryption challenge failed; the message says why."""
 
 
 class DataChannelClient:
@@ -77,6 +85,8 @@ class DataChannelClient:
         window: int = DEFAULT_WINDOW,
         chunk_size: int = CHUNK_SIZE,
         open_attempts: int = 6,
+        target_id: str = "",
+        generate_data_key: DataKeyFn | None = None,
     ) -> None:
         self.stream_url = stream_url
         self._token = token
@@ -89,6 +99,9 @@ class DataChannelClient:
         self._on_message = on_message
         self.chunk_size = chunk_size
         self.open_attempts = open_attempts
+        self.target_id = target_id
+        self._generate_data_key = generate_data_key
+        self._cipher: crypto.SessionCipher | None = None
         self.channel = Channel.for_client(window=window)
         self.session_type: str | None = None
         self.properties: dict[str, Any] = {}
@@ -214,9 +227,16 @@ class DataChannelClient:
         if self._closed.is_set():
             raise SessionError(self._error and str(self._error) or self._closed_reason())
 
+    @property
+    def encrypted(self) -> bool:
+        """The agent asked for KMS encryption and the data key is set up."""
+        return self._cipher is not None
+
     async def _send(self, payload_type: int, payload: bytes) -> None:
         if self._closed.is_set():
             raise SessionError(str(self._error) if self._error else self._closed_reason())
+        if self._cipher is not None:
+            payload = self._cipher.seal(payload_type, payload)
         await self._write(self.channel.send(payload_type, payload))
 
     async def _write(self, frames: list[bytes]) -> None:
@@ -351,6 +371,12 @@ class DataChannelClient:
 
     async def _handle_output(self, msg: m.ClientMessage) -> None:
         ptype = msg.payload_type
+        if self._cipher is not None:
+            try:
+                msg = _with_payload(msg, self._cipher.open(ptype, msg.payload))
+            except crypto.DecryptionError as exc:
+                self._finish(KMSEncryptionFailed(f"output message {msg.sequence_number}: {exc}"))
+                return
         try:
             if ptype == m.PayloadType.HANDSHAKE_REQUEST:
                 await self._handshake(m.parse_handshake_request(msg.payload))
@@ -362,7 +388,7 @@ class DataChannelClient:
                     self.session_type = "Standard_Stream"
                 self._ready.set()
             elif ptype == m.PayloadType.ENC_CHALLENGE_REQUEST:
-                self._finish(KMSEncryptionNotSupported(_KMS_MESSAGE))
+                await self._answer_challenge(msg.payload)
             elif ptype == m.PayloadType.EXIT_CODE:
                 self.exit_code = m.parse_exit_code(msg.payload)
             elif ptype == m.PayloadType.FLAG:
@@ -387,7 +413,7 @@ class DataChannelClient:
         self.agent_version = request.agent_version
         processed: list[dict[str, Any]] = []
         errors: list[str] = []
-        refuse_kms = False
+        kms_error: SessionError | None = None
         for action in request.actions:
             kind = action.get("ActionType")
             if kind == m.SESSION_TYPE_ACTION:
@@ -401,11 +427,16 @@ class DataChannelClient:
                     errors.append(error)
                     processed.append(m.processed_action(kind, m.ActionStatus.FAILED, error=error))
             elif kind == m.KMS_ENCRYPTION_ACTION:
-                refuse_kms = True
-                errors.append(_KMS_MESSAGE)
-                processed.append(
-                    m.processed_action(kind, m.ActionStatus.FAILED, error=_KMS_MESSAGE)
-                )
+                try:
+                    result = await self._set_up_kms(action.get("ActionParameters"))
+                except SessionError as exc:  # no KMS caller, or GenerateDataKey failed
+                    kms_error = exc
+                    errors.append(str(exc))
+                    processed.append(
+                        m.processed_action(kind, m.ActionStatus.FAILED, error=str(exc))
+                    )
+                else:
+                    processed.append(processed_ok(kind) | {"ActionResult": result})
             else:
                 error = f"Unsupported action {kind}"
                 processed.append(
@@ -415,10 +446,40 @@ class DataChannelClient:
             m.PayloadType.HANDSHAKE_RESPONSE,
             m.handshake_response_payload(self.client_version, processed, errors),
         )
-        if refuse_kms:
-            self._finish(KMSEncryptionNotSupported(_KMS_MESSAGE))
+        if kms_error is not None:
+            self._finish(kms_error)
         elif self.session_type is None:
             self._finish(SessionError("unable to determine the session type: " + "; ".join(errors)))
+
+    async def _set_up_kms(self, parameters: Any) -> dict[str, Any]:
+        """GenerateDataKey with the agent's encryption context; the action's ActionResult."""
+        if self._generate_data_key is None:
+            raise KMSEncryptionNotSupported(_KMS_MESSAGE)
+        try:
+            request = crypto.parse_kms_request(parameters)
+        except m.MessageDecodeError as exc:
+            raise KMSEncryptionFailed(str(exc)) from None
+        # A Challenge from the agent goes into the context too (ChallengeAcknowledgement).
+        context = crypto.encryption_context(self.session_id, self.target_id, request.challenge)
+        try:
+            ciphertext, plaintext = await self._generate_data_key(request.key_id, context)
+            self._cipher = crypto.SessionCipher(plaintext, agent=False)
+        except Exception as exc:  # noqa: BLE001 - KmsError and friends: their text is the message
+            raise KMSEncryptionFailed(str(exc)) from None
+        return crypto.kms_response_result(ciphertext, request.challenge is not None)
+
+    async def _answer_challenge(self, payload: bytes) -> None:
+        """Decrypt the agent's challenge with its key, re-encrypt it with ours, send it back."""
+        if self._cipher is None:
+            self._finish(KMSEncryptionFailed("encryption challenge without a KMS handshake"))
+            return
+        try:
+            challenge = self._cipher.decrypt(crypto.parse_challenge(payload))
+        except m.MessageDecodeError as exc:
+            self._finish(KMSEncryptionFailed(f"encryption challenge: {exc}"))
+            return
+        response = crypto.challenge_payload(self._cipher.encrypt(challenge))
+        await self._send(m.PayloadType.ENC_CHALLENGE_RESPONSE, response)
 
     # --- output as an iterator ------------------------------------------------------------------
 
@@ -437,8 +498,11 @@ def processed_ok(action_type: str) -> dict[str, Any]:
     return m.processed_action(action_type, m.ActionStatus.SUCCESS)
 
 
+def _with_payload(msg: m.ClientMessage, payload: bytes) -> m.ClientMessage:
+    return msg if payload is msg.payload else dataclasses.replace(msg, payload=payload)
+
+
 _KMS_MESSAGE = (
-    "this session requires KMS encryption (the Session Manager preferences set a KMS key), "
-    "which ssm-tui's built-in plugin does not support; install the official "
-    "session-manager-plugin and use it (--plugin PATH)"
+    "this session requires KMS encryption (the Session Manager preferences set a KMS key) "
+    "and this client was started without a way to call kms:GenerateDataKey"
 )

@@ -157,6 +157,17 @@ def make_resume(
     return resume
 
 
+def make_data_key(profile: str, region: str) -> Callable[[str, dict[str, str]], Any]:
+    """kms:GenerateDataKey with the session's own profile and region, as the official plugin."""
+
+    async def generate(key_id: str, context: dict[str, str]) -> tuple[bytes, bytes]:
+        from ssm_tui.aws.kms import generate_data_key
+
+        return await generate_data_key(profile or None, region or None, key_id, context)
+
+    return generate
+
+
 async def run_session(
     response: dict[str, str],
     *,
@@ -178,6 +189,8 @@ async def run_session(
         on_output=router,
         on_flag=router.on_flag,
         on_message=lambda text: status(text + "\n"),
+        target_id=str(request.get("Target") or ""),
+        generate_data_key=make_data_key(profile, region),
     )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="botocore's SSO token cache to write into (default ~/.aws/sso/cache)",
     )
     parser.add_argument(
+        "--kms",
+        action="store_true",
+        help="KMS-encrypted sessions: a key per account in the Session Manager preferences",
+    )
+    parser.add_argument(
         "--exit-with-stdin",
         action="store_true",
         help="stop when stdin reaches end of file (a parent holding the pipe died or closed it)",
@@ -108,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         drop_sessions_after=args.drop_sessions_after,
         sso_cache=args.sso_cache,
         exit_with_stdin=args.exit_with_stdin,
+        kms=args.kms,
     )
     try:
         return run(options)

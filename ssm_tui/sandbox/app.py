@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ssm_tui.sandbox import ec2_api, ssm_api
+from ssm_tui.sandbox import ec2_api, kms, ssm_api
 from ssm_tui.sandbox.context import Faults, SandboxContext
 from ssm_tui.sandbox.errors import Reply, fault_reply, protocol_of
 from ssm_tui.sandbox.identity import Caller, resolve_caller, signed_scope
@@ -92,6 +92,15 @@ class SandboxApp:
         if reply is not None:
             await _send_reply(send, reply)
             return
+        if signed.service == "kms" and kms.STATE.deny_profile and caller is not None:
+            body = await _read_body(receive)
+            if self._is_broken(kms.STATE.deny_profile, signed.access_key, caller):
+                account = _account(headers, caller)
+                target = headers.get("x-amz-target", "")
+                reply = kms.denied_reply(target, body, caller.arn, account, signed.region)
+                await _send_reply(send, reply)
+                return
+            receive = _replay(body, receive)
         target = headers.get("x-amz-target", "")
         if target.startswith("AmazonSSM.") and scope["method"] == "POST":
             body = await _read_body(receive)
@@ -181,10 +190,28 @@ class SandboxApp:
         elif path == "/_sandbox/faults/reset" and method == "POST":
             self.faults.reset()
             await _send_reply(send, _json_reply(200, self.faults.as_dict()))
+        elif path == "/_sandbox/kms" and method in ("GET", "POST"):
+            await self._kms_admin(method, receive, send)
         elif path == "/_sandbox/info" and method == "GET":
             await _send_reply(send, _json_reply(200, self.info))
         else:
             await _send_reply(send, _json_reply(404, {"error": f"no admin route {method} {path}"}))
+
+    async def _kms_admin(self, method: str, receive: Receive, send: Send) -> None:
+        """GET / POST `{"enabled": bool, "deny_profile": name|null}` (`sandbox/kms.py`)."""
+        if method == "GET":
+            await _send_reply(send, _json_reply(200, kms.STATE.as_dict()))
+            return
+        try:
+            changes = json.loads(await _read_body(receive) or b"{}")
+            if not isinstance(changes, dict):
+                raise ValueError("expected a JSON object")
+            names = [profile.name for profile in PROFILES]
+            state = await asyncio.to_thread(kms.update, changes, names)
+        except (ValueError, TypeError) as error:
+            await _send_reply(send, _json_reply(400, {"error": str(error)}))
+            return
+        await _send_reply(send, _json_reply(200, state))
 
     # -- data channel ---------------------------------------------------------------------------
 

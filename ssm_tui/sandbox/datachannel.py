@@ -54,6 +54,7 @@ from ssm_tui.plugin.messages import (
     parse_open_data_channel,
     parse_size,
 )
+from ssm_tui.sandbox import kms
 from ssm_tui.sandbox.context import SandboxContext
 from ssm_tui.sandbox.portfwd import MuxServer, StreamForwarder, loopback_host
 from ssm_tui.sandbox.sessions import SandboxSession
@@ -258,6 +259,7 @@ class SessionRuntime:
         self.session = session
         self.context = context
         self.plan = plan_for(session)
+        self.encryption = kms.for_session(session, self.plan.session_type)
         self.channel = Channel.for_server(window=WINDOW)
         self.connection: Connection | None = None
         self.transcript: Transcript | None = None if self.plan.is_port else Transcript()
@@ -298,12 +300,15 @@ class SessionRuntime:
         connection.push(self.channel.unacked_frames())
         if not self.flow_started:
             self.flow_started = True
-            if self.plan.handshake:
+            if self.plan.handshake or self.encryption is not None:
                 self.handshake_begun = time.monotonic()
                 properties = self.plan.properties
+                extra = [self.encryption.request_action()] if self.encryption else None
                 self._send(
                     PayloadType.HANDSHAKE_REQUEST,
-                    handshake_request_payload(AGENT_VERSION, self.plan.session_type, properties),
+                    handshake_request_payload(
+                        AGENT_VERSION, self.plan.session_type, properties, extra
+                    ),
                 )
             else:
                 self._start_backend()
@@ -315,6 +320,8 @@ class SessionRuntime:
     # -- outgoing --
 
     def _send(self, payload_type: int, payload: bytes) -> None:
+        if self.encryption is not None and self.encryption.cipher is not None:
+            payload = self.encryption.cipher.seal(payload_type, payload)
         frames = self.channel.send(payload_type, payload)
         if self.connection is not None:
             self.connection.push(frames)
@@ -381,7 +388,9 @@ class SessionRuntime:
             return  # the client has nothing else to say to the agent
         kind = msg.payload_type
         try:
-            if kind == PayloadType.OUTPUT:
+            if kind == PayloadType.OUTPUT and self.encryption is not None:
+                self._input(self._decrypt_input(msg.payload))
+            elif kind == PayloadType.OUTPUT:
                 self._input(msg.payload)
             elif kind == PayloadType.SIZE:
                 cols, rows = parse_size(msg.payload)
@@ -391,6 +400,8 @@ class SessionRuntime:
                         self._shell.resize(rows, cols)
             elif kind == PayloadType.HANDSHAKE_RESPONSE:
                 self._handshake_response(msg.payload)
+            elif kind == PayloadType.ENC_CHALLENGE_RESPONSE:
+                self._challenge_response(msg.payload)
             elif kind == PayloadType.FLAG:
                 self._flag(parse_flag(msg.payload))
         except ProtocolError as exc:
@@ -413,9 +424,39 @@ class SessionRuntime:
             detail = "; ".join(response.errors) or f"SessionType action status {status}"
             self.end(f"Handshake failed: {detail}")
             return
+        if self.encryption is not None:
+            try:  # kms:Decrypt of the client's data key, then the challenge (agent order)
+                self.encryption.finalize(response.processed_actions)
+            except ProtocolError as exc:
+                self.end(f"Encountered error while initiating handshake. {exc}")
+                return
+            self._send(PayloadType.ENC_CHALLENGE_REQUEST, self.encryption.challenge_request())
+            return
+        self._complete_handshake()
+
+    def _complete_handshake(self, customer_message: str = "") -> None:
         elapsed_ns = int((time.monotonic() - self.handshake_begun) * 1e9)
-        self._send(PayloadType.HANDSHAKE_COMPLETE, handshake_complete_payload(elapsed_ns, ""))
+        self._send(
+            PayloadType.HANDSHAKE_COMPLETE, handshake_complete_payload(elapsed_ns, customer_message)
+        )
         self._start_backend()
+
+    def _challenge_response(self, payload: bytes) -> None:
+        if self.encryption is None or self.encryption.confirmed or self.backend_started:
+            return
+        try:
+            self.encryption.verify(payload)
+        except ProtocolError as exc:
+            self.end(f"Encountered error while initiating handshake. {exc}")
+            return
+        self._complete_handshake(kms.ENCRYPTED_CUSTOMER_MESSAGE)
+
+    def _decrypt_input(self, payload: bytes) -> bytes:
+        """Client Output is encrypted once the key is set; anything else is dropped (logged)."""
+        assert self.encryption is not None
+        if self.encryption.cipher is None:
+            raise ProtocolError("input before the encryption key was set up")
+        return self.encryption.cipher.open(PayloadType.OUTPUT, payload)
 
     def _flag(self, flag: int) -> None:
         if flag == PayloadFlag.TERMINATE_SESSION:

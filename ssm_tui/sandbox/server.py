@@ -42,6 +42,8 @@ class Options:
     sso_cache: Path | None = None
     """Where botocore looks for SSO tokens (default ~/.aws/sso/cache of this process's HOME)."""
     exit_with_stdin: bool = False
+    kms: bool = False
+    """KMS-encrypted sessions from the start (`sandbox/kms.py`; also switchable at run time)."""
     """Stop at EOF on stdin: a parent that dies (even by SIGKILL) leaves no sandbox behind."""
 
 
@@ -115,6 +117,10 @@ async def _serve(
     token_paths = [portal.write_token(directory / "sso-cache"), portal.write_token(sso_cache)]
     stream_base = endpoint.replace("http://", "ws://", 1)
     ssm_api.install(world, registry, stream_base, directory / "hosts")
+    if options.kms:
+        from ssm_tui.sandbox import kms
+
+        kms.set_enabled(True)
 
     info: dict[str, Any] = {
         "endpoint": endpoint,
@@ -189,6 +195,9 @@ def _finish_ssm(ready: threading.Event) -> None:
     try:
         ssm_api.install_into_moto()
         seed_ssm_documents()
+        from ssm_tui.sandbox import kms
+
+        kms.documents_seeded()
     except Exception:  # the SSM calls then fail visibly; the reason belongs in the log
         traceback.print_exc(file=sys.stderr)
     finally:
@@ -230,7 +239,8 @@ def _announce(info: dict[str, Any], directory: Path) -> None:
         f"started in {info['startup_seconds']:.2f} s)",
         "  AWS APIs   sts ec2 ssm logs s3 organizations iam (moto) + Session Manager, SSO portal",
         f"  websocket  {info['endpoint'].replace('http', 'ws', 1)}/v1/data-channel/<SessionId>",
-        f"  admin      GET/POST {info['endpoint']}/_sandbox/faults, GET /_sandbox/info",
+        f"  admin      GET/POST {info['endpoint']}/_sandbox/faults, /_sandbox/kms, "
+        "GET /_sandbox/info",
         f"  files      {directory} (config, credentials)",
         f"  fleet      {info['instances']} instances, seed {info['seed']}, accounts "
         + ", ".join(f"{name} {number}" for name, number in info["accounts"].items()),

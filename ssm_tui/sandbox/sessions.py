@@ -56,6 +56,8 @@ class SandboxSession:
     reason: str | None
     instance: InstanceView
     logging: LoggingPrefs | None
+    kms_key_id: str = ""
+    """The preferences' kmsKeyId when the session started ("" = not encrypted; `sandbox/kms.py`)."""
     start_date: datetime = field(default_factory=lambda: datetime.now(UTC))
     end_date: datetime | None = None
     status: str = "Connected"

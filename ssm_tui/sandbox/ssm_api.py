@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ssm_tui.sandbox import kms
 from ssm_tui.sandbox.identity import Caller, resolve_caller
 from ssm_tui.sandbox.seed import SHELL_DOCUMENT, document_contents, document_parameters
 from ssm_tui.sandbox.sessions import (
@@ -403,6 +404,14 @@ def _logging_prefs(self: Any, content: dict[str, Any]) -> LoggingPrefs | None:
     )
 
 
+def _kms_key_id(self: Any) -> str:
+    """The Session Manager preferences' kmsKeyId (the agent encrypts with it: `sandbox/kms.py`)."""
+    if isinstance(self, Call) and not MOTO_SEEDED.is_set():
+        return kms.planned_key(self.current_account, self.region)
+    inputs = (_document(self, SHELL_DOCUMENT).get("inputs") or {}) if _has_shell(self) else {}
+    return str(inputs.get("kmsKeyId") or "")
+
+
 def _has_shell(self: Any) -> bool:
     if isinstance(self, Call) and not MOTO_SEEDED.is_set():
         return True
@@ -476,6 +485,7 @@ def _start_session(self: Any) -> tuple[str, dict[str, str]]:
         reason=reason,
         instance=_instance_view(instance, state.hosts_dir),
         logging=_logging_prefs(self, content),
+        kms_key_id=_kms_key_id(self),
     )
     state.registry.add(session)
     return _dumps(

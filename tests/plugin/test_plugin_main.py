@@ -80,11 +80,14 @@ async def test_piped_stdin_runs_in_the_shell_and_ends_it() -> None:
     assert agent.sizes == [(300, 100)]  # stdout is not a terminal: the official default
 
 
-async def test_kms_request_is_refused_with_a_message() -> None:
+async def test_kms_without_credentials_is_a_clear_message() -> None:
+    """The agent asks for KMS; with no AWS credentials GenerateDataKey cannot be called."""
     async with FakeAgent(session_type="Standard_Stream", kms=True) as agent:
         code, _, err = await run_plugin(agent)
     assert code == 255
-    assert b"KMS encryption" in err
+    assert b"kms:GenerateDataKey on key k failed" in err
+    assert agent.handshake_response is not None
+    assert agent.handshake_response.status_of("KMSEncryption") == m.ActionStatus.FAILED
 
 
 async def test_missing_response_variable_is_a_usage_error() -> None:
