@@ -122,8 +122,13 @@ async def _serve(
 
         kms.set_enabled(True)
 
+    from ssm_tui.sandbox.awsproxy import AwsProxy
+
+    aws_proxy = await AwsProxy(sock.getsockname()[:2], directory).start(options.host)
     info: dict[str, Any] = {
         "endpoint": endpoint,
+        "aws_proxy": aws_proxy.url,
+        "aws_ca_bundle": str(aws_proxy.ca_path),
         "env_file": str(env_file),
         "directory": str(directory),
         "profiles": [profile.name for profile in PROFILES],
@@ -173,6 +178,7 @@ async def _serve(
             threading.Thread(target=_stop_at_stdin_eof, daemon=True).start()
         await task
     finally:
+        aws_proxy.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
@@ -242,6 +248,8 @@ def _announce(info: dict[str, Any], directory: Path) -> None:
         f"  admin      GET/POST {info['endpoint']}/_sandbox/faults, /_sandbox/kms, "
         "GET /_sandbox/info",
         f"  files      {directory} (config, credentials)",
+        f"  aws proxy  HTTPS_PROXY={info['aws_proxy']} AWS_CA_BUNDLE={info['aws_ca_bundle']}",
+        "             (for SDKs that ignore AWS_ENDPOINT_URL, e.g. session-manager-plugin's KMS)",
         f"  fleet      {info['instances']} instances, seed {info['seed']}, accounts "
         + ", ".join(f"{name} {number}" for name, number in info["accounts"].items()),
         f"  profiles   {', '.join(info['profiles'])}",
