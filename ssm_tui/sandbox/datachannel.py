@@ -431,6 +431,7 @@ class SessionRuntime:
                 self.end(f"Encountered error while initiating handshake. {exc}")
                 return
             self._send(PayloadType.ENC_CHALLENGE_REQUEST, self.encryption.challenge_request())
+            self._spawn(self._challenge_deadline())
             return
         self._complete_handshake()
 
@@ -450,6 +451,11 @@ class SessionRuntime:
             self.end(f"Encountered error while initiating handshake. {exc}")
             return
         self._complete_handshake(kms.ENCRYPTED_CUSTOMER_MESSAGE)
+
+    async def _challenge_deadline(self) -> None:
+        await asyncio.sleep(kms.HANDSHAKE_TIMEOUT)
+        if self.encryption is not None and not self.encryption.confirmed:
+            self.end("Encountered error while initiating handshake. " + kms.CHALLENGE_TIMEOUT)
 
     def _decrypt_input(self, payload: bytes) -> bytes:
         """Client Output is encrypted once the key is set; anything else is dropped (logged)."""

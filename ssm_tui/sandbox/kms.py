@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 SHELL_DOCUMENT = "SSM-SessionManagerRunShell"
 KEY_ALIAS = "alias/ssm-tui-sessions"
 KEY_DESCRIPTION = "Session Manager session encryption (ssm-tui sandbox)"
+HANDSHAKE_TIMEOUT = 15.0
+"""The agent's `handshakeTimeout` for each step, the encryption challenge included."""
+CHALLENGE_TIMEOUT = "Timed out waiting for encryption challenge."
 
 
 @dataclass(slots=True)

@@ -23,7 +23,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from ssm_tui.plugin import messages as m
-from ssm_tui.plugin.client import DataChannelClient
+from ssm_tui.plugin.client import DataChannelClient, SessionError
 from ssm_tui.plugin.crypto import ENCRYPTED_CUSTOMER_MESSAGE
 from ssm_tui.plugin.main import make_data_key
 from tests.kms.conftest import AdminError, kms_admin, linux_target, preference_key
@@ -194,6 +194,31 @@ async def test_non_interactive_commands_are_encrypted_too(kms_sandbox: Any) -> N
         assert client.encrypted
         await client.wait_closed()
     assert b"nic-ok" in sink.data
+
+
+async def test_a_data_key_for_another_context_is_refused(kms_sandbox: Any) -> None:
+    """The agent decrypts with its own encryption context: a key bound to another target fails."""
+    target = linux_target("sandbox")
+    ssm = boto3.Session(profile_name="sandbox").client("ssm")
+    started = ssm.start_session(Target=target)
+    real = make_data_key("sandbox", "us-east-1")
+
+    async def wrong_target(key_id: str, context: dict[str, str]) -> tuple[bytes, bytes]:
+        return await real(key_id, {**context, "aws:ssm:TargetId": "i-0000000000000000f"})
+
+    client = DataChannelClient(
+        started["StreamUrl"],
+        started["TokenValue"],
+        session_id=started["SessionId"],
+        target_id=target,
+        generate_data_key=wrong_target,
+        on_output=Sink(),
+    )
+    async with client:
+        with pytest.raises(SessionError, match="Fetching data key failed"):
+            await client.wait_ready()
+    active = ssm.describe_sessions(State="Active")["Sessions"]
+    assert started["SessionId"] not in {s["SessionId"] for s in active}
 
 
 async def test_port_sessions_are_never_encrypted(kms_sandbox: Any) -> None:
