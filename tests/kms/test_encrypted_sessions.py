@@ -25,7 +25,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from ssm_tui.plugin import messages as m
 from ssm_tui.plugin.client import DataChannelClient, SessionError
 from ssm_tui.plugin.crypto import ENCRYPTED_CUSTOMER_MESSAGE
-from ssm_tui.plugin.main import make_data_key
+from ssm_tui.plugin.main import make_data_key, make_resume
 from tests.kms.conftest import AdminError, kms_admin, linux_target, preference_key
 
 SSM_TUI = [sys.executable, "-m", "ssm_tui.cli"]
@@ -219,6 +219,35 @@ async def test_a_data_key_for_another_context_is_refused(kms_sandbox: Any) -> No
             await client.wait_ready()
     active = ssm.describe_sessions(State="Active")["Sessions"]
     assert started["SessionId"] not in {s["SessionId"] for s in active}
+
+
+async def test_an_encrypted_session_survives_a_reconnect(kms_sandbox: Any) -> None:
+    """The socket drops; ResumeSession + reconnect carry on with the same keys, no new handshake."""
+    target = linux_target("sandbox")
+    ssm = boto3.Session(profile_name="sandbox").client("ssm")
+    started = ssm.start_session(Target=target)
+    sid = started["SessionId"]
+    sink = Sink()
+    client = DataChannelClient(
+        started["StreamUrl"],
+        started["TokenValue"],
+        session_id=sid,
+        target_id=target,
+        resume=make_resume(sid, "sandbox", "us-east-1", kms_sandbox.endpoint),
+        generate_data_key=make_data_key("sandbox", "us-east-1"),
+        on_output=sink,
+    )
+    try:
+        async with client:
+            await client.wait_ready()
+            kms_sandbox.set_faults(drop_sessions_after=1.0)
+            await client.send_input(b"for i in 1 2 3; do sleep 1; echo tick-$i; done; exit\r")
+            await sink.wait_for(b"tick-3", timeout=30)
+            await client.wait_closed()
+    finally:
+        kms_sandbox.reset_faults()
+    assert client.encrypted and client.reconnects >= 1
+    assert b"tick-1" in sink.data and b"tick-2" in sink.data
 
 
 async def test_port_sessions_are_never_encrypted(kms_sandbox: Any) -> None:
