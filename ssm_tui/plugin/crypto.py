@@ -33,9 +33,6 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from ssm_tui.plugin.messages import MessageDecodeError, PayloadType
 
 DATA_KEY_BYTES = 64
@@ -93,6 +90,9 @@ class SessionCipher:
     def __init__(self, plaintext_key: bytes, *, agent: bool) -> None:
         if len(plaintext_key) != DATA_KEY_BYTES:
             raise ValueError(f"the data key has {len(plaintext_key)} bytes, not {DATA_KEY_BYTES}")
+        # imported here: ~50 ms that sessions without KMS (and the sandbox's start) never pay
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         half = DATA_KEY_BYTES // 2
         agent_to_client = AESGCM(plaintext_key[:half])
         client_to_agent = AESGCM(plaintext_key[half:])
@@ -108,6 +108,8 @@ class SessionCipher:
     def decrypt(self, data: bytes) -> bytes:
         if len(data) < NONCE_SIZE + 16:
             raise DecryptionError("encrypted payload too short")
+        from cryptography.exceptions import InvalidTag
+
         try:
             return self._open.decrypt(data[:NONCE_SIZE], data[NONCE_SIZE:], None)
         except InvalidTag:

@@ -120,19 +120,25 @@ class AwsProxy:
 
     def __init__(self, upstream: tuple[str, int], directory: Path) -> None:
         self._upstream = upstream
-        self._authority = _Authority(directory)
+        self._directory = directory
+        self._authority: asyncio.Future[_Authority] | None = None
         self._server: asyncio.Server | None = None
         self.url = ""
-
-    @property
-    def ca_path(self) -> Path:
-        return self._authority.ca_path
+        self.ca_path = directory / CA_FILE
+        """Written just after the start (the CA is made on a thread: ~150 ms off the start)."""
 
     async def start(self, host: str = "127.0.0.1") -> AwsProxy:
+        loop = asyncio.get_running_loop()
+        self._authority = loop.run_in_executor(None, _Authority, self._directory)
         self._server = await asyncio.start_server(self._client, host, 0)
         port = self._server.sockets[0].getsockname()[1]
         self.url = f"http://{host}:{port}"
         return self
+
+    async def ready(self) -> None:
+        """Wait until the CA file exists."""
+        assert self._authority is not None
+        await asyncio.shield(self._authority)
 
     def close(self) -> None:
         if self._server is not None:
@@ -156,7 +162,9 @@ class AwsProxy:
         try:
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             await writer.drain()
-            await writer.start_tls(self._authority.context_for(host.lower()))
+            assert self._authority is not None
+            authority = await asyncio.shield(self._authority)
+            await writer.start_tls(authority.context_for(host.lower()))
             up_reader, up_writer = await asyncio.open_connection(*self._upstream)
         except (OSError, ssl.SSLError) as exc:
             log.debug("aws proxy: %s: %s", host, exc)

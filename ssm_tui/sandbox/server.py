@@ -125,6 +125,8 @@ async def _serve(
     from ssm_tui.sandbox.awsproxy import AwsProxy
 
     aws_proxy = await AwsProxy(sock.getsockname()[:2], directory).start(options.host)
+    if options.kms:
+        await aws_proxy.ready()  # the official plugin's KMS calls need the CA file at once
     info: dict[str, Any] = {
         "endpoint": endpoint,
         "aws_proxy": aws_proxy.url,
