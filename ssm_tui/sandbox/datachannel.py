@@ -10,6 +10,8 @@ What the server does, in the agent's order (reference `session-protocol.md` §7-
 - read the open-data-channel text frame and check its token (a wrong one closes the socket);
 - Port and NonInteractiveCommands sessions: HandshakeRequest (4-part AgentVersion), wait for the
   HandshakeResponse, HandshakeComplete; shell sessions skip it and just start printing;
+- when the Session Manager preferences name a KMS key, every session but Port handshakes with a
+  KMSEncryption action, the encryption challenge and AES-GCM payloads (`sandbox/kms.py`);
 - stream the backend's output as sequenced `output_stream_data` (≤ 1024 bytes, UTF-8 safe), keep a
   window of unacknowledged messages, resend the oldest after the RTO, and stop reading the backend
   while the client is behind (so a fast `cat` never balloons memory);

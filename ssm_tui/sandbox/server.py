@@ -42,9 +42,9 @@ class Options:
     sso_cache: Path | None = None
     """Where botocore looks for SSO tokens (default ~/.aws/sso/cache of this process's HOME)."""
     exit_with_stdin: bool = False
+    """Stop at EOF on stdin: a parent that dies (even by SIGKILL) leaves no sandbox behind."""
     kms: bool = False
     """KMS-encrypted sessions from the start (`sandbox/kms.py`; also switchable at run time)."""
-    """Stop at EOF on stdin: a parent that dies (even by SIGKILL) leaves no sandbox behind."""
 
 
 def run(options: Options) -> int:
