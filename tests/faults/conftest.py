@@ -33,7 +33,9 @@ def command(*args: str) -> list[str]:
 
 
 @pytest.fixture
-def config_with(sandbox_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Path]:  # type: ignore[no-untyped-def]
+def config_with(  # type: ignore[no-untyped-def]
+    sandbox_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str], Path]:
     """Write the sandbox's AWS config plus `extra` into this test's own file, and use it."""
 
     def write(extra: str) -> Path:
