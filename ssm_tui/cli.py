@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -43,6 +45,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; Ctrl-C and a closed output pipe end it quietly, never with a traceback."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # the ^C the terminal echoed stays on its own line
+        return 128 + signal.SIGINT
+    except BrokenPipeError:
+        # `ssm-tui list --json | head -2`: the reader has all it wanted. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise again, and exit as a tool
+        # killed by SIGPIPE would (128 + 13).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from ssm_tui.aws import quiet_sdk_logs
+
+    quiet_sdk_logs()  # the commands report AWS failures themselves, in one line each
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["sandbox"]:
         # The sandbox has its own parser; the app imports nothing of it otherwise.

@@ -10,7 +10,9 @@ workers and a CLI process can share the files; WAL mode lets readers run beside 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -256,11 +258,64 @@ def _move_inventory(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE inventory")
 
 
+def _private_dir(path: Path, *, ours: bool) -> None:
+    """Create `path` as 0700; tighten it to 0700 when it is ssm-tui's own folder.
+
+    The files hold account ids, instance names, IPs, tags and who connected where: no other
+    local user should read them. A folder the caller named itself (`Store(path)` in /tmp, say)
+    is created private but never changed if it already exists.
+    """
+    existed = path.is_dir()
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if (ours or not existed) and path.stat().st_mode & 0o077:
+        with contextlib.suppress(OSError):  # not ours to change: still usable
+            os.chmod(path, 0o700)
+
+
+def _private_file(path: Path) -> None:
+    """Create `path` 0600 (SQLite gives its -wal and -shm files the database file's mode)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for extra in ("-wal", "-shm"):
+        side = path.with_name(path.name + extra)
+        with contextlib.suppress(OSError):
+            if side.stat().st_mode & 0o077:
+                os.chmod(side, 0o600)
+
+
+def _set_aside(path: Path) -> Path:
+    """Move an unreadable database (and its -wal/-shm) out of the way; the new name."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    os.replace(path, aside)
+    for extra in ("-wal", "-shm"):
+        with contextlib.suppress(OSError):
+            os.remove(path.with_name(path.name + extra))
+    return aside
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
 class Store:
     """The inventory cache and the local session record.
 
     `path` puts both tables in that one file (tests, portable setups); by default the cache lives
     in the user cache dir and the session record in the user data dir.
+
+    Neither file ever stops a command or the app. The cache is disposable: a file that is not a
+    database (garbage bytes, a half-written disk) is set aside and a new one made; when it cannot
+    be written at all (read-only folder, full disk) the cache is off and `cache_off` says why,
+    for the UI and the CLIs to show. The session record is the user's history: an unreadable one
+    is set aside under a `.corrupt-<time>` name (never deleted) and recording goes on in a new
+    file; if it cannot be written, `record_off` says why and sessions still run.
     """
 
     def __init__(self, path: Path | None = None, *, cache_path: Path | None = None) -> None:
@@ -270,14 +325,41 @@ class Store:
             if cache_path is not None
             else (self.data_path if path is not None else default_cache_path())
         )
-        self._init(self.cache_path, _CACHE_SCHEMA, "cached_instance")
+        self._ours = path is None  # the platformdirs folders are ssm-tui's own
+        self.cache_off: str | None = None
+        """Why the inventory cache is not used (None: it works)."""
+        self.record_off: str | None = None
+        """Why sessions are not recorded (None: they are)."""
+        self.notes: list[str] = []
+        """What was repaired on the way (a file set aside), for the user to hear about once."""
+        self.cache_off = self._open(self.cache_path, _CACHE_SCHEMA, "cached_instance", "cache")
         self._data_ready = False
         """The session record is opened on first use: a start reads only the cache."""
+
+    def _open(self, path: Path, schema: str, table: str, what: str) -> str | None:
+        """Make `path` usable (private, tables created, unreadable file set aside): None, or
+        why it cannot be used."""
+        label = "inventory cache" if what == "cache" else "session record"
+        try:
+            _private_dir(path.parent, ours=self._ours)
+            _private_file(path)
+            try:
+                self._init(path, schema, table)
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise  # locked, read-only, cannot open: the file itself is not at fault
+                aside = _set_aside(path)
+                self.notes.append(f"{label} {path} was unreadable ({exc}); set aside as {aside}")
+                _private_file(path)
+                self._init(path, schema, table)
+        except (sqlite3.Error, OSError) as exc:
+            off = "off" if what == "cache" else "not recorded"
+            return f"{label} {off}: cannot use {path}: {_reason(exc)}"
+        return None
 
     @staticmethod
     def _init(path: Path, schema: str, table: str) -> None:
         """Create the tables once; a file that has them is only opened (no write at start-up)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=10)
         try:
             found = conn.execute(
@@ -308,9 +390,14 @@ class Store:
     def _connect_data(self) -> AbstractContextManager[sqlite3.Connection]:
         """`_connect` to the session record, its table created on first use."""
         if not self._data_ready:
-            self._init(self.data_path, _DATA_SCHEMA, "sessions")
+            self.record_off = self._open(self.data_path, _DATA_SCHEMA, "sessions", "record")
             self._data_ready = True
         return self._connect(self.data_path)
+
+    def _cache_failed(self, exc: sqlite3.Error) -> None:
+        """A cache call failed: a broken file turns the cache off; a busy one only skips."""
+        if not (isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)):
+            self.cache_off = f"inventory cache off: {self.cache_path}: {_reason(exc)}"
 
     # ------------------------------------------------------------------ inventory cache
 
@@ -320,22 +407,31 @@ class Store:
         `widths` is the caller's display hint for these rows (the fleet's column widths), given
         back by `first_online_by_name`.
         """
-        if result.error is not None or result.from_cache:
+        if result.error is not None or result.from_cache or self.cache_off:
             return
-        with self._connect(self.cache_path) as conn:
-            _write_scope(conn, result, widths)
+        try:
+            with self._connect(self.cache_path) as conn:
+                _write_scope(conn, result, widths)
+        except sqlite3.Error as exc:  # the cache is disposable: the listing itself stands
+            self._cache_failed(exc)
 
     def load_inventory(self) -> list[ScopeResult]:
         """Every cached scope (from_cache=True, fetched_at = when it was listed)."""
-        with self._connect(self.cache_path) as conn:
-            scopes = conn.execute(
-                "SELECT profile, region, fetched_at, elapsed, fields FROM cached_scope"
-                " ORDER BY profile, region"
-            ).fetchall()
-            rows = conn.execute(
-                "SELECT profile, region, row FROM cached_instance"
-                " ORDER BY profile, region, position"
-            ).fetchall()
+        if self.cache_off:
+            return []
+        try:
+            with self._connect(self.cache_path) as conn:
+                scopes = conn.execute(
+                    "SELECT profile, region, fetched_at, elapsed, fields FROM cached_scope"
+                    " ORDER BY profile, region"
+                ).fetchall()
+                rows = conn.execute(
+                    "SELECT profile, region, row FROM cached_instance"
+                    " ORDER BY profile, region, position"
+                ).fetchall()
+        except sqlite3.Error as exc:
+            self._cache_failed(exc)
+            return []
         texts: dict[tuple[str, str], list[str]] = {}
         for profile, region, row in rows:
             texts.setdefault((profile, region), []).append(row)
@@ -365,17 +461,23 @@ class Store:
         (SQLite compares text as UTF-8 bytes, which orders like Python's code points).
         Unreadable rows are skipped here; `load_inventory` then drops their scope.
         """
-        with self._connect(self.cache_path) as conn:
-            head = conn.execute(
-                "SELECT s.fields, i.row FROM cached_instance AS i"
-                " JOIN cached_scope AS s ON s.profile = i.profile AND s.region = i.region"
-                " WHERE i.online = 1 ORDER BY i.name_order, i.instance_id, i.key LIMIT ?",
-                (limit,),
-            ).fetchall()
-            total, online = conn.execute(
-                "SELECT count(*), coalesce(sum(online), 0) FROM cached_instance"
-            ).fetchone()
-            saved = [w for (w,) in conn.execute("SELECT widths FROM cached_scope")]
+        if self.cache_off:
+            return CacheHead((), 0, 0, None)
+        try:
+            with self._connect(self.cache_path) as conn:
+                head = conn.execute(
+                    "SELECT s.fields, i.row FROM cached_instance AS i"
+                    " JOIN cached_scope AS s ON s.profile = i.profile AND s.region = i.region"
+                    " WHERE i.online = 1 ORDER BY i.name_order, i.instance_id, i.key LIMIT ?",
+                    (limit,),
+                ).fetchall()
+                total, online = conn.execute(
+                    "SELECT count(*), coalesce(sum(online), 0) FROM cached_instance"
+                ).fetchone()
+                saved = [w for (w,) in conn.execute("SELECT widths FROM cached_scope")]
+        except sqlite3.Error as exc:
+            self._cache_failed(exc)
+            return CacheHead((), 0, 0, None)
         instances: list[Instance] = []
         layouts: dict[str, tuple[str, ...]] = {}  # each scope's field list, parsed once
         for names, row in head:
@@ -392,18 +494,26 @@ class Store:
         return CacheHead(tuple(instances), total, online, widths)
 
     def clear_inventory(self) -> None:
-        with self._connect(self.cache_path) as conn:
-            conn.execute("DELETE FROM cached_instance")
-            conn.execute("DELETE FROM cached_scope")
+        if self.cache_off:
+            return
+        try:
+            with self._connect(self.cache_path) as conn:
+                conn.execute("DELETE FROM cached_instance")
+                conn.execute("DELETE FROM cached_scope")
+        except sqlite3.Error as exc:
+            self._cache_failed(exc)
 
     # ------------------------------------------------------------------ local session record
 
     def record_session_start(
         self, started: StartedSession, *, account_id: str, plugin: str
     ) -> None:
-        """Record a session the moment StartSession returned (never the token)."""
-        with self._connect_data() as conn:
-            conn.execute(
+        """Record a session the moment StartSession returned (never the token).
+
+        Never raises: a record that cannot be written must not stop the session (`record_off`).
+        """
+        try:
+            self._record(
                 "INSERT OR REPLACE INTO sessions (session_id, profile, account_id, region, target,"
                 " document_name, started_at, ended_at, exit_status, plugin)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
@@ -418,16 +528,28 @@ class Store:
                     plugin,
                 ),
             )
+        except sqlite3.Error as exc:
+            self.record_off = f"session record not written: {self.data_path}: {_reason(exc)}"
+
+    def _record(self, sql: str, params: tuple[Any, ...]) -> None:
+        """One write to the session record (nothing when it is off)."""
+        connection = self._connect_data()
+        if self.record_off:
+            return
+        with connection as conn:
+            conn.execute(sql, params)
 
     def record_session_end(
         self, session_id: str, *, exit_status: int | None, ended_at: datetime | None = None
     ) -> None:
-        """Mark a recorded session as ended (unknown ids are ignored)."""
-        with self._connect_data() as conn:
-            conn.execute(
+        """Mark a recorded session as ended (unknown ids are ignored). Never raises."""
+        try:
+            self._record(
                 "UPDATE sessions SET ended_at = ?, exit_status = ? WHERE session_id = ?",
                 (_iso(ended_at or datetime.now(UTC)), exit_status, session_id),
             )
+        except sqlite3.Error as exc:
+            self.record_off = f"session record not written: {self.data_path}: {_reason(exc)}"
 
     def local_sessions(self, target: str | None = None, limit: int = 500) -> list[LocalSession]:
         """Recorded sessions, newest first; only those on `target` when given."""
@@ -437,8 +559,15 @@ class Store:
             query += " WHERE target = ?"
             params = (target,)
         query += " ORDER BY started_at DESC, rowid DESC LIMIT ?"
-        with self._connect_data() as conn:
-            rows = conn.execute(query, (*params, limit)).fetchall()
+        connection = self._connect_data()
+        if self.record_off:
+            return []
+        try:
+            with connection as conn:
+                rows = conn.execute(query, (*params, limit)).fetchall()
+        except sqlite3.Error as exc:
+            self.record_off = f"session record unreadable: {self.data_path}: {_reason(exc)}"
+            return []
         return [
             LocalSession(
                 session_id=row["session_id"],

@@ -51,6 +51,7 @@ from aiobotocore.session import AioSession
 from botocore import exceptions as bce
 
 from ssm_tui import __version__
+from ssm_tui.aws import credentials
 from ssm_tui.aws import profiles as profiles_mod
 from ssm_tui.aws.errors import UnknownProfileError
 from ssm_tui.aws.profiles import ENV_PROFILE, _config_error
@@ -303,6 +304,7 @@ async def get_session(profile: str | None) -> AioSession:
         # Also the config of botocore's own STS/SSO clients (AssumeRole, GetRoleCredentials).
         session.set_default_client_config(BASE_CONFIG)
         name = _prepare(session, profile, key[0])
+        credentials.install(session)  # deadlines: credential_process, unreachable endpoints
         if name is not None:
             await _apply_audit_name(session, name, key[0])
         cache[key] = session
@@ -334,7 +336,8 @@ async def _caller_name(profile: str, profiles: dict, fingerprint: tuple) -> str:
     """The source identity's own name (IAM user or role session), else the local user name."""
     source = profiles.get(profile, {}).get("source_profile")
     name: str | None = None
-    if source and source != profile and source in profiles:
+    looped = profiles_mod.source_loop(profile, profiles)  # botocore refuses it: no lookup
+    if source and source != profile and source in profiles and not looped:
         try:
             identity = await caller_identity(source, profiles[source].get("region"))
             name = caller_name_from_arn(identity.get("Arn", ""))

@@ -213,7 +213,26 @@ def explain(exc: BaseException, profile: str | None, region: str | None = None) 
             "NoCredentials",
         )
     if isinstance(exc, bce.CredentialRetrievalError):
-        return ScopeError(name, region, str(exc), _login_hint(profile, kind), "CredentialsError")
+        return ScopeError(
+            name, region, str(exc), _retrieval_hint(str(exc), profile, kind), "CredentialsError"
+        )
+    if isinstance(exc, bce.InfiniteLoopConfigError):
+        return ScopeError(
+            name,
+            region,
+            f"the source_profile chain of profile {name!r} loops: {exc}",
+            "make one profile of the chain hold credentials (keys, SSO or credential_process) "
+            "instead of a source_profile",
+            "ConfigError",
+        )
+    if isinstance(exc, KeyError) and _looks_like_cache_key(exc):
+        return ScopeError(
+            name,
+            region,
+            f"the cached SSO login of profile {name!r} cannot be read (file {exc.args[0]}.json)",
+            f"log in again to rewrite it: aws sso login --profile {name}",
+            "SSOTokenUnreadable",
+        )
     if isinstance(exc, bce.NoRegionError):
         return ScopeError(
             name,
@@ -245,6 +264,28 @@ def explain(exc: BaseException, profile: str | None, region: str | None = None) 
     if isinstance(exc, OSError):
         return ScopeError(name, region, f"{type(exc).__name__}: {exc}", "", type(exc).__name__)
     return ScopeError(name, region, f"unexpected error: {type(exc).__name__}: {exc}", "", "")
+
+
+def _retrieval_hint(message: str, profile: str | None, kind: str | None) -> str:
+    """The next step for a failed credential_process (see `aws.credentials`), else the login."""
+    where = f"the credential_process of profile {profile!r}"
+    if "did not finish within" in message:
+        return f"{where} hangs or waits for input: run it in a shell to see what it waits for"
+    if "program not found" in message or "not executable" in message:
+        return f"install the program, or fix the path in {where}"
+    if "printed no JSON" in message or "lacks" in message or "answered Version" in message:
+        return (
+            f'{where} must print {{"Version": 1, "AccessKeyId": …, "SecretAccessKey": …}} '
+            "on stdout (anything else to stderr)"
+        )
+    return _login_hint(profile, kind)
+
+
+def _looks_like_cache_key(exc: KeyError) -> bool:
+    """botocore's SSO token cache raises KeyError(<sha1 of the start URL>) for a file it cannot
+    parse: 40 hex digits."""
+    key = exc.args[0] if exc.args else ""
+    return isinstance(key, str) and len(key) == 40 and all(c in "0123456789abcdef" for c in key)
 
 
 def _service_action(exc: bce.ClientError) -> str:

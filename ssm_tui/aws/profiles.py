@@ -118,6 +118,29 @@ def load_profiles(*, include_discovered: bool = False) -> list[Profile]:
     return sorted(profiles, key=lambda p: p.name)
 
 
+def source_loop(profile: str, profiles: dict) -> list[str] | None:
+    """The profiles of a `source_profile` cycle reachable from `profile` (a -> b -> a), else None.
+
+    botocore refuses such a chain when it resolves credentials (InfiniteLoopConfigError); anyone
+    who walks the chain before it (the audit name asks the source profile who it is) must stop
+    too, or it waits on its own lock for ever.
+    """
+    seen: list[str] = []
+    current: str | None = profile
+    while current and current in profiles:
+        if current in seen:
+            return seen[seen.index(current) :]
+        seen.append(current)
+        link = profiles[current] or {}
+        if not link.get("role_arn"):  # only role profiles follow their source_profile
+            return None
+        source = link.get("source_profile")
+        if source == current:  # botocore allows a role profile that is its own source
+            return None
+        current = source
+    return None
+
+
 def known_profile_names() -> list[str]:
     """Names for error messages; never raises (a broken file simply lists nothing)."""
     try:

@@ -29,15 +29,72 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--demo-seed", type=int, default=None, help=argparse.SUPPRESS
     )  # a fixed world for screenshots
+    # The fleet to open on. Their own dests: `list --profile` (a subcommand's option of the same
+    # name) would otherwise overwrite these with its default.
+    parser.add_argument(
+        "--profile",
+        "-p",
+        dest="app_profiles",
+        action="append",
+        metavar="P",
+        help="open the fleet on this profile (repeatable; default: every profile)",
+    )
+    parser.add_argument(
+        "--region",
+        "-r",
+        dest="app_regions",
+        action="append",
+        metavar="REGION",
+        help="list these regions instead of each profile's own (repeatable, or comma separated)",
+    )
+    parser.add_argument(
+        "--filter",
+        "-f",
+        dest="app_filter",
+        metavar="TEXT",
+        help="start with this text in the fleet's filter box",
+    )
 
 
 def _raise_exit(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def _check_profiles(args: argparse.Namespace) -> str | None:
+    """The error for a --profile no config defines (before any terminal is taken over)."""
+    names = getattr(args, "app_profiles", None)
+    if not names:
+        return None
+    from ssm_tui.aws.errors import SsmTuiError
+    from ssm_tui.aws.profiles import get_profile
+
+    try:
+        for name in names:
+            get_profile(name)
+    except SsmTuiError as exc:
+        return str(exc)
+    return None
+
+
+def initial_scope(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """(profiles, regions, filter text) the fleet opens on; empty means the default."""
+    profiles = tuple(dict.fromkeys(getattr(args, "app_profiles", None) or ()))
+    regions = tuple(
+        dict.fromkeys(
+            r.strip() for v in getattr(args, "app_regions", None) or () for r in v.split(",")
+        )
+    )
+    return profiles, tuple(r for r in regions if r), getattr(args, "app_filter", None) or ""
+
+
 def run(args: argparse.Namespace) -> int:
     sandbox = None
     store = None
+    if not getattr(args, "demo", False):
+        problem = _check_profiles(args)
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
     if getattr(args, "demo", False):
         # Until the app installs its own handlers, a SIGTERM/SIGHUP unwinds through `finally`.
         previous = {s: signal.signal(s, _raise_exit) for s in (signal.SIGTERM, signal.SIGHUP)}
@@ -49,6 +106,11 @@ def run(args: argparse.Namespace) -> int:
             sandbox.start()
             os.environ.update(sandbox.env)
             store = _isolate_demo(sandbox)
+            problem = _check_profiles(args)
+            if problem is not None:
+                print(f"error: {problem}", file=sys.stderr)
+                sandbox.stop()
+                return 2
         except BaseException:
             sandbox.stop()
             raise
@@ -94,7 +156,10 @@ def build_app(args: argparse.Namespace, store: object = None) -> Any:
     from ssm_tui.ui.app import SsmTuiApp
     from ssm_tui.ui.services import Services
 
-    return SsmTuiApp(Services(store=store), theme=getattr(args, "theme", None))
+    profiles, regions, text = initial_scope(args)
+    services = Services(store=store, initial_profiles=profiles, initial_regions=regions)
+    services.initial_filter = text
+    return SsmTuiApp(services, theme=getattr(args, "theme", None))
 
 
 def _run_app(args: argparse.Namespace, store: object) -> int:

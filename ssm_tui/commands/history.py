@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 
 
@@ -64,13 +63,17 @@ def run(args: argparse.Namespace) -> int:
         store = Store()
     states = ("Active",) if args.active else ("Active", "History")
     result = asyncio.run(fetch_history(scopes, target=args.target, store=store, states=states))
+    if store is not None and store.record_off:  # the AWS rows still list
+        print(f"note: {store.record_off}", file=sys.stderr)
     sessions = list(result.sessions)
     if args.active:
         sessions = [s for s in sessions if s.active]
     if args.json:
+        from ssm_tui.text import json_line
+
         for session in sessions:
-            # json.dumps escapes control characters (\u001b): safe on any terminal
-            sys.stdout.write(json.dumps(session.as_json(), ensure_ascii=False) + "\n")
+            # control, bidi and surrogate characters as JSON escapes: safe on any terminal
+            sys.stdout.write(json_line(session.as_json(), default=str) + "\n")
         sys.stdout.flush()
     else:
         _print_table(sessions)
@@ -87,9 +90,11 @@ def _print_table(sessions: list) -> None:
     from rich.text import Text
 
     from ssm_tui.aws.transcript import visible_line
+    from ssm_tui.text import printable
 
     def cell(value: str) -> Text:
-        return Text(visible_line(value))  # reasons and names are user text: no escapes, no markup
+        # reasons and names are user text: controls as symbols, bidi/format as escapes, no markup
+        return Text(printable(visible_line(value)))
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("START (UTC)", "END", "OWNER", "TARGET", "STATUS", "REASON", "PROFILE", "SRC"):
@@ -112,7 +117,10 @@ def _print_table(sessions: list) -> None:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 400)
     console.print(table)
     active = sum(1 for s in sessions if s.active)
-    console.print(Text(f"{len(sessions)} session(s), {active} active", style="dim"))
+    # the count is for the person, on stderr: piped stdout holds only the table
+    Console(stderr=True, highlight=False).print(
+        Text(f"{len(sessions)} session(s), {active} active", style="dim")
+    )
 
 
 def _quiet_botocore() -> None:

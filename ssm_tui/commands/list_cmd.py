@@ -1,17 +1,19 @@
 """`ssm-tui list`: every managed instance of the chosen profiles and regions, for scripts.
 
-A rich table on a terminal, JSON lines with `--json`. Errors go to stderr, one per failed
-profile/region with its next step; the exit status is 1 if any scope failed (the others are still
-listed), 2 for bad usage (unknown profile, malformed config).
+A rich table on a terminal (sorted, once every scope is done; the instance count on stderr).
+`--json` writes JSON lines, one object per instance, *streamed*: each profile·region's rows
+(sorted by name) are written and flushed as soon as that scope finishes, so a slow or hung scope
+(up to its deadline) never holds back the others' rows; nothing but rows goes to stdout.
+Errors go to stderr, one per failed profile/region with its next step; the exit status is 1 if
+any scope failed (the others are still listed), 2 for bad usage (unknown profile, malformed config).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from ssm_tui.aws.models import Instance, ScopeError, ScopeResult
@@ -80,10 +82,10 @@ def matches(instance: Instance, text: str | None) -> bool:
 
 
 def printable(value: str) -> str:
-    """AWS text made safe for a terminal: control characters shown as escapes, not obeyed."""
-    if value.isprintable():
-        return value
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in value)
+    """AWS text made safe for a terminal (see `ssm_tui.text.printable`, the one definition)."""
+    from ssm_tui.text import printable as _printable
+
+    return _printable(value)
 
 
 def instance_json(instance: Instance) -> dict[str, object]:
@@ -145,11 +147,18 @@ def _print_table(instances: list[Instance]) -> None:
     # Piped output is for grep/awk: one line per instance, never folded at 80 columns.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 100_000)
     console.print(table)
-    console.print(Text(f"{len(instances)} instance(s)", style="dim"))
+    # The count is for the person reading, on stderr: piped stdout holds only the rows.
+    Console(stderr=True, highlight=False).print(Text(f"{len(instances)} instance(s)", style="dim"))
 
 
-async def _collect(scopes: list, profiles: list, cache: bool) -> list[ScopeResult]:
-    """Stream the inventory while account aliases resolve beside it; label the instances."""
+async def _collect(
+    scopes: list, profiles: list, cache: bool, each: Callable[[ScopeResult], None] | None = None
+) -> list[ScopeResult]:
+    """List the scopes while account aliases resolve beside it; label the instances.
+
+    `each` gets every scope's labelled result as soon as that scope finishes (`--json` streams
+    its rows from there), so a scope that hangs until its deadline never holds back the others.
+    """
     import dataclasses
 
     from ssm_tui.aws.accounts import cached_label, group_accounts
@@ -160,16 +169,11 @@ async def _collect(scopes: list, profiles: list, cache: bool) -> list[ScopeResul
         from ssm_tui.store import Store
 
         store = Store()
+        if store.cache_off:
+            print(f"note: {store.cache_off}", file=sys.stderr)
     labels = asyncio.create_task(group_accounts(profiles))
-    results = []
-    async for result in InventoryService().stream(scopes):
-        results.append(result)
-    try:
-        await labels
-    except Exception:  # noqa: BLE001 - labels are cosmetic; the listing's own errors are shown
-        pass
-    labelled = []
-    for result in results:
+
+    def label(result: ScopeResult) -> ScopeResult:
         instances = tuple(
             dataclasses.replace(i, account_label=cached_label(i.account_id) or i.account_label)
             for i in result.instances
@@ -179,8 +183,34 @@ async def _collect(scopes: list, profiles: list, cache: bool) -> list[ScopeResul
             from ssm_tui.ui.fleet_model import cache_widths
 
             store.save_inventory(result, cache_widths(result.instances))
-        labelled.append(result)
-    return labelled
+        return result
+
+    results: list[ScopeResult] = []
+    try:
+        async for result in InventoryService().stream(scopes):
+            if each is None:
+                results.append(result)
+            else:  # streamed: labelled with what is known by now
+                results.append(label(result))
+                each(results[-1])
+        if each is None:
+            await asyncio.gather(labels, return_exceptions=True)  # labels are cosmetic
+            results = [label(r) for r in results]
+    finally:
+        labels.cancel()
+        await asyncio.gather(labels, return_exceptions=True)
+    return results
+
+
+def _write_json(instances: Iterable[Instance]) -> None:
+    """JSON lines, flushed at once: a reader sees a scope's rows as soon as it finishes."""
+    from ssm_tui.text import json_line
+
+    out = sys.stdout
+    for instance in instances:
+        out.write(json_line(instance_json(instance), default=_default))
+        out.write("\n")
+    out.flush()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -212,20 +242,20 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     scopes = default_scopes(profiles, _regions(args.regions), settings)
-    results = asyncio.run(_collect(scopes, profiles, cache=not args.no_cache))
+
+    def stream(result: ScopeResult) -> None:
+        rows = [i for i in result.instances if matches(i, args.filter)]
+        _write_json(sorted(rows, key=lambda i: (i.name.casefold(), i.instance_id)))
+
+    each = stream if args.json else None
+    results = asyncio.run(_collect(scopes, profiles, cache=not args.no_cache, each=each))
     order = {scope: n for n, scope in enumerate(scopes)}
     results.sort(key=lambda r: order.get(r.scope, 0))
-    instances = sorted(
-        (i for r in results for i in r.instances if matches(i, args.filter)),
-        key=lambda i: (i.account_label or i.account_id, i.profile, i.region, i.name.casefold()),
-    )
-    if args.json:
-        out = sys.stdout
-        for instance in instances:
-            out.write(json.dumps(instance_json(instance), ensure_ascii=False, default=_default))
-            out.write("\n")
-        out.flush()
-    else:
+    if not args.json:
+        instances = sorted(
+            (i for r in results for i in r.instances if matches(i, args.filter)),
+            key=lambda i: (i.account_label or i.account_id, i.profile, i.region, i.name.casefold()),
+        )
         _print_table(instances)
     failed = [*discover_errors, *(r.error for r in results if r.error is not None)]
     for err in failed:

@@ -147,8 +147,10 @@ def make_resume(
     """ResumeSession through aiobotocore (imported only when a reconnect needs it)."""
 
     async def resume() -> tuple[str, str | None] | None:
+        from ssm_tui.aws import quiet_sdk_logs
         from ssm_tui.aws.sessions import resume_session
 
+        quiet_sdk_logs()  # botocore's retried-failure tracebacks would land in the user's pane
         started = await resume_session(profile or None, region or None, session_id, endpoint)
         if started is None:
             return None

@@ -127,6 +127,12 @@ class Services:
     account_lookup: bool = True
     """Ask AWS for account aliases (rows' labels, the picker's accounts); off in snapshots,
     which seed the aliases with `accounts.remember_alias` and must make no extra call."""
+    initial_profiles: tuple[str, ...] = ()
+    """`ssm-tui --profile`: the fleet opens on these (empty: every profile)."""
+    initial_regions: tuple[str, ...] = ()
+    """`ssm-tui --region`: instead of each profile's own regions."""
+    initial_filter: str = ""
+    """`ssm-tui --filter`: the filter box's text at start."""
     _writer: concurrent.futures.ThreadPoolExecutor | None = None
     _writes: list[concurrent.futures.Future[None]] = field(default_factory=list)
 

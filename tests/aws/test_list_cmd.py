@@ -81,7 +81,8 @@ def test_table_shows_aws_text_literally(sandbox_env) -> None:  # type: ignore[no
     done = _run("--regions", "us-east-1,eu-west-1", "--no-cache")
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout  # not a terminal: no styling, and tag escapes are not obeyed
-    assert "instance(s)" in done.stdout
+    # the count is for the person (stderr); piped stdout holds only the rows (issue 13)
+    assert "instance(s)" in done.stderr and "instance(s)" not in done.stdout
     assert "[bold red]web-3[/]" in done.stdout  # markup in a Name tag is text, not style
     assert "acme-prod" in done.stdout  # account aliases resolved
     assert not Store().load_inventory()

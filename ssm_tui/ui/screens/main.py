@@ -148,7 +148,10 @@ class MainScreen(Screen[None]):
             profiles, interval = [], 30.0
         self.profiles = profiles
         self.selected = tuple(p.name for p in profiles)
-        self.apply_scope(ScopeChoice(self.selected, ()), announce=False)
+        wanted = self.services.initial_profiles or self.selected  # `ssm-tui --profile/--region`
+        self.apply_scope(ScopeChoice(wanted, self.services.initial_regions), announce=False)
+        if self.services.initial_filter and (box := self.fleet._filter_box()) is not None:
+            box.value = self.services.initial_filter
         self.set_interval(interval, self.fleet.auto_refresh, name="inventory-refresh")
         if self.services.account_lookup:
             self._resolve_accounts()
