@@ -513,11 +513,12 @@ class DataChannelClient:
 
 def _drop_reason(ws: ClientConnection) -> str:
     """Why a socket ended, in words for the status line."""
+    sent = getattr(ws.protocol, "close_sent", None)
+    if sent is not None and "ping" in (sent.reason or ""):
+        return "no answer to pings: the link is dead"
     code, reason = ws.close_code, ws.close_reason or ""
     if code == 1000:
         return "the service closed the connection"
-    if code == 1011 and "ping" in reason:
-        return "no answer to pings: the link is dead"
     if code is None or code == 1006:
         return "the connection was lost"
     return f"the connection closed with code {code}{': ' + reason if reason else ''}"
