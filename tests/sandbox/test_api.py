@@ -462,6 +462,9 @@ def test_admin_endpoint_validates_changes(sandbox) -> None:
         "throttle": 0.0,
         "broken_profile": None,
         "drop_sessions_after": None,
+        "socket_lifetime": None,
+        "data_channel_outage": None,
+        "data_channel_latency": 0,
     }
 
 
