@@ -253,7 +253,7 @@ class Connection:
                     due, item = self._outbox[0]
                     if due:
                         wait = due - time.monotonic()
-                        if wait > 0:
+                        if wait > fault_rules.EARLY:
                             await asyncio.sleep(wait)
                             continue  # an abort may have replaced the queue meanwhile
                     self._outbox.popleft()

@@ -22,6 +22,9 @@ from typing import Any
 
 from ssm_tui.sandbox.context import Faults
 
+EARLY = 0.001
+"""A frame due within this is sent now: the event loop's timers resolve to ~1 ms, so sleeping for
+each of a burst of frames due microseconds apart would cost a millisecond per frame."""
 OUTAGE_STATUS = 503
 OUTAGE_BODY = b"Service Unavailable (sandbox fault: data_channel_outage)"
 
@@ -79,7 +82,7 @@ class DelayLine:
                 continue
             due, item = self._items[0]
             wait = due - time.monotonic()
-            if wait > 0:
+            if wait > EARLY:
                 await asyncio.sleep(wait)
             self._items.popleft()
             result = self._deliver(item)
