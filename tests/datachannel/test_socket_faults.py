@@ -152,3 +152,16 @@ async def test_hostile_frames_at_the_server_end_are_dropped_and_memory_stays_bou
     finally:
         await client.close()
         server.registry.terminate(session.session_id)
+
+
+def test_the_socket_faults_have_command_line_flags() -> None:
+    from ssm_tui.sandbox.__main__ import build_parser
+
+    args = build_parser().parse_args(
+        ["--socket-lifetime", "3600", "--data-channel-outage", "30", "--data-channel-latency", "25"]
+    )
+    assert (args.socket_lifetime, args.data_channel_outage, args.data_channel_latency) == (
+        3600.0,
+        30.0,
+        25,
+    )
