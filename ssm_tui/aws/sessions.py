@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 QUICK_CONFIG = AioConfig(
     retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3.0, read_timeout=10.0
 )
+RESUME_CONFIG = AioConfig(
+    retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3.0, read_timeout=10.0
+)
+"""ResumeSession runs inside a reconnect loop that retries at its own pace: two attempts each."""
 RESUME_DEADLINE = 12.0
 TERMINATE_DEADLINE = 5.0
 RESOLVE_DEADLINE = 5.0
@@ -196,7 +200,7 @@ async def resume_session(
 
     async def call() -> tuple[dict, str | None]:
         with _endpoint_override(endpoint_url, profile, region):
-            async with clients.client("ssm", profile, region, config=QUICK_CONFIG) as ssm:
+            async with clients.client("ssm", profile, region, config=RESUME_CONFIG) as ssm:
                 return await ssm.resume_session(SessionId=session_id), ssm.meta.region_name
 
     try:
