@@ -1,6 +1,6 @@
 """Session protocol benchmark: our plugin through the sandbox beside a bare local pty (the ceiling).
 
-Run: ``.venv/bin/python benchmarks/protocol.py [--mb 8] [--keys 200] [--official PATH]``
+Run: ``.venv/bin/python benchmarks/protocol.py [--mb 8] [--keys 200] [--official P] [--rtt 0,50]``
 
 It starts its own sandbox (``ssm_tui.demo.SandboxProcess``), then measures, for each way in:
 1. output throughput: ``seq`` printing about --mb MB in a shell, read until an end marker (MB/s);
@@ -12,6 +12,12 @@ Ways in: ``local`` = bash in a pty of its own (the ceiling: no network, no proto
 ``ssm-tui`` = ``ssm-tui connect TARGET --plugin builtin`` in a pty (StartSession, our plugin,
 the sandbox's data channel and its shell); and, when given or found on PATH, ``official`` = the
 same with ``--plugin session-manager-plugin``. Ratios are against ``local`` from the same run.
+
+Each data-channel RTT of ``--rtt`` (ms, default ``0,50``) is made with the sandbox's
+``data_channel_latency`` fault (RTT/2 on every frame, each way), so the remote ways run as over a
+real network while ``local`` stays the ceiling. Printed per RTT: the bandwidth-delay limits of
+the windows (what no implementation with that window can beat), and the goals at 50 ms: paste at
+least 10x faster than the official plugin, keystroke echo within 1 RTT + 5 ms.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 from ptyprocess import PtyProcess  # noqa: E402
 
 from ssm_tui.demo import SandboxProcess  # noqa: E402
+from ssm_tui.plugin.client import CHUNK_SIZE, CLIENT_WINDOW  # noqa: E402
+from ssm_tui.sandbox.datachannel import WINDOW as SANDBOX_WINDOW  # noqa: E402
 
 PASTE_SIZE = 1 << 20
 
@@ -144,8 +152,10 @@ def main() -> int:
     parser.add_argument("--mb", type=float, default=8, help="output size in MB (default 8)")
     parser.add_argument("--keys", type=int, default=200, help="keystrokes to time (default 200)")
     parser.add_argument("--official", help="path of session-manager-plugin to compare with")
+    parser.add_argument("--rtt", default="0,50", help="data-channel RTTs in ms (default 0,50)")
     args = parser.parse_args()
     official = args.official or shutil.which("session-manager-plugin")
+    rtts = [float(x) for x in args.rtt.split(",") if x.strip()]
 
     with SandboxProcess() as sandbox:
         env = {**os.environ, **sandbox.env, "HOME": str(sandbox.directory)}
@@ -158,29 +168,63 @@ def main() -> int:
             for i in infos.describe_instance_information()["InstanceInformationList"]
             if i["PingStatus"] == "Online" and i["PlatformType"] == "Linux"
         )
-        ways = [("local", ["bash", "--norc", "-i"])]
         connect = [sys.executable, "-m", "ssm_tui.cli", "connect", target, "--plugin"]
-        ways.append(("ssm-tui", [*connect, "builtin"]))
+        remote = [("ssm-tui", [*connect, "builtin"])]
         if official:
-            ways.append(("official", [*connect, official]))
-        results = [measure(name, argv, env, args.mb, args.keys) for name, argv in ways]
+            remote.append(("official", [*connect, official]))
+        else:
+            print("official plugin not found (--official PATH or on PATH): not compared")
+        base = measure("local", ["bash", "--norc", "-i"], env, args.mb, args.keys)
+        runs: list[tuple[float, list[dict]]] = []
+        try:
+            for rtt in rtts:
+                sandbox.set_faults(data_channel_latency=int(round(rtt / 2)))
+                runs.append((rtt, [measure(n, a, env, args.mb, args.keys) for n, a in remote]))
+        finally:
+            sandbox.reset_faults()
 
-    base = results[0]
     print(
         f"target {target}; output {base['bytes'] / 1e6:.1f} MB; {args.keys} keystrokes; "
-        f"paste {PASTE_SIZE // 1024} KiB"
+        f"paste {PASTE_SIZE // 1024} KiB; local = a bash in a pty here (the ceiling)"
     )
-    print(
-        f"{'way in':<10} {'MB/s':>8} {'ratio':>7} {'rtt med ms':>11} {'p99 ms':>8} "
-        f"{'ratio':>7} {'paste s':>8} {'ratio':>7}"
-    )
-    for r in results:
+    for rtt, results in runs:
+        print()
+        print(f"data-channel RTT {rtt:g} ms (sandbox fault data_channel_latency={rtt / 2:g} ms)")
+        if rtt:
+            out_limit = SANDBOX_WINDOW * CHUNK_SIZE / (rtt / 1000) / 1e6
+            in_limit = CLIENT_WINDOW * CHUNK_SIZE / (rtt / 1000) / 1e6
+            print(
+                f"  bandwidth-delay limits: output <= {SANDBOX_WINDOW} msgs x {CHUNK_SIZE} B / RTT "
+                f"= {out_limit:.1f} MB/s; ssm-tui input <= {CLIENT_WINDOW} x {CHUNK_SIZE} B / RTT "
+                f"= {in_limit:.1f} MB/s (paste >= {PASTE_SIZE / (in_limit * 1e6) * 1000:.0f} ms "
+                f"+ 1 RTT); official input: no window, 1 KB per ms (<= ~1 MB/s)"
+            )
         print(
-            f"{r['name']:<10} {r['mbps']:8.2f} {r['mbps'] / base['mbps']:7.3f} "
-            f"{r['rtt_median_ms']:11.2f} {r['rtt_p99_ms']:8.2f} "
-            f"{r['rtt_median_ms'] / base['rtt_median_ms']:7.1f} "
-            f"{r['paste_s']:8.3f} {r['paste_s'] / base['paste_s']:7.1f}"
+            f"  {'way in':<10} {'MB/s':>8} {'ratio':>7} {'echo med ms':>12} {'p99 ms':>8} "
+            f"{'ratio':>7} {'paste s':>8} {'ratio':>7}"
         )
+        for r in [base, *results]:
+            print(
+                f"  {r['name']:<10} {r['mbps']:8.2f} {r['mbps'] / base['mbps']:7.3f} "
+                f"{r['rtt_median_ms']:12.2f} {r['rtt_p99_ms']:8.2f} "
+                f"{r['rtt_median_ms'] / base['rtt_median_ms']:7.1f} "
+                f"{r['paste_s']:8.3f} {r['paste_s'] / base['paste_s']:7.1f}"
+            )
+        ours = next(r for r in results if r["name"] == "ssm-tui")
+        echo_goal = rtt + 5
+        verdict = "met" if ours["rtt_median_ms"] <= echo_goal else "NOT met"
+        print(
+            f"  goal echo <= 1 RTT + 5 ms = {echo_goal:g} ms: ssm-tui median "
+            f"{ours['rtt_median_ms']:.1f} ms ({verdict})"
+        )
+        theirs = next((r for r in results if r["name"] == "official"), None)
+        if theirs is not None:
+            speedup = theirs["paste_s"] / ours["paste_s"]
+            verdict = "met" if speedup >= 10 else "NOT met"
+            print(
+                f"  goal paste >= 10x the official plugin: {speedup:.1f}x "
+                f"({theirs['paste_s']:.3f} s vs {ours['paste_s']:.3f} s; {verdict})"
+            )
     return 0
 
 

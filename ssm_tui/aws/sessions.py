@@ -7,11 +7,15 @@ make sense here: a target whose agent is not connected, an unknown document. The
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
+import socket
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
+from aiobotocore.config import AioConfig
 from botocore import exceptions as bce
 
 from ssm_tui.aws import clients
@@ -19,6 +23,65 @@ from ssm_tui.aws.errors import SsmTuiError, raise_for
 from ssm_tui.aws.models import StartedSession
 
 log = logging.getLogger(__name__)
+
+# --- deadlines that fit a person waiting ---------------------------------------------------------
+# With the shared client config (8 attempts, exponential backoff) a gone endpoint kept ResumeSession
+# busy for a minute per call, a TerminateSession on exit for 56 s, and a region that does not
+# exist made StartSession take 58 s to fail. The calls of a session's life get fewer attempts and a
+# deadline; a reconnect loop (plugin/reconnect.py) does the retrying at its own pace.
+QUICK_CONFIG = AioConfig(
+    retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3.0, read_timeout=10.0
+)
+RESUME_CONFIG = AioConfig(
+    retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3.0, read_timeout=10.0
+)
+"""ResumeSession runs inside a reconnect loop that retries at its own pace: two attempts each."""
+RESUME_DEADLINE = 12.0
+TERMINATE_DEADLINE = 5.0
+RESOLVE_DEADLINE = 5.0
+
+
+class SessionDeadline(SsmTuiError):
+    """A Session Manager call did not finish within its deadline."""
+
+
+async def _within(deadline: float, what: str, call: object) -> object:
+    try:
+        return await asyncio.wait_for(call, deadline)  # type: ignore[arg-type]
+    except TimeoutError:
+        raise SessionDeadline(
+            f"{what} did not answer within {deadline:.0f} s",
+            "check the network or proxy to the SSM endpoint",
+        ) from None
+
+
+async def _check_endpoint_resolves(profile: str | None, region: str | None) -> None:
+    """Fail in seconds for a region whose SSM endpoint has no DNS name (a typo, a made-up region).
+
+    Only for regions botocore does not know: a known region's endpoint is never looked up twice.
+    """
+    if not region:
+        return
+    try:
+        import botocore.session
+
+        if region in botocore.session.get_session().get_available_regions("ssm"):
+            return
+        host = urlsplit(clients.resolved_endpoint("ssm", profile, region)).hostname
+    except Exception:  # noqa: BLE001 - StartSession itself reports a bad profile or config
+        return
+    if not host:
+        return
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.wait_for(loop.getaddrinfo(host, 443), RESOLVE_DEADLINE)
+    except socket.gaierror:
+        raise SsmTuiError(
+            f"region {region!r}: the SSM endpoint {host} does not exist",
+            "check --region or the profile's region (e.g. us-east-1)",
+        ) from None
+    except (TimeoutError, OSError):
+        return  # a slow resolver: let StartSession try
 
 
 def _session_error(exc: BaseException, profile: str | None, target: str = "") -> SsmTuiError:
@@ -102,6 +165,7 @@ async def start_session(
         request["Parameters"] = parameters
     if reason:
         request["Reason"] = reason
+    await _check_endpoint_resolves(profile, region)
     try:
         async with clients.client("ssm", profile, region) as ssm:
             response = await ssm.start_session(**request)
@@ -130,19 +194,26 @@ async def resume_session(
 ) -> StartedSession | None:
     """ResumeSession: a new token (and StreamUrl) for a session whose socket dropped.
 
-    None when the service says the session is over (no token, or it no longer exists).
+    None when the service says the session is over (no token, or it no longer exists). A few
+    attempts within RESUME_DEADLINE: the caller's reconnect loop retries at its own pace.
     """
-    try:
+
+    async def call() -> tuple[dict, str | None]:
         with _endpoint_override(endpoint_url, profile, region):
-            async with clients.client("ssm", profile, region) as ssm:
-                response = await ssm.resume_session(SessionId=session_id)
-                region = ssm.meta.region_name
+            async with clients.client("ssm", profile, region, config=RESUME_CONFIG) as ssm:
+                return await ssm.resume_session(SessionId=session_id), ssm.meta.region_name
+
+    try:
+        response, region = await _within(RESUME_DEADLINE, "ResumeSession", call())  # type: ignore[misc]
     except bce.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "DoesNotExistException":
             return None
-        raise _session_error(exc, profile) from None
+        raise _session_error(exc, profile) from exc
+    except SsmTuiError:
+        raise
     except Exception as exc:
-        raise _session_error(exc, profile) from None
+        # `from exc`: the reconnect loop tells a refused connection from a passing failure
+        raise _session_error(exc, profile) from exc
     token = response.get("TokenValue")
     if not token:
         return None
@@ -163,11 +234,20 @@ async def terminate_session(
     session_id: str,
     endpoint_url: str | None = None,
 ) -> None:
-    """TerminateSession (idempotent on AWS: an ended session is not an error)."""
-    try:
+    """TerminateSession (idempotent on AWS: an ended session is not an error).
+
+    Bounded (TERMINATE_DEADLINE, few attempts): it runs on the way out, with a person waiting.
+    """
+
+    async def call() -> None:
         with _endpoint_override(endpoint_url, profile, region):
-            async with clients.client("ssm", profile, region) as ssm:
+            async with clients.client("ssm", profile, region, config=QUICK_CONFIG) as ssm:
                 await ssm.terminate_session(SessionId=session_id)
+
+    try:
+        await _within(TERMINATE_DEADLINE, "TerminateSession", call())
+    except SsmTuiError:
+        raise
     except Exception as exc:
         raise _session_error(exc, profile) from None
     log.info("terminated session %s", session_id)

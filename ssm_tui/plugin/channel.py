@@ -33,8 +33,10 @@ Receiving:
                       as it arrives. Acks are consumed here and never delivered.
     - seq == expected: acked, delivered, then buffered successors are drained (not re-acked: they
       were acked when they arrived).
-    - seq > expected: acked and kept in the reorder buffer (up to `max_buffer`; beyond that it is
-      dropped unacked, and the peer's retransmission brings it back later).
+    - seq > expected: acked and kept in the reorder buffer (up to `max_buffer` messages and
+      `max_buffer_bytes` of payload; beyond either it is dropped unacked, and the peer's
+      retransmission brings it back later). The byte cap is what bounds memory: a hostile or
+      broken peer sending 1 MiB frames out of order cannot make us hold 10 000 of them.
     - seq < expected, or already buffered: a duplicate. Never delivered twice. Re-acked when
       `reack_duplicates` (default on both sides: our ack may have been lost with a dropped
       socket, and re-acking stops the peer's resends; the official agent does the same. The
@@ -75,6 +77,11 @@ MAX_RTO = 1.0
 MAX_ATTEMPTS = 3000
 DEFAULT_WINDOW = 256
 MAX_BUFFER = 10_000
+MAX_BUFFER_BYTES = 8 * 1024 * 1024
+"""Payload bytes the reorder buffer may hold: ~8000 full 1 KB messages, far beyond what a real
+peer has in flight (our sandbox's window is 512 messages), yet a bounded amount of memory."""
+BUFFER_ENTRY_OVERHEAD = 128
+"""Bytes charged per buffered message on top of its payload (the header and the Python object)."""
 
 
 class RetransmissionExhausted(ProtocolError):
@@ -115,6 +122,7 @@ class Channel:
         first_flags: int = 0,
         reack_duplicates: bool = True,
         max_buffer: int = MAX_BUFFER,
+        max_buffer_bytes: int = MAX_BUFFER_BYTES,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         if window < 1:
@@ -125,6 +133,7 @@ class Channel:
         self.first_flags = first_flags
         self.reack_duplicates = reack_duplicates
         self.max_buffer = max_buffer
+        self.max_buffer_bytes = max_buffer_bytes
         self.max_attempts = max_attempts
         # outgoing
         self.next_seq = 0
@@ -137,6 +146,9 @@ class Channel:
         # incoming
         self.expected_seq = 0
         self._reorder: dict[int, ClientMessage] = {}
+        self.buffered_bytes = 0
+        self.refused = 0
+        """Out-of-order messages dropped (unacked) because the reorder buffer was full."""
         self.duplicates = 0
 
     @classmethod
@@ -248,15 +260,24 @@ class Channel:
                 result.send.append(encode(make_ack(msg)))
             return result
         if seq > self.expected_seq:
-            if len(self._reorder) < self.max_buffer:
+            cost = len(msg.payload) + BUFFER_ENTRY_OVERHEAD
+            if (
+                len(self._reorder) < self.max_buffer
+                and self.buffered_bytes + cost <= self.max_buffer_bytes
+            ):
                 self._reorder[seq] = msg
+                self.buffered_bytes += cost
                 result.send.append(encode(make_ack(msg)))
+            else:
+                self.refused += 1
             return result
         result.send.append(encode(make_ack(msg)))
         result.deliver.append(msg)
         self.expected_seq += 1
         while self.expected_seq in self._reorder:
-            result.deliver.append(self._reorder.pop(self.expected_seq))
+            drained = self._reorder.pop(self.expected_seq)
+            self.buffered_bytes -= len(drained.payload) + BUFFER_ENTRY_OVERHEAD
+            result.deliver.append(drained)
             self.expected_seq += 1
         return result
 

@@ -11,10 +11,14 @@ KMS encryption when the Session Manager preferences name a key: `plugin/crypto.p
         exit_code = await client.wait_closed()       # ExitCode payload, or None
 
 Reliability (acks, retransmission, reordering) is `channel.Channel`. If the socket drops without
-`channel_closed`, the client reconnects the way the official plugin does: it asks `resume` (the
-ResumeSession API) for a new token, re-opens the StreamUrl with the same ClientId, and resends
-everything unacknowledged; sequence numbers continue. Without a `resume` callback it retries the
-token it has. A session that cannot be reached again ends with `SessionError`.
+`channel_closed` (the service's hourly close 1000, a ping timeout on a dead link, an outage), the
+client reconnects as the newest plugin does: it asks `resume` (the ResumeSession API) for a new
+token and StreamUrl, opens that URL with the same ClientId, and resends everything
+unacknowledged; sequence numbers continue, so nothing is lost or duplicated. It keeps trying for
+minutes with capped backoff (`reconnect.py` has the rules), reports progress through `on_status`
+("reconnecting…"), and gives up within seconds when the endpoint refuses connections. Without a
+`resume` callback it retries the token it has. A session that cannot be reached again ends with
+`SessionError`. `connect_options(url)` supplies TLS trust, proxy and SigV4 headers per dial.
 
 The token is never logged; `repr()` of this object does not show it.
 """
@@ -25,7 +29,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -35,7 +38,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from ssm_tui.plugin import crypto
 from ssm_tui.plugin import messages as m
-from ssm_tui.plugin.channel import DEFAULT_WINDOW, Channel, RetransmissionExhausted
+from ssm_tui.plugin import reconnect as rc
+from ssm_tui.plugin.channel import Channel, RetransmissionExhausted
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,17 @@ without its "outdated plugin" warning (>= 1.2.764.0)."""
 
 CHUNK_SIZE = m.MAX_CHUNK
 """Bytes per input message: what the official plugin and agent use, safe with the real service."""
+CLIENT_WINDOW = 2048
+"""Input messages in flight without an ack: 2 MB, so a 1 MB paste needs one round trip even at
+50 ms RTT (the agent keeps up to 10 000 out of order, so this is well within what it accepts)."""
+PING_INTERVAL = 5.0
+PING_TIMEOUT = 10.0
+"""A websocket ping every 5 s, and a pong due within 10 s: a dead link (no FIN, no RST: Wi-Fi
+gone, a NAT that forgot us) is noticed in at most 15 s, then the session resumes."""
+OPEN_TIMEOUT = 15.0
+"""One dial (TCP, TLS, upgrade) may take this long (the official plugin waits 45 s)."""
+RESUME_TIMEOUT = 15.0
+"""One ResumeSession call (with its botocore retries) may take this long."""
 
 ResumeFn = Callable[[], Awaitable[tuple[str, str | None] | None]]
 """Returns (new token, new StreamUrl or None) from ResumeSession, or None if the session ended."""
@@ -53,6 +68,10 @@ OutputFn = Callable[[int, bytes], None]
 """Receives (payload type, bytes) of every Output / Error / StdErr payload, in order."""
 DataKeyFn = Callable[[str, dict[str, str]], Awaitable[tuple[bytes, bytes]]]
 """kms:GenerateDataKey(KeyId, EncryptionContext) with 64 bytes: (CiphertextBlob, Plaintext)."""
+ConnectOptionsFn = Callable[[str], Awaitable[dict[str, Any]]]
+"""Keyword arguments for `websockets.connect` for one dial of a URL (ssl, proxy, headers)."""
+StatusFn = Callable[[str], None]
+"""Receives status lines for the user ("reconnecting…", "reconnected")."""
 
 
 class SessionError(m.ProtocolError):
@@ -82,11 +101,18 @@ class DataChannelClient:
         on_output: OutputFn | None = None,
         on_flag: Callable[[int], None] | None = None,
         on_message: Callable[[str], None] | None = None,
-        window: int = DEFAULT_WINDOW,
+        window: int = CLIENT_WINDOW,
         chunk_size: int = CHUNK_SIZE,
         open_attempts: int = 6,
         target_id: str = "",
         generate_data_key: DataKeyFn | None = None,
+        connect_options: ConnectOptionsFn | None = None,
+        on_status: StatusFn | None = None,
+        reconnect_budget: float = rc.RECONNECT_BUDGET,
+        refused_budget: float = rc.REFUSED_BUDGET,
+        first_open_budget: float = rc.FIRST_OPEN_BUDGET,
+        ping_interval: float | None = PING_INTERVAL,
+        ping_timeout: float | None = PING_TIMEOUT,
     ) -> None:
         self.stream_url = stream_url
         self._token = token
@@ -102,6 +128,14 @@ class DataChannelClient:
         self.target_id = target_id
         self._generate_data_key = generate_data_key
         self._cipher: crypto.SessionCipher | None = None
+        self._connect_options = connect_options
+        self._on_status = on_status
+        self.reconnect_budget = reconnect_budget
+        self.refused_budget = refused_budget
+        self.first_open_budget = first_open_budget
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.backoff = rc.Backoff()
         self.channel = Channel.for_client(window=window)
         self.session_type: str | None = None
         self.properties: dict[str, Any] = {}
@@ -258,52 +292,96 @@ class DataChannelClient:
     # --- the socket -----------------------------------------------------------------------------
 
     async def _open(self, url: str, token: str) -> None:
+        options = await self._connect_options(url) if self._connect_options is not None else {}
         ws = await connect(
             url,
             compression=None,
             max_size=16 * 1024 * 1024,
-            ping_interval=60,
-            ping_timeout=None,
-            open_timeout=45,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+            open_timeout=OPEN_TIMEOUT,
+            close_timeout=2,
             user_agent_header=f"ssm-tui-plugin/{self.client_version}",
+            **options,
         )
-        await ws.send(
-            m.open_data_channel_json(
-                token, self.client_id, str(uuid.uuid4()), client_version=self.client_version
+        try:
+            await ws.send(
+                m.open_data_channel_json(
+                    token, self.client_id, str(uuid.uuid4()), client_version=self.client_version
+                )
             )
-        )
+        except BaseException:
+            ws.transport.abort()
+            raise
         self._ws = ws
 
+    def _status(self, text: str) -> None:
+        log.info("session %s: %s", self.session_id, text)
+        if self._on_status is not None:
+            self._on_status(text)
+
     async def _open_with_retries(self, first: bool) -> None:
-        """Open (or re-open after ResumeSession) with the official backoff: 100-199 ms, x2."""
-        delay = random.uniform(0.1, 0.2)
-        last: BaseException | None = None
-        for attempt in range(self.open_attempts):
-            if attempt or not first:
-                await asyncio.sleep(delay)
-                delay = delay * 2 if delay < 5 else random.uniform(0.1, 0.2)
-            url, token = self.stream_url, self._token
+        """The first open, with StartSession's token: a few tries, seconds, not minutes."""
+        from ssm_tui.plugin.wsconnect import DialSettingsError
+
+        attempts = rc.Attempts(budget=self.first_open_budget, refused_budget=self.refused_budget)
+        delays = self.backoff.delays()
+        while True:
             try:
-                if not first and self._resume is not None:
-                    resumed = await self._resume()
+                await self._open(self.stream_url, self._token)
+                return
+            except DialSettingsError as exc:
+                raise SessionError(str(exc)) from None
+            except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+                why = attempts.failed(exc)
+                if why is None and attempts.count >= self.open_attempts:
+                    why = f"{attempts.count} tries failed"
+                log.debug("data channel open failed (try %d): %s", attempts.count, exc)
+                if why is not None:
+                    raise SessionError(
+                        f"cannot open the session's data channel ({why}): {rc.describe(exc)}"
+                    ) from None
+            await asyncio.sleep(next(delays))
+
+    async def _reconnect(self, reason: str) -> None:
+        """ResumeSession + open, again and again, within the rules of `reconnect.py`."""
+        from ssm_tui.plugin.wsconnect import DialSettingsError
+
+        attempts = rc.Attempts(budget=self.reconnect_budget, refused_budget=self.refused_budget)
+        attempts.status_due(reason)
+        self._status(f"reconnecting… ({reason})")
+        delays = self.backoff.delays()
+        while True:
+            try:
+                url, token = self.stream_url, self._token
+                if self._resume is not None:
+                    resumed = await asyncio.wait_for(self._resume(), RESUME_TIMEOUT)
                     if resumed is None:
                         raise SessionError(f"Session: {self.session_id} timed out.")
                     token, new_url = resumed
                     self._token = token
                     if new_url:
-                        self.stream_url = url = new_url
+                        self.stream_url = url = new_url  # the newest plugin adopts it too
                 await self._open(url, token)
+                self.reconnects += 1
+                self._status(f"reconnected after {attempts.elapsed():.1f} s")
                 return
-            except SessionError:
+            except (SessionError, asyncio.CancelledError):
                 raise
-            except (OSError, TimeoutError, websockets.WebSocketException) as exc:
-                last = exc
-                log.debug("data channel open failed (attempt %d): %s", attempt + 1, exc)
-            except Exception as exc:  # ResumeSession failures (botocore errors) are retried too
-                last = exc
-                log.debug("resume failed (attempt %d): %s", attempt + 1, exc)
-        what = "open" if first else "reconnect to"
-        raise SessionError(f"cannot {what} the session's data channel: {last}")
+            except DialSettingsError as exc:
+                raise SessionError(str(exc)) from None
+            except Exception as exc:  # ResumeSession (botocore) and dial failures alike
+                why = attempts.failed(exc)
+                detail = rc.describe(exc)
+                log.debug("reconnect try %d failed: %s", attempts.count, detail)
+                if why is not None:
+                    raise SessionError(f"lost the session: {why} ({detail})") from None
+                if attempts.status_due(detail):
+                    self._status(
+                        f"still reconnecting… {attempts.elapsed():.0f} s, "
+                        f"try {attempts.count}: {detail}"
+                    )
+            await asyncio.sleep(next(delays))
 
     async def _run(self) -> None:
         try:
@@ -319,12 +397,12 @@ class DataChannelClient:
                     pass
                 if self._closed.is_set() or self._stopping:
                     return
-                log.debug("data channel socket dropped; resuming session %s", self.session_id)
+                reason = _drop_reason(ws)
+                log.debug("data channel socket dropped (%s); resuming %s", reason, self.session_id)
                 with contextlib.suppress(Exception):
-                    await ws.close()
+                    ws.transport.abort()
                 self._ws = None
-                await self._open_with_retries(first=False)
-                self.reconnects += 1
+                await self._reconnect(reason)
                 await self._write(self.channel.unacked_frames())
         except asyncio.CancelledError:
             raise
@@ -492,6 +570,19 @@ class DataChannelClient:
             if chunk is None:
                 return
             yield chunk
+
+
+def _drop_reason(ws: ClientConnection) -> str:
+    """Why a socket ended, in words for the status line."""
+    sent = getattr(ws.protocol, "close_sent", None)
+    if sent is not None and "ping" in (sent.reason or ""):
+        return "no answer to pings: the link is dead"
+    code, reason = ws.close_code, ws.close_reason or ""
+    if code == 1000:
+        return "the service closed the connection"
+    if code is None or code == 1006:
+        return "the connection was lost"
+    return f"the connection closed with code {code}{': ' + reason if reason else ''}"
 
 
 def processed_ok(action_type: str) -> dict[str, Any]:

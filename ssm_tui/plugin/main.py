@@ -15,7 +15,10 @@ Differences from the official plugin, on purpose:
   messages kept full, so a paste is not throttled to one 1 KB message per millisecond;
 - the exit status is the remote command's when the agent sends one (NonInteractiveCommands),
   255 when the session could not be opened or continued, 128+N when killed by signal N;
-- status lines go to stderr, so stdout carries only the session's output.
+- status lines go to stderr, so stdout carries only the session's output;
+- a dropped socket is resumed for minutes, not seconds, with "reconnecting…" on stderr (the
+  pane of the app shows it), and the session ends within seconds when the endpoint is gone;
+- the `~.` `~?` `~~` `~-` escapes of the newest plugin work only when stdin is a terminal.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ssm_tui.plugin import portforward
+from ssm_tui.plugin import escapes, portforward
 from ssm_tui.plugin.client import CLIENT_VERSION, DataChannelClient, SessionError
 from ssm_tui.plugin.messages import PORT_SESSION_TYPE, PayloadFlag, PayloadType
 from ssm_tui.plugin.terminal import StdinReader, raw_mode, terminal_size, write_all
@@ -144,13 +147,19 @@ class OutputRouter:
 def make_resume(
     session_id: str, profile: str, region: str, endpoint: str
 ) -> Callable[[], Any] | None:
-    """ResumeSession through aiobotocore (imported only when a reconnect needs it)."""
+    """ResumeSession through aiobotocore (imported only when a reconnect needs it).
+
+    Credentials are resolved afresh for every call: a socket dropped after an hour outlives the
+    temporary credentials it started with (aws/session-manager-plugin#136, #117, #109), and a
+    user may have run `aws sso login` meanwhile.
+    """
 
     async def resume() -> tuple[str, str | None] | None:
-        from ssm_tui.aws import quiet_sdk_logs
+        from ssm_tui.aws import clients, quiet_sdk_logs
         from ssm_tui.aws.sessions import resume_session
 
         quiet_sdk_logs()  # botocore's retried-failure tracebacks would land in the user's pane
+        clients.forget_sessions()
         started = await resume_session(profile or None, region or None, session_id, endpoint)
         if started is None:
             return None
@@ -168,6 +177,33 @@ def make_data_key(profile: str, region: str) -> Callable[[str, dict[str, str]], 
         return await generate_data_key(profile or None, region or None, key_id, context)
 
     return generate
+
+
+def make_terminate(session_id: str, profile: str, region: str, endpoint: str) -> Callable[[], Any]:
+    """TerminateSession (bounded: `aws.sessions.TERMINATE_DEADLINE`), for the `~.` escape."""
+
+    async def terminate() -> None:
+        from ssm_tui.aws.sessions import terminate_session
+
+        await terminate_session(profile or None, region or None, session_id, endpoint or None)
+
+    return terminate
+
+
+def make_connect_options(profile: str, region: str) -> Callable[[str], Any]:
+    """TLS trust, proxy and SigV4 for each dial (`wsconnect.py`), from the session's profile."""
+
+    async def options(url: str) -> dict[str, Any]:
+        from ssm_tui.plugin.wsconnect import socket_options
+
+        return await socket_options(url, profile or None, region or None)
+
+    return options
+
+
+def connection_status(text: str) -> None:
+    """Reconnection progress, on its own line (the pane of the app shows stderr too)."""
+    status(f"\n[ssm-tui-plugin: {text}]\n")
 
 
 async def run_session(
@@ -193,7 +229,10 @@ async def run_session(
         on_message=lambda text: status(text + "\n"),
         target_id=str(request.get("Target") or ""),
         generate_data_key=make_data_key(profile, region),
+        connect_options=make_connect_options(profile, region),
+        on_status=connection_status,
     )
+    terminate = make_terminate(session_id, profile, region, endpoint)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     killed: list[int] = []
@@ -213,7 +252,9 @@ async def run_session(
         if session_type == PORT_SESSION_TYPE:
             code = await _port_session(client, router, request, stop, stdin_fd, stdout_fd)
         else:
-            code = await _shell_session(client, router, session_type, stop, stdin_fd, stdout_fd)
+            code = await _shell_session(
+                client, router, session_type, stop, stdin_fd, stdout_fd, terminate
+            )
         if killed:
             return 128 + killed[0]
         return code
@@ -255,6 +296,7 @@ async def _shell_session(
     stop: asyncio.Event,
     stdin_fd: int,
     stdout_fd: int,
+    terminate: Callable[[], Any] | None = None,
 ) -> int:
     global _raw_active
     interactive = session_type != "NonInteractiveCommands"
@@ -278,6 +320,8 @@ async def _shell_session(
         with contextlib.suppress(SessionError):
             await client.resize(*terminal_size(stdout_fd))
 
+    keyboard = escapes.EscapeFilter(enabled=stdin_tty)
+
     async def pump() -> None:
         while True:
             data = await reader.read()
@@ -286,7 +330,18 @@ async def _shell_session(
                     # piped commands: end the shell as Ctrl-D at a prompt would
                     await client.send_input(b"\x04")
                 return
-            await client.send_input(data)
+            filtered = keyboard.feed(data)
+            if filtered.send:
+                await client.send_input(filtered.send)
+            for action in filtered.actions:
+                if action == escapes.HELP:
+                    status(escapes.HELP_TEXT)
+                elif action == escapes.DISABLED:
+                    status(escapes.DISABLED_TEXT)
+                elif action == escapes.TERMINATE:
+                    await _terminate_by_escape(client, terminate)
+                    stop.set()
+                    return
 
     forwarded = {signal.SIGINT: b"\x03", signal.SIGQUIT: b"\x1c", signal.SIGTSTP: b"\x1a"}
     with raw_mode(stdin_fd) if use_raw else contextlib.nullcontext(False) as raw:
@@ -375,6 +430,26 @@ async def _port_session(
     if client.closed:
         status(_closing_line(client))
     return 0
+
+
+async def _terminate_by_escape(
+    client: DataChannelClient, terminate: Callable[[], Any] | None
+) -> None:
+    """`~.`: TerminateSession (as the newest plugin does), else the TerminateSession flag; then
+    wait briefly for the service's channel_closed so the closing line says how it ended."""
+    status("\n[ssm-tui-plugin: terminating the session (~.)]\n")
+    ended = False
+    if terminate is not None:
+        try:
+            await terminate()
+            ended = True
+        except Exception as exc:  # noqa: BLE001 - fall back to asking the agent on the channel
+            status(f"[ssm-tui-plugin: TerminateSession failed: {exc}]\n")
+    if not ended:
+        with contextlib.suppress(SessionError):
+            await asyncio.wait_for(client.send_flag(PayloadFlag.TERMINATE_SESSION), 2)
+    with contextlib.suppress(TimeoutError, SessionError):
+        await asyncio.wait_for(client.wait_closed(), 3)
 
 
 def _parameter(properties: dict[str, Any], request: dict[str, Any], name: str) -> str:

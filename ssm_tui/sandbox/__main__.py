@@ -33,6 +33,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--broken-profile", metavar="NAME")
     parser.add_argument("--drop-sessions-after", type=_seconds, metavar="S")
     parser.add_argument(
+        "--socket-lifetime",
+        type=_seconds,
+        metavar="S",
+        help="close every data-channel websocket with code 1000 after S seconds, as AWS does "
+        "about hourly (the client must ResumeSession; default: never)",
+    )
+    parser.add_argument(
+        "--data-channel-outage",
+        type=_seconds,
+        metavar="S",
+        help="for the first S seconds every data-channel open fails "
+        '(at run time: POST /_sandbox/faults {"data_channel_outage": S})',
+    )
+    parser.add_argument(
+        "--data-channel-latency",
+        type=_non_negative,
+        default=0,
+        metavar="MS",
+        help="delay every data-channel frame by MS in each direction (RTT + 2 x MS)",
+    )
+    parser.add_argument(
         "--sso-cache",
         type=Path,
         metavar="DIR",
@@ -111,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         throttle=args.throttle,
         broken_profile=args.broken_profile,
         drop_sessions_after=args.drop_sessions_after,
+        socket_lifetime=args.socket_lifetime,
+        data_channel_outage=args.data_channel_outage,
+        data_channel_latency=args.data_channel_latency,
         sso_cache=args.sso_cache,
         exit_with_stdin=args.exit_with_stdin,
         kms=args.kms,

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ssm_tui.sandbox import ec2_api, kms, ssm_api
+from ssm_tui.sandbox import faults as faults_mod
 from ssm_tui.sandbox.context import Faults, SandboxContext
 from ssm_tui.sandbox.errors import Reply, fault_reply, protocol_of
 from ssm_tui.sandbox.identity import Caller, resolve_caller, signed_scope
@@ -216,6 +217,10 @@ class SandboxApp:
     # -- data channel ---------------------------------------------------------------------------
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.faults.outage:  # the data channel is unreachable: every open fails
+            await receive()  # websocket.connect
+            await faults_mod.refuse_upgrade(scope, send)
+            return
         websocket = WebSocket(scope, receive, send)
         path: str = scope["path"]
         session_id = (

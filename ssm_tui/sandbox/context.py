@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import asdict, dataclass, fields
+import time
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ssm_tui.sandbox.sessions import SessionRegistry
@@ -28,21 +29,49 @@ class Faults:
     """Profile whose credentials are rejected as expired (role profiles: the role credentials)."""
     drop_sessions_after: float | None = None
     """Seconds after which the data channel cuts each session's websocket (None: never)."""
+    socket_lifetime: float | None = None
+    """Seconds after which the data channel closes each websocket with code 1000, as the service
+    does about hourly (None: never). The session lives on; the client must ResumeSession."""
+    data_channel_outage: float | None = None
+    """Seconds of data-channel outage, counted from when it is set: every open fails and open
+    sockets are cut. Reads back as the seconds left (None once over)."""
+    data_channel_latency: int = 0
+    """Milliseconds added to every data-channel frame, in each direction (RTT + 2 x this)."""
+    _outage_until: float = field(default=0.0, repr=False)
+    """time.monotonic() at which the outage ends (private: not in the admin JSON)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        values = {name: getattr(self, name) for name in _public_names()}
+        values["data_channel_outage"] = self.outage_left()
+        return values
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial JSON update, checking names and types so a typo is an error."""
-        known = {f.name for f in fields(self)}
+        known = set(_public_names())
         unknown = set(changes) - known
         if unknown:
             raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}")
-        for name, value in changes.items():
-            setattr(self, name, _coerce(name, value))
+        coerced = {name: _coerce(name, value) for name, value in changes.items()}
+        for name, value in coerced.items():
+            setattr(self, name, value)
+            if name == "data_channel_outage":
+                self._outage_until = time.monotonic() + value if value else 0.0
 
     def reset(self) -> None:
         self.update(Faults().as_dict())
+
+    def outage_left(self) -> float | None:
+        """Seconds the data-channel outage still lasts, None when there is none."""
+        left = self._outage_until - time.monotonic()
+        return round(left, 3) if left > 0 else None
+
+    @property
+    def outage(self) -> bool:
+        return self._outage_until > time.monotonic()
+
+
+def _public_names() -> list[str]:
+    return [f.name for f in fields(Faults) if not f.name.startswith("_")]
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -58,11 +87,21 @@ def _coerce(name: str, value: Any) -> Any:
         return fraction
     if name == "broken_profile":
         return str(value) if value else None
+    if name == "data_channel_latency":
+        number = int(value or 0)
+        if not 0 <= number <= 60_000:
+            raise ValueError("data_channel_latency must be between 0 and 60000 ms")
+        return number
+    if name == "data_channel_outage":
+        seconds = float(value or 0.0)
+        if seconds < 0:
+            raise ValueError("data_channel_outage must be >= 0")
+        return seconds or None
     if value is None:
         return None
     seconds = float(value)
     if seconds <= 0:
-        raise ValueError("drop_sessions_after must be > 0")
+        raise ValueError(f"{name} must be > 0")
     return seconds
 
 

@@ -56,8 +56,9 @@ from ssm_tui.plugin.messages import (
     parse_open_data_channel,
     parse_size,
 )
+from ssm_tui.sandbox import faults as fault_rules
 from ssm_tui.sandbox import kms
-from ssm_tui.sandbox.context import SandboxContext
+from ssm_tui.sandbox.context import Faults, SandboxContext
 from ssm_tui.sandbox.portfwd import MuxServer, StreamForwarder, loopback_host
 from ssm_tui.sandbox.sessions import SandboxSession
 from ssm_tui.sandbox.shell import (
@@ -201,35 +202,50 @@ _CLOSE = object()
 
 
 class Connection:
-    """One websocket of a session: a single writer task sends every frame, in order."""
+    """One websocket of a session: a single writer task sends every frame, in order.
 
-    def __init__(self, websocket: _Socket, client_id: str) -> None:
+    With the `data_channel_latency` fault each frame leaves `latency` after it was pushed (the
+    writer sleeps until then), so output pipelines at a real RTT instead of being serialized.
+    """
+
+    def __init__(self, websocket: _Socket, client_id: str, faults: Faults | None = None) -> None:
         self.websocket = websocket
         self.client_id = client_id
+        self.faults = faults
         self.opened = time.monotonic()
         self.alive = True
-        self._outbox: deque[Any] = deque()
+        self.closing = False
+        self._outbox: deque[tuple[float, Any]] = deque()
         self._wake = asyncio.Event()
         self._close_code = 1000
         self.writer_task: asyncio.Task[None] | None = None
 
+    def _due(self) -> float:
+        latency = self.faults.data_channel_latency if self.faults is not None else 0
+        return time.monotonic() + latency / 1000 if latency else 0.0
+
     def push(self, frames: list[bytes]) -> None:
         if frames and self.alive:
-            self._outbox.extend(frames)
+            due = self._due()
+            self._outbox.extend((due, frame) for frame in frames)
             self._wake.set()
 
     def close(self, code: int = 1000) -> None:
         """Close after the frames already queued (channel_closed must reach the client)."""
-        if self.alive:
+        if self.alive and not self.closing:
+            self.closing = True
             self._close_code = code
-            self._outbox.append(_CLOSE)
+            self._outbox.append((self._due(), _CLOSE))
             self._wake.set()
 
     def abort(self, code: int = DROPPED) -> None:
         """Cut the socket now, dropping what is queued (the unacked output is resent later)."""
         if self.alive:
             self._outbox.clear()
-            self.close(code)
+            self.closing = True
+            self._close_code = code
+            self._outbox.append((0.0, _CLOSE))
+            self._wake.set()
 
     async def run_writer(self) -> None:
         try:
@@ -237,7 +253,13 @@ class Connection:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._outbox:
-                    item = self._outbox.popleft()
+                    due, item = self._outbox[0]
+                    if due:
+                        wait = due - time.monotonic()
+                        if wait > fault_rules.EARLY:
+                            await asyncio.sleep(wait)
+                            continue  # an abort may have replaced the queue meanwhile
+                    self._outbox.popleft()
                     if item is _CLOSE:
                         self.alive = False
                         with contextlib.suppress(Exception):
@@ -348,10 +370,17 @@ class SessionRuntime:
             log.info("session %s: %s; dropping the socket", self.session.session_id, exc)
             connection.abort()
             return
-        drop_after = self.context.faults.drop_sessions_after
+        faults = self.context.faults
+        drop_after = faults.drop_sessions_after
         if drop_after is not None and time.monotonic() - connection.opened >= drop_after:
             log.info("session %s: fault: dropping the websocket", self.session.session_id)
             connection.abort()
+        elif faults.outage:
+            log.info("session %s: fault: data-channel outage", self.session.session_id)
+            connection.abort()
+        elif not connection.closing and fault_rules.lifetime_over(faults, connection.opened):
+            log.info("session %s: socket lifetime over: close 1000", self.session.session_id)
+            connection.close(1000)
 
     # PortLink, for the port backends
     def send_data(self, data: bytes) -> None:
@@ -654,9 +683,14 @@ async def serve(websocket: Any, session: SandboxSession, context: SandboxContext
         _RUNTIMES.pop(session.session_id, None)
         await _refuse(websocket, "session has ended")
         return
-    connection = Connection(websocket, client_id)
+    faults = context.faults
+    connection = Connection(websocket, client_id, faults)
     connection.writer_task = asyncio.get_running_loop().create_task(connection.run_writer())
     ticker = asyncio.get_running_loop().create_task(_tick(runtime, connection))
+    # the latency fault holds incoming frames too (in order), so the RTT is 2 x latency
+    incoming = fault_rules.DelayLine(
+        lambda frame: runtime.receive(connection, frame) if connection.alive else None
+    )
     runtime.attach(connection)
     try:
         while connection.alive:
@@ -669,10 +703,14 @@ async def serve(websocket: Any, session: SandboxSession, context: SandboxContext
                 if text is None:
                     continue
                 frame = text.encode("utf-8", errors="surrogateescape")
-            runtime.receive(connection, frame)
+            if faults.data_channel_latency or incoming.pending:
+                incoming.put(frame, faults.data_channel_latency)
+            else:
+                runtime.receive(connection, frame)
     except Exception as exc:  # noqa: BLE001 - the socket died under us: keep the session
         log.debug("session %s: socket error: %s", session.session_id, exc)
     finally:
+        await incoming.aclose()
         runtime.detach(connection)
         ticker.cancel()
         if connection.alive:

@@ -39,6 +39,9 @@ class Options:
     throttle: float = 0.0
     broken_profile: str | None = None
     drop_sessions_after: float | None = None
+    socket_lifetime: float | None = None
+    data_channel_outage: float | None = None
+    data_channel_latency: int = 0
     sso_cache: Path | None = None
     """Where botocore looks for SSO tokens (default ~/.aws/sso/cache of this process's HOME)."""
     exit_with_stdin: bool = False
@@ -109,6 +112,9 @@ async def _serve(
             "throttle": options.throttle,
             "broken_profile": options.broken_profile,
             "drop_sessions_after": options.drop_sessions_after,
+            "socket_lifetime": options.socket_lifetime,
+            "data_channel_outage": options.data_channel_outage,
+            "data_channel_latency": options.data_channel_latency,
         }
     )
     env = write_files(directory, env_file, endpoint, credentials)

@@ -441,7 +441,13 @@ def _instance_view(instance: Instance, hosts_dir: Path) -> InstanceView:
 
 
 def _stream_url(state: _State, session_id: str) -> str:
-    return f"{state.stream_base}/v1/data-channel/{session_id}?role=publish_subscribe"
+    """The StreamUrl as AWS issues it: an opaque `cell-number`, new on every Start/ResumeSession
+    (the data channel routes on the path only, so a client keeping the old URL still works)."""
+    cell = base64.urlsafe_b64encode(secrets.token_bytes(12)).decode().rstrip("=")
+    return (
+        f"{state.stream_base}/v1/data-channel/{session_id}"
+        f"?role=publish_subscribe&cell-number={cell}"
+    )
 
 
 def _start_session(self: Any) -> tuple[str, dict[str, str]]:
@@ -513,6 +519,7 @@ def _resume_session(self: Any) -> tuple[str, dict[str, str]]:
     session = _own_session(state, self, session_id)
     if session is None:
         raise _error("DoesNotExistException", f"Session {session_id} does not exist.")
+    # A new token and a new StreamUrl; the old token stops working at once (registry.resume).
     payload: dict[str, Any] = {
         "SessionId": session_id,
         "StreamUrl": _stream_url(state, session_id),

@@ -42,6 +42,12 @@ class FakeAgent:
     port_target: int | None = None
     """The local port an smux stream dials (Port sessions)."""
     echo: bool = True
+    ssl: object = None
+    """An `ssl.SSLContext` to serve wss:// instead of ws://."""
+    host: str = "127.0.0.1"
+    """The host name the URL carries (the socket always listens on 127.0.0.1)."""
+    request_headers: list[dict[str, str]] = field(default_factory=list)
+    """The upgrade request's headers, per connection."""
     tokens: set[str] = field(default_factory=set)
     opens: list[m.OpenDataChannel] = field(default_factory=list)
     inputs: list[tuple[int, bytes]] = field(default_factory=list)
@@ -65,9 +71,14 @@ class FakeAgent:
         self._held: list[bytes] = []
 
     async def __aenter__(self) -> FakeAgent:
-        self._server = await serve(self._handler, "127.0.0.1", 0, compression=None)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"ws://127.0.0.1:{port}/v1/data-channel/s-fake?role=publish_subscribe"
+        self._server = await serve(
+            self._handler, "127.0.0.1", 0, compression=None, ssl=self.ssl, max_size=None
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        scheme = "wss" if self.ssl is not None else "ws"
+        self.url = (
+            f"{scheme}://{self.host}:{self.port}/v1/data-channel/s-fake?role=publish_subscribe"
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -126,6 +137,7 @@ class FakeAgent:
     # --- the connection -------------------------------------------------------------------------
 
     async def _handler(self, ws: ServerConnection) -> None:
+        self.request_headers.append({k.lower(): v for k, v in ws.request.headers.raw_items()})
         opened = m.parse_open_data_channel(await ws.recv())
         if opened.token_value not in self.tokens:
             await ws.close(4001, "bad token")

@@ -192,3 +192,24 @@ def test_lossy_reordering_network_delivers_everything_once_in_order(
             to_b += a.receive(m.decode(frame), now).send
     assert delivered_b == [i.to_bytes(2, "big") for i in range(count)]
     assert a.idle
+
+
+def test_reorder_buffer_is_capped_in_bytes_and_refused_messages_come_back() -> None:
+    """300 x 1 MiB frames ahead of a gap held ~300 MB before: the byte cap bounds it."""
+    from ssm_tui.plugin.channel import MAX_BUFFER_BYTES
+
+    server = Channel.for_server(window=1000)
+    client = Channel.for_client()
+    big = b"B" * (1 << 20)
+    frames = [m.decode(server.send(m.PayloadType.OUTPUT, big, now=0.0)[0]) for _ in range(301)]
+    gap, ahead = frames[0], frames[1:]
+    for msg in ahead:
+        assert not client.receive(msg, now=0.0).deliver
+    assert 0 < client.buffered_bytes <= MAX_BUFFER_BYTES
+    assert client.refused == 300 - client.buffered > 0
+    kept = client.buffered
+    assert len(client.receive(gap, now=0.0).deliver) == 1 + kept
+    assert client.buffered == 0 and client.buffered_bytes == 0
+    # the refused ones were never acked: the peer resends them and they are delivered in order
+    delivered = [d for msg in ahead for d in client.receive(msg, now=0.0).deliver]
+    assert [d.sequence_number for d in delivered] == list(range(kept + 1, 301))

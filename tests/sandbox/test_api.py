@@ -228,8 +228,10 @@ def test_session_lifecycle_active_then_history(client, sandbox) -> None:
     session_id = started["SessionId"]
     assert re.fullmatch(r"alice-[0-9a-f]{17}", session_id)
     port = sandbox.endpoint.rsplit(":", 1)[1]
-    assert started["StreamUrl"] == (
-        f"ws://127.0.0.1:{port}/v1/data-channel/{session_id}?role=publish_subscribe"
+    assert re.fullmatch(
+        rf"ws://127\.0\.0\.1:{port}/v1/data-channel/{session_id}"
+        r"\?role=publish_subscribe&cell-number=[A-Za-z0-9_-]+",
+        started["StreamUrl"],
     )
     assert started["TokenValue"]
     try:
@@ -462,6 +464,9 @@ def test_admin_endpoint_validates_changes(sandbox) -> None:
         "throttle": 0.0,
         "broken_profile": None,
         "drop_sessions_after": None,
+        "socket_lifetime": None,
+        "data_channel_outage": None,
+        "data_channel_latency": 0,
     }
 
 

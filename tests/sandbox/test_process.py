@@ -89,6 +89,9 @@ def test_fault_flags_apply_from_the_start(flagged: SandboxProcess, monkeypatch) 
         "throttle": 0.0,
         "broken_profile": "sandbox",
         "drop_sessions_after": 30.0,
+        "socket_lifetime": None,
+        "data_channel_outage": None,
+        "data_channel_latency": 0,
     }
     for key, value in flagged.env.items():
         monkeypatch.setenv(key, value)
