@@ -50,36 +50,49 @@ class EscapeFilter:
     escaped: bool = False
 
     def feed(self, data: bytes) -> Filtered:
-        if not self.enabled:
+        if not self.enabled or not data:
+            return Filtered(data)
+        if not self.escaped and b"~" not in data:
+            # the common case, and all of a paste: no byte-by-byte loop over a megabyte
+            self.after_newline = data[-1] in (0x0A, 0x0D)
             return Filtered(data)
         out = bytearray()
         result = Filtered()
-        for index, byte in enumerate(data):
+        index, size = 0, len(data)
+        while index < size:
             if self.escaped:
+                byte = data[index]
+                index += 1
                 self.escaped = False
                 self.after_newline = False
                 if byte == ord("?"):
                     result.actions.append(HELP)
                 elif byte == ord("."):
                     result.actions.append(TERMINATE)
-                    result.send = bytes(out)
-                    return result  # nothing typed after ~. is sent
+                    break  # nothing typed after ~. is sent
                 elif byte == ord("-"):
                     self.enabled = False
                     result.actions.append(DISABLED)
-                    out += data[index + 1 :]
+                    out += data[index:]
                     break
                 elif byte == ord("~"):
                     out.append(byte)
                 else:
                     out += bytes((ord("~"), byte))
-            elif self.after_newline and byte == ord("~"):
+                continue
+            tilde = data.find(b"~", index)
+            if tilde < 0:
+                out += data[index:]
+                self.after_newline = data[-1] in (0x0A, 0x0D)
+                break
+            if tilde > index:
+                out += data[index:tilde]
+                self.after_newline = data[tilde - 1] in (0x0A, 0x0D)
+            if self.after_newline:
                 self.escaped = True
-            elif byte in (0x0A, 0x0D):
-                self.after_newline = True
-                out.append(byte)
             else:
-                self.after_newline = False
-                out.append(byte)
+                out.append(ord("~"))
+            self.after_newline = False
+            index = tilde + 1
         result.send = bytes(out)
         return result

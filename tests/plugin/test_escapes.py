@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ssm_tui.plugin.escapes import DISABLED, HELP, TERMINATE, EscapeFilter
 
 
@@ -41,3 +44,29 @@ def test_disable_keeps_the_rest_of_the_read_and_stops_escapes() -> None:
 
 def test_a_filter_that_is_off_changes_nothing() -> None:
     assert EscapeFilter(enabled=False).feed(b"\r~.").send == b"\r~."
+
+
+def _one_byte_at_a_time(chunks: list[bytes]) -> tuple[bytes, list[str]]:
+    """The plugin's rule applied to each byte on its own: what any chunking must give."""
+    keys, sent, actions = EscapeFilter(), bytearray(), []
+    for chunk in chunks:
+        for byte in chunk:
+            result = keys.feed(bytes([byte]))
+            sent += result.send
+            actions += result.actions
+            if TERMINATE in result.actions:
+                return bytes(sent), actions
+    return bytes(sent), actions
+
+
+@settings(max_examples=300)
+@given(st.lists(st.lists(st.sampled_from(b"a~\r\n.?-")).map(bytes), max_size=8))
+def test_chunking_never_changes_what_is_sent(chunks: list[bytes]) -> None:
+    keys, sent, actions = EscapeFilter(), bytearray(), []
+    for chunk in chunks:
+        result = keys.feed(chunk)
+        sent += result.send
+        actions += result.actions
+        if TERMINATE in result.actions:
+            break
+    assert (bytes(sent), actions) == _one_byte_at_a_time(chunks)
