@@ -476,6 +476,7 @@ def _start_session(self: Any) -> tuple[str, dict[str, str]]:
         reason=reason,
         instance=_instance_view(instance, state.hosts_dir),
         logging=_logging_prefs(self, content),
+        document_content=content if isinstance(content, dict) else None,
     )
     state.registry.add(session)
     return _dumps(
