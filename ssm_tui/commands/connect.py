@@ -108,7 +108,11 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
     argv, env = launcher.plugin_command(started, plugin)
-    return _run_plugin(started, argv, env)
+    _record_start(started, "builtin" if launcher.is_builtin(argv) else "official")
+    try:
+        return _run_plugin(started, argv, env)
+    finally:
+        _record_end(started.session_id, None)  # a plugin's exit code is not the remote status
 
 
 def _run_command(args: argparse.Namespace) -> int:
@@ -132,12 +136,15 @@ def _run_command(args: argparse.Namespace) -> int:
         return _fail(exc.message, exc.hint)
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
+    _record_start(started, "builtin")
+    outcome = remote_command.Outcome(None, "interrupted", signal.SIGINT)
     try:
         outcome = asyncio.run(remote_command.run(started))
     except KeyboardInterrupt:
-        outcome = remote_command.Outcome(None, "interrupted", signal.SIGINT)
+        pass
     finally:
         _end_session(started)
+        _record_end(started.session_id, outcome.status)  # the remote status, when one came
     if outcome.message:
         print(f"ssm-tui connect: {outcome.message}", file=sys.stderr)
     if outcome.signal is not None:
@@ -227,6 +234,25 @@ def _run_plugin(started: Any, argv: list[str], env_additions: dict[str, str]) ->
         for signum, handler in {**saved, **saved_term}.items():
             signal.signal(signum, handler)
         _end_session(started)
+
+
+def _record_start(started: Any, plugin: str) -> None:
+    """The session in the local record (history), as the app records its own; never fatal."""
+    try:
+        from ssm_tui.store import Store
+
+        Store().record_session_start(started, account_id="", plugin=plugin)
+    except Exception as exc:  # noqa: BLE001 - history is a convenience, the session matters
+        print(f"ssm-tui connect: note: session not recorded in history: {exc}", file=sys.stderr)
+
+
+def _record_end(session_id: str, exit_status: int | None) -> None:
+    try:
+        from ssm_tui.store import Store
+
+        Store().record_session_end(session_id, exit_status=exit_status)
+    except Exception:  # noqa: BLE001 - _record_start already said so
+        pass
 
 
 def _end_session(started: Any) -> None:
