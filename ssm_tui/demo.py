@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -44,6 +45,11 @@ def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
         parts = shlex.split(raw)
         variables[key.strip()] = parts[0] if parts else ""
     return variables
+
+
+def without_aws(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` without the caller's AWS_* variables (their profile, keys, region, endpoint)."""
+    return {k: v for k, v in environ.items() if not k.startswith("AWS_")}
 
 
 class SandboxProcess:
@@ -126,7 +132,7 @@ class SandboxProcess:
             text=True,
             encoding="utf-8",
             errors="replace",
-            env=self._child_env if self._child_env is not None else os.environ.copy(),
+            env=self._child_env if self._child_env is not None else without_aws(os.environ),
             start_new_session=True,  # a Ctrl-C in the app's terminal must not hit the sandbox
         )
         ready = threading.Event()
@@ -207,6 +213,16 @@ class SandboxProcess:
         self.stop()
 
     # -- helpers --------------------------------------------------------------------------------
+
+    def apply_environment(self, environ: MutableMapping[str, str]) -> None:
+        """Point `environ` at the sandbox: drop the caller's AWS_* first, then set the sandbox's.
+
+        A caller's `AWS_PROFILE=work` would otherwise name a profile the sandbox's config does not
+        have, and their AWS_ACCESS_KEY_ID would outrank the sandbox's credentials file.
+        """
+        for name in [name for name in environ if name.startswith("AWS_")]:
+            del environ[name]
+        environ.update(self.env)
 
     def install_sso_token(self, home: str | os.PathLike[str] | None = None) -> Path:
         """Copy the sandbox's SSO token into `<home>/.aws/sso/cache` (default: $HOME).

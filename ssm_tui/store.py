@@ -92,6 +92,9 @@ class LocalSession(NamedTuple):
     started_at: datetime
     ended_at: datetime | None
     exit_status: int | None
+    """The REMOTE command's status when one came back (`connect --command`); None when none is
+    known: the agent sends none for shell sessions, and a plugin's own exit code (0, or 143 for a
+    closed tab) is not the remote status."""
     plugin: str
     """'official' (session-manager-plugin) or 'builtin' (ssm-tui's own data channel)."""
 
@@ -542,7 +545,10 @@ class Store:
     def record_session_end(
         self, session_id: str, *, exit_status: int | None, ended_at: datetime | None = None
     ) -> None:
-        """Mark a recorded session as ended (unknown ids are ignored). Never raises."""
+        """Mark a recorded session as ended (unknown ids are ignored). Never raises.
+
+        `exit_status` is the remote status, or None when none is known (never a plugin's code).
+        """
         try:
             self._record(
                 "UPDATE sessions SET ended_at = ?, exit_status = ? WHERE session_id = ?",

@@ -49,13 +49,19 @@ class SessionSummary:
     source: str = "aws"
     """'aws', 'local' or 'both': where this row was found."""
     exit_status: int | None = None
-    """From the local record: the remote command's status when the plugin reported one."""
+    """From the local record: the remote command's status when one came back (`connect
+    --command`); None when none is known (shell sessions: the agent sends none)."""
     plugin: str = ""
     """From the local record: 'official' or 'builtin'."""
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def exit_text(self) -> str:
+        """The remote status for display: the number, or "—" when none is known."""
+        return "—" if self.exit_status is None else str(self.exit_status)
 
     @property
     def owner_name(self) -> str:

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         sandbox = SandboxProcess(seed=getattr(args, "demo_seed", None))
         try:
             sandbox.start()
-            os.environ.update(sandbox.env)
+            sandbox.apply_environment(os.environ)  # the caller's AWS_* never reach the demo
             store = _isolate_demo(sandbox)
             problem = _check_profiles(args)
             if problem is not None:

@@ -1,16 +1,17 @@
 """`ssm-tui connect TARGET`: start a session and run it with a plugin in this terminal.
 
 The official `session-manager-plugin` runs the session when it is installed (or `--plugin PATH`),
-ours otherwise (`--plugin builtin` forces it). `--command CMD` runs AWS-StartNonInteractiveCommand
-and exits with the remote command's status; it uses our plugin unless `--plugin PATH` is given,
-because the official one throws that status away.
+ours otherwise (`--plugin builtin` forces it). `--command CMD` runs the shell command line CMD
+through AWS-StartInteractiveCommand with a framed wrapper, in this process (`remote_command.py`
+says why: the agent sends no exit status for the AWS command documents, and runs
+NonInteractiveCommands without a shell); stdout to stdout, stderr to stderr, its status as ours.
 
 Like aws-cli, this process ignores Ctrl-C, Ctrl-\\ and Ctrl-Z while the plugin runs (they belong to
 the remote session), and it calls TerminateSession when the plugin is gone, whatever ended it, so
 no session is left open. The token only travels in the plugin's environment.
 
-Exit status: the plugin's (the remote status with our plugin), 255 when the session could not be
-started, 128+N when the plugin was killed by signal N.
+Exit status: the plugin's (`--command`: the remote command's), 255 when the session could not be
+started or no status came back, 128+N when the plugin was killed by signal N.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import sys
 from typing import Any
 
 EXIT_FAILURE = 255
-NON_INTERACTIVE_DOCUMENT = "AWS-StartNonInteractiveCommand"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--command",
         dest="remote_command",  # `command` is the CLI's subcommand name
         metavar="CMD",
-        help=f"run CMD with {NON_INTERACTIVE_DOCUMENT} and exit with its status",
+        help="run the shell command line CMD on the instance and exit with its status",
     )
     parser.add_argument(
         "--plugin",
@@ -87,17 +87,14 @@ def run(args: argparse.Namespace) -> int:
     document = args.document
     plugin = args.plugin
     if args.remote_command is not None:
-        if document and document != NON_INTERACTIVE_DOCUMENT:
-            return _fail("--command and --document cannot be used together")
-        document = NON_INTERACTIVE_DOCUMENT
-        parameters["command"] = [args.remote_command]
-        plugin = plugin or launcher.BUILTIN  # the official plugin drops the exit status
-        if plugin != launcher.BUILTIN:
-            print(
-                "ssm-tui connect: note: session-manager-plugin always exits 0; "
-                "use --plugin builtin to get the remote command's status",
-                file=sys.stderr,
+        if document or parameters:
+            return _fail("--command cannot be used with --document or --parameters")
+        if plugin and plugin != launcher.BUILTIN:
+            return _fail(
+                "--command runs the session in ssm-tui itself; --plugin does not apply",
+                "session-manager-plugin always exits 0 and cannot return the command's status",
             )
+        return _run_command(args)
     try:
         launcher.resolve_plugin(plugin)  # fail before starting a session
     except launcher.PluginNotFound as exc:
@@ -111,7 +108,50 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
     argv, env = launcher.plugin_command(started, plugin)
-    return _run_plugin(started, argv, env)
+    _record_start(started, "builtin" if launcher.is_builtin(argv) else "official")
+    try:
+        return _run_plugin(started, argv, env)
+    finally:
+        _record_end(started.session_id, None)  # a plugin's exit code is not the remote status
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """`--command`: the wrapper's session in this process; the remote status, or 255."""
+    from ssm_tui.aws.errors import SsmTuiError
+    from ssm_tui.commands import remote_command
+
+    parameters = {"command": [remote_command.wrapper(args.remote_command)]}
+    try:
+        started = asyncio.run(
+            _start(
+                args.profile,
+                args.region,
+                args.target,
+                remote_command.INTERACTIVE_DOCUMENT,
+                parameters,
+                args.reason,
+            )
+        )
+    except SsmTuiError as exc:
+        return _fail(exc.message, exc.hint)
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+    _record_start(started, "builtin")
+    outcome = remote_command.Outcome(None, "interrupted", signal.SIGINT)
+    try:
+        outcome = asyncio.run(remote_command.run(started))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _end_session(started)
+        _record_end(started.session_id, outcome.status)  # the remote status, when one came
+    if outcome.message:
+        print(f"ssm-tui connect: {outcome.message}", file=sys.stderr)
+    if outcome.signal is not None:
+        return 128 + outcome.signal
+    if outcome.status is None:
+        return EXIT_FAILURE
+    return outcome.status
 
 
 async def _start(
@@ -194,6 +234,25 @@ def _run_plugin(started: Any, argv: list[str], env_additions: dict[str, str]) ->
         for signum, handler in {**saved, **saved_term}.items():
             signal.signal(signum, handler)
         _end_session(started)
+
+
+def _record_start(started: Any, plugin: str) -> None:
+    """The session in the local record (history), as the app records its own; never fatal."""
+    try:
+        from ssm_tui.store import Store
+
+        Store().record_session_start(started, account_id="", plugin=plugin)
+    except Exception as exc:  # noqa: BLE001 - history is a convenience, the session matters
+        print(f"ssm-tui connect: note: session not recorded in history: {exc}", file=sys.stderr)
+
+
+def _record_end(session_id: str, exit_status: int | None) -> None:
+    try:
+        from ssm_tui.store import Store
+
+        Store().record_session_end(session_id, exit_status=exit_status)
+    except Exception:  # noqa: BLE001 - _record_start already said so
+        pass
 
 
 def _end_session(started: Any) -> None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 from collections.abc import Callable
 
 from ssm_tui.plugin import smux
-from ssm_tui.plugin.client import DataChannelClient
+from ssm_tui.plugin.client import DataChannelClient, SessionError
 from ssm_tui.plugin.messages import PayloadFlag
 from ssm_tui.plugin.terminal import StdinReader, write_all
 
@@ -41,6 +42,10 @@ def version_newer(version: str, than: str) -> bool:
     if len(left) != 4:
         return False
     return left > right
+
+
+class PortForwardError(SessionError):
+    """The local end cannot be opened (port taken, no permission); the message says which."""
 
 
 class PortForwarder:
@@ -84,13 +89,31 @@ class PortForwarder:
             self.status(CONNECT_ERROR)
 
     async def listen(self, host: str, port: int) -> int:
-        """Start the listener; return the port it got (a random one when `port` is 0)."""
-        self.server = await asyncio.start_server(self._handle, host, port)
+        """Start the listener; return the port it got (a random one when `port` is 0).
+
+        A port that cannot be opened ends the session (nothing would ever use it) and raises
+        `PortForwardError` with one line for the user, never a traceback.
+        """
+        try:
+            self.server = await asyncio.start_server(self._handle, host, port)
+        except OSError as exc:
+            await self._give_up()
+            raise PortForwardError(_listen_error(f"local port {port}", exc)) from None
         return self.server.sockets[0].getsockname()[1]
 
     async def listen_unix(self, path: str) -> None:
         """Listen on a unix socket instead (the document's `localUnixSocket`)."""
-        self.server = await asyncio.start_unix_server(self._handle, path)
+        try:
+            self.server = await asyncio.start_unix_server(self._handle, path)
+        except OSError as exc:
+            await self._give_up()
+            raise PortForwardError(_listen_error(f"unix socket {path}", exc)) from None
+
+    async def _give_up(self) -> None:
+        """End the session on the agent's side (Flag TerminateSession), briefly waiting for it."""
+        with contextlib.suppress(SessionError, OSError, TimeoutError):
+            await self.client.send_flag(PayloadFlag.TERMINATE_SESSION)
+            await asyncio.wait_for(self.client.wait_closed(), 3)
 
     async def keepalive(self) -> None:
         """smux NOPs for agents old enough to close an idle mux session."""
@@ -151,6 +174,14 @@ class PortForwarder:
             self._current = None
             if not self.client.closed:
                 await self.client.send_flag(PayloadFlag.DISCONNECT_TO_PORT)
+
+
+def _listen_error(what: str, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"{what} is already in use by another program; choose another local port"
+    if exc.errno == errno.EACCES:
+        return f"no permission to listen on {what} (ports below 1024 need privileges)"
+    return f"cannot listen on {what}: {exc.strerror or exc}"
 
 
 async def run_stream(client: DataChannelClient, stdin_fd: int = 0, stdout_fd: int = 1) -> None:

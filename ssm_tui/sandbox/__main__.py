@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="KMS-encrypted sessions: a key per account in the Session Manager preferences",
     )
     parser.add_argument(
+        "--agent-start-delay",
+        type=_non_negative_float,
+        default=None,
+        metavar="S",
+        help="seconds the agent waits before it first reads a shell's output (default 1, as AWS)",
+    )
+    parser.add_argument(
         "--exit-with-stdin",
         action="store_true",
         help="stop when stdin reaches end of file (a parent holding the pipe died or closed it)",
@@ -81,6 +88,13 @@ def _positive(text: str) -> int:
 
 def _non_negative(text: str) -> int:
     value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be >= 0")
     return value
@@ -109,9 +123,24 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def ignore_callers_aws_environment(environ: dict[str, str] | None = None) -> list[str]:
+    """Drop every AWS_* variable from this process's environment; return the names dropped.
+
+    moto and botocore inside the sandbox read them: a caller's `AWS_PROFILE=work` (a profile only
+    their own config has) ended in ProfileNotFound, their keys or region would leak into moto's
+    defaults. The sandbox is its own AWS; what it serves is in its env file.
+    """
+    env = os.environ if environ is None else environ
+    dropped = [name for name in env if name.startswith("AWS_")]
+    for name in dropped:
+        del env[name]
+    return dropped
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    ignore_callers_aws_environment()
     from ssm_tui.sandbox.world import PROFILES
 
     if not _is_loopback(args.host):
@@ -120,6 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.broken_profile and args.broken_profile not in names:
         parser.error(f"--broken-profile {args.broken_profile}: not one of {', '.join(names)}")
     from ssm_tui.sandbox.server import Options, run
+
+    if args.agent_start_delay is not None:
+        from ssm_tui.sandbox import shell
+
+        shell.AGENT_START_DELAY = args.agent_start_delay
 
     options = Options(
         host="127.0.0.1" if args.host == "localhost" else args.host,

@@ -26,7 +26,7 @@ from ssm_tui.sandbox import ec2_api, kms, ssm_api
 from ssm_tui.sandbox import faults as faults_mod
 from ssm_tui.sandbox.context import Faults, SandboxContext
 from ssm_tui.sandbox.errors import Reply, fault_reply, protocol_of
-from ssm_tui.sandbox.identity import Caller, resolve_caller, signed_scope
+from ssm_tui.sandbox.identity import Caller, resolve_caller, restore_from_token, signed_scope
 from ssm_tui.sandbox.sessions import SandboxSession, SessionRegistry
 from ssm_tui.sandbox.sso_portal import PORTAL_PATHS, TOKEN_HEADER, SsoPortal
 from ssm_tui.sandbox.world import PROFILES, World, sso_role_arn
@@ -79,7 +79,10 @@ class SandboxApp:
         if signed is None:
             await self.moto(scope, receive, send)
             return
-        caller = resolve_caller(signed.access_key)
+        caller = resolve_caller(signed.access_key) or restore_from_token(
+            signed.access_key,
+            headers.get("x-amz-security-token") or (query.get("X-Amz-Security-Token") or [None])[0],
+        )
         if caller is None and "x-moto-account-id" not in headers:
             # AWS rejects keys it never issued; moto would quietly use a default account.
             await _send_reply(

@@ -56,8 +56,8 @@ from ssm_tui.plugin.messages import (
     parse_open_data_channel,
     parse_size,
 )
+from ssm_tui.sandbox import commands, kms, shell
 from ssm_tui.sandbox import faults as fault_rules
-from ssm_tui.sandbox import kms
 from ssm_tui.sandbox.context import Faults, SandboxContext
 from ssm_tui.sandbox.portfwd import MuxServer, StreamForwarder, loopback_host
 from ssm_tui.sandbox.sessions import SandboxSession
@@ -66,7 +66,6 @@ from ssm_tui.sandbox.shell import (
     ExitStatus,
     PipeCommand,
     PtyShell,
-    shell_argv,
     shell_environment,
     working_directory,
 )
@@ -122,6 +121,8 @@ class SessionPlan:
     multiplexed: bool = False
     separate_streams: bool = False
     """NonInteractiveCommands with separateOutputStream: pipes, stderr as StdErr payloads."""
+    run: commands.CommandPlan | None = None
+    """Shell-like sessions: what the agent execs, and how (`sandbox/commands.py`)."""
 
     @property
     def is_port(self) -> bool:
@@ -165,19 +166,18 @@ def plan_for(session: SandboxSession) -> SessionPlan:
             port=port,
             host="127.0.0.1",
         )
-    if document == NON_INTERACTIVE_DOCUMENT:
-        separate = (_parameter(session, "separateOutputStream", "false") or "").lower()
-        return SessionPlan(
-            "NonInteractiveCommands",
-            handshake=True,
-            command=_parameter(session, "command", ""),
-            separate_streams=separate == "true",
-        )
-    if document == INTERACTIVE_DOCUMENT:
-        return SessionPlan(
-            "InteractiveCommands", handshake=False, command=_parameter(session, "command", "")
-        )
-    return SessionPlan("Standard_Stream", handshake=False)
+    content = commands.document_content(document, session.document_content)
+    session_type = str(content.get("sessionType") or commands.STANDARD_STREAM)
+    if session_type not in (commands.INTERACTIVE, commands.NON_INTERACTIVE):
+        session_type = commands.STANDARD_STREAM
+    run = commands.plan_command(session_type, content, session.parameters)
+    return SessionPlan(
+        session_type,
+        handshake=session_type == commands.NON_INTERACTIVE,
+        command=" ".join(run.argv),
+        separate_streams=run.separate_streams,
+        run=run,
+    )
 
 
 def _port(value: str | None) -> int:
@@ -440,6 +440,10 @@ class SessionRuntime:
 
     def _input(self, data: bytes) -> None:
         if not self.backend_started:
+            if self.plan.handshake or self.encryption is not None:
+                # The agent acks and drops stream data while its handshake is in progress
+                # ("Handshake still in progress, ignore stream data message").
+                return
             self._pending_input.append(data)
         elif self._shell is not None:
             self._shell.write(data)
@@ -516,23 +520,31 @@ class SessionRuntime:
         else:
             instance = self.session.instance
             home = working_directory(instance)
-            if plan.separate_streams:
+            run = plan.run or commands.plan_command(commands.STANDARD_STREAM, {}, {})
+            if run.error is not None:
+                self._spawn(self._refuse_command(run.error))
+                return
+            if not run.pty:
                 self._shell = PipeCommand(
-                    shell_argv(plan.command),
+                    list(run.argv),
                     cwd=home,
                     env=shell_environment(instance, home),
                     on_output=self._shell_output,
                     on_stderr=self._shell_stderr,
                     on_exit=self._shell_exit,
+                    separate=run.separate_streams,
+                    stdout_prefix=run.stdout_prefix,
+                    stderr_prefix=run.stderr_prefix,
                 )
             else:
                 self._shell = PtyShell(
-                    shell_argv(plan.command),
+                    list(run.argv),
                     cwd=home,
                     env=shell_environment(instance, home),
                     on_output=self._shell_output,
                     on_exit=self._shell_exit,
                     size=self.size or (24, 80),
+                    read_delay=shell.AGENT_START_DELAY,
                 )
             try:
                 self._shell.start()
@@ -558,8 +570,15 @@ class SessionRuntime:
         self._shell_done.set()
         if self.ending:
             return
-        code = status.as_code if self.plan.session_type == "NonInteractiveCommands" else None
+        # Only processCommandsWithOutputStreamSeparate calls sendExitCode.
+        code = status.as_code if self.plan.separate_streams else None
         self._spawn(self._finish(exit_code=code))
+
+    async def _refuse_command(self, error: str) -> None:
+        """A document the agent cannot run: its error as StdErr (after its 1 s sleep), the end."""
+        await asyncio.sleep(shell.AGENT_ERROR_DELAY)
+        self._shell_stderr(error.encode())
+        await self._finish()
 
     # -- the end --
 

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from unittest import mock
 
+from ssm_tui.sandbox.commands import AWS_COMMAND_DOCUMENTS
 from ssm_tui.sandbox.sessions import LoggingPrefs
 from ssm_tui.sandbox.world import (
     ACCOUNT_ALIASES,
@@ -192,6 +193,9 @@ def document_contents(account_id: str, region: str) -> dict[str, dict[str, objec
     """The seeded Session documents of one account and region, by name."""
     documents = {SHELL_DOCUMENT: _shell_document(account_id, region)}
     for name, (session_type, parameters) in _SESSION_DOCUMENTS.items():
+        if name in AWS_COMMAND_DOCUMENTS:
+            documents[name] = AWS_COMMAND_DOCUMENTS[name]  # as published: no separateOutputStream
+            continue
         documents[name] = {
             "schemaVersion": "1.0",
             "description": f"{name} (as AWS ships it, reduced)",

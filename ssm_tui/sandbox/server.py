@@ -97,6 +97,7 @@ async def _serve(
     from ssm_tui.sandbox.app import SandboxApp
     from ssm_tui.sandbox.context import Faults, SandboxContext
     from ssm_tui.sandbox.files import write_files
+    from ssm_tui.sandbox.identity import install_persistent_credentials
     from ssm_tui.sandbox.seed import seed_moto
     from ssm_tui.sandbox.sessions import SessionRegistry
     from ssm_tui.sandbox.sso_portal import SsoPortal
@@ -104,6 +105,8 @@ async def _serve(
 
     world = build_world(options.seed, options.instances)
     credentials = seed_moto()
+    # AssumeRole keys this seed issued before a restart (aws-cli caches them) stay valid.
+    install_persistent_credentials(options.seed)
     registry = SessionRegistry()
     faults = Faults()
     faults.update(
@@ -173,22 +176,39 @@ async def _serve(
     # which then lands here (a no-op) instead of killing the process with the default action.
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done():
-            await asyncio.sleep(0.01)
-        if task.done():
-            await task
-            return 1
-        info["startup_seconds"] = round(time.perf_counter() - started, 3)
-        _announce(info, directory)
-        threading.Thread(target=_finish_ssm, args=(ssm_api.MOTO_SEEDED,), daemon=True).start()
-        if options.exit_with_stdin:
-            threading.Thread(target=_stop_at_stdin_eof, daemon=True).start()
-        await task
+        return await _serve_until_stopped(server, sock, info, directory, options, started)
     finally:
         aws_proxy.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        # The token is the sandbox's: it must not outlive it in the user's SSO cache.
+        for path in token_paths:
+            if path is not None:
+                portal.remove_token(path)
+
+
+async def _serve_until_stopped(
+    server: Any,
+    sock: socket.socket,
+    info: dict[str, Any],
+    directory: Path,
+    options: Options,
+    started: float,
+) -> int:
+    from ssm_tui.sandbox import ssm_api
+
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.01)
+    if task.done():
+        await task
+        return 1
+    info["startup_seconds"] = round(time.perf_counter() - started, 3)
+    _announce(info, directory)
+    threading.Thread(target=_finish_ssm, args=(ssm_api.MOTO_SEEDED,), daemon=True).start()
+    if options.exit_with_stdin:
+        threading.Thread(target=_stop_at_stdin_eof, daemon=True).start()
+    await task
     return 0
 
 

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,9 @@ class SandboxSession:
     """Connected while open; Terminated after TerminateSession or the shell's end."""
     output_url: dict[str, str] = field(default_factory=dict)
     """DescribeSessions OutputUrl: {"S3OutputUrl": ..., "CloudWatchOutputUrl": ...} once written."""
+    document_content: dict[str, Any] | None = None
+    """The document as stored when the session started (sessionType, properties); None: the
+    AWS-published content of `document_name` is used."""
 
     @property
     def active(self) -> bool:

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ptyprocess
 
@@ -37,7 +38,16 @@ READS_PER_WAKEUP = 8
 DEFAULT_SIZE = (24, 80)
 """Rows, columns until the client's first Size message (the plugin sends it only after output)."""
 
-SHELL = "/bin/bash"
+SHELL = "/bin/sh"
+"""The agent runs `sh` (Standard_Stream) and `sh -c` (InteractiveCommands)."""
+
+AGENT_START_DELAY = 1.0
+"""The agent sleeps this long before it first reads a pty session's output (`writePump` with
+`initialWaitSecond` 1 in `shell.go`): early output arrives late, input typed meanwhile is
+already with the shell. `ssm-tui sandbox --agent-start-delay` changes it."""
+
+AGENT_ERROR_DELAY = 1.0
+"""`sendErrorToDataChannel` sleeps 1 s before it sends a start error."""
 
 _UNSAFE_PROMPT_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -99,13 +109,14 @@ def working_directory(instance: InstanceView) -> Path:
 def prompt_for(instance: InstanceView) -> str:
     """A PS1 naming the instance, so two sessions are told apart at a glance.
 
-    Bash expands `$(...)` and backslash escapes in PS1, so only plain host-name characters of the
-    computer name are used: tag text from the seeded world never reaches the shell as code.
+    `sh` expands parameters in PS1 (POSIX; bash also `$(...)` and backslash escapes), so only
+    plain host-name characters of the computer name are used: tag text from the seeded world never
+    reaches the shell as code. `$PWD` is the one expansion meant.
     """
     host = _UNSAFE_PROMPT_CHARS.sub("", instance.computer_name.split(".")[0]) or "localhost"
     if instance.platform_type.lower() == "windows":
-        return f"PS C:\\\\Users\\\\ssm-user@{host}> "
-    return f"ssm-user@{host}:\\w$ "
+        return f"PS C:\\Users\\ssm-user@{host}> "
+    return f"ssm-user@{host}:$PWD$ "
 
 
 def shell_environment(instance: InstanceView, home: Path) -> dict[str, str]:
@@ -125,10 +136,10 @@ def shell_environment(instance: InstanceView, home: Path) -> dict[str, str]:
 
 
 def shell_argv(command: str | None) -> list[str]:
-    """An interactive shell, or the document's command run by the shell."""
+    """The agent's shell (`sh`), or `sh -c COMMAND` as it runs an InteractiveCommands document."""
     if command is None:
-        return [SHELL, "--noprofile", "--norc", "-i"]
-    return [SHELL, "--noprofile", "--norc", "-c", command]
+        return [SHELL]
+    return [SHELL, "-c", command]
 
 
 def session_process_groups(sid: int) -> set[int]:
@@ -219,8 +230,12 @@ class PtyShell:
         on_output: OutputHandler,
         on_exit: ExitHandler,
         size: tuple[int, int] = DEFAULT_SIZE,
+        read_delay: float = 0.0,
     ) -> None:
         self._argv = argv
+        self._read_delay = read_delay
+        self._delayed = False
+        self._exit_pending = False
         self._cwd = cwd
         self._env = env
         self._on_output = on_output
@@ -254,6 +269,10 @@ class PtyShell:
             preexec_fn=_default_signals,
         )
         os.set_blocking(self._process.fd, False)
+        if self._read_delay > 0:
+            # The agent's writePump sleeps before its first read; the child runs meanwhile.
+            self._delayed = True
+            self._loop.call_later(self._read_delay, self._delay_over)
         self._resume_reader()
         try:
             self._pidfd = os.pidfd_open(self._process.pid)
@@ -316,8 +335,16 @@ class PtyShell:
         self._paused = False
         self._resume_reader()
 
+    def _delay_over(self) -> None:
+        self._delayed = False
+        if self._finished:
+            return
+        self._resume_reader()
+        if self._exit_pending:
+            self._child_gone()
+
     def _resume_reader(self) -> None:
-        if self._reading or self._finished or self._paused:
+        if self._reading or self._finished or self._paused or self._delayed:
             return
         assert self._process is not None and self._loop is not None
         self._loop.add_reader(self._process.fd, self._readable)
@@ -358,7 +385,11 @@ class PtyShell:
         """The child exited: drain what it left in the pty, then report."""
         assert self._loop is not None
         if self._pidfd is not None:
-            self._loop.remove_reader(self._pidfd)
+            with contextlib.suppress(ValueError, OSError):
+                self._loop.remove_reader(self._pidfd)
+        if self._delayed:
+            self._exit_pending = True  # its output is read (and sent) once the delay is over
+            return
         if self._paused:
             # Output still waits for the client; finish when reading resumes and drains.
             self._paused = False
@@ -456,6 +487,8 @@ class PtyShell:
         """
         if self._process is None or self._finished:
             return
+        if self._delayed and self._loop is not None:
+            self._loop.call_soon(self._delay_over)  # ending now: no reason to wait for the read
         self._signal_group(signal.SIGHUP)
         self._signal_group(signal.SIGKILL)
         if wait:
@@ -470,11 +503,13 @@ class PtyShell:
 
 
 class PipeCommand:
-    """A command with separate stdout and stderr pipes, no pty.
+    """A NonInteractiveCommands command as the agent runs it: exec'd, no pty, no stdin.
 
-    `AWS-StartNonInteractiveCommand` with `separateOutputStream=true`: the agent then runs the
-    command without a terminal and sends stdout as Output, stderr as StdErr payloads, so a
-    script can tell them apart. Same interface as `PtyShell` (resizing means nothing here).
+    `separate=False` (the AWS documents): stdout and stderr share one file, which is sent as
+    Output after the command has exited (`processCommandsWithExec`). `separate=True`
+    (`separateOutputStream` set by the document): stdout as Output, stderr as StdErr, streamed,
+    each piece that starts a line led by the document's prefix. Same interface as `PtyShell`;
+    input is dropped (the agent gives the command no stdin) and resizing means nothing.
     """
 
     def __init__(
@@ -486,18 +521,26 @@ class PipeCommand:
         on_output: OutputHandler,
         on_stderr: OutputHandler,
         on_exit: ExitHandler,
+        separate: bool = False,
+        stdout_prefix: str = "",
+        stderr_prefix: str = "",
     ) -> None:
+        from ssm_tui.sandbox.commands import Prefixer
+
         self._argv = argv
         self._cwd = cwd
         self._env = env
+        self._separate = separate
         self._handlers = (on_output, on_stderr)
+        self._prefixers = (Prefixer(stdout_prefix), Prefixer(stderr_prefix))
         self._on_exit = on_exit
         self._process: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
         self._readable = asyncio.Event()
         self._readable.set()
         self._finished = False
-        self._early_input: list[bytes] = []
+        self.start_error: str | None = None
+        """Why the command could not start (Go's exec error text), once known."""
 
     @property
     def finished(self) -> bool:
@@ -507,45 +550,71 @@ class PipeCommand:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
+        output = None if self._separate else tempfile.TemporaryFile()
         try:
-            self._process = await asyncio.create_subprocess_exec(
-                *self._argv,
-                cwd=str(self._cwd),
-                env=self._env,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-                preexec_fn=_default_signals,
-            )
-        except OSError as exc:
-            self._handlers[1](f"{exc}\n".encode())
-            self._finish(ExitStatus(127, None))
-            return
-        process = self._process
-        assert process.stdout is not None and process.stderr is not None
-        for data in self._early_input:
-            self.write(data)
-        self._early_input.clear()
-        await asyncio.gather(
-            self._pump(process.stdout, self._handlers[0]),
-            self._pump(process.stderr, self._handlers[1]),
-        )
-        raw = await process.wait()
-        self._finish(ExitStatus(None, -raw) if raw < 0 else ExitStatus(raw, None))
+            try:
+                self._process = await asyncio.create_subprocess_exec(
+                    *self._argv,
+                    cwd=str(self._cwd),
+                    env=self._env,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE if output is None else output,
+                    stderr=asyncio.subprocess.PIPE if output is None else output,
+                    start_new_session=True,
+                    preexec_fn=_default_signals,
+                )
+            except OSError as exc:
+                self.start_error = _exec_error(self._argv[0], exc)
+                await asyncio.sleep(AGENT_ERROR_DELAY)  # sendErrorToDataChannel sleeps 1 s
+                self._handlers[1](self.start_error.encode())
+                self._finish(ExitStatus(1, None))
+                return
+            process = self._process
+            if output is None:
+                assert process.stdout is not None and process.stderr is not None
+                await asyncio.gather(
+                    self._pump(process.stdout, 0),
+                    self._pump(process.stderr, 1),
+                )
+                raw = await process.wait()
+            else:
+                raw = await process.wait()
+                await self._send_file(output)
+            # Go's ExitError.ExitCode() is -1 for a process killed by a signal.
+            self._finish(ExitStatus(-1 if raw < 0 else raw, None))
+        finally:
+            if output is not None:
+                output.close()
 
-    async def _pump(self, stream: asyncio.StreamReader, handler: OutputHandler) -> None:
+    async def _pump(self, stream: asyncio.StreamReader, which: int) -> None:
+        handler, prefixer = self._handlers[which], self._prefixers[which]
         carry = b""
         while True:
             await self._readable.wait()
             data = await stream.read(READ_SIZE)
             if not data:
                 break
+            chunks, carry = split_utf8(carry + data, CHUNK_LIMIT - 32)
+            for chunk in chunks:
+                handler(prefixer(chunk))
+        if carry:
+            handler(prefixer(carry))
+
+    async def _send_file(self, output: Any) -> None:
+        """The command's output file, read after it exited, as the agent's writePump does."""
+        output.seek(0)
+        carry = b""
+        while True:
+            await self._readable.wait()
+            data = output.read(READ_SIZE)
+            if not data:
+                break
             chunks, carry = split_utf8(carry + data)
             for chunk in chunks:
-                handler(chunk)
+                self._handlers[0](chunk)
+            await asyncio.sleep(0)  # let acks in between big reads
         if carry:
-            handler(carry)
+            self._handlers[0](carry)
 
     def _finish(self, status: ExitStatus) -> None:
         if not self._finished:
@@ -553,14 +622,7 @@ class PipeCommand:
             self._on_exit(status)
 
     def write(self, data: bytes) -> None:
-        process = self._process
-        if self._finished:
-            return
-        if process is None:
-            self._early_input.append(data)  # typed before the process exists
-        elif process.stdin is not None:
-            with contextlib.suppress(OSError, RuntimeError):
-                process.stdin.write(data)
+        """The agent gives the command no stdin: what the client types is dropped."""
 
     def resize(self, rows: int, cols: int) -> None:
         """No terminal, no size."""
@@ -575,6 +637,8 @@ class PipeCommand:
         """End the command and everything it started (its own session)."""
         process = self._process
         if process is None or self._finished:
+            if self._task is not None and not self._task.done() and process is None:
+                self._task.cancel()
             return
         for pgid in session_process_groups(process.pid) | {process.pid}:
             with contextlib.suppress(OSError):
@@ -584,3 +648,11 @@ class PipeCommand:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(process.pid, 0)
             self._finished = True
+
+
+def _exec_error(program: str, exc: OSError) -> str:
+    """The error text Go's `exec.Command(...).Start()` gives, which the agent sends as is."""
+    if "/" not in program and isinstance(exc, FileNotFoundError):
+        return f'exec: "{program}": executable file not found in $PATH'
+    reason = (exc.strerror or str(exc)).lower()
+    return f"fork/exec {program}: {reason}"

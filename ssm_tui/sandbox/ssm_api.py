@@ -492,6 +492,7 @@ def _start_session(self: Any) -> tuple[str, dict[str, str]]:
         instance=_instance_view(instance, state.hosts_dir),
         logging=_logging_prefs(self, content),
         kms_key_id=_kms_key_id(self),
+        document_content=content if isinstance(content, dict) else None,
     )
     state.registry.add(session)
     return _dumps(

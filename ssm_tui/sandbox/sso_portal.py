@@ -75,6 +75,15 @@ class SsoPortal:
             return None
         return path
 
+    def remove_token(self, path: Path) -> None:
+        """Remove a token file this portal wrote, unless something else has replaced it since."""
+        try:
+            existing = json.loads(path.read_text(encoding="utf-8"))
+            if existing.get("accessToken") == self.token:
+                path.unlink()
+        except (OSError, ValueError):
+            pass
+
     def handle(self, method: str, path: str, query: str, token: str | None) -> Reply:
         if token != self.token or not self.valid:
             return error_reply(

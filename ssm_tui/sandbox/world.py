@@ -9,6 +9,7 @@ denied set, every ping state and platform); generated ones fill the fleet up to 
 from __future__ import annotations
 
 import random
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,7 +36,9 @@ REGIONS: tuple[str, ...] = ("us-east-1", "eu-west-1")
 MANAGEMENT_ACCOUNT = ACCOUNTS["management"]
 
 USER_NAME = "alice"
-SSO_SESSION = "acme"
+SSO_SESSION = f"ssm-tui-sandbox-{secrets.token_hex(4)}"
+"""The sso-session name of this sandbox process: no real config has it (a real `acme` session's
+token would be overwritten in ~/.aws/sso/cache), and two sandboxes never share a token file."""
 SSO_START_URL = "https://acme-sandbox.awsapps.com/start"
 SSO_REGION = "us-east-1"
 SSO_USER = "alice"

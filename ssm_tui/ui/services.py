@@ -354,10 +354,14 @@ class Services:
                 log.exception("could not record session start")
 
     def record_end(self, session_id: str, exit_status: int | None) -> None:
+        """Mark the session ended. `exit_status` is the plugin's, not the remote one: the agent
+        sends no status for a shell (only `separateOutputStream` documents report one), so the
+        record says "unknown" rather than a 0 (plugin done) or 143 (tab closed) nobody ran."""
+        del exit_status
         store = self.get_store()
         if store is not None:
             try:
-                store.record_session_end(session_id, exit_status=exit_status)
+                store.record_session_end(session_id, exit_status=None)
             except Exception:  # noqa: BLE001
                 log.exception("could not record session end")
 

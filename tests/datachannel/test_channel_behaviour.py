@@ -103,10 +103,10 @@ async def test_ended_session_refuses_connections(server: ServerHarness) -> None:
 async def test_drop_fault_cuts_the_socket_and_resume_continues(server: ServerHarness) -> None:
     session = server.new_session()
     url = server.stream_url(session)
+    client = await ProtocolClient.open(url, session.token)
+    await client.wait_for_output(b"$ ")  # after the agent's 1 s start delay
     server.faults.update({"drop_sessions_after": 0.5})
     try:
-        client = await ProtocolClient.open(url, session.token)
-        await client.wait_for_output(b"$ ")
         with pytest.raises(ConnectionClosed):
             await client.pump(lambda: False, timeout=10)
         assert session.active  # the fault drops the socket, not the session
@@ -160,10 +160,10 @@ async def test_large_output_arrives_complete_and_in_order(server: ServerHarness)
     session = server.new_session("AWS-StartNonInteractiveCommand", {"command": ["seq 1 200000"]})
     client = await ProtocolClient.open(server.stream_url(session), session.token)
     await client.pump(lambda: client.closed is not None, timeout=60)
-    lines = bytes(client.output).split(b"\r\n")
+    lines = bytes(client.output).split(b"\n")  # no pty for NonInteractiveCommands: no CR
     assert lines[0] == b"1" and lines[199_999] == b"200000"
     assert [int(x) for x in lines[:200_000]] == list(range(1, 200_001))
-    assert client.exit_code == 0
+    assert client.exit_code is None  # the AWS document sets no separateOutputStream
     assert all(len(p) <= 1024 for kind, p in client.payloads)
 
 
@@ -190,17 +190,17 @@ async def test_output_waits_for_a_dropped_client_and_arrives_complete(
     session = server.new_session("AWS-StartNonInteractiveCommand", {"command": ["seq 1 300000"]})
     url = server.stream_url(session)
     client = await ProtocolClient.open(url, session.token)
-    await client.wait_for_output(b"\r\n1000\r\n")
-    await client.websocket.close()  # mid-stream: the shell must block, not lose output
+    await client.wait_for_output(b"\n1000\n")
+    await client.websocket.close()  # mid-stream: the sender must wait, not lose output
     await asyncio.sleep(0.3)
     assert session.active
     token = server.registry.resume(session.session_id)
     assert token
     await client.reconnect(url, token)
     await client.pump(lambda: client.closed is not None, timeout=60)
-    numbers = bytes(client.output).split(b"\r\n")[:300_000]
+    numbers = bytes(client.output).split(b"\n")[:300_000]
     assert [int(n) for n in numbers] == list(range(1, 300_001))
-    assert client.exit_code == 0
+    assert client.exit_code is None
 
 
 async def test_idle_session_times_out(

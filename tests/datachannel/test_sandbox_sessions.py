@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import boto3
@@ -17,6 +18,7 @@ from botocore.config import Config
 from websockets.exceptions import ConnectionClosed
 
 from ssm_tui.demo import SandboxProcess
+from ssm_tui.plugin.messages import PayloadType
 from tests.datachannel.harness import ProtocolClient
 
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
@@ -92,17 +94,42 @@ async def test_terminate_session_api_closes_the_channel(aws: dict[str, Any]) -> 
     assert [s["Status"] for s in _history(ssm, started["SessionId"])] == ["Terminated"]
 
 
-async def test_non_interactive_command_exit_code(aws: dict[str, Any]) -> None:
+async def test_non_interactive_command_as_aws_publishes_it(aws: dict[str, Any]) -> None:
     ssm = aws["ssm"]
+    document = json.loads(ssm.get_document(Name="AWS-StartNonInteractiveCommand")["Content"])
+    assert "separateOutputStream" not in json.dumps(document)  # as AWS publishes it
     started = ssm.start_session(
         Target=_online_linux(ssm)[0]["InstanceId"],
         DocumentName="AWS-StartNonInteractiveCommand",
-        Parameters={"command": ["echo from-$(basename $PWD); exit 3"]},
+        Parameters={"command": ["sh -c 'echo from-$(basename $PWD); exit 3'"]},
+    )
+    client = await ProtocolClient.open(started["StreamUrl"], started["TokenValue"])
+    await client.pump(lambda: client.closed is not None)
+    assert client.exit_code is None  # the agent sends no ExitCode for it
+    assert b"from-" in client.output
+
+
+async def test_own_document_with_separate_output_stream_reports_the_status(
+    aws: dict[str, Any],
+) -> None:
+    ssm = aws["ssm"]
+    name = f"Acme-Cmd-{uuid.uuid4().hex[:8]}"
+    content = {
+        "schemaVersion": "1.0",
+        "sessionType": "NonInteractiveCommands",
+        "parameters": {"command": {"type": "String"}},
+        "properties": {"linux": {"commands": "{{ command }}", "separateOutputStream": True}},
+    }
+    ssm.create_document(Content=json.dumps(content), Name=name, DocumentType="Session")
+    started = ssm.start_session(
+        Target=_online_linux(ssm)[0]["InstanceId"],
+        DocumentName=name,
+        Parameters={"command": ["sh -c 'echo out; echo err >&2; exit 3'"]},
     )
     client = await ProtocolClient.open(started["StreamUrl"], started["TokenValue"])
     await client.pump(lambda: client.closed is not None)
     assert client.exit_code == 3
-    assert b"from-" in client.output
+    assert b"".join(p for k, p in client.payloads if k == PayloadType.STDERR) == b"err\n"
 
 
 async def test_dropped_socket_resumes_through_the_api(

@@ -104,18 +104,20 @@ async def test_terminate_session_from_another_thread_closes_the_channel(
 
 
 async def test_interactive_command_runs_in_the_pty(server: ServerHarness) -> None:
+    # InteractiveCommands on an instance: `sh -c <commands>` in a pty (shell_unix.go)
     session = server.new_session(
-        "AWS-StartInteractiveCommand", {"command": ["tty; echo term=$TERM"]}
+        "AWS-StartInteractiveCommand", {"command": ["tty && echo term=$TERM | tr a-z A-Z"]}
     )
     client = await ProtocolClient.open(server.stream_url(session), session.token)
     await client.pump(lambda: client.closed is not None)
     assert client.handshake is None
     assert b"/dev/pts/" in client.output
-    assert b"term=xterm-256color" in client.output
-    assert client.exit_code is None  # only NonInteractiveCommands report it
+    assert b"TERM=XTERM-256COLOR\r\n" in client.output  # a shell line, through a pty (CR LF)
+    assert client.exit_code is None  # only separateOutputStream documents report it
 
 
-async def test_non_interactive_command_reports_its_exit_code(server: ServerHarness) -> None:
+async def test_non_interactive_command_is_exec_not_a_shell(server: ServerHarness) -> None:
+    # shlex.Split + exec.Command: `exit 3`, `;` and `>&2` are just words for echo
     session = server.new_session(
         "AWS-StartNonInteractiveCommand", {"command": ["echo out; echo err >&2; exit 3"]}
     )
@@ -126,38 +128,90 @@ async def test_non_interactive_command_reports_its_exit_code(server: ServerHarne
     parts = client.handshake.agent_version.split(".")
     assert len(parts) == 4 and all(p.isdigit() for p in parts)
     assert client.handshake_complete
-    assert b"out" in client.output and b"err" in client.output
-    assert client.exit_code == 3
+    assert bytes(client.output) == b"out; echo err >&2; exit 3\n"  # no pty: no CR
+    assert client.exit_code is None  # the AWS document sets no separateOutputStream
+    assert PayloadType.EXIT_CODE not in [kind for kind, _ in client.payloads]
+
+
+async def test_non_interactive_sh_c_merges_its_streams_and_sends_no_status(
+    server: ServerHarness,
+) -> None:
+    session = server.new_session(
+        "AWS-StartNonInteractiveCommand",
+        {"command": ["sh -c 'echo out; echo err >&2; echo \"$0\"; exit 3' quoted"]},
+    )
+    client = await ProtocolClient.open(server.stream_url(session), session.token)
+    await client.pump(lambda: client.closed is not None)
+    stdout = b"".join(p for kind, p in client.payloads if kind == PayloadType.OUTPUT)
+    assert stdout == b"out\nerr\nquoted\n"  # one stream, as the agent's output file has it
+    assert PayloadType.STDERR not in [kind for kind, _ in client.payloads]
+    assert client.exit_code is None
+
+
+async def test_non_interactive_unknown_program_is_an_exec_error(server: ServerHarness) -> None:
+    session = server.new_session("AWS-StartNonInteractiveCommand", {"command": ["exit 3"]})
+    client = await ProtocolClient.open(server.stream_url(session), session.token)
+    await client.pump(lambda: client.closed is not None)
+    errors = b"".join(p for kind, p in client.payloads if kind == PayloadType.STDERR)
+    assert errors == b'exec: "exit": executable file not found in $PATH'
+    assert client.exit_code is None
+    assert not session.active
+
+
+def _separate_document(stdout_prefix: str = "", stderr_prefix: str = "") -> dict[str, object]:
+    linux: dict[str, object] = {
+        "commands": "{{ command }}",
+        "separateOutputStream": "true",
+        "stdOutSeparatorPrefix": stdout_prefix,
+        "stdErrSeparatorPrefix": stderr_prefix,
+    }
+    return {
+        "schemaVersion": "1.0",
+        "sessionType": "NonInteractiveCommands",
+        "parameters": {"command": {"type": "String"}},
+        "properties": {"linux": linux},
+    }
+
+
+async def test_separate_output_stream_is_a_document_property_not_a_parameter(
+    server: ServerHarness,
+) -> None:
+    session = server.new_session(
+        "AWS-StartNonInteractiveCommand",
+        {"command": ["sh -c 'exit 4'"], "separateOutputStream": ["true"]},
+    )
+    client = await ProtocolClient.open(server.stream_url(session), session.token)
+    await client.pump(lambda: client.closed is not None)
+    assert client.exit_code is None  # --parameters cannot turn it on
+
+
+async def test_non_interactive_command_with_separate_streams(server: ServerHarness) -> None:
+    session = server.new_session(
+        "Acme-RunCommand",
+        {"command": ["sh -c 'echo to-stdout; echo to-stderr >&2; head -c 3; exit 5'"]},
+    )
+    session.document_content = _separate_document("OUT:", "ERR:")
+    client = await ProtocolClient.open(server.stream_url(session), session.token)
+    await client.type("abc")  # typed during the handshake: acked and dropped
+    await client.pump(lambda: client.handshake_complete)
+    await client.type("abc")  # and afterwards: the command has no stdin at all
+    await client.pump(lambda: client.closed is not None)
+    stdout = b"".join(p for kind, p in client.payloads if kind == PayloadType.OUTPUT)
+    stderr = b"".join(p for kind, p in client.payloads if kind == PayloadType.STDERR)
+    assert stdout == b"OUT:to-stdout\n"
+    assert stderr == b"ERR:to-stderr\n"
+    assert client.exit_code == 5
     kinds = [kind for kind, _ in client.payloads]
     assert kinds.index(PayloadType.EXIT_CODE) > kinds.index(PayloadType.OUTPUT)
-    assert (PayloadType.EXIT_CODE, b"EXIT_CODE: 3") in client.payloads
+    assert (PayloadType.EXIT_CODE, b"EXIT_CODE: 5") in client.payloads
 
 
 async def test_shell_gets_default_signal_dispositions(server: ServerHarness) -> None:
     # Python ignores SIGPIPE; a shell inheriting that would see `yes` spin on EPIPE, not die.
     session = server.new_session(
         "AWS-StartInteractiveCommand",
-        {"command": ['yes | head -1; echo "status=${PIPESTATUS[0]}"']},
+        {"command": ['{ yes; echo "status=$?" >&2; } | head -1']},
     )
     client = await ProtocolClient.open(server.stream_url(session), session.token)
     await client.pump(lambda: client.closed is not None)
     assert b"status=141" in client.output  # 128 + SIGPIPE
-
-
-async def test_non_interactive_command_with_separate_streams(server: ServerHarness) -> None:
-    session = server.new_session(
-        "AWS-StartNonInteractiveCommand",
-        {
-            "command": ["echo to-stdout; echo to-stderr >&2; head -c 3 | tr a-z A-Z; exit 5"],
-            "separateOutputStream": ["true"],
-        },
-    )
-    client = await ProtocolClient.open(server.stream_url(session), session.token)
-    await client.pump(lambda: client.handshake_complete)
-    await client.type("abc")  # stdin is a pipe: no echo, no \r\n translation
-    await client.pump(lambda: client.closed is not None)
-    stdout = b"".join(p for kind, p in client.payloads if kind == PayloadType.OUTPUT)
-    stderr = b"".join(p for kind, p in client.payloads if kind == PayloadType.STDERR)
-    assert stdout == b"to-stdout\nABC"
-    assert stderr == b"to-stderr\n"
-    assert client.exit_code == 5

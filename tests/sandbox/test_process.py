@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -133,7 +134,8 @@ def test_env_file_works_with_sh_and_matches_the_ready_line(flagged: SandboxProce
     assert (
         "[profile prod]" in config and "role_session_name" not in config.split("[profile dev]")[0]
     )
-    assert "[sso-session acme]" in config
+    # an sso-session name no real config has (a real `acme` session must never be clobbered)
+    assert re.search(r"^\[sso-session ssm-tui-sandbox-[0-9a-f]{8}\]$", config, re.MULTILINE)
 
 
 def test_refuses_a_non_loopback_host() -> None:

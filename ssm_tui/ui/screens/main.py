@@ -442,7 +442,22 @@ class MainScreen(Screen[None]):
         if message.started.document_name and message.started.document_name.startswith(
             "AWS-StartPortForwarding"
         ):
-            self.notify(f"Port forwarding on {view.choice.label}.", timeout=6, markup=False)
+            self._announce_forwarding(pane, view.choice.label)
+
+    @work(group="session-login", exit_on_error=False, description="port forwarding")
+    async def _announce_forwarding(self, pane: Widget, label: str) -> None:
+        """Say "Port forwarding on …" once the plugin has opened the port, never before.
+
+        A taken local port makes the plugin fail instead: its error is the pane's last word and
+        no success notification may contradict it.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LOGIN_WAIT
+        while loop.time() < deadline and getattr(pane, "exit_status", None) is None:
+            if "opened for sessionId" in pane.screen_text():  # type: ignore[attr-defined]
+                self.notify(f"Port forwarding on {label}.", timeout=6, markup=False)
+                return
+            await asyncio.sleep(0.05)
 
     @work(group="session-login", exit_on_error=False, description="login command")
     async def _type_login(self, pane: Widget, command: str) -> None:

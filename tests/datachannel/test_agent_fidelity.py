@@ -1,0 +1,62 @@
+"""The sandbox's agent is no kinder than the real one (amazon-ssm-agent `agent/session/...`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from ssm_tui.plugin.messages import PayloadType
+from tests.datachannel.harness import ProtocolClient, ServerHarness
+
+
+async def test_shell_session_is_sh_with_xterm_256color(server: ServerHarness) -> None:
+    session = server.new_session()
+    client = await ProtocolClient.open(server.stream_url(session), session.token)
+    try:
+        await client.wait_for_output(b"$ ")
+        await client.type('echo "shell=$0 term=$TERM" | tr a-z A-Z\r')
+        await client.wait_for_output(b"/SH TERM=XTERM-256COLOR\r\n")  # /usr/bin/sh: ptyprocess
+    finally:
+        await client.close()
+        server.registry.terminate(session.session_id)
+
+
+async def test_input_sent_during_the_handshake_is_acked_and_dropped(
+    server: ServerHarness,
+) -> None:
+    received = bytearray()
+    got = asyncio.Event()
+
+    async def target(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(1024):
+            received.extend(data)
+            got.set()
+        writer.close()
+
+    listener = await asyncio.start_server(target, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    session = server.new_session("AWS-StartSSHSession", {"portNumber": [str(port)]})
+    client = await ProtocolClient.open(server.stream_url(session), session.token)
+    try:
+        await client.type(b"early-bytes")  # before our HandshakeResponse: the agent drops it
+        await client.pump(lambda: client.handshake_complete)
+        await client.pump(lambda: client.channel.idle)  # our early message was acked
+        await client.type(b"late-bytes")
+        await client.pump(lambda: got.is_set() and received.endswith(b"late-bytes"))
+        assert bytes(received) == b"late-bytes"
+    finally:
+        await client.close()
+        server.registry.terminate(session.session_id)
+        listener.close()
+        with contextlib.suppress(Exception):
+            await listener.wait_closed()
+
+
+async def test_non_interactive_output_has_no_carriage_returns(server: ServerHarness) -> None:
+    session = server.new_session(
+        "AWS-StartNonInteractiveCommand", {"command": ["printf 'one\\ntwo\\n'"]}
+    )
+    client = await ProtocolClient.open(server.stream_url(session), session.token)
+    await client.pump(lambda: client.closed is not None)
+    stdout = b"".join(p for kind, p in client.payloads if kind == PayloadType.OUTPUT)
+    assert stdout == b"one\ntwo\n"
