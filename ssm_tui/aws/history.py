@@ -200,7 +200,9 @@ def merge(aws: Iterable[SessionSummary], local: Iterable[SessionSummary]) -> lis
             source="both",
             exit_status=row.exit_status,
             plugin=row.plugin or known.plugin,
-            profile=known.profile or row.profile,
+            # the record knows which profile started it (prod-readonly, not the prod that also
+            # sees the account's sessions)
+            profile=row.profile or known.profile,
             account_id=known.account_id or row.account_id,
             end=known.end or (row.end if not known.active else None),
         )
@@ -261,9 +263,14 @@ async def fetch_history(
 
     results = await asyncio.gather(*(one(scope) for scope in scopes))
     aws_rows: dict[str, SessionSummary] = {}
+    roles = _role_names()
     for rows in results:
         for row in rows:
-            aws_rows.setdefault(row.session_id, row)
+            seen = aws_rows.get(row.session_id)
+            if seen is None or (
+                not _started_by(seen, roles) and _started_by(row, roles)
+            ):  # two profiles of one account: the one whose role started it
+                aws_rows[row.session_id] = row
     local_rows: list[SessionSummary] = []
     if store is not None:
         try:
@@ -277,6 +284,32 @@ async def fetch_history(
     merged = merge(aws_rows.values(), local_rows)
     errors.sort(key=lambda e: (e.profile, e.region or ""))
     return HistoryResult(tuple(merged), tuple(errors), tuple(sorted(callers)))
+
+
+def _role_names() -> dict[str, str]:
+    """Profile -> the IAM role its sessions are owned by (`assumed-role/<role>/...`)."""
+    from ssm_tui.aws.profiles import load_profiles
+
+    try:
+        found = load_profiles(include_discovered=True)
+    except Exception:  # noqa: BLE001 - attribution is best effort
+        return {}
+    names = {}
+    for p in found:
+        if p.role_arn:
+            names[p.name] = p.role_arn.rsplit("/", 1)[-1]
+        elif p.sso_role_name:
+            names[p.name] = f"AWSReservedSSO_{p.sso_role_name}_"
+    return names
+
+
+def _started_by(row: SessionSummary, roles: dict[str, str]) -> bool:
+    """Does the session's owner ARN carry the role of the row's profile?"""
+    role = roles.get(row.profile)
+    if not role or ":assumed-role/" not in row.owner:
+        return False
+    owner_role = row.owner.split(":assumed-role/", 1)[1].split("/", 1)[0]
+    return owner_role.startswith(role) if role.endswith("_") else owner_role == role
 
 
 def others_connected(

@@ -187,9 +187,12 @@ class _Printer:
         self._flush(len(self.document) - 1)
 
     def _flush(self, upto: int) -> None:
+        from ssm_tui.text import printable
+
         doc = self.document
         while self.printed < upto:
-            self.out.write(doc.plain(self.printed) + "\n")
+            # what the remote side printed, minus what a terminal would obey or hide (bidi)
+            self.out.write(printable(doc.plain(self.printed)) + "\n")
             self.printed += 1
         self.out.flush()
         doc.forget_before(self.printed)  # constant memory, however long the transcript

@@ -25,6 +25,7 @@ from typing import NamedTuple
 from rich.text import Text
 
 from ssm_tui.aws.models import Instance, PingStatus, Scope
+from ssm_tui.text import printable
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("status", "Status"),
@@ -48,27 +49,18 @@ PING_STYLES: dict[str, tuple[str, str]] = {
     PingStatus.INACTIVE: ("○", "red"),
 }
 _STATUS_ORDER = {PingStatus.ONLINE: 0, PingStatus.CONNECTION_LOST: 1, PingStatus.INACTIVE: 2}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def literal(value: str) -> Text:
     """AWS text as a Text that shows every character as written, control characters visible.
 
     Rich would pass an ESC through to the real terminal, so C0/C1 controls are replaced by their
-    caret or escaped form (`\\x1b` shows as `^[`), like `cat -v` does.
+    caret or escaped form (`\\x1b` shows as `^[`), like `cat -v` does, and bidi/format characters
+    (U+202E would reverse the text after it) by their escape: `ssm_tui.text.printable`.
     """
-    if _CONTROL.search(value):
-        value = _CONTROL.sub(_caret, value)
+    if not value.isprintable():  # controls as `^[`, bidi/format characters as `\\u202e`
+        value = printable(value, caret=True)
     return Text(value, no_wrap=True, end="")
-
-
-def _caret(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if code < 0x20:
-        return "^" + chr(code + 64)
-    if code == 0x7F:
-        return "^?"
-    return f"\\x{code:02x}"
 
 
 def format_last_ping(value: datetime | None, now: datetime) -> str:

@@ -81,3 +81,11 @@ def processes_with(marker: str) -> list[int]:
         if marker in cmdline and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+@pytest.fixture(scope="session")
+def world(sandbox):  # type: ignore[no-untyped-def]
+    """The sandbox's seeded fleet, rebuilt from its seed (the oracle)."""
+    from ssm_tui.sandbox.world import build_world
+
+    return build_world(seed=sandbox.info["seed"], count=sandbox.info["instances"])

@@ -142,3 +142,27 @@ def test_corrupt_sso_token_cache_file_gets_a_hint(cli, sandbox_env, clean_aws_en
     assert "KeyError" not in done.stderr and "'" + token.stem + "'" not in done.stderr
     assert "aws sso login --profile sso-dev" in done.stderr, done.stderr
     assert {row["profile"] for row in _json_lines(done.stdout)} == {"prod"}
+
+
+def test_ctrl_c_while_the_demo_starts_ends_quietly_and_stops_the_sandbox(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SIGINT (Ctrl-C) while `ssm-tui --demo` waits for its sandbox: no KeyboardInterrupt
+    traceback, status 130, and the sandbox it was starting is gone."""
+    process = subprocess.Popen(
+        command("--demo"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert process.stderr is not None
+    assert "starting the sandbox" in process.stderr.readline()
+    process.send_signal(signal.SIGINT)
+    try:
+        err = process.stderr.read()
+        code = process.wait(60)
+    finally:
+        process.kill()
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert code == 128 + signal.SIGINT
+    assert processes_with(str(tmp_path)) == []  # no sandbox left running

@@ -126,6 +126,10 @@ class MainScreen(Screen[None]):
         self.fleet.finish_cache()
         self._load_profiles()
         resume_gc()
+        store = self.services.get_store()  # a cache that is off or was set aside says why
+        for why in [*getattr(store, "notes", ()), getattr(store, "cache_off", None)]:
+            if why:
+                self.notify(why, title="Cache", severity="warning", timeout=15, markup=False)
 
     @work(group="profiles", exit_on_error=False, description="reading the AWS config")
     async def _load_profiles(self) -> None:

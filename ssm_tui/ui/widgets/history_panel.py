@@ -29,9 +29,15 @@ from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.history import HistoryResult, SessionSummary, fetch_history, others_connected
 from ssm_tui.aws.models import Scope
-from ssm_tui.aws.transcript import visible_line
+from ssm_tui.aws.transcript import visible_line as _symbols
+from ssm_tui.text import printable
 
 COLUMNS = ("Start", "End", "Owner", "Target", "Status", "Reason", "Log", "Src")
+
+
+def visible_line(value: str) -> str:
+    """AWS text for a cell: controls as symbols, bidi/format characters escaped (`ssm_tui.text`)."""
+    return printable(_symbols(value))
 
 
 def when(value: datetime | None) -> str:

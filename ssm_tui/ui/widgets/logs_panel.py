@@ -35,9 +35,15 @@ from ssm_tui.aws.logs import (
     problem_for,
 )
 from ssm_tui.aws.models import Scope
-from ssm_tui.aws.transcript import visible_line
+from ssm_tui.aws.transcript import visible_line as _symbols
+from ssm_tui.text import printable
 
 COLUMNS = ("Time", "Session", "Source", "Size", "Profile")
+
+
+def visible_line(value: str) -> str:
+    """AWS text for a cell: controls as symbols, bidi/format characters escaped (`ssm_tui.text`)."""
+    return printable(_symbols(value))
 
 
 def size_text(size: int | None) -> str:
