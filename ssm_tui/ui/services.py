@@ -321,9 +321,15 @@ class Services:
         )
 
     async def terminate_session(self, started: StartedSession) -> None:
+        await asyncio.wrap_future(self.submit_terminate(started))
+
+    def submit_terminate(self, started: StartedSession) -> concurrent.futures.Future[None]:
+        """TerminateSession on the AWS thread; callable from any thread (the exit watchdog)."""
         from ssm_tui.aws.sessions import terminate_session
 
-        await self.aws.run(terminate_session(started.profile, started.region, started.session_id))
+        return self.aws.submit(
+            terminate_session(started.profile, started.region, started.session_id)
+        )
 
     def plugin_command(self, started: StartedSession) -> tuple[list[str], dict[str, str], str]:
         """(argv, env additions, plugin label) for the process that runs the session.
