@@ -86,7 +86,7 @@ def _print_table(sessions: list) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from ssm_tui.aws.transcript import visible_line
+    from ssm_tui.term.transcript import visible_line
 
     def cell(value: str) -> Text:
         return Text(visible_line(value))  # reasons and names are user text: no escapes, no markup

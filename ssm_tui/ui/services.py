@@ -331,19 +331,16 @@ class Services:
             terminate_session(started.profile, started.region, started.session_id)
         )
 
-    def plugin_command(self, started: StartedSession) -> tuple[list[str], dict[str, str], str]:
-        """(argv, env additions, plugin label) for the process that runs the session.
+    def plugin_command(self, started: StartedSession) -> Any:
+        """How to run the session's plugin (`ssm_tui.plugin.launcher.PluginLaunch`).
 
         The `plugin` setting: auto (official if installed, else ours), official, builtin.
         """
-        from ssm_tui.plugin.launcher import BUILTIN, OFFICIAL_NAME, is_builtin, plugin_command
+        from ssm_tui.plugin.launcher import BUILTIN, OFFICIAL_NAME, plugin_command
 
         setting = getattr(self.get_settings(), "plugin", "auto")
         choice = {"auto": None, "builtin": BUILTIN, "official": OFFICIAL_NAME}.get(setting)
-        argv, env = plugin_command(started, plugin=choice)
-        command = argv[: len(argv) - 6]  # the six StartSession arguments follow the command
-        label = "builtin" if is_builtin(command) else "official"
-        return list(argv), dict(env), label
+        return plugin_command(started, plugin=choice)
 
     def record_start(self, started: StartedSession, account_id: str, plugin: str) -> None:
         store = self.get_store()

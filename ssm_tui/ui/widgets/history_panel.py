@@ -29,7 +29,7 @@ from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.history import HistoryResult, SessionSummary, fetch_history, others_connected
 from ssm_tui.aws.models import Scope
-from ssm_tui.aws.transcript import visible_line
+from ssm_tui.term.transcript import visible_line
 
 COLUMNS = ("Start", "End", "Owner", "Target", "Status", "Reason", "Log", "Src")
 

@@ -35,7 +35,7 @@ from ssm_tui.aws.logs import (
     problem_for,
 )
 from ssm_tui.aws.models import Scope
-from ssm_tui.aws.transcript import visible_line
+from ssm_tui.term.transcript import visible_line
 
 COLUMNS = ("Time", "Session", "Source", "Size", "Profile")
 
