@@ -57,6 +57,8 @@ _CACHE_LINES = 2000
 """Rendered lines kept (a screenful is ~50; scrolling back and forth stays cheap)."""
 REPLAY_SLICE = 0.03
 """Seconds of emulator work per slice of a replay: the UI answers keys in between."""
+PROGRESS_EVERY = 0.25
+"""Seconds between two redraws of a replay under way (its progress in the status line)."""
 
 
 class TranscriptView(ScrollView, can_focus=True):
@@ -100,6 +102,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self.current: SearchHit | None = None
         self._cache: OrderedDict[tuple[int, bool, int], Text] = OrderedDict()
         self._replay_timer: Any = None
+        self._replay_shown = 0.0
 
     @property
     def raw(self) -> bool:
@@ -159,10 +162,13 @@ class TranscriptView(ScrollView, can_focus=True):
         done = replay.step(self.document)
         while not done and clock.monotonic() < deadline:
             done = replay.step(self.document)
-        self._cache.clear()
-        self.virtual_size = Size(replay.cols, replay.length)
-        self.refresh()
-        self.post_message(self.ReplayProgress(replay.fed, replay.target(self.document), done))
+        now = clock.monotonic()
+        if done or now - self._replay_shown >= PROGRESS_EVERY:
+            self._replay_shown = now
+            self._cache.clear()
+            self.virtual_size = Size(replay.cols, replay.length)
+            self.refresh()
+            self.post_message(self.ReplayProgress(replay.fed, replay.target(self.document), done))
         if not done:
             self._replay_timer = self.set_timer(0.001, self._replay_more)
         else:
@@ -266,8 +272,9 @@ class ScreenReplay:
         """Lines to feed to be caught up (the open last line waits until it is complete)."""
         return len(document) if document.complete else max(len(document) - 1, 0)
 
-    def step(self, document: TranscriptDocument, limit: int = STEP_LINES) -> bool:
-        """Feed up to `limit` more lines; True once caught up with `document`."""
+    def step(self, document: TranscriptDocument, limit: int | None = None) -> bool:
+        """Feed up to `limit` (`STEP_LINES`) more lines; True once caught up with `document`."""
+        limit = self.STEP_LINES if limit is None else limit
         target = self.target(document)
         upto = min(target, self.fed + limit)
         if upto > self.fed:
@@ -524,6 +531,8 @@ class TranscriptScreen(Screen[None]):
 
     @on(TranscriptView.ReplayProgress)
     def _replay_progress(self, message: TranscriptView.ReplayProgress) -> None:
+        if not message.done and not self.view.replaying:
+            return  # cancelled meanwhile
         if message.done:
             self._update_status()
             return
