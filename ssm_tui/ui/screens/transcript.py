@@ -22,6 +22,7 @@ Keys: `/` search, `n`/`N` next/previous match, `t` jump to a time, `s` save, `v`
 from __future__ import annotations
 
 import asyncio
+import os
 import time as clock
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -386,6 +387,8 @@ class TranscriptScreen(Screen[None]):
         self._search_step = 1
         self._time_target: datetime | None = None
         self._save_path: Path | None = None
+        self._overwrite: Path | None = None
+        """A save waiting for the user's yes to replace this existing file."""
         self._loading = True
 
     # -- layout ------------------------------------------------------------------------------
@@ -602,6 +605,7 @@ class TranscriptScreen(Screen[None]):
             "search": "search for… (Enter; then n / N)",
             "time": "jump to a time (UTC): HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS]",
             "save": "save as text to file…",
+            "overwrite": "",
         }
         prompt.placeholder = placeholders[kind]
         prompt.value = {"search": self._needle, "save": f"{self.session_id}.log"}.get(kind, "")
@@ -613,11 +617,35 @@ class TranscriptScreen(Screen[None]):
         prompt.display = prompt.can_focus = False
         self.view.focus()
 
+    def ask_save(self, path: Path) -> None:
+        """Save to `path`, asking first if it exists; a missing folder is refused, not made."""
+        if not path.parent.is_dir():
+            self._update_status(f"cannot save: no folder {path.parent} (create it first)")
+            return
+        if path.is_dir():
+            self._update_status(f"cannot save: {path} is a folder")
+            return
+        if path.exists():
+            self._overwrite = path
+            self.action_prompt("overwrite")
+            prompt = self.query_one("#transcript-prompt", Input)
+            prompt.placeholder = f"{path} exists: overwrite it? y/N (Enter)"
+            self._update_status(f"{path} exists: overwrite it? y / N")
+            return
+        self.request_save(path)
+
     @on(Input.Submitted, "#transcript-prompt")
     def _prompt_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
         kind = self._prompt_kind
         self._hide_prompt()
+        if kind == "overwrite":
+            path, self._overwrite = self._overwrite, None
+            if path is not None and value.lower() in ("y", "yes"):
+                self.request_save(path)
+            else:
+                self._update_status("not saved")
+            return
         if not value:
             return
         if kind == "search":
@@ -625,7 +653,7 @@ class TranscriptScreen(Screen[None]):
         elif kind == "time":
             self.jump_to_time(value)
         elif kind == "save":
-            self.request_save(Path(value).expanduser())
+            self.ask_save(user_path(value))
 
     def search(self, needle: str) -> None:
         """Start a new search at the top of the visible area (in the lines view)."""
@@ -696,7 +724,6 @@ class TranscriptScreen(Screen[None]):
     def save_to(self, path: Path) -> None:
         lines = list(self.document.iter_plain())
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("w", encoding="utf-8") as out:
                 for line in lines:
                     out.write(line)
@@ -705,6 +732,18 @@ class TranscriptScreen(Screen[None]):
             self.app.call_from_thread(self._update_status, f"cannot save: {exc}")
             return
         self.app.call_from_thread(self._update_status, f"saved {len(lines):,} lines to {path}")
+
+
+USER_HOME_ENV = "SSM_TUI_USER_HOME"
+"""Set by `--demo`, whose HOME is a private folder deleted on exit: the user's real home."""
+
+
+def user_path(value: str) -> Path:
+    """A path the user typed; `~` is the user's home, the real one in `--demo` too."""
+    home = os.environ.get(USER_HOME_ENV)
+    if home and (value == "~" or value.startswith("~/")):
+        return Path(home) / value[2:]
+    return Path(value).expanduser()
 
 
 def parse_time(value: str, reference: datetime) -> datetime | None:
