@@ -92,14 +92,17 @@ def _print_table(sessions: list) -> None:
         return Text(visible_line(value))  # reasons and names are user text: no escapes, no markup
 
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("START (UTC)", "END", "OWNER", "TARGET", "STATUS", "REASON", "PROFILE", "SRC"):
+    from ssm_tui.timefmt import format_time, zone_label
+
+    start = f"START ({zone_label()})"
+    for column in (start, "END", "OWNER", "TARGET", "STATUS", "REASON", "PROFILE", "SRC"):
         table.add_column(column, overflow="fold")
     table.add_column("SESSION ID", overflow="fold")
     for s in sessions:
         status = s.status + (f" ({s.exit_status})" if s.exit_status is not None else "")
         table.add_row(
-            cell(s.start.strftime("%Y-%m-%d %H:%M:%S") if s.start else ""),
-            cell(s.end.strftime("%Y-%m-%d %H:%M:%S") if s.end else ""),
+            cell(format_time(s.start)),
+            cell(format_time(s.end)),
             cell(s.owner_name),
             cell(s.target),
             Text(status, style="bold" if s.active else ""),

@@ -140,6 +140,9 @@ class Services:
             except Exception:  # noqa: BLE001 - a broken settings file must not stop the app
                 log.exception("settings file unreadable; using defaults")
                 self.settings = Settings()
+            from ssm_tui import timefmt
+
+            timefmt.configure(getattr(self.settings, "utc_times", False))
         return self.settings
 
     def load_profiles(self, include_discovered: bool = False) -> list[Profile]:

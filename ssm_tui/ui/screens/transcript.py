@@ -26,7 +26,7 @@ import os
 import time as clock
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ from ssm_tui.aws.logs import (
     open_transcript,
 )
 from ssm_tui.term.transcript import SearchHit, TranscriptDocument, render_line, visible_line
+from ssm_tui.timefmt import format_time, parse_time, zone_label
 from ssm_tui.ui.widgets.key_bar import KeyBar
 
 _CACHE_LINES = 2000
@@ -572,7 +573,7 @@ class TranscriptScreen(Screen[None]):
                 index = doc.line_at_time(target)
                 if index is not None:
                     self.view.show_line(index)
-                    note = f"jumped to {target:%Y-%m-%d %H:%M:%S} UTC (line {index + 1})"
+                    note = f"jumped to {format_time(target, label=True)} (line {index + 1})"
         if self._save_path is not None and doc.complete:
             path, self._save_path = self._save_path, None
             self.save_to(path)
@@ -603,7 +604,7 @@ class TranscriptScreen(Screen[None]):
         self._prompt_kind = kind
         placeholders = {
             "search": "search for… (Enter; then n / N)",
-            "time": "jump to a time (UTC): HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS]",
+            "time": f"jump to a time ({zone_label()}): HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS]",
             "save": "save as text to file…",
             "overwrite": "",
         }
@@ -704,6 +705,7 @@ class TranscriptScreen(Screen[None]):
             self._update_status(f"{kind} carry no timestamps; open the CloudWatch stream instead")
             return
         target = parse_time(value, datetime.fromtimestamp(first, UTC))
+        # the same zone the panels show (`ssm_tui.timefmt`), named in the prompt
         if target is None:
             self._update_status(f"not a time: {value!r} (use HH:MM or YYYY-MM-DD HH:MM)")
             return
@@ -744,20 +746,6 @@ def user_path(value: str) -> Path:
     if home and (value == "~" or value.startswith("~/")):
         return Path(home) / value[2:]
     return Path(value).expanduser()
-
-
-def parse_time(value: str, reference: datetime) -> datetime | None:
-    """`14:05`, `14:05:30` (on the reference's date) or an ISO date-time, as UTC."""
-    value = value.strip()
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            clock = time.fromisoformat(value)
-        except ValueError:
-            return None
-        return datetime.combine(reference.date(), clock, UTC)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _human(size: int) -> str:

@@ -30,13 +30,14 @@ from textual.worker import Worker, WorkerState
 from ssm_tui.aws.history import HistoryResult, SessionSummary, fetch_history, others_connected
 from ssm_tui.aws.models import Scope
 from ssm_tui.term.transcript import visible_line
+from ssm_tui.timefmt import format_time, zone_label
 
 COLUMNS = ("Start", "End", "Owner", "Target", "Status", "Reason", "Log", "Src")
 
 
 def when(value: datetime | None) -> str:
-    """Times in UTC, to the second: history is compared across people and time zones."""
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    """To the second, in the one zone every view uses (`ssm_tui.timefmt`; the header names it)."""
+    return format_time(value)
 
 
 def row_cells(s: SessionSummary) -> list[Text]:
@@ -97,7 +98,7 @@ class HistoryPanel(Vertical, can_focus=False):
     def compose(self) -> ComposeResult:
         yield Static("History", id="history-title", markup=False)
         table: DataTable[Text] = DataTable(id="history-table", cursor_type="row")
-        table.add_columns(*COLUMNS)
+        table.add_columns(f"{COLUMNS[0]} ({zone_label()})", *COLUMNS[1:])
         yield table
         yield Static("", id="history-status", markup=False)
 

@@ -36,6 +36,7 @@ from ssm_tui.aws.logs import (
 )
 from ssm_tui.aws.models import Scope
 from ssm_tui.term.transcript import visible_line
+from ssm_tui.timefmt import format_time, zone_label
 
 COLUMNS = ("Time", "Session", "Source", "Size", "Profile")
 
@@ -52,7 +53,7 @@ def size_text(size: int | None) -> str:
 
 
 def row_cells(ref: TranscriptRef) -> list[Text]:
-    stamp = ref.last_time.strftime("%Y-%m-%d %H:%M:%S") if ref.last_time else ""
+    stamp = format_time(ref.last_time)
     source = "CloudWatch" if ref.source == "cloudwatch" else "S3"
     return [
         Text(stamp),
@@ -97,7 +98,7 @@ class LogsPanel(Vertical, can_focus=False):
         search.display = search.can_focus = False  # shown (and focusable) after `/` only
         yield search
         table: DataTable[Text] = DataTable(id="logs-table", cursor_type="row")
-        table.add_columns(*COLUMNS)
+        table.add_columns(f"{COLUMNS[0]} ({zone_label()})", *COLUMNS[1:])
         yield table
         yield Static("", id="logs-status", markup=False)
 
