@@ -13,7 +13,6 @@ import pytest
 from textual.pilot import Pilot
 
 from ssm_tui import timefmt
-
 from ssm_tui.aws.history import HistoryResult, SessionSummary
 from ssm_tui.aws.logs import (
     TURN_ON_HINT,
