@@ -515,13 +515,15 @@ async def measure_sessions(target: str, path: str, rounds: int) -> SessionFigure
     figures = SessionFigures(target=target)
     for _ in range(rounds):
         async with session(target) as started:
-            argv, env = plugin_command(started, plugin=BUILTIN)
+            launch = plugin_command(started, plugin=BUILTIN, token_pipe=False)
+            argv, env = launch.argv, launch.env
             # On the main thread, blocking the idle loop: a signal then unwinds through it.
             figures.bare.append(bare_session_cat(argv, env, path))
         async with session(target) as started:
             figures.client.append(await client_cat(started, path))
         async with session(target) as started:
-            argv, env = plugin_command(started, plugin=BUILTIN)
+            launch = plugin_command(started, plugin=BUILTIN, token_pipe=False)
+            argv, env = launch.argv, launch.env
             figures.pane.append(await measure_pane(argv, env, path))
     return figures
 

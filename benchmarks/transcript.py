@@ -134,7 +134,7 @@ def whole_object(key: str) -> float:
     """Read the whole object and split it into lines: what a read-then-show viewer pays first."""
     import boto3
 
-    from ssm_tui.aws.transcript import TranscriptDocument
+    from ssm_tui.term.transcript import TranscriptDocument
 
     s3 = boto3.Session(profile_name=PROFILE, region_name=REGION).client("s3")
     start = time.perf_counter()

@@ -612,7 +612,7 @@ class TranscriptReader:
             raise LogsError(problem) from exc
 
     async def _cloudwatch_page(self) -> TranscriptPage:
-        from ssm_tui.aws.transcript import event_text
+        from ssm_tui.term.transcript import event_text
 
         kwargs: dict[str, Any] = {
             "logGroupName": self.ref.container,

@@ -62,6 +62,8 @@ class Settings:
     plugin: str = "auto"
     max_concurrency_per_account: int = 8
     """Scopes of one account and region listed at once (inventory.MAX_SCOPES_PER_ACCOUNT_REGION)."""
+    utc_times: bool = False
+    """Show and read times in UTC instead of local time (`ssm_tui.timefmt`)."""
     profiles: dict[str, ProfileSettings] = field(default_factory=dict)
     instances: dict[str, InstanceSettings] = field(default_factory=dict)
     path: Path | None = None
@@ -185,6 +187,7 @@ def load_settings(path: Path | None = None) -> Settings:
                 path, "max_concurrency_per_account", data.get("max_concurrency_per_account", 8), int
             )
         ),
+        utc_times=bool(_typed(path, "utc_times", data.get("utc_times", False), bool)),
         profiles=profiles,
         instances=instances,
         path=path,

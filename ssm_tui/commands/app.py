@@ -133,6 +133,8 @@ def _isolate_demo(sandbox: object) -> object:
     directory = Path(sandbox.directory)  # type: ignore[attr-defined]
     home = directory / "home"
     home.mkdir(exist_ok=True)
+    # what the user types as `~` (saving a transcript) is their real home, not this one
+    os.environ.setdefault("SSM_TUI_USER_HOME", os.path.expanduser("~"))
     os.environ["HOME"] = str(home)
     os.environ["SSM_TUI_CONFIG"] = str(directory / "ssm-tui.toml")
     token_dir = str(sandbox.install_sso_token(home).parent)  # type: ignore[attr-defined]

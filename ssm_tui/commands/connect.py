@@ -107,10 +107,10 @@ def run(args: argparse.Namespace) -> int:
         return _fail(exc.message, exc.hint)
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
-    argv, env = launcher.plugin_command(started, plugin)
-    _record_start(started, "builtin" if launcher.is_builtin(argv) else "official")
+    launch = launcher.plugin_command(started, plugin)
+    _record_start(started, launch.label)
     try:
-        return _run_plugin(started, argv, env)
+        return _run_plugin(started, launch)
     finally:
         _record_end(started.session_id, None)  # a plugin's exit code is not the remote status
 
@@ -203,9 +203,9 @@ class _Terminated(Exception):
         self.signum = signum
 
 
-def _run_plugin(started: Any, argv: list[str], env_additions: dict[str, str]) -> int:
+def _run_plugin(started: Any, launch: Any) -> int:
     """Run the plugin in this terminal; always end the session afterwards."""
-    env = {**os.environ, **env_additions}
+    argv, env = launch.argv, {**os.environ, **launch.env}
     # Handlers, not SIG_IGN: ignored signals would stay ignored in the child after exec.
     user_signals = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP)
     saved = {s: signal.signal(s, lambda *_: None) for s in user_signals}
@@ -216,7 +216,10 @@ def _run_plugin(started: Any, argv: list[str], env_additions: dict[str, str]) ->
     saved_term = {s: signal.signal(s, terminate) for s in (signal.SIGTERM, signal.SIGHUP)}
     process: subprocess.Popen[bytes] | None = None
     try:
-        process = subprocess.Popen(argv, env=env)
+        try:
+            process = subprocess.Popen(argv, env=env, pass_fds=launch.pass_fds)
+        finally:
+            launch.close()  # the response pipe is the child's now
         code = process.wait()
         return 128 - code if code < 0 else code
     except _Terminated as exc:

@@ -89,7 +89,7 @@ def _print_table(sessions: list) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from ssm_tui.aws.transcript import visible_line
+    from ssm_tui.term.transcript import visible_line
     from ssm_tui.text import printable
 
     def cell(value: str) -> Text:
@@ -97,14 +97,17 @@ def _print_table(sessions: list) -> None:
         return Text(printable(visible_line(value)))
 
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("START (UTC)", "END", "OWNER", "TARGET", "STATUS", "REASON", "PROFILE", "SRC"):
+    from ssm_tui.timefmt import format_time, zone_label
+
+    start = f"START ({zone_label()})"
+    for column in (start, "END", "OWNER", "TARGET", "STATUS", "REASON", "PROFILE", "SRC"):
         table.add_column(column, overflow="fold")
     table.add_column("SESSION ID", overflow="fold")
     for s in sessions:
         status = s.status + (f" ({s.exit_status})" if s.exit_status is not None else "")
         table.add_row(
-            cell(s.start.strftime("%Y-%m-%d %H:%M:%S") if s.start else ""),
-            cell(s.end.strftime("%Y-%m-%d %H:%M:%S") if s.end else ""),
+            cell(format_time(s.start)),
+            cell(format_time(s.end)),
             cell(s.owner_name),
             cell(s.target),
             Text(status, style="bold" if s.active else ""),

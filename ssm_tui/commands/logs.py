@@ -163,7 +163,7 @@ class _Printer:
     """Writes complete lines as pages arrive (plain text), or the bytes as recorded (--raw)."""
 
     def __init__(self, out: TextIO, *, raw: bool) -> None:
-        from ssm_tui.aws.transcript import TranscriptDocument
+        from ssm_tui.term.transcript import TranscriptDocument
 
         self.out = out
         self.raw = raw
@@ -208,7 +208,7 @@ class _Printer:
 async def _session_note(session_id: str, scopes: list[Any]) -> str:
     """Why there may be no transcript: the session is still running, or AWS does not know it."""
     from ssm_tui.aws.history import session_state
-    from ssm_tui.aws.transcript import visible_line
+    from ssm_tui.term.transcript import visible_line
 
     states = await asyncio.gather(
         *(session_state(s.profile, s.region, session_id) for s in scopes), return_exceptions=True
@@ -225,7 +225,7 @@ async def _session_note(session_id: str, scopes: list[Any]) -> str:
 
 
 def _print_problems(problems: list[Any], session_id: str) -> None:
-    from ssm_tui.aws.transcript import visible_line
+    from ssm_tui.term.transcript import visible_line
 
     if not problems:
         print(f"error: no transcript found for {visible_line(session_id)}", file=sys.stderr)

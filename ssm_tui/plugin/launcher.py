@@ -1,28 +1,72 @@
-"""Which plugin runs a session, and the exact (argv, env) to run it with.
+"""Which plugin runs a session, and exactly how to run it (`PluginLaunch`).
 
 The official `session-manager-plugin` is used when it is installed (or named with a path); ours,
-`ssm-tui-plugin`, otherwise or when asked for with `builtin`. Both get the same command line as
-aws-cli builds it, in the environment form: the StartSession response (with its token) goes in
-`AWS_SSM_START_SESSION_RESPONSE` and only that variable's *name* is on argv, so the token never
-shows in `ps`. The plugin removes the variable from its own environment once read.
+`ssm-tui-plugin`, otherwise or when asked for with `builtin`. Both get the command line aws-cli
+builds; the StartSession response (with its token) never goes on argv, so it never shows in `ps`:
+- the official plugin gets it in the environment form, its contract: the response in
+  `AWS_SSM_START_SESSION_RESPONSE`, only that variable's *name* on argv. (It stays in that
+  process's /proc/PID/environ for the session's life: nothing we can change from outside.)
+- ours gets it through an inherited pipe, `fd:N` on argv: the launcher writes the response into
+  the pipe and closes its end, the plugin reads it once and closes it, so nothing of it is left in
+  the process's environment, argv or open files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import sys
+from dataclasses import dataclass, field
 
 from ssm_tui.aws.models import StartedSession
 
 BUILTIN = "builtin"
 OFFICIAL_NAME = "session-manager-plugin"
 RESPONSE_ENV = "AWS_SSM_START_SESSION_RESPONSE"
+RESPONSE_FD_PREFIX = "fd:"
+"""argv[1] = `fd:N`: our plugin reads the response from inherited descriptor N."""
+PIPE_LIMIT = 60_000
+"""A pipe holds 64 KiB: a response up to this size is written before the plugin even starts."""
 
 
 class PluginNotFound(Exception):
     """The plugin named with --plugin does not exist or cannot be run."""
+
+
+@dataclass
+class PluginLaunch:
+    """What starting one session's plugin takes: run `argv` with `env` added to the
+    environment and `pass_fds` inherited, then call `close()` in the parent.
+
+    `env` may hold the token (official plugin): it is left out of `repr`.
+    """
+
+    command: list[str]
+    """The plugin program (for ours: this interpreter, `-m`, the module)."""
+    args: list[str]
+    """The six StartSession arguments aws-cli passes."""
+    env: dict[str, str] = field(repr=False)
+    builtin: bool
+    pass_fds: tuple[int, ...] = ()
+    """Descriptors the child must inherit (the response pipe); the parent's copies are
+    closed by `close()` once the child started, or when the launch is abandoned."""
+
+    @property
+    def argv(self) -> list[str]:
+        return [*self.command, *self.args]
+
+    @property
+    def label(self) -> str:
+        return "builtin" if self.builtin else "official"
+
+    def close(self) -> None:
+        """Close the parent's copies of `pass_fds` (idempotent)."""
+        fds, self.pass_fds = self.pass_fds, ()
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def find_official_plugin() -> str | None:
@@ -52,10 +96,32 @@ def is_builtin(command: list[str]) -> bool:
     return command == builtin_command()
 
 
+def response_pipe(response: str) -> int:
+    """A pipe holding `response`, closed for writing: the read end, to be inherited."""
+    data = response.encode()
+    if len(data) > PIPE_LIMIT:
+        raise ValueError("StartSession response too large for the response pipe")
+    read_end, write_end = os.pipe()
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write_end, view) :]
+    except BaseException:
+        os.close(read_end)
+        raise
+    finally:
+        os.close(write_end)
+    return read_end
+
+
 def plugin_command(
-    started: StartedSession, plugin: str | None = None
-) -> tuple[list[str], dict[str, str]]:
-    """(argv, env additions) that run `started` with the chosen plugin; the token is in env only."""
+    started: StartedSession, plugin: str | None = None, *, token_pipe: bool = True
+) -> PluginLaunch:
+    """How to run `started` with the chosen plugin; the token is never on argv.
+
+    Ours reads the response from a pipe (`token_pipe`, the default) or, with
+    `token_pipe=False`, from the environment as the official plugin does.
+    """
     request: dict[str, object] = {"Target": started.target}
     if started.document_name:
         request["DocumentName"] = started.document_name
@@ -69,13 +135,10 @@ def plugin_command(
         }
     )
     endpoint = started.endpoint_url or f"https://ssm.{started.region}.amazonaws.com"
-    argv = [
-        *resolve_plugin(plugin),
-        RESPONSE_ENV,
-        started.region,
-        "StartSession",
-        started.profile,
-        json.dumps(request),
-        endpoint,
-    ]
-    return argv, {RESPONSE_ENV: response}
+    command = resolve_plugin(plugin)
+    builtin = is_builtin(command)
+    rest = [started.region, "StartSession", started.profile, json.dumps(request), endpoint]
+    if builtin and token_pipe:
+        fd = response_pipe(response)
+        return PluginLaunch(command, [f"{RESPONSE_FD_PREFIX}{fd}", *rest], {}, True, (fd,))
+    return PluginLaunch(command, [RESPONSE_ENV, *rest], {RESPONSE_ENV: response}, builtin)

@@ -60,9 +60,25 @@ def status(text: str) -> None:
 _raw_active = False
 
 
+RESPONSE_FD_PREFIX = "fd:"
+
+
+def read_response_fd(arg: str) -> str:
+    """`fd:N` (ssm-tui's own launcher): the response is read once from inherited pipe N, which
+    is then closed, so the token is in no environment, argv or open descriptor of ours."""
+    try:
+        fd = int(arg[len(RESPONSE_FD_PREFIX) :])
+        with os.fdopen(fd, "rb") as pipe:
+            return pipe.read().decode()
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"cannot read the StartSession response from {arg}: {exc}") from None
+
+
 def load_response(arg: str) -> dict[str, str]:
     """The StartSession response from argv[1] or the environment variable it names."""
-    if arg.startswith(ENV_PREFIX):
+    if arg.startswith(RESPONSE_FD_PREFIX):
+        value = read_response_fd(arg)
+    elif arg.startswith(ENV_PREFIX):
         value = os.environ.pop(arg, None)
         if value is None:
             raise UsageError(f"environment variable {arg} is not set")

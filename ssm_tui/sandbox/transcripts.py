@@ -6,8 +6,9 @@ both named by the account's `SSM-SessionManagerRunShell` preferences (`session.l
 output is kept raw: colours, cursor moves, window titles and whatever else the remote side wrote,
 because a transcript viewer has to cope with exactly that (it must show it safely, never obey it).
 
-Each CloudWatch event is one line of output stamped with the time its first byte was printed, so a
-viewer can jump to a moment of the session; S3 gets the bytes as they came.
+Each CloudWatch event packs whole lines up to 200,000 bytes, as the agent's uploader does, stamped
+with the time its first byte was printed, so a viewer can jump to a moment of the session; S3 gets
+the bytes as they came.
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ from ssm_tui.sandbox.sessions import SandboxSession
 MAX_TRANSCRIPT_BYTES = 32 * 1024 * 1024
 """Output kept per session; beyond this only the end of the session is written (with a note)."""
 
-MAX_EVENT_BYTES = 64 * 1024
-"""A line longer than this is split over several events (CloudWatch's own limit is 256 KB)."""
+MAX_EVENT_BYTES = 200_000
+"""The agent's `MessageLengthThresholdInBytes`: lines are packed into events up to this size, a
+longer line is split over several events (CloudWatch's own limit is 256 KB)."""
+
+EVENT_SPAN_MS = 1000
+"""Lines printed within this span share an event: the agent uploads what is new every so often,
+so a slow session's events keep times a viewer can jump between."""
 
 EVENTS_PER_CALL = 10_000
 """PutLogEvents accepts at most 10 000 events per call."""
@@ -61,31 +67,54 @@ class Transcript:
         return body
 
     def events(self) -> list[tuple[int, str]]:
-        """CloudWatch events: one per output line (newline kept), stamped with its first byte."""
+        """CloudWatch events as the agent builds them: whole lines packed into one event up to
+        `MAX_EVENT_BYTES` (and `EVENT_SPAN_MS`), stamped with the time of its first byte.
+
+        The agent's uploader (cloudwatchlogsservice.go, `MessageLengthThresholdInBytes`) reads
+        lines with a buffer of the threshold's size and appends them to the event until the next
+        would pass it; a longer line comes in threshold-sized slices. One event per line, as this
+        once did, cost moto ~485 MB resident per 16 MB transcript, kept for the sandbox's life.
+        """
         events: list[tuple[int, str]] = []
-        line = bytearray()
-        line_start: int | None = None
         if self.dropped:
             stamp = self.chunks[0][0] if self.chunks else time.time_ns() // 1_000_000
             events.append((stamp, (TRUNCATION_NOTE % self.dropped).decode().strip()))
+        message = bytearray()
+        began = 0  # time of the message's first byte
+
+        def emit() -> None:
+            events.append((began, _text(message)))
+            message.clear()
+
+        # Slices, not lines: a flood of short lines is packed with a few C-level searches.
         for stamp, data in self.chunks:
-            start = 0
-            while start < len(data):
-                if line_start is None:
-                    line_start = stamp
-                newline = data.find(b"\n", start)
-                end = len(data) if newline < 0 else newline + 1
-                room = MAX_EVENT_BYTES - len(line)
-                if end - start > room:
-                    end = start + room
-                line += data[start:end]
-                start = end
-                if line.endswith(b"\n") or len(line) >= MAX_EVENT_BYTES:
-                    events.append((line_start, _text(line)))
-                    line.clear()
-                    line_start = None
-        if line:
-            events.append((line_start or 0, _text(line)))
+            pos = 0
+            if message and stamp - began >= EVENT_SPAN_MS:
+                if not message.endswith(b"\n"):  # finish the open line first
+                    newline = data.find(b"\n")
+                    cut = len(data) if newline < 0 else newline + 1
+                    cut = min(cut, MAX_EVENT_BYTES - len(message))
+                    message += data[:cut]
+                    pos = cut
+                if message.endswith(b"\n") or len(message) >= MAX_EVENT_BYTES:
+                    emit()
+            while pos < len(data):
+                if not message:
+                    began = stamp
+                room = MAX_EVENT_BYTES - len(message)
+                if len(data) - pos < room:
+                    message += data[pos:]
+                    break
+                cut = data.rfind(b"\n", pos, pos + room)
+                if cut >= 0:  # whole lines that fit; the next line starts the next event
+                    message += data[pos : cut + 1]
+                    pos = cut + 1
+                elif not message or not message.endswith(b"\n"):  # a long line: a full slice
+                    message += data[pos : pos + room]
+                    pos += room
+                emit()
+        if message:
+            emit()
         return events
 
 

@@ -78,6 +78,7 @@ class PtyProcess:
         *,
         cwd: str | None = None,
         term: str = "xterm-256color",
+        pass_fds: Sequence[int] = (),
         on_data: Callable[[bytes], None] | None = None,
         on_exit: Callable[[int], None] | None = None,
     ) -> None:
@@ -88,6 +89,9 @@ class PtyProcess:
         self.cols, self.rows = max(cols, 1), max(rows, 1)
         self.cwd = cwd
         self.term = term
+        self.pass_fds = tuple(pass_fds)
+        """Descriptors the child inherits; handed over: closed here once it started (or failed
+        to), so the parent keeps no copy (a pipe's reader then sees EOF after the child's)."""
         self.on_data = on_data
         self.on_exit = on_exit
         self.pid: int | None = None
@@ -130,6 +134,7 @@ class PtyProcess:
                 env=env,
                 cwd=self.cwd,
                 start_new_session=True,
+                pass_fds=self.pass_fds,
                 preexec_fn=_become_tty_owner,
             )
         except BaseException:
@@ -137,12 +142,19 @@ class PtyProcess:
             raise
         finally:
             os.close(slave)  # only the child holds it now: its exit gives us EOF
+            self._close_passed()
         self.pid = self._proc.pid
         os.set_blocking(master, False)
         self._fd = master
         self._loop.add_reader(master, self._read_ready)
         _live.add(self)
         self._watch = asyncio.create_task(self._watch_exit())
+
+    def _close_passed(self) -> None:
+        fds, self.pass_fds = self.pass_fds, ()
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def _drain(self) -> bool:
         """Read what is there (up to MAX_BATCH) and deliver it; False at EOF."""

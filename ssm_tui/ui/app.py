@@ -8,11 +8,14 @@ path that ends them (quit, SIGTERM, SIGHUP) so no plugin process and no Active s
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
@@ -33,6 +36,11 @@ TERMINATE_TIMEOUT = 10.0
 """Seconds the exit path waits for TerminateSession calls before giving up."""
 START_WAIT = 10.0
 """Seconds the exit path waits for StartSession calls in flight (to end what they open)."""
+EXIT_GRACE = 5.0
+"""Seconds the orderly exit gets after SIGTERM/SIGHUP before the watchdog ends it (see
+`_watchdog`): whatever blocks the UI loop, a signal ends the sessions and the process."""
+LAST_RESORT_WAIT = 4.0
+"""Seconds the watchdog waits for its own TerminateSession calls before leaving."""
 PANE_KEYS = frozenset({"quit", "command_palette"})
 """App actions whose keys (ctrl+q, ctrl+p) go to the session while a terminal pane has focus."""
 
@@ -88,6 +96,10 @@ class SsmTuiApp(App[int]):
             self.register_theme(item)
         self._wanted_theme = theme or DEFAULT_THEME
         self._quitting = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._signalled: int | None = None
+        self._hurry = threading.Event()
+        """Set by a second signal: the watchdog stops waiting for the orderly exit."""
         self._use_theme(
             self._wanted_theme if self._wanted_theme in self.available_themes else DEFAULT_THEME
         )
@@ -150,18 +162,62 @@ class SsmTuiApp(App[int]):
         self.services.aws.stop()
 
     def _install_signal_handlers(self) -> None:
-        """SIGTERM/SIGHUP run the same cleanup as quitting (headless tests keep pytest's)."""
+        """SIGTERM/SIGHUP run the same cleanup as quitting (headless tests keep pytest's).
+
+        Plain `signal.signal` handlers, not the loop's: the loop's run only when the loop
+        turns, and a loop blocked (Textual's output queue full because the terminal stopped
+        reading or is gone) would then ignore SIGTERM for ever. A Python handler runs on the
+        main thread even inside a blocked lock wait; it asks the loop to quit and starts a
+        watchdog thread that ends everything itself if the loop does not get there.
+        """
         if self.is_headless:
             return
-        loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP):
             try:
-                loop.add_signal_handler(sig, self._on_signal)
-            except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
+                signal.signal(sig, self._on_signal)
+            except (OSError, ValueError):  # pragma: no cover - not the main thread
                 pass
 
-    def _on_signal(self) -> None:
-        asyncio.ensure_future(self.action_quit())
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            detach_terminal()
+        if self._signalled is not None:
+            self._hurry.set()  # a second signal: no more waiting
+            return
+        self._signalled = signum
+        threading.Thread(
+            target=self._watchdog, args=(signum,), name="ssm-tui-exit", daemon=True
+        ).start()
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.action_quit()))
+
+    def _watchdog(self, signum: int) -> None:
+        """Give the orderly exit `EXIT_GRACE` seconds, then end it from this thread.
+
+        Kills every plugin process group, sends TerminateSession for what is still open (on
+        the AWS thread, which runs apart from the UI loop), records the ends, and leaves with
+        128 + the signal's number. The main thread may be stuck anywhere: nothing here waits
+        for it.
+        """
+        self._hurry.wait(EXIT_GRACE)
+        from ssm_tui.term.pty import kill_all
+
+        kill_all()
+        sessions = list(self.live_sessions.values())
+        futures = []
+        for started in sessions:
+            try:
+                futures.append(self.services.submit_terminate(started))
+            except Exception:  # noqa: BLE001 - leaving anyway
+                log.exception("could not send TerminateSession")
+        if futures:
+            concurrent.futures.wait(futures, timeout=LAST_RESORT_WAIT)
+        for started in sessions:
+            self.services.record_end(started.session_id, None)
+        log.warning("exit forced %.0f s after signal %d", EXIT_GRACE, signum)
+        os._exit(128 + signum)
 
     def action_help(self) -> None:
         from ssm_tui.ui.screens.help import HelpScreen
@@ -265,6 +321,24 @@ class SsmTuiApp(App[int]):
             )
         except TimeoutError:
             log.warning("TerminateSession timed out for %d session(s)", len(self.live_sessions))
+
+
+def detach_terminal() -> None:
+    """The terminal is gone (SIGHUP): point stdin/stdout/stderr at /dev/null.
+
+    Writes to a hung-up tty fail (EIO), which ends Textual's output thread and leaves the UI
+    loop blocked on its full queue; writes to /dev/null always succeed, so the exit path runs.
+    """
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+    except OSError:  # pragma: no cover
+        return
+    for fd in (0, 1, 2):
+        try:
+            os.dup2(null, fd)
+        except OSError:  # pragma: no cover
+            pass
+    os.close(null)
 
 
 def leftover_sessions(app: SsmTuiApp) -> list[StartedSession]:

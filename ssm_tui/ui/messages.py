@@ -10,6 +10,8 @@ dataclass costs ~0.3-0.9 ms to define there.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.message import Message
 
 from ssm_tui.aws.models import ScopeError, ScopeResult, StartedSession
@@ -39,9 +41,7 @@ class SessionOpened(Message):
     def __init__(
         self,
         started: StartedSession,
-        argv: list[str],
-        env: dict[str, str],
-        plugin: str,
+        launch: Any,
         account_id: str,
         title: str,
         login_command: str | None,
@@ -49,9 +49,8 @@ class SessionOpened(Message):
     ) -> None:
         super().__init__()
         self.started = started
-        self.argv = argv
-        self.env = env
-        self.plugin = plugin
+        self.launch = launch
+        """`ssm_tui.plugin.launcher.PluginLaunch`: how to run the plugin."""
         self.account_id = account_id
         self.title = title
         self.login_command = login_command

@@ -146,6 +146,9 @@ class Services:
             except Exception:  # noqa: BLE001 - a broken settings file must not stop the app
                 log.exception("settings file unreadable; using defaults")
                 self.settings = Settings()
+            from ssm_tui import timefmt
+
+            timefmt.configure(getattr(self.settings, "utc_times", False))
         return self.settings
 
     def load_profiles(self, include_discovered: bool = False) -> list[Profile]:
@@ -327,23 +330,26 @@ class Services:
         )
 
     async def terminate_session(self, started: StartedSession) -> None:
+        await asyncio.wrap_future(self.submit_terminate(started))
+
+    def submit_terminate(self, started: StartedSession) -> concurrent.futures.Future[None]:
+        """TerminateSession on the AWS thread; callable from any thread (the exit watchdog)."""
         from ssm_tui.aws.sessions import terminate_session
 
-        await self.aws.run(terminate_session(started.profile, started.region, started.session_id))
+        return self.aws.submit(
+            terminate_session(started.profile, started.region, started.session_id)
+        )
 
-    def plugin_command(self, started: StartedSession) -> tuple[list[str], dict[str, str], str]:
-        """(argv, env additions, plugin label) for the process that runs the session.
+    def plugin_command(self, started: StartedSession) -> Any:
+        """How to run the session's plugin (`ssm_tui.plugin.launcher.PluginLaunch`).
 
         The `plugin` setting: auto (official if installed, else ours), official, builtin.
         """
-        from ssm_tui.plugin.launcher import BUILTIN, OFFICIAL_NAME, is_builtin, plugin_command
+        from ssm_tui.plugin.launcher import BUILTIN, OFFICIAL_NAME, plugin_command
 
         setting = getattr(self.get_settings(), "plugin", "auto")
         choice = {"auto": None, "builtin": BUILTIN, "official": OFFICIAL_NAME}.get(setting)
-        argv, env = plugin_command(started, plugin=choice)
-        command = argv[: len(argv) - 6]  # the six StartSession arguments follow the command
-        label = "builtin" if is_builtin(command) else "official"
-        return list(argv), dict(env), label
+        return plugin_command(started, plugin=choice)
 
     def record_start(self, started: StartedSession, account_id: str, plugin: str) -> None:
         store = self.get_store()

@@ -16,7 +16,7 @@ from ssm_tui.aws.logs import (
     problem_for,
     read_preferences,
 )
-from ssm_tui.aws.transcript import TranscriptDocument
+from ssm_tui.term.transcript import TranscriptDocument
 from tests.history.conftest import (
     PROFILE,
     REGION,

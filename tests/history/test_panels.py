@@ -145,7 +145,7 @@ async def test_viewer_shows_escapes_and_markup_literally_and_searches(
         assert view.current.line == 1
 
         await pilot.press("t")
-        stamp = datetime.fromtimestamp(viewer.document.times[3], UTC)
+        stamp = datetime.fromtimestamp(viewer.document.times[3], UTC).astimezone()  # shown zone
         await pilot.press(*stamp.strftime("%H:%M:%S.%f"), "enter")
         assert view.scroll_offset.y <= 3 < view.scroll_offset.y + view.size.height
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
+from ssm_tui import timefmt
 from ssm_tui.aws.history import HistoryResult, SessionSummary
 from ssm_tui.aws.logs import (
     TURN_ON_HINT,
@@ -31,6 +33,12 @@ from tests.history.conftest import PROFILE, REGION, put_cloudwatch
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 ALICE = "arn:aws:iam::111111111111:user/alice"
 BOB = "arn:aws:sts::111111111111:assumed-role/SSMOperator/bob"
+
+
+@pytest.fixture(autouse=True)
+def utc_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Snapshots show UTC (`utc_times = true`), whatever the machine's zone."""
+    monkeypatch.setattr(timefmt, "_utc", True)
 
 
 def at(minutes: int) -> datetime:

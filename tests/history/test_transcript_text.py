@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ssm_tui.aws.transcript import (
+from ssm_tui.term.transcript import (
     TranscriptDocument,
     event_text,
     plain_line,
@@ -61,7 +61,7 @@ def test_document_joins_chunks_split_anywhere() -> None:
     doc.feed("rd", 3.0)
     doc.finish()
     assert [doc.plain(i) for i in range(len(doc))] == ["first line", "second", "third"]
-    assert doc.times == [1.0, 2.0, 2.0]
+    assert list(doc.times) == [1.0, 2.0, 2.0]
 
 
 def test_document_keeps_utf8_split_across_byte_ranges() -> None:
@@ -70,7 +70,7 @@ def test_document_keeps_utf8_split_across_byte_ranges() -> None:
     for i in range(len(data)):  # one byte at a time: every split point
         doc.feed_bytes(data[i : i + 1])
     doc.finish()
-    assert doc.lines == ["naïve 日本語 ✓"]
+    assert list(doc.lines) == ["naïve 日本語 ✓"]
 
 
 def test_search_forward_backward_and_case() -> None:
@@ -108,4 +108,53 @@ def test_forget_before_keeps_the_open_line() -> None:
     doc.feed("a\nb\npart", 1.0)
     doc.forget_before(2)
     doc.feed("ial\n", 2.0)
-    assert doc.lines == ["partial"] and doc.times == [1.0]
+    assert list(doc.lines) == ["partial"] and list(doc.times) == [1.0]
+
+
+def test_document_matches_a_plain_split_whatever_the_chunking() -> None:
+    """The spooled document gives back exactly the lines and times a list would hold."""
+    import random
+
+    rng = random.Random(7)
+    text = "".join(f"{'é' * rng.randrange(3)}line {i}\x1b[1m{'x' * rng.randrange(200)}\r\n"
+                   for i in range(3000))  # fmt: skip
+    doc = TranscriptDocument()
+    expected_times: list[float] = []
+    pos, stamp, open_line = 0, 0.0, False
+    while pos < len(text):
+        size = rng.randrange(1, 700)
+        piece = text[pos : pos + size]
+        stamp += 1
+        starts = piece.count("\n") - (0 if piece.endswith("\n") else -1) - open_line
+        expected_times += [stamp] * max(starts, 0)
+        open_line = not piece.endswith("\n")
+        doc.feed(piece, stamp)
+        pos += size
+    doc.finish()
+    lines = text.split("\n")[:-1]
+    assert len(doc) == len(lines) == 3000
+    assert list(doc.lines) == lines
+    assert [doc.lines[i] for i in (2999, 0, 64, 63, 1500)] == [
+        lines[i] for i in (2999, 0, 64, 63, 1500)
+    ]
+    assert list(doc.times) == expected_times
+    assert doc.search("line 2999").line == 2999
+    assert doc.search("line 12", 2000, backwards=True).line == 1299
+
+
+def test_document_memory_stays_flat_whatever_the_size() -> None:
+    """`seq 1 3000000` (24.7 MB) used to hold 270 MB of Python strings; now a sparse index."""
+    import tracemalloc
+
+    doc = TranscriptDocument()
+    tracemalloc.start()
+    try:
+        for start in range(1, 1_000_001, 10_000):
+            doc.feed("".join(f"{i}\r\n" for i in range(start, start + 10_000)), float(start))
+        doc.finish()
+        held, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(doc) == 1_000_000 and doc.plain(999_999) == "1000000"
+    assert held < 4 * 2**20
+    doc.close()

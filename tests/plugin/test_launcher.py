@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,19 +25,41 @@ STARTED = StartedSession(
 )
 
 
-def test_builtin_command_line_keeps_the_token_in_the_environment() -> None:
-    argv, env = launcher.plugin_command(STARTED, "builtin")
-    assert argv[:3] == [sys.executable, "-m", "ssm_tui.plugin.main"]
-    assert argv[3:7] == ["AWS_SSM_START_SESSION_RESPONSE", "eu-west-1", "StartSession", "dev"]
-    assert json.loads(argv[7]) == {
-        "Target": "i-0123456789abcdef0",
-        "DocumentName": "AWS-StartPortForwardingSession",
-        "Parameters": {"portNumber": ["80"]},
-    }
-    assert argv[8] == "http://127.0.0.1:1"
-    assert not any("secret-token-value" in a for a in argv)
-    assert json.loads(env["AWS_SSM_START_SESSION_RESPONSE"])["TokenValue"] == "secret-token-value"
+def test_builtin_gets_the_response_through_a_pipe_never_argv_or_env() -> None:
+    launch = launcher.plugin_command(STARTED, "builtin")
+    try:
+        assert launch.builtin and launch.label == "builtin"
+        assert launch.command == [sys.executable, "-m", "ssm_tui.plugin.main"]
+        (fd,) = launch.pass_fds
+        assert launch.args[:4] == [f"fd:{fd}", "eu-west-1", "StartSession", "dev"]
+        assert json.loads(launch.args[4]) == {
+            "Target": "i-0123456789abcdef0",
+            "DocumentName": "AWS-StartPortForwardingSession",
+            "Parameters": {"portNumber": ["80"]},
+        }
+        assert launch.args[5] == "http://127.0.0.1:1"
+        assert launch.env == {}
+        assert not any("secret-token-value" in a for a in launch.argv)
+        assert json.loads(os.read(fd, 65536))["TokenValue"] == "secret-token-value"
+        assert os.read(fd, 1) == b""  # written once, closed for writing
+    finally:
+        launch.close()
+    assert launch.pass_fds == ()
     assert "secret-token-value" not in repr(STARTED)
+
+
+def test_official_form_keeps_the_token_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    official = _fake_official(tmp_path)
+    launch = launcher.plugin_command(STARTED, str(official))
+    assert not launch.builtin and launch.pass_fds == ()
+    assert launch.argv[:3] == [str(official), "AWS_SSM_START_SESSION_RESPONSE", "eu-west-1"]
+    assert not any("secret-token-value" in a for a in launch.argv)
+    assert json.loads(launch.env["AWS_SSM_START_SESSION_RESPONSE"])["TokenValue"] == (
+        "secret-token-value"
+    )
+    assert "secret-token-value" not in repr(launch)
 
 
 def _fake_official(directory: Path) -> Path:

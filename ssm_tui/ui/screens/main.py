@@ -414,7 +414,7 @@ class MainScreen(Screen[None]):
         if app.quitting:  # type: ignore[attr-defined]
             return  # the exit path ends it; no plugin process now
         try:
-            argv, env, plugin = self.services.plugin_command(started)
+            launch = self.services.plugin_command(started)
         except Exception as exc:  # noqa: BLE001
             await self._end_remote(started)
             error = explain(exc, instance.profile, instance.region)
@@ -425,20 +425,19 @@ class MainScreen(Screen[None]):
             settings = self.services.get_settings()
             login = settings.login_command_for(instance.profile, instance.instance_id)
         self.post_message(
-            SessionOpened(
-                started, argv, env, plugin, instance.account_id, instance.name, login, view_id
-            )
+            SessionOpened(started, launch, instance.account_id, instance.name, login, view_id)
         )
 
     @on(SessionOpened)
     async def _session_opened(self, message: SessionOpened) -> None:
         views = self.query(f"#{message.view_id}")
         if not views:  # the tab was closed while StartSession ran
+            message.launch.close()
             self._end_session(message.started.session_id)
             return
         view = views.first(SessionView)
-        self.services.record_start(message.started, message.account_id, message.plugin)
-        pane = await view.attach(message.started, message.argv, message.env, message.plugin)
+        self.services.record_start(message.started, message.account_id, message.launch.label)
+        pane = await view.attach(message.started, message.launch)
         if self.tabs.active == f"tab-{(view.id or '').removeprefix('session-')}":
             pane.focus()
         if message.login_command:

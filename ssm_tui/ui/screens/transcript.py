@@ -2,7 +2,7 @@
 
 Opening is instant whatever the size: a worker reads the first page (one CloudWatch page or one
 ranged S3 read), and more pages only as the user scrolls near the end, searches past what is
-loaded, jumps to a later time or saves. Every line goes through `ssm_tui.aws.transcript`: what a
+loaded, jumps to a later time or saves. Every line goes through `ssm_tui.term.transcript`: what a
 terminal would have shown (colours kept) or, in the raw view, the escape sequences as symbols.
 Nothing from the transcript is parsed as markup or written to the real terminal: lines are Rich
 `Text` built from plain strings and drawn as Strips.
@@ -10,7 +10,10 @@ Nothing from the transcript is parsed as markup or written to the real terminal:
 Three views: *lines* (default: each line as a terminal shows it, colours kept, other sequences
 dropped), *raw* (`v`: the escape sequences as symbols) and *screen* (`e`: what has been read so far
 replayed through the terminal emulator of `ssm_tui.term`, for full-screen programs; its title and
-replies go nowhere).
+replies go nowhere). Memory stays bounded whatever the transcript's size: the document spools its
+lines to a file (`ssm_tui.term.transcript`), the lines view keeps a few thousand rendered lines,
+and the screen view a fixed scrollback; a long replay runs in slices between frames, shows its
+progress, and `escape` cancels it.
 
 Keys: `/` search, `n`/`N` next/previous match, `t` jump to a time, `s` save, `v` raw, `e` screen,
 `g`/`G` top/end, `escape` close.
@@ -19,10 +22,13 @@ Keys: `/` search, `n`/`N` next/previous match, `t` jump to a time, `s` save, `v`
 from __future__ import annotations
 
 import asyncio
+import os
+import time as clock
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -45,11 +51,16 @@ from ssm_tui.aws.logs import (
     find_transcripts,
     open_transcript,
 )
-from ssm_tui.aws.transcript import SearchHit, TranscriptDocument, render_line, visible_line
+from ssm_tui.term.transcript import SearchHit, TranscriptDocument, render_line, visible_line
+from ssm_tui.timefmt import format_time, parse_time, zone_label
 from ssm_tui.ui.widgets.key_bar import KeyBar
 
 _CACHE_LINES = 2000
 """Rendered lines kept (a screenful is ~50; scrolling back and forth stays cheap)."""
+REPLAY_SLICE = 0.03
+"""Seconds of emulator work per slice of a replay: the UI answers keys in between."""
+PROGRESS_EVERY = 0.25
+"""Seconds between two redraws of a replay under way (its progress in the status line)."""
 
 
 class TranscriptView(ScrollView, can_focus=True):
@@ -68,6 +79,15 @@ class TranscriptView(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES = {"transcript-view--match", "transcript-view--current"}
 
+    class ReplayProgress(Message):
+        """The screen replay fed more lines (`done`: it caught up with the document)."""
+
+        def __init__(self, fed: int, total: int, done: bool) -> None:
+            super().__init__()
+            self.fed = fed
+            self.total = total
+            self.done = done
+
     class NearEnd(Message):
         """The visible area reached the last loaded lines: time for another page."""
 
@@ -83,6 +103,8 @@ class TranscriptView(ScrollView, can_focus=True):
         self.needle = ""
         self.current: SearchHit | None = None
         self._cache: OrderedDict[tuple[int, bool, int], Text] = OrderedDict()
+        self._replay_timer: Any = None
+        self._replay_shown = 0.0
 
     @property
     def raw(self) -> bool:
@@ -92,15 +114,21 @@ class TranscriptView(ScrollView, can_focus=True):
     def line_count(self) -> int:
         """Lines in the current view (the screen replay has its own line count)."""
         if self.mode == "screen" and self.replay is not None:
-            return len(self.replay)
+            return self.replay.length
         return len(self.document)
+
+    @property
+    def replaying(self) -> bool:
+        """A replay slice is scheduled (the screen view has not caught up yet)."""
+        return self._replay_timer is not None
 
     def document_changed(self) -> None:
         """New lines arrived: grow the virtual size and redraw."""
         self._cache.clear()  # the last line may have grown
         if self.mode == "screen" and self.replay is not None:
-            self.replay.catch_up(self.document)
-            self.virtual_size = Size(self.replay.cols, len(self.replay))
+            if not self.replaying:
+                self._replay_more()
+            return
         else:
             self.virtual_size = Size(self.document.max_width + 1, len(self.document))
         self.refresh()
@@ -110,8 +138,43 @@ class TranscriptView(ScrollView, can_focus=True):
         """Switch between the 'lines', 'raw' and 'screen' views."""
         if mode == "screen" and self.replay is None:
             self.replay = ScreenReplay(cols=max(80, min(self.document.max_width, 400)))
+        if mode != "screen":
+            self._stop_replay()  # kept: coming back resumes where it was
         self.mode = mode
         self.document_changed()
+
+    def cancel_replay(self) -> None:
+        """Stop a replay for good and go back to the lines view (its memory is freed)."""
+        self._stop_replay()
+        self.replay = None
+        self.set_mode("lines")
+
+    def _stop_replay(self) -> None:
+        if self._replay_timer is not None:
+            self._replay_timer.stop()
+            self._replay_timer = None
+
+    def _replay_more(self) -> None:
+        """Feed the replay for one slice (`REPLAY_SLICE`); schedule the next if behind."""
+        self._replay_timer = None
+        replay = self.replay
+        if self.mode != "screen" or replay is None:
+            return
+        deadline = clock.monotonic() + REPLAY_SLICE
+        done = replay.step(self.document)
+        while not done and clock.monotonic() < deadline:
+            done = replay.step(self.document)
+        now = clock.monotonic()
+        if done or now - self._replay_shown >= PROGRESS_EVERY:
+            self._replay_shown = now
+            self._cache.clear()
+            self.virtual_size = Size(replay.cols, replay.length)
+            self.refresh()
+            self.post_message(self.ReplayProgress(replay.fed, replay.target(self.document), done))
+        if not done:
+            self._replay_timer = self.set_timer(0.001, self._replay_more)
+        else:
+            self._check_near_end()
 
     def set_search(self, needle: str, current: SearchHit | None) -> None:
         self.needle = needle
@@ -185,12 +248,16 @@ class TranscriptView(ScrollView, can_focus=True):
 class ScreenReplay:
     """The transcript read so far, played through the terminal emulator (the screen view).
 
-    Fed complete lines as pages arrive; its lines are the emulator's scrollback then its screen.
-    The emulator keeps what a terminal would (title, replies to queries) to itself.
+    Fed complete lines in steps (`step`) as pages arrive; its lines are the emulator's
+    scrollback then its screen. The scrollback is fixed (`SCROLLBACK`): what a terminal would
+    keep, so memory does not follow the transcript's size (it used to be 200,000 lines of cells:
+    gigabytes for `seq 1 3000000`). The emulator keeps what a terminal would (title, replies to
+    queries) to itself.
     """
 
     ROWS = 50
-    SCROLLBACK = 200_000
+    SCROLLBACK = 5_000
+    STEP_LINES = 2_000
 
     def __init__(self, cols: int) -> None:
         from ssm_tui.term.emulator import create_emulator
@@ -199,18 +266,40 @@ class ScreenReplay:
         self.emulator = create_emulator(cols, self.ROWS, self.SCROLLBACK)
         self.fed = 0
         """Document lines fed so far (the open last line waits until it is complete)."""
+        self.length = 0
+        """Lines to show: the scrollback and the screen's used rows (kept after each step)."""
+
+    @staticmethod
+    def target(document: TranscriptDocument) -> int:
+        """Lines to feed to be caught up (the open last line waits until it is complete)."""
+        return len(document) if document.complete else max(len(document) - 1, 0)
+
+    def step(self, document: TranscriptDocument, limit: int | None = None) -> bool:
+        """Feed up to `limit` (`STEP_LINES`) more lines; True once caught up with `document`."""
+        limit = self.STEP_LINES if limit is None else limit
+        target = self.target(document)
+        upto = min(target, self.fed + limit)
+        if upto > self.fed:
+            parts: list[str] = []
+            for line in document.iter_lines(self.fed):
+                if len(parts) >= upto - self.fed:
+                    break
+                parts.append(line + ("\n" if line.endswith("\r") else "\r\n"))
+            self.emulator.feed("".join(parts).encode("utf-8", "replace"))
+            self.emulator.take_replies()  # answers to device queries go nowhere
+            self.fed = upto
+            self.length = self._length()
+        return self.fed >= target
 
     def catch_up(self, document: TranscriptDocument) -> None:
-        upto = len(document) if document.complete else len(document) - 1
-        if upto <= self.fed:
-            return
-        lines = document.lines[self.fed : upto]
-        data = "".join(line + ("\n" if line.endswith("\r") else "\r\n") for line in lines)
-        self.emulator.feed(data.encode("utf-8", "replace"))
-        self.emulator.take_replies()  # answers to device queries go nowhere
-        self.fed = upto
+        """Feed everything there is now (small documents, tests)."""
+        while not self.step(document):
+            pass
 
     def __len__(self) -> int:
+        return self.length
+
+    def _length(self) -> int:
         emulator = self.emulator
         used = 0
         for y in range(emulator.rows - 1, -1, -1):
@@ -299,6 +388,8 @@ class TranscriptScreen(Screen[None]):
         self._search_step = 1
         self._time_target: datetime | None = None
         self._save_path: Path | None = None
+        self._overwrite: Path | None = None
+        """A save waiting for the user's yes to replace this existing file."""
         self._loading = True
 
     # -- layout ------------------------------------------------------------------------------
@@ -319,6 +410,9 @@ class TranscriptScreen(Screen[None]):
         self.view.focus()
         self._wanted.set()
         self.read_pages()
+
+    def on_unmount(self) -> None:
+        self.document.close()  # its spool file
 
     @property
     def view(self) -> TranscriptView:
@@ -439,6 +533,18 @@ class TranscriptScreen(Screen[None]):
         note = self._resolve_pending()
         self._update_status(note)
 
+    @on(TranscriptView.ReplayProgress)
+    def _replay_progress(self, message: TranscriptView.ReplayProgress) -> None:
+        if not message.done and not self.view.replaying:
+            return  # cancelled meanwhile
+        if message.done:
+            self._update_status()
+            return
+        share = message.fed / message.total if message.total else 1.0
+        self._update_status(
+            f"replaying {message.fed:,} of {message.total:,} lines ({share:.0%}) · escape: cancel"
+        )
+
     @on(TranscriptView.NearEnd)
     def _near_end(self) -> None:
         if self._want_more():
@@ -461,13 +567,13 @@ class TranscriptScreen(Screen[None]):
                 self._search_from = max(len(doc) - 1, 0)
         if self._time_target is not None:
             target = self._time_target
-            last = next((t for t in reversed(doc.times) if t is not None), None)
+            last = doc.last_time()
             if doc.complete or (last is not None and last >= target.timestamp()):
                 self._time_target = None
                 index = doc.line_at_time(target)
                 if index is not None:
                     self.view.show_line(index)
-                    note = f"jumped to {target:%Y-%m-%d %H:%M:%S} UTC (line {index + 1})"
+                    note = f"jumped to {format_time(target, label=True)} (line {index + 1})"
         if self._save_path is not None and doc.complete:
             path, self._save_path = self._save_path, None
             self.save_to(path)
@@ -480,6 +586,10 @@ class TranscriptScreen(Screen[None]):
         prompt = self.query_one("#transcript-prompt", Input)
         if prompt.display:
             self._hide_prompt()
+            return
+        if self.view.replaying:  # a long replay: escape cancels it, a second one closes
+            self.view.cancel_replay()
+            self._update_status("screen replay cancelled")
             return
         self.dismiss(None)
 
@@ -494,8 +604,9 @@ class TranscriptScreen(Screen[None]):
         self._prompt_kind = kind
         placeholders = {
             "search": "search for… (Enter; then n / N)",
-            "time": "jump to a time (UTC): HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS]",
+            "time": f"jump to a time ({zone_label()}): HH:MM[:SS] or YYYY-MM-DD HH:MM[:SS]",
             "save": "save as text to file…",
+            "overwrite": "",
         }
         prompt.placeholder = placeholders[kind]
         prompt.value = {"search": self._needle, "save": f"{self.session_id}.log"}.get(kind, "")
@@ -507,11 +618,35 @@ class TranscriptScreen(Screen[None]):
         prompt.display = prompt.can_focus = False
         self.view.focus()
 
+    def ask_save(self, path: Path) -> None:
+        """Save to `path`, asking first if it exists; a missing folder is refused, not made."""
+        if not path.parent.is_dir():
+            self._update_status(f"cannot save: no folder {path.parent} (create it first)")
+            return
+        if path.is_dir():
+            self._update_status(f"cannot save: {path} is a folder")
+            return
+        if path.exists():
+            self._overwrite = path
+            self.action_prompt("overwrite")
+            prompt = self.query_one("#transcript-prompt", Input)
+            prompt.placeholder = f"{path} exists: overwrite it? y/N (Enter)"
+            self._update_status(f"{path} exists: overwrite it? y / N")
+            return
+        self.request_save(path)
+
     @on(Input.Submitted, "#transcript-prompt")
     def _prompt_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
         kind = self._prompt_kind
         self._hide_prompt()
+        if kind == "overwrite":
+            path, self._overwrite = self._overwrite, None
+            if path is not None and value.lower() in ("y", "yes"):
+                self.request_save(path)
+            else:
+                self._update_status("not saved")
+            return
         if not value:
             return
         if kind == "search":
@@ -519,7 +654,7 @@ class TranscriptScreen(Screen[None]):
         elif kind == "time":
             self.jump_to_time(value)
         elif kind == "save":
-            self.request_save(Path(value).expanduser())
+            self.ask_save(user_path(value))
 
     def search(self, needle: str) -> None:
         """Start a new search at the top of the visible area (in the lines view)."""
@@ -564,12 +699,13 @@ class TranscriptScreen(Screen[None]):
         if self.view.mode == "screen":
             self.view.set_mode("lines")
         doc = self.document
-        first = next((t for t in doc.times if t is not None), None)
+        first = doc.first_time()
         if first is None:
             kind = "S3 objects" if self.ref and self.ref.source == "s3" else "this transcript"
             self._update_status(f"{kind} carry no timestamps; open the CloudWatch stream instead")
             return
         target = parse_time(value, datetime.fromtimestamp(first, UTC))
+        # the same zone the panels show (`ssm_tui.timefmt`), named in the prompt
         if target is None:
             self._update_status(f"not a time: {value!r} (use HH:MM or YYYY-MM-DD HH:MM)")
             return
@@ -590,7 +726,6 @@ class TranscriptScreen(Screen[None]):
     def save_to(self, path: Path) -> None:
         lines = list(self.document.iter_plain())
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("w", encoding="utf-8") as out:
                 for line in lines:
                     out.write(line)
@@ -601,18 +736,16 @@ class TranscriptScreen(Screen[None]):
         self.app.call_from_thread(self._update_status, f"saved {len(lines):,} lines to {path}")
 
 
-def parse_time(value: str, reference: datetime) -> datetime | None:
-    """`14:05`, `14:05:30` (on the reference's date) or an ISO date-time, as UTC."""
-    value = value.strip()
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            clock = time.fromisoformat(value)
-        except ValueError:
-            return None
-        return datetime.combine(reference.date(), clock, UTC)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+USER_HOME_ENV = "SSM_TUI_USER_HOME"
+"""Set by `--demo`, whose HOME is a private folder deleted on exit: the user's real home."""
+
+
+def user_path(value: str) -> Path:
+    """A path the user typed; `~` is the user's home, the real one in `--demo` too."""
+    home = os.environ.get(USER_HOME_ENV)
+    if home and (value == "~" or value.startswith("~/")):
+        return Path(home) / value[2:]
+    return Path(value).expanduser()
 
 
 def _human(size: int) -> str:

@@ -29,8 +29,9 @@ from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.history import HistoryResult, SessionSummary, fetch_history, others_connected
 from ssm_tui.aws.models import Scope
-from ssm_tui.aws.transcript import visible_line as _symbols
+from ssm_tui.term.transcript import visible_line as _symbols
 from ssm_tui.text import printable
+from ssm_tui.timefmt import format_time, zone_label
 
 COLUMNS = ("Start", "End", "Owner", "Target", "Status", "Reason", "Log", "Src")
 
@@ -41,8 +42,8 @@ def visible_line(value: str) -> str:
 
 
 def when(value: datetime | None) -> str:
-    """Times in UTC, to the second: history is compared across people and time zones."""
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    """To the second, in the one zone every view uses (`ssm_tui.timefmt`; the header names it)."""
+    return format_time(value)
 
 
 def row_cells(s: SessionSummary) -> list[Text]:
@@ -103,7 +104,7 @@ class HistoryPanel(Vertical, can_focus=False):
     def compose(self) -> ComposeResult:
         yield Static("History", id="history-title", markup=False)
         table: DataTable[Text] = DataTable(id="history-table", cursor_type="row")
-        table.add_columns(*COLUMNS)
+        table.add_columns(f"{COLUMNS[0]} ({zone_label()})", *COLUMNS[1:])
         yield table
         yield Static("", id="history-status", markup=False)
 

@@ -35,8 +35,9 @@ from ssm_tui.aws.logs import (
     problem_for,
 )
 from ssm_tui.aws.models import Scope
-from ssm_tui.aws.transcript import visible_line as _symbols
+from ssm_tui.term.transcript import visible_line as _symbols
 from ssm_tui.text import printable
+from ssm_tui.timefmt import format_time, zone_label
 
 COLUMNS = ("Time", "Session", "Source", "Size", "Profile")
 
@@ -58,7 +59,7 @@ def size_text(size: int | None) -> str:
 
 
 def row_cells(ref: TranscriptRef) -> list[Text]:
-    stamp = ref.last_time.strftime("%Y-%m-%d %H:%M:%S") if ref.last_time else ""
+    stamp = format_time(ref.last_time)
     source = "CloudWatch" if ref.source == "cloudwatch" else "S3"
     return [
         Text(stamp),
@@ -103,7 +104,7 @@ class LogsPanel(Vertical, can_focus=False):
         search.display = search.can_focus = False  # shown (and focusable) after `/` only
         yield search
         table: DataTable[Text] = DataTable(id="logs-table", cursor_type="row")
-        table.add_columns(*COLUMNS)
+        table.add_columns(f"{COLUMNS[0]} ({zone_label()})", *COLUMNS[1:])
         yield table
         yield Static("", id="logs-status", markup=False)
 

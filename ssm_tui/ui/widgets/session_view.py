@@ -7,6 +7,8 @@ status) and the view takes focus so `r` reconnects and `ctrl+w` closes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -88,20 +90,21 @@ class SessionView(Vertical, can_focus=True):
     def _redraw_title(self) -> None:
         self.query_one(".session-title", Static).update(self._title_line())
 
-    async def attach(
-        self, started: StartedSession, argv: list[str], env: dict[str, str], plugin: str
-    ) -> Widget:
-        """Mount a terminal pane running the plugin for `started`; replaces any old pane."""
+    async def attach(self, started: StartedSession, launch: Any) -> Widget:
+        """Mount a terminal pane running the plugin for `started` (`launch`: a
+        `PluginLaunch`); replaces any old pane."""
         from ssm_tui.ui.widgets.terminal import TerminalPane
 
         self.started = started
-        self.plugin = plugin
+        self.plugin = launch.label
         self.state = "connected"
         self.exit_status = None
         await self.query(".session-placeholder").remove()
         if self.pane is not None:
             await self.pane.remove()
-        self.pane = TerminalPane(argv=argv, env=env, title=self.title)
+        self.pane = TerminalPane(
+            argv=launch.argv, env=launch.env, title=self.title, pass_fds=launch.pass_fds
+        )
         await self.mount(self.pane)
         self._redraw_title()
         self.pane.focus()

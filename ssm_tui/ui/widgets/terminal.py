@@ -30,6 +30,8 @@ to the app.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 import time
 from collections import deque
@@ -177,6 +179,7 @@ reach the remote program, Tab completes, Escape is the program's.
         *,
         scrollback: int = 10_000,
         backend: str | None = None,
+        pass_fds: Sequence[int] = (),
         name: str | None = None,
         id: str | None = None,  # noqa: A002 - Textual's own parameter name
         classes: str | None = None,
@@ -184,6 +187,9 @@ reach the remote program, Tab completes, Escape is the program's.
         super().__init__(name=name, id=id, classes=classes)
         self.argv = list(argv)
         self.env = dict(env or {})
+        self.pass_fds = tuple(pass_fds)
+        """Descriptors the process inherits (the plugin's response pipe); the pane owns them:
+        `PtyProcess` closes them once the child started, `on_unmount` if it never did."""
         self.title = title or " ".join(self.argv)
         self.emulator: Emulator = create_emulator(80, 24, scrollback, backend)
         self.process: PtyProcess | None = None
@@ -222,8 +228,15 @@ reach the remote program, Tab completes, Escape is the program's.
     async def _start(self) -> None:
         cols, rows = self._screen_size()
         self.emulator.resize(cols, rows)
+        fds, self.pass_fds = self.pass_fds, ()
         self.process = PtyProcess(
-            self.argv, self.env, cols, rows, on_data=self._on_data, on_exit=self._on_exit
+            self.argv,
+            self.env,
+            cols,
+            rows,
+            pass_fds=fds,
+            on_data=self._on_data,
+            on_exit=self._on_exit,
         )
         try:
             await self.process.start()
@@ -255,6 +268,10 @@ reach the remote program, Tab completes, Escape is the program's.
         """End the process: SIGHUP/SIGTERM its group and close the pty now, SIGKILL after a
         grace period. Call it and move on, or await the result for the exit status."""
         self._cancel_handles()
+        fds, self.pass_fds = self.pass_fds, ()  # never started: nobody else closes them
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
         if self._terminating is None:
             if self.process is None:
                 done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()

@@ -1,0 +1,107 @@
+"""The app ends its sessions and exits on SIGHUP/SIGTERM, whatever its UI loop is doing (issue 13).
+
+The real `ssm-tui` runs in a real pty (pexpect) against the sandbox with a shell session open.
+- Closing the pty's master is what closing the outer terminal does: the kernel hangs the tty up
+  (SIGHUP to the app) and every later write to it fails. The app used to stay alive for ever,
+  its UI loop blocked on Textual's output queue, ignoring SIGTERM.
+- A terminal that stops reading (paused, frozen) fills the pty: Textual's output thread blocks,
+  then the UI loop blocks on the full queue; SIGTERM used to wait for the loop that never turned.
+Either way the app must be gone shortly after, with no plugin process left and the session no
+longer Active. The waits below are deadlines for something that never happened before the fix,
+not speed measurements.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+import boto3
+import pexpect
+
+from tests.procs import alive, descendants
+
+EXIT_DEADLINE = 30.0
+
+
+def active_ids() -> set[str]:
+    ssm = boto3.Session(profile_name="sandbox", region_name="us-east-1").client("ssm")
+    return {s["SessionId"] for s in ssm.describe_sessions(State="Active")["Sessions"]}
+
+
+def open_shell() -> tuple[pexpect.spawn, set[str], set[int]]:
+    """`ssm-tui` in a pty with a shell tab on the first Linux instance: (app, opened, plugins)."""
+    before = active_ids()
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "ssm_tui.cli"],
+        env=dict(os.environ),
+        dimensions=(40, 140),
+        timeout=30,
+        encoding="utf-8",
+        codec_errors="replace",
+    )
+    child.expect("up to date")
+    for keys in ("4", "/", "platform:linux", "\r", "\r"):
+        child.send(keys)
+        child.expect([pexpect.TIMEOUT], timeout=0.7)
+    child.expect("ssm-user@")
+    deadline = time.monotonic() + 30
+    while not (active_ids() - before) and time.monotonic() < deadline:
+        child.expect([pexpect.TIMEOUT], timeout=0.2)
+    opened = active_ids() - before
+    assert len(opened) == 1
+    plugins = descendants(child.pid)
+    assert plugins, "the session's plugin runs under the app"
+    return child, opened, plugins
+
+
+def wait_gone(pids: set[int], deadline: float) -> set[int]:
+    end = time.monotonic() + deadline
+    while any(alive(pid) for pid in pids) and time.monotonic() < end:
+        time.sleep(0.1)
+    return {pid for pid in pids if alive(pid)}
+
+
+def reap(child: pexpect.spawn) -> None:
+    """SIGKILL what is left (a failing run) and collect the zombie."""
+    if alive(child.pid):
+        os.kill(child.pid, signal.SIGKILL)
+    try:
+        os.waitpid(child.pid, 0)
+    except ChildProcessError:
+        pass
+    child.ptyproc.terminated = True
+
+
+def test_closing_the_terminal_ends_the_session_and_the_app(sandbox_env):  # noqa: ANN001
+    child, opened, plugins = open_shell()
+    try:
+        child.ptyproc.fileobj.close()  # the outer terminal goes away: SIGHUP, tty gone
+        child.ptyproc.closed = child.closed = True
+        left = wait_gone({child.pid}, EXIT_DEADLINE)
+        if left:  # what the old app did: SIGTERM did not end it either
+            os.kill(child.pid, signal.SIGTERM)
+            left = wait_gone({child.pid}, 5)
+        assert not left, "ssm-tui still runs after its terminal closed"
+    finally:
+        reap(child)
+    assert not wait_gone(plugins, 10)
+    assert not (opened & active_ids())
+
+
+def test_sigterm_ends_an_app_whose_terminal_stopped_reading(sandbox_env):  # noqa: ANN001
+    child, opened, plugins = open_shell()
+    try:
+        child.send("seq 1 100000000\r")
+        time.sleep(4)  # nobody reads the pty: the app's output blocks, then its UI loop
+        os.kill(child.pid, signal.SIGTERM)
+        left = wait_gone({child.pid}, EXIT_DEADLINE)
+        assert not left, "ssm-tui ignored SIGTERM while its output was blocked"
+    finally:
+        reap(child)
+        child.close(force=True)
+    assert not wait_gone(plugins, 10)
+    assert not (opened & active_ids())
