@@ -115,6 +115,10 @@ async def _serve(
     token_paths = [portal.write_token(directory / "sso-cache"), portal.write_token(sso_cache)]
     stream_base = endpoint.replace("http://", "ws://", 1)
     ssm_api.install(world, registry, stream_base, directory / "hosts")
+    from ssm_tui.sandbox import run_command, sshd
+
+    commands = run_command.install(world, directory / "agent", asyncio.get_running_loop())
+    sshd.install(world, directory / "hosts")
 
     info: dict[str, Any] = {
         "endpoint": endpoint,
@@ -167,6 +171,8 @@ async def _serve(
             threading.Thread(target=_stop_at_stdin_eof, daemon=True).start()
         await task
     finally:
+        commands.shutdown()
+        await sshd.shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
