@@ -321,6 +321,12 @@ def _sftp_class() -> type:
                 return path
             return os.path.join(self._home_bytes, path) if path else self._home_bytes
 
+        def exit(self) -> None:
+            # sshd's sftp-server exits 0 and sshd reports it; without an exit status, ssh
+            # reports -1 and scp (SFTP mode, OpenSSH 9) fails a copy that succeeded.
+            with contextlib.suppress(Exception):
+                self.channel.exit(0)
+
     return Sftp
 
 
