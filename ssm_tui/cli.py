@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "history": ("history", "list Session Manager sessions (AWS and the local record)"),
     "logs": ("logs", "print the transcript of a session from CloudWatch Logs or S3"),
     "run": ("run", "run a shell script on many instances (Run Command), results as a table"),
+    "cp": ("cp", "copy files to/from an instance (scp over SSH over Session Manager)"),
     "ssh": ("ssh", "ssh to an instance over Session Manager (key pushed with Instance Connect)"),
     "ssh-config": ("ssh_config", "print (or --write) ssh Host blocks for the fleet"),
     "ssh-proxy": ("ssh_proxy", "ssh ProxyCommand: an AWS-StartSSHSession on stdin/stdout"),

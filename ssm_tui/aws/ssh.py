@@ -160,8 +160,8 @@ def ssh_options(instance: Instance, user: str, identity: Path | None, proxy: str
         f"UserKnownHostsFile={known_hosts()}",
         "-o",
         "StrictHostKeyChecking=accept-new",
-        "-l",
-        user,
+        "-o",
+        f"User={user}",  # not `-l`: scp reads that as a bandwidth limit
     ]
     if identity is not None:
         options += ["-i", str(identity), "-o", "IdentitiesOnly=yes"]

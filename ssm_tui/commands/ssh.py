@@ -46,50 +46,55 @@ def _fail(message: str, hint: str = "") -> int:
     return EXIT_FAILURE
 
 
-def run(args: argparse.Namespace) -> int:
+class Refused(Exception):
+    """Why ssh cannot start (already explained to the user); the exit status goes with it."""
+
+
+def prepare(
+    args: argparse.Namespace, target: str, user: str, scratch: Path
+) -> tuple[list[str], str]:
+    """(ssh options, host) for `target`: found in the fleet, the key pushed, our proxy set."""
     from ssm_tui.aws import ssh
     from ssm_tui.aws.errors import SsmTuiError
     from ssm_tui.commands import targets
 
-    ssh_binary = shutil.which("ssh")
-    if ssh_binary is None:
-        return _fail("OpenSSH's ssh is not installed", "install it (Debian: openssh-client)")
-    user, _, target = args.target.rpartition("@")
-    user = args.user or user
     if args.identity is not None and not args.identity.is_file():
-        return _fail(f"--identity {args.identity}: no such file")
+        raise Refused(f"--identity {args.identity}: no such file")
     try:
         fleet = targets.load_fleet(args.profile, args.regions or ())
         instance = targets.one_target(fleet.instances, target)
     except SsmTuiError as exc:
-        return _fail(exc.message, exc.hint)
+        raise Refused(exc.message, exc.hint) from None
     if not ssh.supports_ssh(instance):
-        return _fail(
+        raise Refused(
             f"{instance.name} ({instance.instance_id}) is a {instance.platform_type} instance",
             "ssh needs Linux or macOS; use `ssm-tui connect` for a shell",
         )
-    user = user or ssh.default_user(instance)
-    scratch = tempfile.TemporaryDirectory(prefix="ssm-tui-ssh-")
-    try:
-        identity = args.identity or ssh.new_key(Path(scratch.name) / "id_ed25519")
-        if ssh.supports_instance_connect(instance):
-            try:
-                key = ssh.public_key(identity)
-                asyncio.run(
-                    ssh.push_key(instance.profile, instance.region, instance.instance_id, user, key)
-                )
-            except SsmTuiError as exc:
-                return _fail(f"could not push the key: {exc.message}", exc.hint)
-        proxy = ssh.proxy_command(ssh.proxy_argv(instance))
-        argv = [
-            ssh_binary,
-            *ssh.ssh_options(instance, user, identity, proxy),
-            instance.instance_id,
-            *args.ssh_args,
-        ]
+    user = user or args.user or ssh.default_user(instance)
+    identity = args.identity or ssh.new_key(scratch / "id_ed25519")
+    if ssh.supports_instance_connect(instance):
         try:
-            return subprocess.call(argv)
+            key = ssh.public_key(identity)
+            asyncio.run(
+                ssh.push_key(instance.profile, instance.region, instance.instance_id, user, key)
+            )
+        except SsmTuiError as exc:
+            raise Refused(f"could not push the key: {exc.message}", exc.hint) from None
+    proxy = ssh.proxy_command(ssh.proxy_argv(instance))
+    return ssh.ssh_options(instance, user, identity, proxy), instance.instance_id
+
+
+def run(args: argparse.Namespace) -> int:
+    ssh_binary = shutil.which("ssh")
+    if ssh_binary is None:
+        return _fail("OpenSSH's ssh is not installed", "install it (Debian: openssh-client)")
+    user, _, target = args.target.rpartition("@")
+    with tempfile.TemporaryDirectory(prefix="ssm-tui-ssh-") as scratch:
+        try:
+            options, host = prepare(args, target, args.user or user, Path(scratch))
+        except Refused as refused:
+            return _fail(*refused.args)
+        try:
+            return subprocess.call([ssh_binary, *options, host, *args.ssh_args])
         except KeyboardInterrupt:
             return 130
-    finally:
-        scratch.cleanup()

@@ -30,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
     from ssm_tui.aws import ssh
     from ssm_tui.aws.errors import SsmTuiError
     from ssm_tui.commands import connect
+    from ssm_tui.commands.targets import quiet_botocore
 
+    quiet_botocore()
     if args.push_key is not None:
         if not args.user:
             print("ssm-tui ssh-proxy: --push-key needs --user", file=sys.stderr)

@@ -29,6 +29,7 @@ def load_fleet(profile_names: Sequence[str] | None, regions: Sequence[str] = ())
     from ssm_tui.aws.profiles import get_profile, load_profiles
     from ssm_tui.aws.settings import load_settings
 
+    quiet_botocore()
     settings = load_settings()
     if profile_names:
         profiles = [get_profile(name) for name in dict.fromkeys(profile_names)]
@@ -64,6 +65,14 @@ async def _collect(scopes: list, profiles: list) -> Fleet:
             instances.append(dataclasses.replace(instance, account_label=label))
     errors = [r.error for r in results if r.error is not None]
     return Fleet(instances, errors)
+
+
+def quiet_botocore() -> None:
+    """botocore logs retried failures with tracebacks; these commands report them themselves."""
+    import logging
+
+    for name in ("botocore", "aiobotocore"):
+        logging.getLogger(name).addHandler(logging.NullHandler())
 
 
 def managed(instance: Instance) -> bool:

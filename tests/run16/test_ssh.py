@@ -211,3 +211,19 @@ def test_ssh_refuses_what_it_cannot_reach(sandbox_env) -> None:  # type: ignore[
     assert missing.returncode == 255 and "no managed instance is named" in missing.stderr
     for done in (windows, missing):
         assert "Traceback" not in done.stderr
+
+
+def test_cp_copies_both_ways_byte_exact(sandbox_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    payload = os.urandom(700_000) + bytes(range(256)) * 100
+    source = tmp_path / "source.bin"
+    source.write_bytes(payload)
+    done = _cli("cp", "--profile", "prod", str(source), "api-1:copied.bin")
+    assert done.returncode == 0, done.stderr
+    check = _cli("ssh", "--profile", "prod", "api-1", "-o", "BatchMode=yes", "sha256sum copied.bin")
+    assert check.stdout.split()[0] == hashlib.sha256(payload).hexdigest(), check.stderr
+    back = tmp_path / "back.bin"
+    done = _cli("cp", "--profile", "prod", "ubuntu@api-1:copied.bin", str(back))
+    assert done.returncode == 0, done.stderr
+    assert back.read_bytes() == payload
+    neither = _cli("cp", "--profile", "prod", str(source), str(back))
+    assert neither.returncode == 255 and "exactly one remote side" in neither.stderr
