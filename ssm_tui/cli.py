@@ -21,6 +21,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "connect": ("connect", "start a session on an instance (shell, command or port forwarding)"),
     "history": ("history", "list Session Manager sessions (AWS and the local record)"),
     "logs": ("logs", "print the transcript of a session from CloudWatch Logs or S3"),
+    "run": ("run", "run a shell script on many instances (Run Command), results as a table"),
+    "cp": ("cp", "copy files to/from an instance (scp over SSH over Session Manager)"),
+    "ssh": ("ssh", "ssh to an instance over Session Manager (key pushed with Instance Connect)"),
+    "ssh-config": ("ssh_config", "print (or --write) ssh Host blocks for the fleet"),
+    "ssh-proxy": ("ssh_proxy", "ssh ProxyCommand: an AWS-StartSSHSession on stdin/stdout"),
 }
 
 
@@ -71,7 +76,13 @@ def _main(argv: Sequence[str] | None) -> int:
 
         return sandbox_main(args_list[1:])
     parser = build_parser()
+    script_words = None
+    if args_list[:1] == ["run"] and "--" in args_list:  # `run ... -- SCRIPT`: the script is ours
+        cut = args_list.index("--")
+        args_list, script_words = args_list[:cut], args_list[cut + 1 :]
     args = parser.parse_args(args_list)
+    if script_words is not None:
+        args.script_words = script_words
     if args.command is None:
         module = "app"
     else:

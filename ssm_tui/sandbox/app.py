@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ssm_tui.sandbox import ec2_api, kms, ssm_api
+from ssm_tui.sandbox import ec2_api, instance_connect, kms, ssm_api
 from ssm_tui.sandbox import faults as faults_mod
 from ssm_tui.sandbox.context import Faults, SandboxContext
 from ssm_tui.sandbox.errors import Reply, fault_reply, protocol_of
@@ -106,6 +106,15 @@ class SandboxApp:
                 return
             receive = _replay(body, receive)
         target = headers.get("x-amz-target", "")
+        if target.startswith(instance_connect.TARGET_PREFIX) and scope["method"] == "POST":
+            status, text = instance_connect.handle(
+                target.split(".", 1)[1],
+                await _read_body(receive),
+                _account(headers, caller),
+                signed.region,
+            )
+            await _send_reply(send, Reply(status, list(_JSON_HEADERS), text.encode()))
+            return
         if target.startswith("AmazonSSM.") and scope["method"] == "POST":
             body = await _read_body(receive)
             operation = target.split(".", 1)[1]
@@ -196,6 +205,13 @@ class SandboxApp:
             await _send_reply(send, _json_reply(200, self.faults.as_dict()))
         elif path == "/_sandbox/kms" and method in ("GET", "POST"):
             await self._kms_admin(method, receive, send)
+        elif path == "/_sandbox/instance-connect" and method in ("GET", "POST"):
+            try:
+                changes = json.loads(await _read_body(receive) or b"{}") if method == "POST" else {}
+                reply = _json_reply(200, instance_connect.admin(changes))
+            except (ValueError, TypeError, AttributeError) as error:
+                reply = _json_reply(400, {"error": str(error)})
+            await _send_reply(send, reply)
         elif path == "/_sandbox/info" and method == "GET":
             await _send_reply(send, _json_reply(200, self.info))
         else:

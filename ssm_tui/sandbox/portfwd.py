@@ -25,6 +25,7 @@ from typing import Protocol
 
 from ssm_tui.plugin.messages import PayloadFlag
 from ssm_tui.plugin.smux import FIN, HEADER, MAX_FRAME_DATA, PSH, SYN, VERSION, frame
+from ssm_tui.sandbox import sshd
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,9 @@ class MuxServer:
     async def _run(self, stream: _MuxStream) -> None:
         """Dial the target for one stream, then copy what it sends back as PSH frames."""
         try:
-            reader, writer = await asyncio.open_connection(self.host, self.port)
+            # port 22 of the session's instance is that instance's own sshd
+            host, port = await sshd.route(_session_of(self._link), self.host, self.port)
+            reader, writer = await asyncio.open_connection(host, port)
         except OSError as exc:
             log.info("smux stream %d: cannot reach port %d: %s", stream.sid, self.port, exc)
             self._link.send_flag(PayloadFlag.CONNECT_TO_PORT_ERROR)
@@ -208,7 +211,8 @@ class StreamForwarder:
 
     async def _run(self) -> None:
         try:
-            reader, writer = await asyncio.open_connection(self.host, self.port)
+            host, port = await sshd.route(_session_of(self._link), self.host, self.port)
+            reader, writer = await asyncio.open_connection(host, port)
         except OSError as exc:
             log.info("port session: cannot reach %s:%d: %s", self.host, self.port, exc)
             self._connecting = False
@@ -257,3 +261,8 @@ class StreamForwarder:
     def close(self) -> None:
         self._closed = True
         self.disconnect()
+
+
+def _session_of(link: PortLink) -> object:
+    """The session a data-channel link runs (None for links that are not sessions)."""
+    return getattr(link, "session", None)

@@ -126,6 +126,10 @@ async def _serve(
     token_paths = [portal.write_token(directory / "sso-cache"), portal.write_token(sso_cache)]
     stream_base = endpoint.replace("http://", "ws://", 1)
     ssm_api.install(world, registry, stream_base, directory / "hosts")
+    from ssm_tui.sandbox import run_command, sshd
+
+    commands = run_command.install(world, directory / "agent", asyncio.get_running_loop())
+    sshd.install(world, directory / "hosts")
     if options.kms:
         from ssm_tui.sandbox import kms
 
@@ -179,6 +183,8 @@ async def _serve(
         return await _serve_until_stopped(server, sock, info, directory, options, started)
     finally:
         aws_proxy.close()
+        commands.shutdown()
+        await sshd.shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         # The token is the sandbox's: it must not outlive it in the user's SSO cache.

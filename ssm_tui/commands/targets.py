@@ -1,0 +1,126 @@
+"""Choosing instances for `run`, `ssh`, `ssh-proxy` and `ssh-config`: the fleet, by name or filter.
+
+The fleet is the inventory of the chosen profiles (default: every profile the app shows), in
+each profile's regions. A TARGET is an instance id or an exact Name tag in any of them; a filter
+is the fleet table's own language (`ui/fleet_model.py`: `tag:Role=web !status:offline ...`),
+with its rule that only Online instances pass unless the filter names a status. The same node
+seen through two profiles of one account is kept once (the first profile listed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from ssm_tui.aws.errors import SsmTuiError
+from ssm_tui.aws.models import Instance, ScopeError
+
+
+class Fleet(NamedTuple):
+    instances: list[Instance]
+    errors: list[ScopeError]
+
+
+def load_fleet(profile_names: Sequence[str] | None, regions: Sequence[str] = ()) -> Fleet:
+    """Every instance of the profiles (SsmTuiError for a bad config or unknown profile)."""
+    from ssm_tui.aws.inventory import default_scopes
+    from ssm_tui.aws.profiles import get_profile, load_profiles
+    from ssm_tui.aws.settings import load_settings
+
+    quiet_botocore()
+    settings = load_settings()
+    if profile_names:
+        profiles = [get_profile(name) for name in dict.fromkeys(profile_names)]
+    else:
+        profiles = [p for p in load_profiles() if not settings.is_hidden(p.name)]
+    if not profiles:
+        raise SsmTuiError("no AWS profiles found", "run `aws configure` or set AWS_CONFIG_FILE")
+    scopes = default_scopes(profiles, list(regions), settings)
+    return asyncio.run(_collect(scopes, profiles))
+
+
+async def _collect(scopes: list, profiles: list) -> Fleet:
+    from ssm_tui.aws.accounts import cached_label, group_accounts
+    from ssm_tui.aws.inventory import InventoryService
+
+    labels = asyncio.create_task(group_accounts(profiles))
+    results = [r async for r in InventoryService().stream(scopes)]
+    try:
+        await labels
+    except Exception:  # noqa: BLE001 - labels are cosmetic
+        pass
+    order = {scope: n for n, scope in enumerate(scopes)}
+    results.sort(key=lambda r: order.get(r.scope, 0))
+    seen: set[tuple[str, str, str]] = set()
+    instances: list[Instance] = []
+    for result in results:
+        for instance in result.instances:
+            node = (instance.account_id, instance.region, instance.instance_id)
+            if node in seen:
+                continue
+            seen.add(node)
+            label = cached_label(instance.account_id) or instance.account_label
+            instances.append(dataclasses.replace(instance, account_label=label))
+    errors = [r.error for r in results if r.error is not None]
+    return Fleet(instances, errors)
+
+
+def quiet_botocore() -> None:
+    """botocore logs retried failures with tracebacks; these commands report them themselves."""
+    import logging
+
+    for name in ("botocore", "aiobotocore"):
+        logging.getLogger(name).addHandler(logging.NullHandler())
+
+
+def managed(instance: Instance) -> bool:
+    return bool(instance.ping_status)
+
+
+def by_filter(instances: Sequence[Instance], text: str) -> list[Instance]:
+    """The instances the fleet table would show for this filter text."""
+    from ssm_tui.ui.fleet_model import build_row, parse_query
+
+    query = parse_query(text)
+    chosen = []
+    for instance in instances:
+        if not managed(instance):
+            continue
+        if not query.has_status and instance.ping_status != "Online":
+            continue
+        if query.matches(build_row(instance)):
+            chosen.append(instance)
+    return chosen
+
+
+class NotFound(SsmTuiError):
+    """A TARGET that names no instance, or several."""
+
+
+def by_target(instances: Sequence[Instance], target: str) -> list[Instance]:
+    """Every managed instance whose id or Name tag is exactly `target` (ids win over names)."""
+    hits = [i for i in instances if managed(i) and i.instance_id == target]
+    if hits:
+        return hits
+    return [i for i in instances if managed(i) and i.name == target]
+
+
+def one_target(instances: Sequence[Instance], target: str) -> Instance:
+    """The one instance `target` names; an error saying which ones when none or several."""
+    hits = by_target(instances, target)
+    online = [i for i in hits if i.ping_status == "Online"]
+    if len(online) == 1:
+        return online[0]
+    if not hits:
+        raise NotFound(
+            f"no managed instance is named {target!r}",
+            "give an instance id or Name tag (`ssm-tui list` shows them)",
+        )
+    if not online:
+        raise NotFound(
+            f"{target!r} is not connected to Systems Manager (ping status {hits[0].ping_status})"
+        )
+    where = ", ".join(f"{i.instance_id} ({i.profile}, {i.region})" for i in online)
+    raise NotFound(f"{len(online)} online instances are named {target!r}: {where}", "give the id")
