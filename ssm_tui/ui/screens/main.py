@@ -437,6 +437,7 @@ class MainScreen(Screen[None]):
             return
         view = views.first(SessionView)
         self.services.record_start(message.started, message.account_id, message.launch.label)
+        self._history_follows(None)
         pane = await view.attach(message.started, message.launch)
         if self.tabs.active == f"tab-{(view.id or '').removeprefix('session-')}":
             pane.focus()
@@ -503,6 +504,7 @@ class MainScreen(Screen[None]):
         view.mark_ended(status)
         if view.started is not None:
             self.services.record_end(view.started.session_id, status)
+            self._history_follows(view.started.session_id, status)
             self._end_session(view.started.session_id)
 
     def action_close_tab(self) -> None:
@@ -519,6 +521,7 @@ class MainScreen(Screen[None]):
             status = getattr(view.pane, "exit_status", None)
             if view.state != "ended":
                 self.services.record_end(started.session_id, status)
+                self._history_follows(started.session_id, status)
             await self._end_remote(started)
         await self._remove_view(view)
 
@@ -539,6 +542,14 @@ class MainScreen(Screen[None]):
             self.split = False
             self.sessions_area().set_class(False, "-split")
             self.tabs.active = FLEET_TAB
+
+    def _history_follows(self, session_id: str | None, exit_status: int | None = None) -> None:
+        """Open history panels follow the app's own sessions (None: one just opened)."""
+        for panel in self.query("HistoryPanel"):  # by name: no import before a panel exists
+            if session_id is None:
+                panel.session_started()  # type: ignore[attr-defined]
+            else:
+                panel.session_ended(session_id, exit_status)  # type: ignore[attr-defined]
 
     def _end_session(self, session_id: str) -> None:
         started = self.app.live_sessions.get(session_id)  # type: ignore[attr-defined]

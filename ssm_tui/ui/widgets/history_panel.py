@@ -12,8 +12,8 @@ selected instance and every instance; `r` reloads.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.text import Text
@@ -33,6 +33,8 @@ from ssm_tui.term.transcript import visible_line as _symbols
 from ssm_tui.text import printable
 from ssm_tui.timefmt import format_time, zone_label
 
+FOLLOW_DELAY = 0.5
+"""Seconds after one of the app's sessions opened before the panel asks AWS again."""
 COLUMNS = ("Start", "End", "Owner", "Target", "Status", "Reason", "Log", "Src")
 
 
@@ -175,6 +177,31 @@ class HistoryPanel(Vertical, can_focus=False):
         status = self.query_one("#history-status", Static)
         status.update(Text("\n".join(line for line in lines if line)))
         status.set_class(bool(self.result.errors), "-error")
+
+    def session_ended(self, session_id: str, exit_status: int | None) -> None:
+        """One of the app's own sessions ended: its row says so now, not at the next `r`.
+
+        The app knows before AWS does (the plugin exited, TerminateSession is under way); the
+        row becomes `Terminated` with its end time, and the next reload brings AWS's word.
+        """
+        summary = self._sessions.get(session_id)
+        if summary is None or not summary.active:
+            return
+        ended = replace(
+            summary,
+            status="Terminated",
+            end=datetime.now(UTC),
+            exit_status=summary.exit_status if exit_status is None else exit_status,
+        )
+        sessions = tuple(ended if s.session_id == session_id else s for s in self.result.sessions)
+        self.show_result(replace(self.result, sessions=sessions))
+
+    def session_started(self) -> None:
+        """One of the app's own sessions opened: reload soon, so its row appears."""
+        if self.scopes and self._request:
+            if self._pending is not None:
+                self._pending.stop()
+            self._pending = self.set_timer(FOLLOW_DELAY, self.action_reload)
 
     @property
     def selected(self) -> SessionSummary | None:
