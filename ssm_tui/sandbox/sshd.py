@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,6 @@ from typing import Any
 from ssm_tui.sandbox import instance_connect
 from ssm_tui.sandbox.sessions import InstanceView
 from ssm_tui.sandbox.shell import (
-    SHELL,
     ExitStatus,
     PtyShell,
     session_process_groups,
@@ -38,6 +38,8 @@ from ssm_tui.sandbox.world import Instance, World
 log = logging.getLogger(__name__)
 
 SSH_PORT = 22
+LOGIN_SHELL = shutil.which("bash") or "/bin/bash"
+"""sshd runs the user's login shell (bash on the AMIs we stand in for), not the agent's `sh`."""
 
 _DEFAULT_USERS = {
     "Amazon Linux": "ec2-user",
@@ -210,7 +212,7 @@ async def _session(instance: Instance, process: Any) -> None:
 
 
 async def _pipe_session(process: Any, command: str | None, home: Path, env: dict[str, str]) -> int:
-    argv = [SHELL, "--noprofile", "--norc", "-c", command] if command else [SHELL, "-s"]
+    argv = [LOGIN_SHELL, "--noprofile", "--norc", "-c", command] if command else [LOGIN_SHELL, "-s"]
     child = await asyncio.create_subprocess_exec(
         *argv,
         cwd=str(home),
@@ -255,11 +257,7 @@ async def _pty_session(process: Any, command: str | None, home: Path, env: dict[
     width, height, *_ = process.term_size
     loop = asyncio.get_running_loop()
     done: asyncio.Future[ExitStatus] = loop.create_future()
-    argv = (
-        [SHELL, "--noprofile", "--norc", "-c", command]
-        if command
-        else [SHELL, "--noprofile", "--norc", "-i"]
-    )
+    argv = [LOGIN_SHELL, "--noprofile", "--norc", *(["-c", command] if command else ["-i"])]
 
     def output(chunk: bytes) -> None:
         process.stdout.write(chunk)

@@ -54,7 +54,7 @@ def test_logs_command_prints_transcript_lines_without_bidi() -> None:
     from ssm_tui.commands.logs import _Printer
 
     class Page:
-        chunks = [(f"ls\r\n{HOSTILE}\r\nend\r\n", datetime.now(UTC))]
+        chunks = [(f"ls\r\n{HOSTILE}\r\nend\r\n", datetime.now(UTC).timestamp())]
         raw = b""
 
     out = io.StringIO()
