@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 import uuid
 
 from tests.faults.conftest import command, processes_with
@@ -165,4 +166,8 @@ def test_ctrl_c_while_the_demo_starts_ends_quietly_and_stops_the_sandbox(tmp_pat
         process.kill()
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert code == 128 + signal.SIGINT
+    # The sandbox ends when its stdin (our pipe) closes: give it a few seconds to see that.
+    deadline = time.monotonic() + 15
+    while processes_with(str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert processes_with(str(tmp_path)) == []  # no sandbox left running
