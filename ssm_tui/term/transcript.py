@@ -30,11 +30,11 @@ import tempfile
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.color import Color
 from rich.style import Style
@@ -312,45 +312,38 @@ _ENCODING = ("utf-8", "surrogatepass")
 """Text from CloudWatch may hold lone surrogates (JSON `\\ud800`): stored as they are."""
 
 
-class _Lines(Sequence[str]):
-    """`document.lines`: the raw lines, read from the spool on demand."""
+T = TypeVar("T")
 
-    def __init__(self, document: TranscriptDocument) -> None:
+
+class _DocumentView(Sequence[T]):
+    """A read-only sequence over one per-line value of a document, fetched on demand."""
+
+    def __init__(
+        self,
+        document: TranscriptDocument,
+        item: Callable[[int], T],
+        iterate: Callable[[], Iterator[T]] | None = None,
+    ) -> None:
         self._document = document
+        self._item = item
+        self._iterate = iterate
 
     def __len__(self) -> int:
         return len(self._document)
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
-            return [self._document.line(i) for i in range(*index.indices(len(self)))]
+            return [self._item(i) for i in range(*index.indices(len(self)))]
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        return self._document.line(index)
+        return self._item(index)
 
-    def __iter__(self) -> Iterator[str]:
-        return self._document.iter_lines()
-
-
-class _Times(Sequence[float | None]):
-    """`document.times`: each line's event time, from runs of equal times."""
-
-    def __init__(self, document: TranscriptDocument) -> None:
-        self._document = document
-
-    def __len__(self) -> int:
-        return len(self._document)
-
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return [self._document.time_of(i) for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        return self._document.time_of(index)
+    def __iter__(self) -> Iterator[T]:
+        if self._iterate is not None:
+            return self._iterate()  # one pass over the spool, not a block read per line
+        return (self._item(i) for i in range(len(self)))
 
 
 class TranscriptDocument:
@@ -363,9 +356,10 @@ class TranscriptDocument:
     """
 
     def __init__(self) -> None:
-        self.lines: Sequence[str] = _Lines(self)
+        self.lines: Sequence[str] = _DocumentView(self, self.line, self.iter_lines)
         """Raw lines (without "\\n"), the last one possibly still growing."""
-        self.times: Sequence[float | None] = _Times(self)
+        self.times: Sequence[float | None] = _DocumentView(self, self.time_of)
+        """Each line's event time, from runs of equal times."""
         """Epoch seconds of the event that began each line (None for S3 objects)."""
         self.byte_count = 0
         """Characters received so far (for the status line)."""
