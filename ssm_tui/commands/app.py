@@ -165,13 +165,32 @@ def build_app(args: argparse.Namespace, store: object = None) -> Any:
 
 
 def _run_app(args: argparse.Namespace, store: object) -> int:
+    from ssm_tui.logfile import log_to_file
     from ssm_tui.ui.app import end_leftovers
     from ssm_tui.ui.startup import resume_gc
 
+    log_to_file()
     app = build_app(args, store)
+    status: int | None = None
     try:
-        result = app.run()
+        status = int(app.run() or 0)
     finally:
         resume_gc()
         end_leftovers(app)
-    return int(result or 0)
+        if app.signalled is not None:
+            leave_now(128 + app.signalled if status is None else status)
+    return status
+
+
+def leave_now(status: int) -> None:
+    """After a signal, skip the interpreter's shutdown: it flushes stdout into a terminal that
+    may have stopped reading (or be gone) and, stuck there, would outlive the signal."""
+    import logging
+
+    from ssm_tui.term.pty import kill_all
+    from ssm_tui.ui.app import detach_terminal
+
+    kill_all()
+    logging.shutdown()
+    detach_terminal()
+    os._exit(status)

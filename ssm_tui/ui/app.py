@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
@@ -41,6 +41,8 @@ EXIT_GRACE = 5.0
 `_watchdog`): whatever blocks the UI loop, a signal ends the sessions and the process."""
 LAST_RESORT_WAIT = 4.0
 """Seconds the watchdog waits for its own TerminateSession calls before leaving."""
+BACKSTOP_MARGIN = 6.0
+"""Seconds after the watchdog's own deadline when SIGALRM ends the process regardless."""
 PANE_KEYS = frozenset({"quit", "command_palette"})
 """App actions whose keys (ctrl+q, ctrl+p) go to the session while a terminal pane has focus."""
 
@@ -164,22 +166,27 @@ class SsmTuiApp(App[int]):
     def _install_signal_handlers(self) -> None:
         """SIGTERM/SIGHUP run the same cleanup as quitting (headless tests keep pytest's).
 
-        Plain `signal.signal` handlers, not the loop's: the loop's run only when the loop
-        turns, and a loop blocked (Textual's output queue full because the terminal stopped
-        reading or is gone) would then ignore SIGTERM for ever. A Python handler runs on the
-        main thread even inside a blocked lock wait; it asks the loop to quit and starts a
-        watchdog thread that ends everything itself if the loop does not get there.
+        The signals are heard on a thread of their own (`SignalWatch`, through the wakeup fd):
+        a Python handler waits for the main thread, and a main thread stuck (Textual's output
+        blocked on a terminal that stopped reading, or gone) would ignore SIGTERM for ever.
+        The thread asks the loop to quit and starts a watchdog that ends everything itself if
+        the loop does not get there; an `alarm()` is the last backstop.
         """
         if self.is_headless:
             return
-        self._loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            try:
-                signal.signal(sig, self._on_signal)
-            except (OSError, ValueError):  # pragma: no cover - not the main thread
-                pass
+        from ssm_tui.ui.signal_watch import SignalWatch
 
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._loop = asyncio.get_running_loop()
+        backstop = EXIT_GRACE + LAST_RESORT_WAIT + BACKSTOP_MARGIN
+        SignalWatch(self._on_signal, backstop=backstop).install()
+
+    @property
+    def signalled(self) -> int | None:
+        """The signal (SIGTERM/SIGHUP) that began the exit, if one did."""
+        return self._signalled
+
+    def _on_signal(self, signum: int) -> None:
+        """On the signal thread: never waits for the main thread."""
         if signum == signal.SIGHUP:
             detach_terminal()
         if self._signalled is not None:
@@ -191,7 +198,8 @@ class SsmTuiApp(App[int]):
         ).start()
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.action_quit()))
+            with contextlib.suppress(RuntimeError):  # closed meanwhile
+                loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.action_quit()))
 
     def _watchdog(self, signum: int) -> None:
         """Give the orderly exit `EXIT_GRACE` seconds, then end it from this thread.
