@@ -7,10 +7,8 @@ make sense here: a target whose agent is not connected, an unknown document. The
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Iterator
 
 from botocore import exceptions as bce
 
@@ -49,34 +47,23 @@ def _session_error(exc: BaseException, profile: str | None, target: str = "") ->
     return raise_for(exc, profile)
 
 
-@contextlib.contextmanager
 def _endpoint_override(
     endpoint_url: str | None, profile: str | None, region: str | None
-) -> Iterator[None]:
-    """Use `endpoint_url` for SSM when it differs from what botocore would resolve.
+) -> str | None:
+    """`endpoint_url` for the SSM client when it differs from what botocore would resolve.
 
-    The plugin receives the endpoint on its command line (argv[6]); the shared client helper
-    resolves endpoints from the environment, so we set AWS_ENDPOINT_URL_SSM for the call.
+    The plugin receives the endpoint on its command line (argv[6]); None keeps the profile's own
+    endpoint (and its shared client).
     """
     if not endpoint_url:
-        yield
-        return
+        return None
     try:
         resolved = clients.resolved_endpoint("ssm", profile, region)
     except Exception:  # noqa: BLE001 - an override is then the only information we have
         resolved = ""
     if resolved.rstrip("/") == endpoint_url.rstrip("/"):
-        yield
-        return
-    previous = os.environ.get("AWS_ENDPOINT_URL_SSM")
-    os.environ["AWS_ENDPOINT_URL_SSM"] = endpoint_url
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("AWS_ENDPOINT_URL_SSM", None)
-        else:
-            os.environ["AWS_ENDPOINT_URL_SSM"] = previous
+        return None
+    return endpoint_url
 
 
 def _endpoint(profile: str | None, region: str | None) -> str:
@@ -133,10 +120,10 @@ async def resume_session(
     None when the service says the session is over (no token, or it no longer exists).
     """
     try:
-        with _endpoint_override(endpoint_url, profile, region):
-            async with clients.client("ssm", profile, region) as ssm:
-                response = await ssm.resume_session(SessionId=session_id)
-                region = ssm.meta.region_name
+        override = _endpoint_override(endpoint_url, profile, region)
+        async with clients.client("ssm", profile, region, endpoint_url=override) as ssm:
+            response = await ssm.resume_session(SessionId=session_id)
+            region = ssm.meta.region_name
     except bce.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "DoesNotExistException":
             return None
@@ -165,9 +152,9 @@ async def terminate_session(
 ) -> None:
     """TerminateSession (idempotent on AWS: an ended session is not an error)."""
     try:
-        with _endpoint_override(endpoint_url, profile, region):
-            async with clients.client("ssm", profile, region) as ssm:
-                await ssm.terminate_session(SessionId=session_id)
+        override = _endpoint_override(endpoint_url, profile, region)
+        async with clients.client("ssm", profile, region, endpoint_url=override) as ssm:
+            await ssm.terminate_session(SessionId=session_id)
     except Exception as exc:
         raise _session_error(exc, profile) from None
     log.info("terminated session %s", session_id)

@@ -54,6 +54,7 @@ class AwsLoop:
                     asyncio.set_event_loop(loop)
                     loop.call_soon(ready.set)
                     loop.run_forever()
+                    loop.run_until_complete(loop.shutdown_asyncgens())  # closes AWS clients
 
                 self._thread = threading.Thread(target=run, name="ssm-tui-aws", daemon=True)
                 self._thread.start()
