@@ -7,13 +7,16 @@ every few minutes does not re-assume every role. Sessions are kept per event loo
 aiobotocore's refreshable credentials hold asyncio locks, and per "config fingerprint" (AWS_*
 variables, config file times) so an edited ~/.aws/config is picked up without restarting.
 
-Clients are long-lived: a fleet listing needs SSM and EC2 per profile and region, and a new
-client costs ~30 ms of CPU (a TLS context loading the CA bundle, a client class with one method per
-operation: EC2 has ~700). So `client()` keeps one per profile, service, region and endpoint for the
-life of the event loop (the app's AWS thread, or a CLI's `asyncio.run`), and they are closed when
-that loop shuts down. Sessions share one data loader (each model's JSON parsed once) and start from
-a copy of one emitter that already holds the built-in handlers (~10 ms per session otherwise).
-Only public aiobotocore/botocore API is used: credentials, config and retries are botocore's own.
+Client creation is made cheap because a fleet listing creates hundreds of clients (SSM and EC2
+per profile and region, STS per AssumeRole). Stock aiobotocore spends ~10 ms of CPU per session
+registering its ~130 built-in event handlers, and per client ~20 ms loading the CA bundle into a
+new TLS context plus ~10 ms re-reading the service model and building a client class with one
+method per operation (EC2 has ~700). Here all sessions share one data loader (JSON parsed once),
+start from a copy of one emitter that already holds the built-in handlers, share one
+`ServiceModel` and client class per service (`_SharedClientCreator`) and one TLS context per
+verify setting (`SharedTLSHTTPSession`), and the AWS config files are parsed once per config
+fingerprint, each session getting its own copy (`_full_config`). Credentials, config and retries
+stay per session, exactly botocore's.
 
 Audit attribution: botocore names a role session `botocore-session-<digits>` when the profile has
 no `role_session_name`, which makes every Session Manager id and CloudTrail entry anonymous. Before
@@ -28,18 +31,22 @@ from __future__ import annotations
 import asyncio
 import copy
 import getpass
-import logging
 import os
 import re
+import threading
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import aiobotocore.session
 import botocore.loaders
 import botocore.session
+import botocore.utils
+from aiobotocore.client import AioBaseClient, AioClientCreator
 from aiobotocore.config import AioConfig
 from aiobotocore.hooks import AioHierarchicalEmitter
+from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession
 from botocore import exceptions as bce
 
@@ -48,8 +55,6 @@ from ssm_tui.aws import profiles as profiles_mod
 from ssm_tui.aws.errors import UnknownProfileError
 from ssm_tui.aws.profiles import ENV_PROFILE, _config_error
 from ssm_tui.aws.settings import load_settings
-
-log = logging.getLogger(__name__)
 
 RETRY_MODE = "standard"
 """botocore's retry mode: exponential backoff with jitter, throttling errors retried.
@@ -65,7 +70,38 @@ MAX_POOL_CONNECTIONS = 40
 """Connections one client keeps: the inventory's 32 concurrent calls per account and region plus
 its own page chains on the same client, so none of them waits for a free connection."""
 
+_tls_lock = threading.Lock()
+_tls_contexts: dict[tuple, tuple[Any, Any]] = {}
+
+
+class SharedTLSHTTPSession(AIOHTTPSession):
+    """aiobotocore's HTTP session, with TLS contexts shared by every client of the process.
+
+    Stock aiobotocore builds a new SSL context per client and loads the whole CA bundle into it
+    (~20 ms of CPU, in a worker thread), which was most of the cost of a new client. A context
+    depends only on the inputs in the key below, and `ssl.SSLContext` is safe to share between
+    connections, so one per distinct key is built and reused. (A CA bundle edited on disk is read
+    again by a new process, as with any long-lived TLS client.)
+    """
+
+    def _build_ssl_contexts(self, proxy_url: str | None) -> tuple[Any, Any]:
+        settings = self._proxy_config.settings
+        key = (
+            self._verify,
+            self._cert_file,
+            self._key_file,
+            proxy_url,
+            repr(settings.get("proxy_ca_bundle")),
+            repr(settings.get("proxy_client_cert")),
+        )
+        with _tls_lock:  # runs in worker threads: build each context once
+            if key not in _tls_contexts:
+                _tls_contexts[key] = super()._build_ssl_contexts(proxy_url)
+            return _tls_contexts[key]
+
+
 BASE_CONFIG = AioConfig(
+    http_session_cls=SharedTLSHTTPSession,
     retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS},
     connect_timeout=CONNECT_TIMEOUT,
     read_timeout=READ_TIMEOUT,
@@ -76,20 +112,80 @@ BASE_CONFIG = AioConfig(
 _ROLE_SESSION_NAME_RE = re.compile(r"[^\w+=,.@-]", re.ASCII)
 
 _loader: botocore.loaders.Loader | None = None
-_template_emitter: AioHierarchicalEmitter | None = None
-_identities: dict[tuple, dict[str, str]] = {}
-_endpoints: dict[tuple, str] = {}
-_identity_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, asyncio.Lock]] = (
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, AioSession]] = (
     weakref.WeakKeyDictionary()
 )
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+_identities: dict[tuple, dict[str, str]] = {}
+_endpoints: dict[tuple, str] = {}
+_parsed_configs: dict[tuple, dict] = {}
+
+
+_template_emitter: AioHierarchicalEmitter | None = None
+_service_models: dict[tuple, Any] = {}
+_client_methods: dict[tuple, dict[str, Any]] = {}
+_client_classes: dict[tuple, tuple[type, dict[str, Any]]] = {}
 
 
 def _shared_loader() -> botocore.loaders.Loader:
-    """One data loader for every session: each service model's JSON is parsed once."""
     global _loader
     if _loader is None:
         _loader = botocore.loaders.create_loader()
     return _loader
+
+
+class _SharedClientCreator(AioClientCreator):
+    """aiobotocore's client creator, sharing service models and client classes between sessions.
+
+    Only for clients whose session uses our shared loader (ours); any other session gets stock
+    behaviour. Sharing is safe because a `ServiceModel` is read-only once built and a client class
+    only holds the operation methods (closures over the operation name), while everything that
+    differs per client (credentials, endpoint, config, event handlers) lives on the instance. The
+    `creating-client-class` handlers still run for every client, on a copy of the cached methods;
+    a class is reused only when they produce exactly the same attributes and bases.
+    """
+
+    def _load_service_model(self, service_name: str, api_version: str | None = None) -> Any:
+        if self._loader is not _loader:
+            return super()._load_service_model(service_name, api_version)
+        key = (service_name, api_version)
+        if key not in _service_models:
+            _service_models[key] = super()._load_service_model(service_name, api_version)
+        return _service_models[key]
+
+    async def _create_client_class(self, service_name: str, service_model: Any) -> type:
+        if self._loader is not _loader:
+            return await super()._create_client_class(service_name, service_model)
+        model_key = (service_name, id(service_model))
+        if model_key not in _client_methods:
+            methods = self._create_methods(service_model)
+            methods["_PY_TO_OP_NAME"] = self._create_name_mapping(service_model)
+            _client_methods[model_key] = methods
+        class_attributes = dict(_client_methods[model_key])
+        bases: list[type] = [AioBaseClient]
+        service_id = service_model.service_id.hyphenize()
+        await self._event_emitter.emit(
+            f"creating-client-class.{service_id}",
+            class_attributes=class_attributes,
+            base_classes=bases,
+        )
+        key = (
+            model_key,
+            tuple((name, id(value)) for name, value in class_attributes.items()),
+            tuple(bases),
+        )
+        if key not in _client_classes:
+            # The attributes are kept alive with the class, so their ids stay unique.
+            name = botocore.utils.get_service_module_name(service_model)
+            _client_classes[key] = (type(name, tuple(bases), class_attributes), class_attributes)
+        return _client_classes[key][0]
+
+
+aiobotocore.session.AioClientCreator = _SharedClientCreator  # type: ignore[misc]
+"""aiobotocore's session builds its client creator by this module-level name; the subclass above
+only changes anything for sessions made here (see `_SharedClientCreator`)."""
 
 
 def _new_session() -> AioSession:
@@ -97,8 +193,6 @@ def _new_session() -> AioSession:
 
     Registering the handlers (with aiobotocore's signature checks) is most of a session's cost;
     the handlers are module-level functions, so a copy of one registered emitter is equivalent.
-    Only public API: the session's `event_hooks` and `include_builtin_handlers` arguments, the
-    emitter's `__copy__` and the `data_loader` component.
     """
     global _template_emitter
     if _template_emitter is None:
@@ -108,75 +202,6 @@ def _new_session() -> AioSession:
     session = AioSession(event_hooks=copy.copy(_template_emitter), include_builtin_handlers=False)
     session.register_component("data_loader", _shared_loader())
     return session
-
-
-class _LoopClients:
-    """The sessions and open clients of one event loop and one config fingerprint.
-
-    aiobotocore's clients and refreshable credentials belong to the loop they were made on, so
-    each loop has its own. A client stays open until the loop ends (`_lifetime`), `aclose()`, or
-    `forget_sessions()`; one whose config changed is retired, not closed, so a call in flight on
-    it finishes.
-    """
-
-    def __init__(self, fingerprint: tuple) -> None:
-        self.fingerprint = fingerprint
-        self.sessions: dict[str | None, AioSession] = {}
-        self.clients: dict[tuple, Any] = {}
-        self.locks: dict[tuple, asyncio.Lock] = {}
-        self.stack = AsyncExitStack()
-        self.retired: list[_LoopClients] = []
-        self.lifetime: AsyncGenerator[None, None] | None = None
-
-    def lock(self, key: tuple) -> asyncio.Lock:
-        return self.locks.setdefault(key, asyncio.Lock())
-
-    async def aclose(self) -> None:
-        """Close every client (idempotent); errors closing one never stop the others."""
-        retired, self.retired = self.retired, []
-        for old in retired:
-            await old.aclose()
-        self.clients.clear()
-        self.sessions.clear()
-        stack, self.stack = self.stack, AsyncExitStack()
-        try:
-            await stack.aclose()
-        except Exception:  # noqa: BLE001 - a connection that fails to close is gone anyway
-            log.debug("closing AWS clients failed", exc_info=True)
-
-
-_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-async def _lifetime(state: _LoopClients) -> AsyncGenerator[None, None]:
-    """Closes the loop's clients when the loop shuts its async generators down.
-
-    `asyncio.run`, `asyncio.Runner` (pytest-asyncio) and the app's AWS thread call
-    `loop.shutdown_asyncgens()` before closing a loop; that runs this `finally`. Dropping the
-    generator (`forget_sessions`) makes asyncio's finalizer close it, on its own loop.
-    """
-    try:
-        yield
-    finally:
-        await state.aclose()
-
-
-async def _loop_clients() -> _LoopClients:
-    """This loop's state for the current config fingerprint (the old one retired if stale)."""
-    loop = asyncio.get_running_loop()
-    fingerprint = config_fingerprint()
-    state = _loops.get(loop)
-    if state is not None and state.fingerprint == fingerprint:
-        return state
-    fresh = _LoopClients(fingerprint)
-    if state is not None:
-        fresh.retired.append(state)  # its generator still closes it when the loop ends
-    fresh.lifetime = _lifetime(fresh)
-    await fresh.lifetime.__anext__()
-    _loops[loop] = fresh
-    return fresh
 
 
 def config_fingerprint() -> tuple:
@@ -220,14 +245,32 @@ def _botocore_profile(profile: str | None, config: dict) -> str | None:
     return profile
 
 
-def _prepare(session: botocore.session.Session, profile: str | None) -> str | None:
-    """Load the config into `session`, inject discovered profiles, select `profile`.
+def _full_config(session: botocore.session.Session, fingerprint: tuple | None) -> dict:
+    """`session.full_config`, parsed from the files once per config fingerprint.
 
-    The discovered profiles and the audit name go into this session's own `full_config` (the
-    dict botocore's credential providers read), never into a file.
+    Each session gets its own deep copy (the audit name and discovered profiles are written into
+    it), so sessions stay independent; a 40-profile listing then parses the files once instead
+    of once per profile (measured: ~7 % of the CPU of a cold 40-profile listing). The fingerprint
+    holds the files' modification times and sizes, so an edited file is parsed again.
     """
+    if fingerprint is None:
+        return session.full_config
+    cached = _parsed_configs.get(fingerprint)
+    if cached is None:
+        config = session.full_config  # parse errors are raised here, and nothing is cached
+        _parsed_configs.clear()  # only the current fingerprint is worth keeping
+        _parsed_configs[fingerprint] = copy.deepcopy(config)
+        return config
+    session._config = copy.deepcopy(cached)  # what `full_config` would have parsed
+    return session.full_config
+
+
+def _prepare(
+    session: botocore.session.Session, profile: str | None, fingerprint: tuple | None = None
+) -> str | None:
+    """Load the config into `session`, inject discovered profiles, select `profile`."""
     try:
-        config = session.full_config
+        config = _full_config(session, fingerprint)
     except bce.ConfigParseError as exc:
         raise _config_error(exc) from None
     name = _botocore_profile(profile, config)
@@ -246,28 +289,27 @@ def _prepare(session: botocore.session.Session, profile: str | None) -> str | No
 
 
 async def get_session(profile: str | None) -> AioSession:
-    """The aiobotocore session of `profile` in this event loop (created on first use).
-
-    One per profile, config fingerprint and loop: it holds the profile's resolved credentials.
-    """
-    state = await _loop_clients()
-    key = ("session", profile)
-    if profile in state.sessions:
-        return state.sessions[profile]
-    async with state.lock(key):
-        if profile in state.sessions:
-            return state.sessions[profile]
+    """The cached aiobotocore session of `profile` in this event loop (created on first use)."""
+    loop = asyncio.get_running_loop()
+    key = (config_fingerprint(), profile)
+    cache = _sessions.setdefault(loop, {})
+    if key in cache:
+        return cache[key]
+    lock = _locks.setdefault(loop, {}).setdefault(key, asyncio.Lock())
+    async with lock:
+        if key in cache:
+            return cache[key]
         session = _new_session()
         # Also the config of botocore's own STS/SSO clients (AssumeRole, GetRoleCredentials).
         session.set_default_client_config(BASE_CONFIG)
-        name = _prepare(session, profile)
+        name = _prepare(session, profile, key[0])
         if name is not None:
-            await _apply_audit_name(session, name)
-        state.sessions[profile] = session
+            await _apply_audit_name(session, name, key[0])
+        cache[key] = session
         return session
 
 
-async def _apply_audit_name(session: AioSession, profile: str) -> None:
+async def _apply_audit_name(session: AioSession, profile: str, fingerprint: tuple) -> None:
     """Give role profiles without role_session_name the caller's name (see module docstring)."""
     profiles = session.full_config["profiles"]
     cfg = profiles.get(profile, {})
@@ -275,7 +317,7 @@ async def _apply_audit_name(session: AioSession, profile: str) -> None:
         return
     if not load_settings().audit_for(profile):
         return
-    name = await _caller_name(profile, profiles)
+    name = await _caller_name(profile, profiles, fingerprint)
     # The whole chain of role profiles botocore walks for `profile` gets the same name.
     seen: set[str] = set()
     current: str | None = profile
@@ -288,7 +330,7 @@ async def _apply_audit_name(session: AioSession, profile: str) -> None:
         current = link.get("source_profile")
 
 
-async def _caller_name(profile: str, profiles: dict) -> str:
+async def _caller_name(profile: str, profiles: dict, fingerprint: tuple) -> str:
     """The source identity's own name (IAM user or role session), else the local user name."""
     source = profiles.get(profile, {}).get("source_profile")
     name: str | None = None
@@ -311,7 +353,7 @@ async def caller_identity(profile: str | None, region: str | None = None) -> dic
     if key in _identities:
         return _identities[key]
     loop = asyncio.get_running_loop()
-    lock = _identity_locks.setdefault(loop, {}).setdefault(key, asyncio.Lock())
+    lock = _locks.setdefault(loop, {}).setdefault(("identity", key), asyncio.Lock())
     async with lock:
         if key not in _identities:
             async with client("sts", profile, region or "us-east-1") as sts:
@@ -339,43 +381,15 @@ async def client(
 ) -> AsyncIterator[Any]:
     """An aiobotocore client of `service` for `profile` in `region` (and `endpoint_url`).
 
-    The client is long-lived: one per profile, service, region and endpoint for the life of the
-    event loop, shared by every caller (aiobotocore clients are safe for concurrent calls), so
-    a refresh reuses its connections and none pays for a new client; leaving the `async with`
-    does not close it. A client with its own `config` (e.g. unsigned SSO calls) is made for the
-    block and closed after it.
-
     Credentials follow botocore's chain for the profile (keys, assume-role, SSO, credential_process,
     AWS_* variables, AWS_ENDPOINT_URL*). Retries: botocore's RETRY_MODE, MAX_ATTEMPTS attempts.
     Raises `UnknownProfileError` / `ConfigError`; AWS errors are botocore's (see `errors.explain`).
     """
-    if config is not None:
-        session = await get_session(profile)
-        async with session.create_client(
-            service, region_name=region, config=config, endpoint_url=endpoint_url
-        ) as own:
-            yield own
-        return
-    state = await _loop_clients()
-    key = (service, profile, region, endpoint_url)
-    found = state.clients.get(key)
-    if found is None:
-        async with state.lock(key):
-            found = state.clients.get(key)
-            if found is None:
-                session = await get_session(profile)
-                found = await state.stack.enter_async_context(
-                    session.create_client(service, region_name=region, endpoint_url=endpoint_url)
-                )
-                state.clients[key] = found
-    yield found
-
-
-async def aclose() -> None:
-    """Close this event loop's clients now (they also close when the loop shuts down)."""
-    state = _loops.pop(asyncio.get_running_loop(), None)
-    if state is not None:
-        await state.aclose()
+    session = await get_session(profile)
+    async with session.create_client(
+        service, region_name=region, config=config, endpoint_url=endpoint_url
+    ) as c:
+        yield c
 
 
 def resolved_endpoint(service: str, profile: str | None, region: str | None) -> str:
@@ -400,12 +414,9 @@ def resolved_endpoint(service: str, profile: str | None, region: str | None) -> 
 
 
 def forget_sessions() -> None:
-    """Drop cached sessions, clients and names (after `aws sso login`, or a settings change).
-
-    A dropped loop's clients are closed on that loop by asyncio's async-generator finalizer
-    (`_lifetime`), or when that loop shuts down.
-    """
-    _loops.clear()
-    _identity_locks.clear()
+    """Drop cached sessions and names (after `aws sso login`, or a settings change)."""
+    _sessions.clear()
+    _locks.clear()
     _identities.clear()
     _endpoints.clear()
+    _parsed_configs.clear()

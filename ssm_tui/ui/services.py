@@ -54,7 +54,6 @@ class AwsLoop:
                     asyncio.set_event_loop(loop)
                     loop.call_soon(ready.set)
                     loop.run_forever()
-                    loop.run_until_complete(loop.shutdown_asyncgens())  # closes AWS clients
 
                 self._thread = threading.Thread(target=run, name="ssm-tui-aws", daemon=True)
                 self._thread.start()
@@ -140,7 +139,7 @@ class Services:
                 self.settings = load_settings()
             except Exception:  # noqa: BLE001 - a broken settings file must not stop the app
                 log.exception("settings file unreadable; using defaults")
-                self.settings = Settings()
+                self.settings = Settings.model_construct()  # the defaults, without the environment
         return self.settings
 
     def load_profiles(self, include_discovered: bool = False) -> list[Profile]:

@@ -220,17 +220,15 @@ def big_world():  # type: ignore[no-untyped-def]
 async def _record_calls(profile: str) -> list[tuple[str, dict[str, Any]]]:
     """(operation, params) of every call the profile's clients make from now on, in order.
 
-    Registered on the profile's long-lived SSM and EC2 clients of us-east-1 (what the listing
-    uses, `clients.client` hands out the same ones).
+    Registered on the profile's cached session, whose handlers every new client copies.
     """
     calls: list[tuple[str, dict[str, Any]]] = []
 
     def record(params: dict[str, Any], model: Any, **_: Any) -> None:
         calls.append((model.name, dict(params)))
 
-    for service in ("ssm", "ec2"):
-        async with clients.client(service, profile, "us-east-1") as aws:
-            aws.meta.events.register("before-parameter-build", record)
+    session = await clients.get_session(profile)
+    session.register("before-parameter-build", record)
     return calls
 
 
@@ -487,10 +485,10 @@ async def test_instance_ids_filter_leaves_out_unmanaged_and_unknown_ids(sandbox_
         assert raised.value.response["Error"]["Code"] == "ValidationException"
 
 
-# -- clients: each session keeps its own config; an edited file is read again ---------------------
+# -- clients: the config is parsed once per fingerprint, each session keeps its own copy ----------
 
 
-async def test_sessions_keep_their_own_config_and_see_an_edited_file(  # type: ignore[no-untyped-def]
+async def test_sessions_share_one_config_parse_but_not_its_state(  # type: ignore[no-untyped-def]
     sandbox_env, tmp_path, monkeypatch
 ) -> None:
     config = tmp_path / "config"
