@@ -72,6 +72,11 @@ def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["sandbox"]:
         # The sandbox has its own parser; the app imports nothing of it otherwise.
+        from ssm_tui.extras import sandbox_missing_message
+
+        if (message := sandbox_missing_message()) is not None:
+            print(message, file=sys.stderr)
+            return 2
         from ssm_tui.sandbox.__main__ import main as sandbox_main
 
         return sandbox_main(args_list[1:])

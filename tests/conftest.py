@@ -8,6 +8,8 @@ sandbox fixtures, which run the real sandbox process on loopback.
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +18,15 @@ import pytest
 
 if TYPE_CHECKING:
     from ssm_tui.demo import SandboxProcess
+
+if "botocore" in sys.modules:  # pragma: no cover - a plugin or conftest imported it first
+    raise RuntimeError("botocore was imported before tests/conftest.py could set HOME")
+RUN_HOME = Path(tempfile.mkdtemp(prefix="ssm-tui-tests-home-"))
+"""This test process's HOME while botocore is imported: botocore takes its SSO token folder
+(~/.aws/sso/cache) from HOME once, at import, so `sandbox_env` puts the sandbox's token there
+(the supported way, like `ssm-tui --demo`, which sets HOME before importing it). Each xdist
+worker is its own process with its own folder."""
+os.environ["HOME"] = str(RUN_HOME)
 
 
 @pytest.fixture(autouse=True)
@@ -60,16 +71,12 @@ def sandbox_env(
 ) -> SandboxProcess:
     """Point this test's environment (and in-process botocore) at the running sandbox.
 
-    Sets the env file's variables, and puts the SSO token where botocore looks for it under this
-    test's HOME. botocore fixes its SSO cache folder when it is imported, so that class attribute
-    is pointed at the same folder for in-process clients too.
+    Sets the env file's variables, and puts the SSO token where botocore looks for it: under this
+    test's HOME (for the processes a test starts) and under `RUN_HOME` (for in-process botocore,
+    which fixed its SSO cache folder when it was imported).
     """
     for key, value in sandbox.env.items():
         monkeypatch.setenv(key, value)
-    cache_dir = sandbox.install_sso_token(clean_aws_env).parent
-    import botocore.credentials
-    import botocore.tokens
-
-    monkeypatch.setattr(botocore.credentials.SSOProvider, "_SSO_TOKEN_CACHE_DIR", str(cache_dir))
-    monkeypatch.setattr(botocore.tokens.SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", str(cache_dir))
+    sandbox.install_sso_token(clean_aws_env)
+    sandbox.install_sso_token(RUN_HOME)
     return sandbox

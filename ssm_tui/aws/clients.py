@@ -380,15 +380,18 @@ async def client(
     region: str | None,
     *,
     config: AioConfig | None = None,
+    endpoint_url: str | None = None,
 ) -> AsyncIterator[Any]:
-    """An aiobotocore client of `service` for `profile` in `region`.
+    """An aiobotocore client of `service` for `profile` in `region` (and `endpoint_url`).
 
     Credentials follow botocore's chain for the profile (keys, assume-role, SSO, credential_process,
     AWS_* variables, AWS_ENDPOINT_URL*). Retries: botocore's RETRY_MODE, MAX_ATTEMPTS attempts.
     Raises `UnknownProfileError` / `ConfigError`; AWS errors are botocore's (see `errors.explain`).
     """
     session = await get_session(profile)
-    async with session.create_client(service, region_name=region, config=config) as c:
+    async with session.create_client(
+        service, region_name=region, config=config, endpoint_url=endpoint_url
+    ) as c:
         yield c
 
 

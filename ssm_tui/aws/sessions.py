@@ -8,11 +8,9 @@ make sense here: a target whose agent is not connected, an unknown document. The
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from aiobotocore.config import AioConfig
@@ -112,34 +110,23 @@ def _session_error(exc: BaseException, profile: str | None, target: str = "") ->
     return raise_for(exc, profile)
 
 
-@contextlib.contextmanager
 def _endpoint_override(
     endpoint_url: str | None, profile: str | None, region: str | None
-) -> Iterator[None]:
-    """Use `endpoint_url` for SSM when it differs from what botocore would resolve.
+) -> str | None:
+    """`endpoint_url` for the SSM client when it differs from what botocore would resolve.
 
-    The plugin receives the endpoint on its command line (argv[6]); the shared client helper
-    resolves endpoints from the environment, so we set AWS_ENDPOINT_URL_SSM for the call.
+    The plugin receives the endpoint on its command line (argv[6]); None keeps the profile's own
+    endpoint (and its shared client).
     """
     if not endpoint_url:
-        yield
-        return
+        return None
     try:
         resolved = clients.resolved_endpoint("ssm", profile, region)
     except Exception:  # noqa: BLE001 - an override is then the only information we have
         resolved = ""
     if resolved.rstrip("/") == endpoint_url.rstrip("/"):
-        yield
-        return
-    previous = os.environ.get("AWS_ENDPOINT_URL_SSM")
-    os.environ["AWS_ENDPOINT_URL_SSM"] = endpoint_url
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("AWS_ENDPOINT_URL_SSM", None)
-        else:
-            os.environ["AWS_ENDPOINT_URL_SSM"] = previous
+        return None
+    return endpoint_url
 
 
 def _endpoint(profile: str | None, region: str | None) -> str:
@@ -199,9 +186,11 @@ async def resume_session(
     """
 
     async def call() -> tuple[dict, str | None]:
-        with _endpoint_override(endpoint_url, profile, region):
-            async with clients.client("ssm", profile, region, config=RESUME_CONFIG) as ssm:
-                return await ssm.resume_session(SessionId=session_id), ssm.meta.region_name
+        override = _endpoint_override(endpoint_url, profile, region)
+        async with clients.client(
+            "ssm", profile, region, config=RESUME_CONFIG, endpoint_url=override
+        ) as ssm:
+            return await ssm.resume_session(SessionId=session_id), ssm.meta.region_name
 
     try:
         response, region = await _within(RESUME_DEADLINE, "ResumeSession", call())  # type: ignore[misc]
@@ -240,9 +229,11 @@ async def terminate_session(
     """
 
     async def call() -> None:
-        with _endpoint_override(endpoint_url, profile, region):
-            async with clients.client("ssm", profile, region, config=QUICK_CONFIG) as ssm:
-                await ssm.terminate_session(SessionId=session_id)
+        override = _endpoint_override(endpoint_url, profile, region)
+        async with clients.client(
+            "ssm", profile, region, config=QUICK_CONFIG, endpoint_url=override
+        ) as ssm:
+            await ssm.terminate_session(SessionId=session_id)
 
     try:
         await _within(TERMINATE_DEADLINE, "TerminateSession", call())

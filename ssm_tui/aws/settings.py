@@ -19,55 +19,125 @@ the file named by SSM_TUI_CONFIG. Every key is optional::
     [instances."i-0abc123"]
     login_command = "exec zsh -l"
 
+    [keymap]                           # binding id -> keys (Textual's App.set_keymap)
+    "app.help" = "f1"
+    "app.quit" = "ctrl+q,ctrl+x"
+
+A key the model does not know is refused, naming the file, the key and the closest known key
+(`refresh_intervall` -> "did you mean 'refresh_interval'?"), never silently dropped. Every
+top-level scalar and list also comes from the environment: `SSM_TUI_<KEY>` (e.g.
+`SSM_TUI_REFRESH_INTERVAL=5`, `SSM_TUI_REGIONS=eu-west-1,us-east-1`), which wins over the file.
+
+Who reads what: `clients` (audit_role_session_name), `inventory` (regions, profiles.*.regions,
+max_concurrency_per_account), `ui.services` and the CLIs (profiles.*.hidden), the main screen
+(refresh_interval, login_command, instances.*, keymap), `plugin.launcher` (plugin).
+
+pydantic is heavy to import (~0.2 s): this module is never on the first frame's path (the app
+reads the settings on its AWS thread after the first frame; tests/ui/test_first_frame_path.py).
+
 Why a separate file: the AWS config belongs to the AWS CLI and other tools; ssm-tui never writes it.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import platformdirs
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PrivateAttr,
+    ValidationError,
+    create_model,
+)
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ssm_tui.aws.errors import ConfigError
 
 APP_NAME = "ssm-tui"
+ENV_PREFIX = "SSM_TUI_"
 
 
-@dataclass(frozen=True, slots=True)
-class ProfileSettings:
-    """Per-profile overrides; None means "use the global value"."""
+def _string_list(value: Any) -> Any:
+    """A list of strings, also written as one comma-separated string (as in the environment)."""
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, list):
+        return tuple(value)
+    return value
 
-    regions: tuple[str, ...] | None = None
+
+Regions = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_string_list)]
+
+
+class ProfileSettings(BaseModel):
+    """Per-profile overrides (`[profiles.NAME]`); None means "use the global value"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    regions: Regions | None = None
+    """Replaces the profile's own region list."""
     audit_role_session_name: bool | None = None
     login_command: str | None = None
     hidden: bool = False
+    """Leave the profile out of the fleet, the CLIs and the picker."""
 
 
-@dataclass(frozen=True, slots=True)
-class InstanceSettings:
+class InstanceSettings(BaseModel):
+    """Per-instance overrides (`[instances."i-..."]`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     login_command: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    regions: tuple[str, ...] = ()
+class Settings(BaseSettings):
+    """The settings file's model; environment variables `SSM_TUI_<KEY>` override the file."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    regions: Regions = ()
+    """Extra regions listed for every profile."""
     refresh_interval: float = 30.0
+    """Seconds between background ping refreshes."""
     audit_role_session_name: bool = True
+    """Name assume-role sessions after the caller (see `clients`)."""
     login_command: str | None = None
-    plugin: str = "auto"
+    """Typed into every new shell session."""
+    plugin: Literal["auto", "official", "builtin"] = "auto"
     max_concurrency_per_account: int = 8
     """Scopes of one account and region listed at once (inventory.MAX_SCOPES_PER_ACCOUNT_REGION)."""
     utc_times: bool = False
     """Show and read times in UTC instead of local time (`ssm_tui.timefmt`)."""
-    profiles: dict[str, ProfileSettings] = field(default_factory=dict)
-    instances: dict[str, InstanceSettings] = field(default_factory=dict)
-    path: Path | None = None
-    """The file these came from (None: defaults, no file)."""
+    profiles: dict[str, ProfileSettings] = {}
+    instances: dict[str, InstanceSettings] = {}
+    keymap: dict[str, str] = {}
+    """Binding id -> keys (comma-separated), applied with Textual's `App.set_keymap`."""
+    _path: Path | None = PrivateAttr(default=None)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment wins over the file (passed in as init values); no .env, no secrets."""
+        return (env_settings, init_settings)
+
+    @property
+    def path(self) -> Path | None:
+        """The file these came from (None: defaults, no file)."""
+        return self._path
 
     def regions_for(self, profile: str, default_region: str | None) -> list[str]:
         """Regions for `profile`: its override, else its own region plus the global extras."""
@@ -105,90 +175,112 @@ def settings_path() -> Path:
     return platformdirs.user_config_path(APP_NAME) / "config.toml"
 
 
-def _err(path: Path, message: str) -> ConfigError:
-    return ConfigError(str(path), None, message)
+_KINDS = {
+    "bool": "a bool",
+    "int": "an int",
+    "float": "a number",
+    "string": "a string",
+    "dict": "a table",
+    "model": "a table",
+    "tuple": "a list of strings",
+    "list": "a list of strings",
+}
 
 
-def _str_list(path: Path, where: str, value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _err(path, f"{where} must be a list of strings")
-    return tuple(value)
+def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
+    """The keys known where `loc` points (for the close-match suggestion)."""
+    if len(loc) >= 3 and loc[0] == "profiles":
+        return list(ProfileSettings.model_fields)
+    if len(loc) >= 3 and loc[0] == "instances":
+        return list(InstanceSettings.model_fields)
+    return list(Settings.model_fields)
 
 
-def _typed(path: Path, where: str, value: Any, kind: type | tuple[type, ...]) -> Any:
-    if value is None:
-        return None
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise _err(path, f"{where} must be a {names}, got {value!r}")
-    return value
+def _line_of(text: str, loc: tuple[str | int, ...]) -> int | None:
+    """The line of the key at `loc` in the TOML text (best effort: None when not found)."""
+    lines = text.splitlines()
+    key = str(loc[-1])
+    start, stop = 0, len(lines)
+    if len(loc) >= 2:
+        header = re.compile(
+            r"^\s*\[\s*" + re.escape(str(loc[0])) + r"\s*\.\s*[\"']?"
+            + re.escape(str(loc[1])) + r"[\"']?\s*\]"
+        )  # fmt: skip
+        found = next((n for n, line in enumerate(lines) if header.match(line)), None)
+        if found is not None:
+            start = found + 1
+    if len(loc) == 1 or start == 0:
+        stop = next((n for n, line in enumerate(lines) if line.lstrip().startswith("[")), stop)
+    assignment = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
+    for n in range(start, stop):
+        if lines[n].lstrip().startswith("[") and n > start:
+            break
+        if assignment.match(lines[n]):
+            return n + 1
+    return None
+
+
+def _explain(path: Path, text: str, error: ValidationError) -> ConfigError:
+    """The first problem, in the file's words: which key, what is wrong, what was meant."""
+    first = error.errors()[0]
+    loc = tuple(first["loc"])
+    dotted = ".".join(str(part) for part in loc)
+    kind = first["type"]
+    env_name = ENV_PREFIX + str(loc[0]).upper() if loc else ""
+    source = f"{env_name} (environment)" if loc and env_name in os.environ else str(path)
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(str(loc[-1]), _fields_at(loc), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        message = f"unknown key {dotted!r}{hint}"
+    elif kind.split("_")[0] in _KINDS and kind.endswith(("_type", "_parsing")):
+        message = f"{dotted} must be {_KINDS[kind.split('_')[0]]}, got {first.get('input')!r}"
+    elif kind == "literal_error":
+        message = f"{dotted} {first['msg'].lower()}, got {first.get('input')!r}"
+    else:
+        message = f"{dotted}: {first['msg']}"
+    line = _line_of(text, loc) if source == str(path) and loc else None
+    return ConfigError(source, line, message)
+
+
+@functools.cache
+def _file_model() -> type[BaseModel]:
+    """`Settings` as a plain model: what the file alone may hold, validated strictly.
+
+    (`BaseSettings.model_validate` would mix the environment in and ignore `strict`.)
+    """
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in Settings.model_fields.items()
+    }
+    return create_model("FileSettings", __config__=ConfigDict(extra="forbid"), **fields)
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Read the settings file; a missing file is the defaults, a malformed one a `ConfigError`."""
+    """Read the settings file and the environment; a missing file is the defaults.
+
+    A malformed file, an unknown key or a wrong type is a `ConfigError` naming the file (or the
+    variable), the line and the key.
+    """
     path = path or settings_path()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return Settings()
+        text, found = "", False
     except (OSError, UnicodeDecodeError) as exc:
-        raise _err(path, str(exc)) from None
+        raise ConfigError(str(path), None, str(exc)) from None
+    else:
+        found = True
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = int(match.group(1)) if match else None
         raise ConfigError(str(path), line, str(exc).split(" (at line")[0]) from None
-    profiles: dict[str, ProfileSettings] = {}
-    for name, raw in (data.get("profiles") or {}).items():
-        if not isinstance(raw, dict):
-            raise _err(path, f"[profiles.{name}] must be a table")
-        profiles[name] = ProfileSettings(
-            regions=_str_list(path, f"profiles.{name}.regions", raw["regions"])
-            if "regions" in raw
-            else None,
-            audit_role_session_name=_typed(
-                path,
-                f"profiles.{name}.audit_role_session_name",
-                raw.get("audit_role_session_name"),
-                bool,
-            ),  # fmt: skip
-            login_command=_typed(
-                path, f"profiles.{name}.login_command", raw.get("login_command"), str
-            ),
-            hidden=bool(_typed(path, f"profiles.{name}.hidden", raw.get("hidden"), bool)),
-        )
-    instances: dict[str, InstanceSettings] = {}
-    for iid, raw in (data.get("instances") or {}).items():
-        if not isinstance(raw, dict):
-            raise _err(path, f"[instances.{iid}] must be a table")
-        instances[iid] = InstanceSettings(
-            login_command=_typed(
-                path, f"instances.{iid}.login_command", raw.get("login_command"), str
-            )
-        )
-    plugin = _typed(path, "plugin", data.get("plugin", "auto"), str)
-    if plugin not in ("auto", "official", "builtin"):
-        raise _err(path, f"plugin must be auto, official or builtin, got {plugin!r}")
-    return Settings(
-        regions=_str_list(path, "regions", data.get("regions", [])),
-        refresh_interval=float(
-            _typed(path, "refresh_interval", data.get("refresh_interval", 30), (int, float))
-        ),
-        audit_role_session_name=_typed(
-            path, "audit_role_session_name", data.get("audit_role_session_name", True), bool
-        ),
-        login_command=_typed(path, "login_command", data.get("login_command"), str),
-        plugin=plugin,
-        max_concurrency_per_account=int(
-            _typed(
-                path, "max_concurrency_per_account", data.get("max_concurrency_per_account", 8), int
-            )
-        ),
-        utc_times=bool(_typed(path, "utc_times", data.get("utc_times", False), bool)),
-        profiles=profiles,
-        instances=instances,
-        path=path,
-    )
+    try:
+        # The file's own values strictly ("yes" is no bool there); the environment's are text.
+        _file_model().model_validate(data, strict=True)
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise _explain(path, text, exc) from None
+    if found:
+        settings._path = path
+    return settings

@@ -96,6 +96,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 2
     if getattr(args, "demo", False):
+        from ssm_tui.extras import sandbox_missing_message
+
+        if (message := sandbox_missing_message()) is not None:
+            print(message, file=sys.stderr)
+            return 2
         # Until the app installs its own handlers, a SIGTERM/SIGHUP unwinds through `finally`.
         previous = {s: signal.signal(s, _raise_exit) for s in (signal.SIGTERM, signal.SIGHUP)}
         from ssm_tui.demo import SandboxProcess
@@ -137,13 +142,9 @@ def _isolate_demo(sandbox: object) -> object:
     os.environ.setdefault("SSM_TUI_USER_HOME", os.path.expanduser("~"))
     os.environ["HOME"] = str(home)
     os.environ["SSM_TUI_CONFIG"] = str(directory / "ssm-tui.toml")
-    token_dir = str(sandbox.install_sso_token(home).parent)  # type: ignore[attr-defined]
-    import botocore.credentials
-    import botocore.tokens
-
-    # botocore fixed its SSO cache folder from the old HOME when it was imported
-    botocore.credentials.SSOProvider._SSO_TOKEN_CACHE_DIR = token_dir
-    botocore.tokens.SSOTokenProvider._SSO_TOKEN_CACHE_DIR = token_dir
+    # botocore takes its SSO token folder (~/.aws/sso/cache) from HOME when it is first imported,
+    # and nothing before this point imports it (tests/test_demo_home.py guards that).
+    sandbox.install_sso_token(home)  # type: ignore[attr-defined]
     return Store(directory / "demo.sqlite")
 
 

@@ -17,8 +17,10 @@ import errno
 import fcntl
 import os
 import select
+import shutil
 import signal
 import struct
+import sys
 import termios
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -42,24 +44,45 @@ def get_winsize(fd: int) -> tuple[int, int]:
     return cols, rows
 
 
-_RESET_SIGNALS = (
-    signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU,
-    signal.SIGHUP, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE,
-)  # fmt: skip
-"""Signals the child gets back at their defaults, whatever the app inherited or installed."""
-
-
-def _become_tty_owner() -> None:  # runs in the child between fork and exec
-    """Take the pty as controlling terminal; give the child a terminal's usual signal state.
-
-    Ignored signals survive exec: an ssm-tui started from a background job or `nohup` ignores
-    SIGINT/SIGHUP, and without this reset the shell in every pane would too, so Ctrl-C would
-    never interrupt anything (as terminal emulators do, reset them and the blocked mask).
-    """
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    for sig in _RESET_SIGNALS:
+EXEC_WRAPPER = """\
+import fcntl, os, signal, sys, termios
+fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+for sig in signal.valid_signals():
+    try:
         signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    except (OSError, ValueError):
+        pass
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+try:
+    os.execvp(sys.argv[1], sys.argv[1:])
+except OSError as exc:
+    os.write(2, f"{sys.argv[1]}: {exc.strerror}\\r\\n".encode())
+    os._exit(127)
+"""
+"""Runs in the child, between our fork (`start_new_session`) and the real program's exec.
+
+Takes the pty as controlling terminal (so Ctrl-C in the byte stream becomes SIGINT for the
+foreground job) and gives the program a terminal's usual signal state: every disposition at its
+default and an empty mask. Ignored signals survive exec: an ssm-tui started from a background
+job or `nohup` ignores SIGINT/SIGHUP, and without this reset the shell in every pane would too
+(terminal emulators reset them the same way). A wrapper process rather than `preexec_fn`, which
+CPython documents as unsafe in a process with threads (ours has the AWS loop's and Textual's).
+"""
+
+
+def _wrapped(argv: Sequence[str], env: Mapping[str, str]) -> list[str]:
+    """The command line that runs `argv` through `EXEC_WRAPPER` (same pid: it execs).
+
+    A program that cannot be found raises `FileNotFoundError` here, as `subprocess` would.
+    """
+    program = argv[0]
+    if os.sep in program:
+        found: str | None = program if os.access(program, os.X_OK) else None
+    else:
+        found = shutil.which(program, path=env.get("PATH", os.defpath))
+    if found is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)
+    return [sys.executable, "-I", "-S", "-c", EXEC_WRAPPER, *argv]
 
 
 class PtyProcess:
@@ -127,7 +150,7 @@ class PtyProcess:
             env.pop("COLUMNS", None)
             env.pop("LINES", None)
             self._proc = await asyncio.create_subprocess_exec(
-                *self.argv,
+                *_wrapped(self.argv, env),
                 stdin=slave,
                 stdout=slave,
                 stderr=slave,
@@ -135,7 +158,6 @@ class PtyProcess:
                 cwd=self.cwd,
                 start_new_session=True,
                 pass_fds=self.pass_fds,
-                preexec_fn=_become_tty_owner,
             )
         except BaseException:
             os.close(master)

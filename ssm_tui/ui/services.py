@@ -145,7 +145,7 @@ class Services:
                 self.settings = load_settings()
             except Exception:  # noqa: BLE001 - a broken settings file must not stop the app
                 log.exception("settings file unreadable; using defaults")
-                self.settings = Settings()
+                self.settings = Settings.model_construct()  # the defaults, without the environment
             from ssm_tui import timefmt
 
             timefmt.configure(getattr(self.settings, "utc_times", False))

@@ -76,3 +76,57 @@ def test_default_scopes_follow_the_settings(tmp_path: Path) -> None:
         Scope("prod", "sa-east-1"),
     ]
     assert InventoryService()._max_scopes == 3
+
+
+def test_an_unknown_key_names_file_line_and_the_close_match(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('regions = ["eu-west-1"]\nrefresh_intervall = 5\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert (info.value.file, info.value.line) == (str(path), 2)
+    assert "unknown key 'refresh_intervall'" in info.value.detail
+    assert "did you mean 'refresh_interval'?" in info.value.detail
+
+
+def test_an_unknown_key_in_a_profile_table_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('login_command = "x"\n\n[profiles.prod]\nhidden = true\nregion = "eu-west-1"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert info.value.line == 5
+    assert "unknown key 'profiles.prod.region' (did you mean 'regions'?)" in info.value.detail
+
+
+def test_plugin_choice_is_checked(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('plugin = "offical"\n')
+    with pytest.raises(ConfigError, match="plugin .*'auto', 'official' or 'builtin'") as info:
+        load_settings(path)
+    assert info.value.line == 1
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('refresh_interval = 60\nregions = ["eu-west-1"]\nplugin = "official"\n')
+    monkeypatch.setenv("SSM_TUI_REFRESH_INTERVAL", "5")
+    monkeypatch.setenv("SSM_TUI_REGIONS", "ap-south-1, us-west-2")
+    monkeypatch.setenv("SSM_TUI_AUDIT_ROLE_SESSION_NAME", "false")
+    settings = load_settings(path)
+    assert settings.refresh_interval == 5.0
+    assert settings.regions == ("ap-south-1", "us-west-2")
+    assert settings.audit_for("any") is False
+    assert settings.plugin == "official" and settings.path == path  # the file's own value
+    monkeypatch.setenv("SSM_TUI_REFRESH_INTERVAL", "soon")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert info.value.file == "SSM_TUI_REFRESH_INTERVAL (environment)"
+    assert "refresh_interval must be a number" in info.value.detail
+
+
+def test_keymap_table_maps_binding_ids_to_keys(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[keymap]\n"app.help" = "f1"\n"app.quit" = "ctrl+q,ctrl+x"\n')
+    assert load_settings(path).keymap == {"app.help": "f1", "app.quit": "ctrl+q,ctrl+x"}
+    path.write_text('[keymap]\n"app.help" = ["f1"]\n')
+    with pytest.raises(ConfigError, match="keymap.app.help must be a string"):
+        load_settings(path)

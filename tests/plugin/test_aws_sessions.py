@@ -56,3 +56,25 @@ async def test_access_denied_is_explained(sandbox_env: Any) -> None:
     with pytest.raises(AccessDenied) as err:
         await start_session("prod-readonly", None, restricted[0])
     assert "ssm:StartSession" in str(err.value)
+
+
+async def test_an_endpoint_override_leaves_the_environment_alone(sandbox_env: Any) -> None:
+    """The plugin's endpoint goes to the client itself; os.environ is the whole process's."""
+    import os
+
+    from ssm_tui.aws import clients
+
+    target = next(i["InstanceId"] for i in _instances("sandbox") if i["PingStatus"] == "Online")
+    started = await start_session("sandbox", None, target)
+    other = sandbox_env.endpoint.replace("127.0.0.1", "localhost")  # the same sandbox
+    assert other != sandbox_env.endpoint
+    seen: list[tuple[str, str | None]] = []
+
+    def record(request: Any, **_: Any) -> None:
+        seen.append((request.url, os.environ.get("AWS_ENDPOINT_URL_SSM")))
+
+    session = await clients.get_session("sandbox")
+    session.register("before-send.ssm.TerminateSession", record)
+    await terminate_session("sandbox", None, started.session_id, endpoint_url=other)
+    assert [(url.startswith(other), env) for url, env in seen] == [(True, None)]
+    assert await resume_session("sandbox", None, started.session_id) is None

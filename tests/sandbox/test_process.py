@@ -106,10 +106,9 @@ def test_fault_flags_apply_from_the_start(flagged: SandboxProcess, monkeypatch) 
         )
     assert error.value.response["Error"]["Code"] == "ExpiredToken"
     # the SSO profile does not depend on the broken keys
-    sso_home = Path(os.environ["HOME"])
-    cache = flagged.install_sso_token(sso_home).parent
-    monkeypatch.setattr("botocore.credentials.SSOProvider._SSO_TOKEN_CACHE_DIR", str(cache))
-    monkeypatch.setattr("botocore.tokens.SSOTokenProvider._SSO_TOKEN_CACHE_DIR", str(cache))
+    from tests.conftest import RUN_HOME
+
+    flagged.install_sso_token(RUN_HOME)  # where in-process botocore looks (see RUN_HOME)
     sso = boto3.Session(profile_name="sso-dev").client("sts", config=NO_RETRY)
     assert sso.get_caller_identity()["Account"] == "333333333333"
 

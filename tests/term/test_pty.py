@@ -158,3 +158,50 @@ async def test_a_big_write_is_queued_not_blocking() -> None:
     await out.until("300000")
     assert proc.pending_input == 0
     await proc.wait()
+
+
+def _status_masks(text: str) -> dict[str, int]:
+    """SigBlk/SigIgn of a /proc/<pid>/status as integers (bit N-1 is signal N)."""
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return {name: int(fields[name].strip(), 16) for name in ("SigBlk", "SigIgn")}
+
+
+async def test_the_program_gets_default_dispositions_and_an_empty_mask_from_a_thread() -> None:
+    """Started from a thread that blocks and ignores signals (the app has several threads), the
+    program itself (not a wrapper: it execs) sees none of that, and owns the pty."""
+
+    def start_blocked() -> tuple[PtyProcess, Output]:
+        async def run() -> tuple[PtyProcess, Output]:
+            out = Output()
+            proc = PtyProcess(
+                ["sh", "-c", "cat /proc/$$/status; ps -o tty= -p $$; echo pid=$$"], on_data=out
+            )
+            await proc.start()
+            await proc.wait()
+            return proc, out
+
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT, signal.SIGUSR1])
+        return asyncio.run(run())
+
+    previous = signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+    try:
+        proc, out = await asyncio.to_thread(start_blocked)
+    finally:
+        signal.signal(signal.SIGQUIT, previous)
+    assert proc.exit_status == 0, out.text
+    masks = _status_masks(out.text)
+    assert masks["SigBlk"] == 0, out.text
+    assert masks["SigIgn"] == 0, out.text
+    assert f"pid={proc.pid}" in out.text  # the pid we signal is the program's own
+    assert "pts/" in out.text  # its controlling terminal is the pty
+
+
+async def test_a_missing_program_raises_before_anything_starts() -> None:
+    proc = PtyProcess(["no-such-program-ssm-tui"], on_data=Output())
+    try:
+        await proc.start()
+    except FileNotFoundError as exc:
+        assert exc.filename == "no-such-program-ssm-tui"
+    else:
+        raise AssertionError("started a program that does not exist")
+    assert proc.pid is None and proc.fd is None

@@ -150,6 +150,8 @@ class MainScreen(Screen[None]):
 
             self.notify_error("AWS config unreadable", explain(exc, None))
             profiles, interval = [], 30.0
+        if keymap := getattr(self.services.get_settings(), "keymap", None):
+            self.app.set_keymap(dict(keymap))  # the settings' [keymap]: binding id -> keys
         self.profiles = profiles
         self.selected = tuple(p.name for p in profiles)
         wanted = self.services.initial_profiles or self.selected  # `ssm-tui --profile/--region`
