@@ -184,7 +184,7 @@ class _SharedClientCreator(AioClientCreator):
         return _client_classes[key][0]
 
 
-aiobotocore.session.AioClientCreator = _SharedClientCreator  # type: ignore[misc]
+aiobotocore.session.AioClientCreator = _SharedClientCreator
 """aiobotocore's session builds its client creator by this module-level name; the subclass above
 only changes anything for sessions made here (see `_SharedClientCreator`)."""
 

@@ -2,89 +2,40 @@
 
 Every failure the user can fix gets a message that says what went wrong and a `hint` with the exact
 next step (`aws sso login --profile X`), because a stack trace helps nobody at 3 a.m. The UI and the
-CLI show `ScopeError`s; services raise the exception classes below.
+CLI show `ScopeError`s; services raise the exception classes of `ssm_tui.aws.exceptions` (named
+here too, where every caller imports them from).
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
-
 from botocore import exceptions as bce
 
+from ssm_tui.aws.exceptions import (
+    AccessDenied,
+    ConfigError,
+    CredentialsError,
+    NetworkError,
+    SsmTuiError,
+    Throttled,
+    UnknownProfileError,
+)
 from ssm_tui.aws.models import ScopeError
 
-
-class SsmTuiError(Exception):
-    """Base of every error ssm-tui explains itself (message + hint, no traceback needed)."""
-
-    code: str = ""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message}\n  {self.hint}" if self.hint else self.message
-
-
-class ConfigError(SsmTuiError):
-    """A configuration file (AWS config, credentials, ssm-tui settings) could not be read."""
-
-    code = "ConfigError"
-
-    def __init__(self, file: str, line: int | None, message: str) -> None:
-        where = f"{file}, line {line}" if line else file
-        super().__init__(f"{where}: {message}", hint=f"fix or move {file} and try again")
-        self.file = file
-        self.line = line
-        self.detail = message
-
-
-class UnknownProfileError(SsmTuiError):
-    """A profile name that no config file (nor SSO discovery) defines."""
-
-    code = "ProfileNotFound"
-
-    def __init__(self, name: str, known: Iterable[str]) -> None:
-        self.name = name
-        self.known = sorted(known)
-        close = difflib.get_close_matches(name, self.known, n=1)
-        self.suggestion = close[0] if close else None
-        listing = ", ".join(self.known) if self.known else "(none: no AWS config found)"
-        hint = f"did you mean {self.suggestion!r}? " if self.suggestion else ""
-        super().__init__(f"unknown profile {name!r}", hint=f"{hint}known profiles: {listing}")
-
-
-class CredentialsError(SsmTuiError):
-    """Credentials are missing, expired or rejected; `hint` is the command that fixes it."""
-
-    code = "CredentialsError"
-
-    def __init__(self, profile: str | None, message: str, hint: str = "", code: str = "") -> None:
-        super().__init__(message, hint)
-        self.profile = profile
-        if code:
-            self.code = code
-
-
-class AccessDenied(SsmTuiError):
-    """The credentials work but lack a permission."""
-
-    code = "AccessDenied"
-
-
-class Throttled(SsmTuiError):
-    """AWS kept throttling after every retry botocore made."""
-
-    code = "Throttling"
-
-
-class NetworkError(SsmTuiError):
-    """The endpoint could not be reached (no network, wrong region, proxy)."""
-
-    code = "NetworkError"
+__all__ = [
+    "DENIED_CODES",
+    "EXPIRED_CODES",
+    "INVALID_KEY_CODES",
+    "THROTTLING_CODES",
+    "AccessDenied",
+    "ConfigError",
+    "CredentialsError",
+    "NetworkError",
+    "SsmTuiError",
+    "Throttled",
+    "UnknownProfileError",
+    "explain",
+    "raise_for",
+]
 
 
 THROTTLING_CODES = frozenset(
@@ -130,7 +81,7 @@ def _login_hint(profile: str | None, kind: str | None) -> str:
 
 
 def _profile_kind(profile: str | None) -> str | None:
-    """The profile's kind, looked up lazily (profiles imports this module)."""
+    """The profile's kind, imported lazily: botocore.session is heavy, and only a hint needs it."""
     if not profile:
         return None
     try:

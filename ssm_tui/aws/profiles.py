@@ -18,7 +18,7 @@ import threading
 import botocore.session
 from botocore import exceptions as bce
 
-from ssm_tui.aws.errors import ConfigError, UnknownProfileError
+from ssm_tui.aws.exceptions import ConfigError, UnknownProfileError
 from ssm_tui.aws.models import Profile, ProfileKind
 
 ENV_PROFILE = "env"

@@ -11,6 +11,8 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Awaitable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from aiobotocore.config import AioConfig
@@ -21,6 +23,7 @@ from ssm_tui.aws.errors import SsmTuiError, raise_for
 from ssm_tui.aws.models import StartedSession
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # --- deadlines that fit a person waiting ---------------------------------------------------------
 # With the shared client config (8 attempts, exponential backoff) a gone endpoint kept ResumeSession
@@ -43,9 +46,9 @@ class SessionDeadline(SsmTuiError):
     """A Session Manager call did not finish within its deadline."""
 
 
-async def _within(deadline: float, what: str, call: object) -> object:
+async def _within(deadline: float, what: str, call: Awaitable[T]) -> T:
     try:
-        return await asyncio.wait_for(call, deadline)  # type: ignore[arg-type]
+        return await asyncio.wait_for(call, deadline)
     except TimeoutError:
         raise SessionDeadline(
             f"{what} did not answer within {deadline:.0f} s",
@@ -193,7 +196,7 @@ async def resume_session(
             return await ssm.resume_session(SessionId=session_id), ssm.meta.region_name
 
     try:
-        response, region = await _within(RESUME_DEADLINE, "ResumeSession", call())  # type: ignore[misc]
+        response, region = await _within(RESUME_DEADLINE, "ResumeSession", call())
     except bce.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "DoesNotExistException":
             return None

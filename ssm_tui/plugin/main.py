@@ -79,9 +79,9 @@ def load_response(arg: str) -> dict[str, str]:
     if arg.startswith(RESPONSE_FD_PREFIX):
         value = read_response_fd(arg)
     elif arg.startswith(ENV_PREFIX):
-        value = os.environ.pop(arg, None)
-        if value is None:
+        if arg not in os.environ:
             raise UsageError(f"environment variable {arg} is not set")
+        value = os.environ.pop(arg)
     else:
         value = arg
     try:
@@ -360,16 +360,18 @@ async def _shell_session(
                     return
 
     forwarded = {signal.SIGINT: b"\x03", signal.SIGQUIT: b"\x1c", signal.SIGTSTP: b"\x1a"}
+
+    def forward(byte: bytes) -> None:
+        if not client.closed:
+            spawn(client.send_input(byte))
+
     with raw_mode(stdin_fd) if use_raw else contextlib.nullcontext(False) as raw:
         _raw_active = bool(raw)
         try:
             await send_size()
             loop.add_signal_handler(signal.SIGWINCH, lambda: spawn(send_size()))
             for signum, byte in forwarded.items():
-                loop.add_signal_handler(
-                    signum,
-                    lambda b=byte: spawn(client.send_input(b)) if not client.closed else None,
-                )
+                loop.add_signal_handler(signum, forward, byte)
             pumping = asyncio.create_task(pump())
             try:
                 await _until(client.wait_closed(), stop)

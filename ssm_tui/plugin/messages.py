@@ -34,7 +34,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
-from typing import Any
+from typing import Any, TypeGuard
 
 # ---------------------------------------------------------------------------------------------
 # Constants
@@ -314,9 +314,14 @@ def parse_size(payload: bytes) -> tuple[int, int]:
     """(cols, rows) from a Size payload; values are clamped to the uint16 a pty accepts."""
     body = _load_object(payload, "size")
     cols, rows = body.get("cols"), body.get("rows")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (cols, rows)):
+    if not (_is_int(cols) and _is_int(rows)):
         raise MessageDecodeError("size: cols and rows must be integers")
     return max(0, min(cols, 0xFFFF)), max(0, min(rows, 0xFFFF))
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    """An int that JSON gave as a number (True/False are ints to Python, not to the agent)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def flag_payload(flag: int) -> bytes:

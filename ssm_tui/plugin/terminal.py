@@ -82,7 +82,12 @@ class StdinReader:
         if self._threaded:
             return await loop.run_in_executor(None, os.read, self.fd, READ_SIZE)
         ready: asyncio.Future[None] = loop.create_future()
-        loop.add_reader(self.fd, lambda: ready.done() or ready.set_result(None))
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(self.fd, wake)
         try:
             await ready
         finally:

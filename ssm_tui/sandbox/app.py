@@ -15,11 +15,11 @@ import os
 import random
 import sys
 import traceback
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ssm_tui.sandbox import ec2_api, instance_connect, kms, ssm_api
@@ -30,11 +30,6 @@ from ssm_tui.sandbox.identity import Caller, resolve_caller, restore_from_token,
 from ssm_tui.sandbox.sessions import SandboxSession, SessionRegistry
 from ssm_tui.sandbox.sso_portal import PORTAL_PATHS, TOKEN_HEADER, SsoPortal
 from ssm_tui.sandbox.world import PROFILES, World, sso_role_arn
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DATA_CHANNEL_PREFIX = "/v1/data-channel/"
 DEFAULT_ACCOUNT = "123456789012"
@@ -320,7 +315,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     """A `receive` that yields an already-read body once, then defers to the real one."""
     sent = False
 
-    async def replayed() -> dict[str, Any]:
+    async def replayed() -> Message:
         nonlocal sent
         if not sent:
             sent = True

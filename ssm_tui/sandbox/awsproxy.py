@@ -151,8 +151,8 @@ class AwsProxy:
             writer.close()
             return
         parts = head.split(b"\r\n", 1)[0].decode("latin-1").split()
-        authority = parts[1] if len(parts) == 3 and parts[0] == "CONNECT" else ""
-        host, _, _port = authority.rpartition(":")
+        target = parts[1] if len(parts) == 3 and parts[0] == "CONNECT" else ""
+        host, _, _port = target.rpartition(":")
         if not host or not host.lower().endswith(AWS_SUFFIXES):
             writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
             with contextlib.suppress(OSError):

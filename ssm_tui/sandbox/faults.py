@@ -18,9 +18,12 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssm_tui.sandbox.context import Faults
+
+if TYPE_CHECKING:
+    from starlette.types import Scope, Send
 
 EARLY = 0.001
 """A frame due within this is sent now: the event loop's timers resolve to ~1 ms, so sleeping for
@@ -37,7 +40,7 @@ def lifetime_over(faults: Faults, opened: float, now: float | None = None) -> bo
     return (time.monotonic() if now is None else now) - opened >= lifetime
 
 
-async def refuse_upgrade(scope: dict[str, Any], send: Callable[[dict[str, Any]], Awaitable[None]]):
+async def refuse_upgrade(scope: Scope, send: Send) -> None:
     """Answer a websocket upgrade during an outage: 503 where the server allows a body, else 403."""
     if "websocket.http.response" in scope.get("extensions", {}):
         await send(

@@ -109,9 +109,9 @@ class MuxServer:
         if cmd == SYN:
             if sid in self._streams:
                 return
-            stream = _MuxStream(sid)
-            self._streams[sid] = stream
-            stream.task = asyncio.get_running_loop().create_task(self._run(stream))
+            opened = _MuxStream(sid)
+            self._streams[sid] = opened
+            opened.task = asyncio.get_running_loop().create_task(self._run(opened))
         elif cmd == PSH:
             stream = self._streams.get(sid)
             if stream is None or not payload:

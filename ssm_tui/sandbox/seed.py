@@ -168,6 +168,7 @@ def _seed_organization() -> None:
 
     backend = organizations_backends[MANAGEMENT_ACCOUNT]["aws"]
     backend.create_organization(region="us-east-1", FeatureSet="ALL")
+    assert backend.org is not None  # create_organization sets it
     backend.org.master_account_email = ACCOUNT_EMAILS[MANAGEMENT_ACCOUNT]
     for account in backend.accounts:
         if account.id == MANAGEMENT_ACCOUNT:

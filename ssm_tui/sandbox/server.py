@@ -22,7 +22,11 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from a2wsgi.wsgi_typing import WSGIApp
+    from starlette.types import ASGIApp
 
 READY_PREFIX = "SSM_TUI_SANDBOX_READY "
 
@@ -155,7 +159,10 @@ async def _serve(
         "env": env,
         "sso_token_files": [str(path) for path in token_paths if path is not None],
     }
-    moto_app = WSGIMiddleware(DomainDispatcherApplication(create_backend_app), workers=16)
+    # moto's dispatcher and a2wsgi spell the same WSGI/ASGI calls with different types (plain
+    # dicts against TypedDicts), so the two boundaries are asserted rather than inferred.
+    moto_wsgi = cast("WSGIApp", DomainDispatcherApplication(create_backend_app))
+    moto_app = cast("ASGIApp", WSGIMiddleware(moto_wsgi, workers=16))
     app = SandboxApp(
         moto=moto_app,
         world=world,

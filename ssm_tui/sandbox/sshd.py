@@ -223,14 +223,15 @@ async def _pipe_session(process: Any, command: str | None, home: Path, env: dict
         start_new_session=True,
     )
     assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+    child_stdin = child.stdin  # a name of its own keeps the narrowing inside copy_in
 
     async def copy_in() -> None:
         with contextlib.suppress(Exception):
             while data := await process.stdin.read(65536):
-                child.stdin.write(data)
-                await child.stdin.drain()
+                child_stdin.write(data)
+                await child_stdin.drain()
         with contextlib.suppress(Exception):
-            child.stdin.close()
+            child_stdin.close()
 
     async def copy_out(source: asyncio.StreamReader, target: Any) -> None:
         while data := await source.read(65536):

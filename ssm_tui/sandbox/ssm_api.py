@@ -63,9 +63,11 @@ def install_into_moto() -> None:
     from moto.ssm.responses import SimpleSystemManagerResponse as ssm_response
 
     if not hasattr(ssm_response, "_ssm_tui_list_tags"):
-        ssm_response._ssm_tui_list_tags = ssm_response.list_tags_for_resource
-        ssm_response._ssm_tui_add_tags = ssm_response.add_tags_to_resource
-        ssm_response._ssm_tui_remove_tags = ssm_response.remove_tags_from_resource
+        # moto's own handlers kept under names of ours, attributes moto's class does not declare
+        patched: Any = ssm_response
+        patched._ssm_tui_list_tags = ssm_response.list_tags_for_resource
+        patched._ssm_tui_add_tags = ssm_response.add_tags_to_resource
+        patched._ssm_tui_remove_tags = ssm_response.remove_tags_from_resource
     for operation, function in OPERATIONS.items():
         setattr(ssm_response, _snake(operation), _for_moto(function))
 

@@ -13,17 +13,16 @@ from collections import deque
 
 import avt
 
-from ssm_tui.term.emulator import (
+from ssm_tui.term.cells import (
     BLANK,
     DEFAULT_STYLE,
     Cell,
     CellStyle,
     Color,
     Cursor,
-    ModeBacked,
-    ModeTracker,
     cells_runs,
 )
+from ssm_tui.term.modes import ModeBacked, ModeTracker
 
 
 def _color(c: avt.Color | None) -> Color:
@@ -31,6 +30,7 @@ def _color(c: avt.Color | None) -> Color:
         return None
     if isinstance(c, avt.Color.Indexed):
         return c[0]
+    assert isinstance(c, avt.Color.RGB)  # avt has no third kind of colour
     return (c[0], c[1], c[2])
 
 

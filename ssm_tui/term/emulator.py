@@ -12,57 +12,40 @@ emulation engine by measurement (``benchmarks/emulators.py``):
 * pyte (pure Python, 0.03-0.5 MB/s here) is the fallback when avt is missing; both backends pass
   the same tests (tests/term/test_emulator.py), including captured vim/less/top/ls sessions.
 
-Some state the pane needs is not exposed by every engine (avt has no bracketed-paste, mouse or
-title state), so :class:`ModeTracker` reads it from the byte stream once, for every backend.
+The records (cells, styles, cursor) live in :mod:`ssm_tui.term.cells` and the byte-stream mode
+tracking in :mod:`ssm_tui.term.modes`; the backends import those, never this module, so the
+factory below can import the backends without an import circle.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from itertools import groupby
-from operator import attrgetter
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-Color = int | tuple[int, int, int] | None
-"""A cell colour: ``None`` = the terminal default, ``0..255`` = palette index, ``(r, g, b)``."""
+from ssm_tui.term.cells import (
+    BLANK,
+    DEFAULT_STYLE,
+    Cell,
+    CellStyle,
+    Color,
+    Cursor,
+    cells_runs,
+    cells_text,
+)
 
-
-class CellStyle(NamedTuple):
-    """How one cell is drawn. A NamedTuple so it hashes cheaply (the pane caches Rich styles)."""
-
-    fg: Color = None
-    bg: Color = None
-    bold: bool = False
-    faint: bool = False
-    italic: bool = False
-    underline: bool = False
-    blink: bool = False
-    reverse: bool = False
-    strike: bool = False
-
-
-DEFAULT_STYLE = CellStyle()
-
-
-class Cell(NamedTuple):
-    """One screen cell. A wide (CJK, emoji) character is a width-2 cell followed by a
-    width-0 cell whose text is empty, so every line has exactly ``cols`` cells."""
-
-    text: str
-    style: CellStyle = DEFAULT_STYLE
-    width: int = 1
-
-
-BLANK = Cell(" ")
-
-
-class Cursor(NamedTuple):
-    """Cursor column and row on the visible screen (0-based), and whether it is shown."""
-
-    x: int
-    y: int
-    visible: bool
+__all__ = [
+    "BACKENDS",
+    "BLANK",
+    "DEFAULT_STYLE",
+    "Cell",
+    "CellStyle",
+    "Color",
+    "Cursor",
+    "Emulator",
+    "available_backends",
+    "cells_runs",
+    "cells_text",
+    "create_emulator",
+]
 
 
 @runtime_checkable
@@ -145,114 +128,6 @@ class Emulator(Protocol):
         ...
 
 
-def cells_runs(cells: list[Cell]) -> list[tuple[str, CellStyle]]:
-    """Cells grouped into runs of one style: ``(joined text, style)``, left to right."""
-    return [("".join([c.text for c in run]), style) for style, run in groupby(cells, _cell_style)]
-
-
-_cell_style = attrgetter("style")
-
-
-def cells_text(cells: list[Cell]) -> str:
-    """Plain text of a line of cells (wide-character continuation cells add nothing)."""
-    return "".join(c.text for c in cells).rstrip()
-
-
-# --- terminal modes read from the byte stream -------------------------------------------------
-
-_SEQ = re.compile(
-    rb"\x1b\[\?([0-9;]*)([hl])"  # DECSET / DECRST
-    rb"|\x1b\]([0-9]*);([^\x07\x1b]*)(?:\x07|\x1b\\)"  # OSC (titles)
-    rb"|\x1b\[([0-9]*)([cn])"  # DA1 / DSR queries
-    rb"|\x1bc"  # RIS: full reset
-)
-_PARTIAL = re.compile(rb"\x1b(?:\[\??[0-9;]*|\][^\x07\x1b]*|\][^\x07]*\x1b)?\Z")
-_MAX_PENDING = 4096
-_ALT_MODES = {47, 1047, 1049}
-_MOUSE_MODES = {9, 1000, 1002, 1003}
-
-
-class ModeTracker:
-    """Follows the private modes, title and queries in program output.
-
-    It scans the raw bytes with one C-level regex per chunk, so it costs next to nothing beside
-    the emulator, and keeps the unfinished tail of a sequence cut between two reads."""
-
-    def __init__(self, on_alt_screen: Callable[[bool], None] | None = None) -> None:
-        self._on_alt_screen = on_alt_screen
-        self._pending = b""
-        self.reset()
-
-    def reset(self) -> None:
-        self.alternate_screen = False
-        self.bracketed_paste = False
-        self.app_cursor_keys = False
-        self.mouse_tracking = 0
-        self.mouse_sgr = False
-        self.title = ""
-        self.queries: list[bytes] = []
-
-    def scan(self, data: bytes) -> None:
-        """Update the modes from one chunk of output."""
-        if self._pending:
-            data = self._pending + data
-            self._pending = b""
-        if b"\x1b" not in data:
-            return
-        end = 0
-        for m in _SEQ.finditer(data):
-            end = m.end()
-            if m.group(2) is not None:
-                self._private(m.group(1), m.group(2) == b"h")
-            elif m.group(3) is not None:
-                if m.group(3) in (b"0", b"2"):
-                    self.title = m.group(4).decode("utf-8", "replace")
-            elif m.group(6) is not None:
-                self.queries.append(m.group(0))
-            else:
-                was_alt = self.alternate_screen
-                self.reset()
-                if was_alt and self._on_alt_screen:
-                    self._on_alt_screen(False)
-        tail_at = data.rfind(b"\x1b", end)
-        if tail_at >= 0 and len(data) - tail_at < _MAX_PENDING:
-            tail = data[tail_at:]
-            if _PARTIAL.match(tail):
-                self._pending = tail
-
-    def _private(self, params: bytes, on: bool) -> None:
-        for p in params.split(b";"):
-            if not p.isdigit():
-                continue
-            mode = int(p)
-            if mode == 1:
-                self.app_cursor_keys = on
-            elif mode == 2004:
-                self.bracketed_paste = on
-            elif mode in _ALT_MODES:
-                if on != self.alternate_screen:
-                    self.alternate_screen = on
-                    if self._on_alt_screen:
-                        self._on_alt_screen(on)
-            elif mode in _MOUSE_MODES:
-                self.mouse_tracking = mode if on else 0
-            elif mode == 1006:
-                self.mouse_sgr = on
-
-    def replies(self, cursor: Cursor) -> bytes:
-        """Answers to the queries seen since the last call (cursor as of now)."""
-        out = []
-        for q in self.queries:
-            if q.endswith(b"c") and q in (b"\x1b[c", b"\x1b[0c"):
-                out.append(b"\x1b[?62;22c")  # VT220 with ANSI colour
-            elif q == b"\x1b[5n":
-                out.append(b"\x1b[0n")
-            elif q == b"\x1b[6n":
-                out.append(b"\x1b[%d;%dR" % (cursor.y + 1, cursor.x + 1))
-        self.queries.clear()
-        return b"".join(out)
-
-
 # --- backend choice ---------------------------------------------------------------------------
 
 BACKENDS = ("avt", "pyte")
@@ -293,37 +168,3 @@ def create_emulator(
             return PyteEmulator(cols, rows, scrollback)
         raise ValueError(f"unknown terminal emulator backend {name!r}; known: {BACKENDS}")
     raise RuntimeError("no terminal emulator backend is installed (need pyavt or pyte)")
-
-
-class ModeBacked:
-    """What both backends answer the same way: modes, title and replies from their ModeTracker.
-
-    A backend sets `self._modes` (a ModeTracker) and `self._history` (its scrollback lines)."""
-
-    _modes: ModeTracker
-    _history: Any
-
-    @property
-    def bracketed_paste(self) -> bool:
-        return self._modes.bracketed_paste
-
-    @property
-    def mouse_tracking(self) -> int:
-        return self._modes.mouse_tracking
-
-    @property
-    def mouse_sgr(self) -> bool:
-        return self._modes.mouse_sgr
-
-    @property
-    def scrollback_len(self) -> int:
-        return len(self._history)
-
-    @property
-    def title(self) -> str:
-        return self._modes.title
-
-    def take_replies(self) -> bytes:
-        if not self._modes.queries:
-            return b""
-        return self._modes.replies(self.cursor)  # type: ignore[attr-defined]

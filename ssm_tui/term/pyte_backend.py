@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import codecs
 import inspect
-from collections import deque
+from collections import defaultdict, deque
 from typing import Any
 
 import pyte
-from pyte.screens import Char, Margins
+from pyte.screens import Char, Margins, StaticDefaultDict
 
-from ssm_tui.term.emulator import (
+from ssm_tui.term.cells import (
     BLANK,
     DEFAULT_STYLE,
     Cell,
     CellStyle,
     Color,
     Cursor,
-    ModeBacked,
-    ModeTracker,
     cells_runs,
 )
+from ssm_tui.term.modes import ModeBacked, ModeTracker
 
 _NAMED = {
     name: i
@@ -82,6 +81,8 @@ def _cell(ch: Char) -> Cell:
 
 class _Screen(pyte.Screen):
     """pyte screen + alternate screen + scrollback capture."""
+
+    buffer: defaultdict[int, StaticDefaultDict[int, Char]]  # pyte declares a Dict, makes this
 
     def __init__(self, columns: int, lines: int, history: deque[list[Cell]] | None) -> None:
         self.history = history

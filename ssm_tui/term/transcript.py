@@ -131,7 +131,8 @@ def _extended_color(codes: list[int], i: int) -> tuple[Color | None, int]:
 
 @lru_cache(maxsize=1024)
 def _style(fg: Color | None, bg: Color | None, attrs: frozenset[str]) -> Style:
-    return Style(color=fg, bgcolor=bg, **{name: True for name in attrs})
+    flags: dict[str, Any] = {name: True for name in attrs}  # bold, italic, ... (Style's keywords)
+    return Style(color=fg, bgcolor=bg, **flags)
 
 
 # -- one line ----------------------------------------------------------------------------------

@@ -107,7 +107,7 @@ class InstanceCommands(_MainScreenProvider):
         if main is None:
             return []
         model = main.fleet.model
-        out = []
+        out: list[tuple[str, Callable[[], object], str]] = []
         for row in model.rows.values():
             if model.scopes is not None and row.scope not in model.scopes:
                 continue

@@ -48,7 +48,11 @@ PING_STYLES: dict[str, tuple[str, str]] = {
     PingStatus.CONNECTION_LOST: ("●", "bold yellow"),
     PingStatus.INACTIVE: ("○", "red"),
 }
-_STATUS_ORDER = {PingStatus.ONLINE: 0, PingStatus.CONNECTION_LOST: 1, PingStatus.INACTIVE: 2}
+_STATUS_ORDER: dict[str, int] = {
+    PingStatus.ONLINE: 0,
+    PingStatus.CONNECTION_LOST: 1,
+    PingStatus.INACTIVE: 2,
+}
 
 
 def literal(value: str) -> Text:
@@ -445,7 +449,7 @@ class FleetModel:
             # never depends on which profile answered first
             self._sorted = sorted(
                 self.rows.values(),
-                key=lambda row: (row.sort_key(column), row.key),  # type: ignore[return-value]
+                key=lambda row: (row.sort_key(column), row.key),
                 reverse=self.sort_reverse,
             )
             self._columns = None  # built on the first filter term

@@ -102,7 +102,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self.replay: ScreenReplay | None = None
         self.needle = ""
         self.current: SearchHit | None = None
-        self._cache: OrderedDict[tuple[int, bool, int], Text] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, str, int], Text] = OrderedDict()
         self._replay_timer: Any = None
         self._replay_shown = 0.0
 

@@ -193,7 +193,7 @@ class FleetTable(ScrollView, can_focus=True):
             self.post_message(self.Selected(self, row))
 
     # -- mouse -----------------------------------------------------------------------------
-    def _on_click(self, event: events.Click) -> None:
+    def on_click(self, event: events.Click) -> None:
         if event.y == 0:
             column = self._column_at(event.x + int(self.scroll_x))
             if column is not None:
@@ -288,13 +288,13 @@ class FleetTable(ScrollView, can_focus=True):
             if index >= len(self._keys):
                 return Strip.blank(width, base)
             key = self._keys[index]
-            strip = self._cache.get(key)
-            if strip is None:
+            cached = self._cache.get(key)
+            if cached is None:
                 row = self.model.rows.get(key)
                 if row is None:
                     return Strip.blank(width, base)
-                strip = self._row_line(row, base)
-                self._cache[key] = strip
+                cached = self._cache[key] = self._row_line(row, base)
+            strip = cached
             if index == self._cursor:
                 strip = Strip(Segment.apply_style(list(strip), post_style=cursor))
                 strip = strip.extend_cell_length(width + scroll_x, base + cursor)
@@ -310,10 +310,10 @@ class FleetTable(ScrollView, can_focus=True):
             self._style_cache = (self.rich_style, cursor)
         return self._style_cache
 
-    def _on_focus(self) -> None:
+    def on_focus(self) -> None:
         self._style_cache = None  # the cursor colour depends on :focus
 
-    def _on_blur(self) -> None:
+    def on_blur(self) -> None:
         self._style_cache = None
 
     def notify_style_update(self) -> None:

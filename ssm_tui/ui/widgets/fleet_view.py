@@ -181,7 +181,9 @@ class FleetView(Vertical):
         self.progress.start(self.scopes)
         self._refresh(list(self.scopes), self._refresh_id)
 
-    def auto_refresh(self) -> None:
+    # TODO(lead, issue 14): this shadows DOMNode.auto_refresh (a property); rename it
+    # `refresh_when_idle` together with its one caller in ui/screens/main.py at the merge.
+    def auto_refresh(self) -> None:  # type: ignore[override]
         """Timer callback: a refresh still running is left alone, not restarted."""
         if not self._refreshing and self.scopes:
             self.start_refresh()
@@ -189,10 +191,12 @@ class FleetView(Vertical):
     @work(exclusive=True, group="fleet-refresh", exit_on_error=False, description="inventory")
     async def _refresh(self, scopes: list[Scope], refresh_id: int) -> None:
         """List the scopes on the AWS thread; each result comes back as a message."""
+
+        def deliver(result: ScopeResult) -> None:
+            self.post_message(ScopeLoaded(result, refresh_id))
+
         if scopes:
-            await self.services.stream(
-                scopes, lambda result: self.post_message(ScopeLoaded(result, refresh_id))
-            )
+            await self.services.stream(scopes, deliver)
         self.post_message(RefreshFinished(refresh_id))
 
     @on(ScopeLoaded)

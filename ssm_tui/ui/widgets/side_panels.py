@@ -29,18 +29,18 @@ async def toggle_side_panel(screen: Any, kind: str) -> None:
     scopes = list(screen.fleet.scopes)
     if kind == "history":
         store = screen.services.get_store() if hasattr(screen.services, "get_store") else None
-        panel: HistoryPanel | LogsPanel = HistoryPanel(store=store, id="history-panel")
-        await screen.mount_side_panel(panel)
+        history = HistoryPanel(store=store, id="history-panel")
+        await screen.mount_side_panel(history)
         row = _highlighted(screen)
         if row is None:
-            panel.show_all = True
-            panel.show_for(scopes, None, all_scopes=scopes)
+            history.show_all = True
+            history.show_for(scopes, None, all_scopes=scopes)
         else:
-            panel.show_for([row.scope], row.instance.instance_id, all_scopes=scopes)
+            history.show_for([row.scope], row.instance.instance_id, all_scopes=scopes)
     else:
-        panel = LogsPanel(id="logs-panel")
-        await screen.mount_side_panel(panel)
-        panel.show_for(scopes)
+        logs = LogsPanel(id="logs-panel")
+        await screen.mount_side_panel(logs)
+        logs.show_for(scopes)
 
 
 def follow_selection(screen: Any, row: Any) -> None:
