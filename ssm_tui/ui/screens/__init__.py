@@ -1,0 +1,1 @@
+"""Screens: arrange widgets, run workers that call the services, post one result message."""

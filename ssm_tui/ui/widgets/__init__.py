@@ -1,0 +1,1 @@
+"""Widgets: display records and post messages (they call no service themselves)."""
