@@ -30,6 +30,8 @@ from textual.strip import Strip
 from textual.style import Style
 from textual.widget import Widget
 
+from ssm_tui.ui.compat import check_action_state, modal_binding_chain
+
 SEPARATOR = "│"
 """Between the scrolling bindings and the command palette key."""
 ELLIPSIS = "…"
@@ -198,12 +200,12 @@ class KeyBar(Widget, can_focus=False):
         through `ast`, on first use: ~1 ms of the bar's first draw. A hidden binding matters
         only if it holds a key that a shown binding (or the palette) also uses, and a binding
         whose key is already held matters only if it is a priority binding that would replace
-        it; the others are skipped, the rest is Textual's walk (private API of the pinned
-        Textual; a test compares the result with `active_bindings`).
+        it; the others are skipped, the rest is Textual's walk (private API, through
+        `ssm_tui.ui.compat`; a test compares the result with `active_bindings`).
         """
         app = self.app
         palette_key = app.COMMAND_PALETTE_BINDING if app.ENABLE_COMMAND_PALETTE else None
-        chain = [(node, list(bindings)) for node, bindings in self.screen._modal_binding_chain]
+        chain = [(node, list(bindings)) for node, bindings in modal_binding_chain(self.screen)]
         wanted = {key for _node, bindings in chain for key, binding in bindings if binding.show}
         if palette_key is not None:
             wanted.add(palette_key)
@@ -215,7 +217,7 @@ class KeyBar(Widget, can_focus=False):
                 held = active.get(key)
                 if held is not None and (held[0].priority or not binding.priority):
                     continue
-                state = app._check_action_state(binding.action, node)
+                state = check_action_state(app, binding.action, node)
                 if state is not False:  # None: shown but disabled
                     active[key] = (binding, bool(state))
         return active
