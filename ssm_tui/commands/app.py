@@ -15,7 +15,11 @@ import os
 import signal
 import sys
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ssm_tui.demo import SandboxProcess
+    from ssm_tui.store import Store
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -129,13 +133,12 @@ def run(args: argparse.Namespace) -> int:
             sandbox.stop()
 
 
-def _isolate_demo(sandbox: object) -> object:
+def _isolate_demo(sandbox: SandboxProcess) -> Store:
     """Keep the demo out of the user's files: its own HOME (SSO token), cache and record."""
-    from pathlib import Path
-
     from ssm_tui.store import Store
 
-    directory = Path(sandbox.directory)  # type: ignore[attr-defined]
+    assert sandbox.directory is not None  # set by start()
+    directory = sandbox.directory
     home = directory / "home"
     home.mkdir(exist_ok=True)
     # what the user types as `~` (saving a transcript) is their real home, not this one
@@ -144,7 +147,7 @@ def _isolate_demo(sandbox: object) -> object:
     os.environ["SSM_TUI_CONFIG"] = str(directory / "ssm-tui.toml")
     # botocore takes its SSO token folder (~/.aws/sso/cache) from HOME when it is first imported,
     # and nothing before this point imports it (tests/test_demo_home.py guards that).
-    sandbox.install_sso_token(home)  # type: ignore[attr-defined]
+    sandbox.install_sso_token(home)
     return Store(directory / "demo.sqlite")
 
 

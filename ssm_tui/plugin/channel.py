@@ -55,6 +55,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 from ssm_tui.plugin.messages import (
     ACKNOWLEDGE,
@@ -110,6 +111,17 @@ def _now(now: float | None) -> float:
     return time.monotonic() if now is None else now
 
 
+class ChannelOptions(TypedDict, total=False):
+    """The keyword options of `Channel`, for its two constructors `for_client`/`for_server`."""
+
+    window: int
+    first_flags: int
+    reack_duplicates: bool
+    max_buffer: int
+    max_buffer_bytes: int
+    max_attempts: int
+
+
 class Channel:
     """Sequencing, acks, retransmission and in-order delivery for one end of a data channel."""
 
@@ -152,15 +164,15 @@ class Channel:
         self.duplicates = 0
 
     @classmethod
-    def for_client(cls, **kwargs: object) -> Channel:
+    def for_client(cls, **kwargs: Unpack[ChannelOptions]) -> Channel:
         """The plugin's end: sends `input_stream_data` (flags 0), receives `output_stream_data`."""
-        return cls(INPUT_STREAM_DATA, OUTPUT_STREAM_DATA, **kwargs)  # type: ignore[arg-type]
+        return cls(INPUT_STREAM_DATA, OUTPUT_STREAM_DATA, **kwargs)
 
     @classmethod
-    def for_server(cls, **kwargs: object) -> Channel:
+    def for_server(cls, **kwargs: Unpack[ChannelOptions]) -> Channel:
         """The agent's end: sends `output_stream_data` (SYN on seq 0), receives input."""
         kwargs.setdefault("first_flags", int(MessageFlag.SYN))
-        return cls(OUTPUT_STREAM_DATA, INPUT_STREAM_DATA, **kwargs)  # type: ignore[arg-type]
+        return cls(OUTPUT_STREAM_DATA, INPUT_STREAM_DATA, **kwargs)
 
     # --- outgoing -------------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ uses its own region(s). The result replaces the fleet's scopes without a restart
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,6 +21,9 @@ from textual.widgets.selection_list import Selection
 from ssm_tui.aws.models import Account, Profile, ProfileKind
 from ssm_tui.ui.fleet_model import literal
 from ssm_tui.ui.services import ScopeChoice
+
+AccountsLoader = Callable[[], Awaitable[tuple[Sequence[Account], Sequence[object]]]]
+"""SSO discovery then grouping, on the AWS thread: (accounts, errors)."""
 
 
 def fuzzy_match(query: str, text: str) -> bool:
@@ -90,7 +95,7 @@ class ScopePicker(ModalScreen[ScopeChoice | None]):
         selected: tuple[str, ...],
         regions: tuple[str, ...],
         known_regions: list[str],
-        load_accounts: object = None,
+        load_accounts: AccountsLoader | None = None,
     ) -> None:
         super().__init__()
         self.profiles = profiles
@@ -118,7 +123,10 @@ class ScopePicker(ModalScreen[ScopeChoice | None]):
 
     @work(exclusive=True, group="picker-accounts", exit_on_error=False, description="accounts")
     async def _resolve_accounts(self) -> None:
-        accounts, _errors = await self._load_accounts()  # type: ignore[operator]
+        load = self._load_accounts
+        if load is None:
+            return
+        accounts, _errors = await load()
         self.accounts = list(accounts)
         known = {p.name for p in self.profiles}
         for account in self.accounts:
