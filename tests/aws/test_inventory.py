@@ -143,6 +143,7 @@ async def test_bad_region_and_unknown_profile_are_rows_not_crashes(sandbox_env) 
     assert results[Scope("sandbox", "us-east-1")].error is None
 
 
+@pytest.mark.slow
 async def test_thirty_percent_throttling_still_lists_everything(sandbox_env, world) -> None:  # type: ignore[no-untyped-def]
     scopes = default_scopes(load_profiles(), REGIONS)
     sandbox_env.set_faults(throttle=0.3)
@@ -373,6 +374,7 @@ async def test_ec2_denied_falls_back_to_the_plain_chain(big_env, big_world, deni
     assert all(not _filter_keys(p) for p in infos) and len(infos) == -(-len(managed) // 50)
 
 
+@pytest.mark.slow
 async def test_big_scopes_list_everything_under_thirty_percent_throttling(  # type: ignore[no-untyped-def]
     big_env, big_world
 ) -> None:

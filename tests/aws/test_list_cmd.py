@@ -30,6 +30,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_json_lines_cover_every_profile_and_update_the_cache(sandbox_env, world) -> None:  # type: ignore[no-untyped-def]
     done = _run("--json", "--regions", "us-east-1,eu-west-1")
     assert done.returncode == 0, done.stderr
@@ -77,6 +78,7 @@ def test_unknown_profile_lists_the_known_ones(sandbox_env, capsys) -> None:  # t
     assert "did you mean 'prod'" in err and "sso-dev" in err
 
 
+@pytest.mark.slow
 def test_table_shows_aws_text_literally(sandbox_env) -> None:  # type: ignore[no-untyped-def]
     done = _run("--regions", "us-east-1,eu-west-1", "--no-cache")
     assert done.returncode == 0, done.stderr

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import boto3
+import pytest
 
 from ssm_tui.commands.remote_command import READY, FramedOutput, wrapper
 
@@ -46,6 +47,7 @@ def test_any_shell_command_line_with_split_streams_and_the_status(sandbox_env: A
     assert result.stderr == b"oops\n"
 
 
+@pytest.mark.slow
 def test_success_and_a_signal_death_are_reported_as_the_shell_does(sandbox_env: Any) -> None:
     target = linux_target(sandbox_env)
     ok = connect(target, "true")
@@ -54,6 +56,7 @@ def test_success_and_a_signal_death_are_reported_as_the_shell_does(sandbox_env: 
     assert killed.returncode == 128 + 15, killed.stderr
 
 
+@pytest.mark.slow
 def test_output_cannot_forge_the_trailer(sandbox_env: Any) -> None:
     # stdout that looks like a trailer (any nonce but the secret one) is just stdout
     fake = "printf '%032x 0 0\\n' 0; printf 'ssm-tui:ready\\n'; exit 9"
@@ -62,6 +65,7 @@ def test_output_cannot_forge_the_trailer(sandbox_env: Any) -> None:
     assert result.stdout == b"0" * 32 + b" 0 0\nssm-tui:ready\n"
 
 
+@pytest.mark.slow
 def test_no_status_is_never_success(sandbox_env: Any) -> None:
     """TerminateSession from elsewhere mid-command: exit 255 with a message, not 0."""
     target = linux_target(sandbox_env)
@@ -93,6 +97,7 @@ def test_no_status_is_never_success(sandbox_env: Any) -> None:
     assert b"Traceback" not in stderr
 
 
+@pytest.mark.slow
 def test_a_received_status_stands_when_the_connection_drops(sandbox_env: Any) -> None:
     """Sockets dropped every 0.5 s while the command runs and ends: the status arrives anyway."""
     target = linux_target(sandbox_env)

@@ -7,10 +7,13 @@ import json
 import subprocess
 from typing import Any
 
+import pytest
+
 from ssm_tui.store import Store
 from tests.commands.test_remote_command import SSM_TUI, connect, linux_target
 
 
+@pytest.mark.slow
 def test_command_status_is_recorded_and_shown_in_history(sandbox_env: Any) -> None:
     result = connect(linux_target(sandbox_env), "echo hi; exit 7")
     assert result.returncode == 7, result.stderr
@@ -24,6 +27,7 @@ def test_command_status_is_recorded_and_shown_in_history(sandbox_env: Any) -> No
     assert rows[record.session_id]["ExitStatus"] == 7
 
 
+@pytest.mark.slow
 async def test_app_records_no_made_up_status_for_shell_tabs(sandbox_env: Any) -> None:
     """`exit 7` in a shell tab recorded 0 (the plugin's), closing a tab recorded 143."""
     from ssm_tui.ui.app import SsmTuiApp

@@ -10,6 +10,8 @@ import threading
 import time
 import uuid
 
+import pytest
+
 from tests.faults.conftest import command, processes_with
 
 
@@ -17,6 +19,7 @@ def _json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines()]
 
 
+@pytest.mark.slow
 def test_list_json_into_a_closed_pipe_ends_quietly(sandbox_env) -> None:  # type: ignore[no-untyped-def]
     """`ssm-tui list --json | head -2`: no BrokenPipeError traceback, the SIGPIPE status."""
     process = subprocess.Popen(
@@ -35,6 +38,7 @@ def test_list_json_into_a_closed_pipe_ends_quietly(sandbox_env) -> None:  # type
     assert code == 128 + signal.SIGPIPE
 
 
+@pytest.mark.slow
 def test_json_stdout_holds_only_rows(cli) -> None:  # type: ignore[no-untyped-def]
     done = cli("list", "--json", "--no-cache")
     assert done.returncode == 0, done.stderr
@@ -49,6 +53,7 @@ def test_unknown_top_level_profile_is_a_message_not_invalid_choice(cli) -> None:
     assert "unknown profile 'nope'" in done.stderr and "prod" in done.stderr
 
 
+@pytest.mark.slow
 def test_sso_token_rejected_prints_one_line_not_tracebacks(cli, sandbox_env, clean_aws_env) -> None:  # type: ignore[no-untyped-def]
     """The SSO portal rejects the cached token: botocore logs each failed mandatory refresh with
     a traceback; the command says it once, with the login command."""
@@ -64,6 +69,7 @@ def test_sso_token_rejected_prints_one_line_not_tracebacks(cli, sandbox_env, cle
     assert {row["profile"] for row in _json_lines(done.stdout)} == {"prod"}
 
 
+@pytest.mark.slow
 def test_hanging_credential_process_times_out_streams_the_others_and_leaves_nothing(
     cli, config_with, sandbox_env
 ) -> None:  # type: ignore[no-untyped-def]
@@ -101,6 +107,7 @@ def test_hanging_credential_process_times_out_streams_the_others_and_leaves_noth
     assert processes_with(marker) == []  # the helper and its child were killed
 
 
+@pytest.mark.slow
 def test_credential_process_garbage_and_missing_program_get_hints(cli, config_with) -> None:  # type: ignore[no-untyped-def]
     config_with(
         "[profile garbage]\nregion = us-east-1\ncredential_process = echo this-is-not-json\n\n"
@@ -117,6 +124,7 @@ def test_credential_process_garbage_and_missing_program_get_hints(cli, config_wi
     assert {row["profile"] for row in _json_lines(done.stdout)} == {"prod"}
 
 
+@pytest.mark.slow
 def test_source_profile_loop_fails_only_its_profiles(cli, config_with) -> None:  # type: ignore[no-untyped-def]
     """a -> b -> a: the audit-name lookup used to wait on its own lock for ever (0 rows)."""
     config_with(
@@ -133,6 +141,7 @@ def test_source_profile_loop_fails_only_its_profiles(cli, config_with) -> None: 
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_corrupt_sso_token_cache_file_gets_a_hint(cli, sandbox_env, clean_aws_env) -> None:  # type: ignore[no-untyped-def]
     token = sandbox_env.install_sso_token(clean_aws_env)
     for path in token.parent.glob("*.json"):

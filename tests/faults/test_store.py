@@ -27,6 +27,7 @@ def _started(n: int) -> StartedSession:
     return StartedSession(f"alice-{n:012x}", "token", "wss://x", "i-0123", "us-east-1", "prod")
 
 
+@pytest.mark.slow
 def test_corrupt_cache_is_recreated_and_list_and_history_run(cli) -> None:  # type: ignore[no-untyped-def]
     cache = default_cache_path()
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -104,6 +105,7 @@ def read_only(*folders: Path) -> Iterator[None]:
             os.chmod(folder, mode)
 
 
+@pytest.mark.slow
 def test_read_only_store_folder_turns_the_cache_off_with_a_reason(cli) -> None:  # type: ignore[no-untyped-def]
     folders = [default_cache_path().parent, default_data_path().parent]
     for folder in folders:
@@ -141,6 +143,7 @@ for n in range(rounds):
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rounds", [150])
 def test_two_apps_on_one_store(rounds: int) -> None:
     children = [

@@ -85,6 +85,7 @@ def _rows(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("table", [False, True], ids=["json", "table"])
 def test_list_output_escapes_bidi_and_survives_a_lone_surrogate(cli, table: bool) -> None:  # type: ignore[no-untyped-def]
     before = _rows(cli("list", "--json", "--no-cache", "-p", "prod").stdout)

@@ -78,6 +78,7 @@ def reap(child: pexpect.spawn) -> int | None:
     return status
 
 
+@pytest.mark.slow
 def test_closing_the_terminal_ends_the_session_and_the_app(sandbox_env):  # noqa: ANN001
     child, opened, plugins = open_shell()
     try:
@@ -94,6 +95,7 @@ def test_closing_the_terminal_ends_the_session_and_the_app(sandbox_env):  # noqa
     assert not (opened & active_ids())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pause", [1, 2, 4])
 def test_sigterm_ends_an_app_whose_terminal_stopped_reading(sandbox_env, pause):  # noqa: ANN001
     """CI once saw the app outlive SIGTERM by 30 s here: the Python-level handler never ran

@@ -7,11 +7,14 @@ must leave the active state without a reload.
 
 from __future__ import annotations
 
+import pytest
+
 from ssm_tui.ui.app import SsmTuiApp
 from tests.ui.conftest import wait_until
 from tests.ui.test_app import SIZE, open_first_linux_session
 
 
+@pytest.mark.slow
 async def test_history_row_ends_with_the_session_without_reload(sandbox_env):  # noqa: ANN001
     app = SsmTuiApp()
     async with app.run_test(size=SIZE) as pilot:

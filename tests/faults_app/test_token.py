@@ -13,6 +13,8 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from tests.faults_app.test_exit import open_shell, reap, wait_gone
 
 
@@ -28,6 +30,7 @@ def plugin_pids(pids: set[int]) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_builtin_plugin_holds_no_token_in_environ_argv_or_fds(sandbox_env):  # noqa: ANN001
     child, _opened, below = open_shell()
     try:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from tests.history.conftest import Ran, drive, linux_target, put_s3, start_session
 
 EVIL = b"\x1b]0;evil\x07\x1b[2J[red]markup\r\nplain line\r\n"
@@ -44,6 +46,7 @@ def test_history_table_and_a_failing_profile(aws: Any, finished: Ran) -> None:
     assert b"Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_logs_prints_plain_text_of_the_transcript(aws: Any, finished: Ran) -> None:
     done = ssm_tui("logs", finished.session_id)  # profile found by asking every profile
     assert done.returncode == 0, done.stderr
@@ -53,6 +56,7 @@ def test_logs_prints_plain_text_of_the_transcript(aws: Any, finished: Ran) -> No
     assert s3.stdout == done.stdout  # the same text from either destination
 
 
+@pytest.mark.slow
 def test_logs_never_passes_escapes_through_unless_raw_to_a_file(aws: Any) -> None:
     put_s3("alice-00000000000000e71", EVIL)
     done = ssm_tui("logs", "alice-00000000000000e71", "-p", "sandbox")
@@ -61,6 +65,7 @@ def test_logs_never_passes_escapes_through_unless_raw_to_a_file(aws: Any) -> Non
     assert raw.stdout == EVIL  # stdout is a pipe here: the recorded bytes, unchanged
 
 
+@pytest.mark.slow
 def test_logs_of_unknown_session_says_why(aws: Any) -> None:
     done = ssm_tui("logs", "alice-0000000000000none", "-p", "sandbox")
     assert done.returncode == 1
@@ -72,6 +77,7 @@ def test_logs_of_unknown_session_says_why(aws: Any) -> None:
     assert bad.returncode == 2 and b"unknown profile" in bad.stderr
 
 
+@pytest.mark.slow
 async def test_logs_follow_waits_for_the_session_and_ends_with_it(aws: Any) -> None:
     target = await linux_target()
     started = await start_session(target)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from ssm_tui.ui.app import SsmTuiApp
 from ssm_tui.ui.screens.transcript import TranscriptScreen
 from ssm_tui.ui.widgets.history_panel import HistoryPanel
@@ -12,6 +14,7 @@ from tests.history.apps import until
 from tests.history.conftest import PROFILE, REGION, Ran, linux_target
 
 
+@pytest.mark.slow
 async def test_h_and_l_toggle_side_panels_that_follow_the_fleet(aws: Any, finished: Ran) -> None:
     app = SsmTuiApp()
     async with app.run_test(size=(200, 40)) as pilot:
@@ -49,6 +52,7 @@ async def test_h_and_l_toggle_side_panels_that_follow_the_fleet(aws: Any, finish
         assert any("hello-from-history" in line for line in viewer.document.iter_plain())
 
 
+@pytest.mark.slow
 async def test_session_run_through_the_app_is_in_history_local_record_and_logs(
     aws: Any,
 ) -> None:

@@ -61,6 +61,7 @@ async def test_history_panel_lists_the_session_and_opens_its_transcript(
         assert app.screen is not viewer
 
 
+@pytest.mark.slow
 async def test_logs_panel_mine_everyone_filter_and_open(aws: Any, finished: Ran) -> None:
     put_cloudwatch("carol-00000000000000001", ["carol's shell\r\n"])
     panel = LogsPanel(id="logs")
@@ -156,6 +157,7 @@ async def test_viewer_shows_escapes_and_markup_literally_and_searches(
         assert out.read_text() == "[red]markup\nmatch one\nx\nmatch two\n"
 
 
+@pytest.mark.slow
 async def test_viewer_opens_on_the_first_page_and_reads_more_on_scroll(aws: Any) -> None:
     body = "".join(f"row {i:06d}\r\n" for i in range(200_000)).encode()  # ~2.2 MB
     put_s3("alice-00000000000000b16", body)

@@ -50,6 +50,7 @@ def test_local_time_labelled_and_utc_by_setting(new_york: Any, tmp_path: Any) ->
         del os.environ["SSM_TUI_CONFIG"]
 
 
+@pytest.mark.slow
 def test_history_cli_labels_its_zone_and_prints_in_it(sandbox_env: Any, new_york: Any) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "ssm_tui.cli", "history"],

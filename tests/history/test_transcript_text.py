@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -142,6 +143,7 @@ def test_document_matches_a_plain_split_whatever_the_chunking() -> None:
     assert doc.search("line 12", 2000, backwards=True).line == 1299
 
 
+@pytest.mark.slow
 def test_document_memory_stays_flat_whatever_the_size() -> None:
     """`seq 1 3000000` (24.7 MB) used to hold 270 MB of Python strings; now a sparse index."""
     import tracemalloc

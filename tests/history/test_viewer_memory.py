@@ -39,6 +39,7 @@ class Recording(TranscriptScreen):
         super()._update_status(note)
 
 
+@pytest.mark.slow
 async def test_large_transcript_lines_and_screen_views_stay_bounded(
     aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

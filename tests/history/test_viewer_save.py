@@ -28,6 +28,7 @@ async def save_as(pilot: Any, path: str) -> None:
     await pilot.press("s", "ctrl+u", *path, "enter")
 
 
+@pytest.mark.slow
 async def test_save_asks_before_overwriting_and_refuses_missing_folders(
     aws: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

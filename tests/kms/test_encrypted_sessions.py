@@ -149,6 +149,7 @@ async def test_the_recording_sees_plaintext_without_kms(sandbox_env: Any) -> Non
     assert any(b"sum-42" in frame for d, frame in proxy.frames if d == "agent->client")
 
 
+@pytest.mark.slow
 def test_our_plugin_opens_an_encrypted_shell(kms_sandbox: Any) -> None:
     target = linux_target("sandbox")
     child = pexpect.spawn(
@@ -278,6 +279,7 @@ async def test_port_sessions_are_never_encrypted(kms_sandbox: Any) -> None:
         ssm.terminate_session(SessionId=started["SessionId"])
 
 
+@pytest.mark.slow
 def test_missing_kms_permission_names_the_action_and_the_key(kms_sandbox: Any) -> None:
     """A role without kms:GenerateDataKey: one clear sentence, exit 255, no session left open."""
     state = kms_admin(kms_sandbox, {"deny_profile": "prod"})
@@ -300,6 +302,7 @@ def test_missing_kms_permission_names_the_action_and_the_key(kms_sandbox: Any) -
     assert session_id.group(1) not in {s["SessionId"] for s in active}
 
 
+@pytest.mark.slow
 def test_the_switch_names_a_key_in_every_accounts_preferences(kms_sandbox: Any) -> None:
     keys = kms_admin(kms_sandbox)["keys"]
     for profile, scope in (
@@ -359,6 +362,7 @@ def test_official_plugin_opens_an_encrypted_shell_through_aws_cli(kms_sandbox: A
     assert child.exitstatus == 0
 
 
+@pytest.mark.slow
 def test_kms_flag_encrypts_from_the_start(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """`ssm-tui sandbox --kms`: the preferences name a key before the first session."""
     from ssm_tui.demo import SandboxProcess

@@ -44,6 +44,7 @@ async def test_target_not_connected_has_a_hint(sandbox_env: Any) -> None:
     assert "not connected" in err.value.message and "agent" in err.value.hint
 
 
+@pytest.mark.slow
 async def test_access_denied_is_explained(sandbox_env: Any) -> None:
     restricted = [
         i["InstanceId"]

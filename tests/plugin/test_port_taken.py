@@ -7,10 +7,12 @@ import subprocess
 from typing import Any
 
 import boto3
+import pytest
 
 from tests.plugin.test_sandbox_sessions import SSM_TUI, linux_target
 
 
+@pytest.mark.slow
 def test_taken_local_port_is_one_clear_error_and_ends_the_session(sandbox_env: Any) -> None:
     target = linux_target(sandbox_env)
     ssm = boto3.Session(profile_name="sandbox").client("ssm")
@@ -45,6 +47,7 @@ def test_taken_local_port_is_one_clear_error_and_ends_the_session(sandbox_env: A
     assert not left
 
 
+@pytest.mark.slow
 async def test_app_shows_the_error_and_no_success_notification(sandbox_env: Any) -> None:
     from ssm_tui.ui.app import SsmTuiApp
     from ssm_tui.ui.widgets.session_view import SessionView

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pexpect
+import pytest
 
 from ssm_tui.demo import SandboxProcess
 from tests.plugin.test_sandbox_sessions import PROMPT, SSM_TUI, linux_target, spawn
@@ -23,6 +24,7 @@ OUTAGE = 30.0
 LINES = 600_000
 
 
+@pytest.mark.slow
 def test_seq_flood_through_a_30_s_outage_arrives_byte_exact(sandbox_env: Any) -> None:
     child = spawn([*SSM_TUI, "connect", linux_target(sandbox_env), "--plugin", "builtin"])
     try:
@@ -57,6 +59,7 @@ def test_seq_flood_through_a_30_s_outage_arrives_byte_exact(sandbox_env: Any) ->
     assert child.exitstatus == 0
 
 
+@pytest.mark.slow
 def test_killed_sandbox_ends_the_session_quickly_and_says_why(
     tmp_path: Path, clean_aws_env: Path, monkeypatch: Any
 ) -> None:
@@ -91,6 +94,7 @@ def test_killed_sandbox_ends_the_session_quickly_and_says_why(
         sandbox.stop()
 
 
+@pytest.mark.slow
 def test_escapes_help_literal_tilde_and_terminate(sandbox_env: Any) -> None:
     ssm = boto3.Session(profile_name="sandbox").client("ssm")
     child = spawn([*SSM_TUI, "connect", linux_target(sandbox_env), "--plugin", "builtin"])

@@ -58,6 +58,7 @@ def token_on_a_command_line(root: int) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_shell_commands_resize_ctrl_c_exit_and_terminal_restored(sandbox_env: Any) -> None:
     target = linux_target(sandbox_env)
     connect = shlex.join([*SSM_TUI, "connect", target, "--plugin", "builtin"])
@@ -88,6 +89,7 @@ def test_shell_commands_resize_ctrl_c_exit_and_terminal_restored(sandbox_env: An
     child.expect(pexpect.EOF)
 
 
+@pytest.mark.slow
 def test_ten_megabytes_of_output_arrive_byte_exact(sandbox_env: Any) -> None:
     child = spawn([*SSM_TUI, "connect", linux_target(sandbox_env), "--plugin", "builtin"])
     child.expect(PROMPT)
@@ -105,6 +107,7 @@ def test_ten_megabytes_of_output_arrive_byte_exact(sandbox_env: Any) -> None:
     assert child.exitstatus == 0
 
 
+@pytest.mark.slow
 def test_command_returns_the_remote_status(sandbox_env: Any) -> None:
     target = linux_target(sandbox_env)
     failed = subprocess.run(
@@ -143,6 +146,7 @@ async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     writer.close()
 
 
+@pytest.mark.slow
 async def test_port_forwarding_two_concurrent_connections(sandbox_env: Any) -> None:
     server = await asyncio.start_server(_echo, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -188,6 +192,7 @@ async def test_port_forwarding_two_concurrent_connections(sandbox_env: Any) -> N
         server.close()
 
 
+@pytest.mark.slow
 async def test_ssh_session_is_a_stdin_stdout_stream(sandbox_env: Any) -> None:
     server = await asyncio.start_server(_echo, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -222,6 +227,7 @@ async def test_ssh_session_is_a_stdin_stdout_stream(sandbox_env: Any) -> None:
         server.close()
 
 
+@pytest.mark.slow
 async def test_ssh_client_speaks_through_it_as_proxy_command(sandbox_env: Any) -> None:
     """No sshd here: a peer that sends an SSH banner shows ssh talked through our stream."""
     if shutil.which("ssh") is None:
@@ -278,6 +284,7 @@ async def test_ssh_client_speaks_through_it_as_proxy_command(sandbox_env: Any) -
         server.close()
 
 
+@pytest.mark.slow
 def test_aws_cli_runs_our_plugin_in_the_environment_form(sandbox_env: Any, tmp_path: Path) -> None:
     """aws-cli finds `session-manager-plugin` on PATH: ours, behind a wrapper that notes argv[1]."""
     bin_dir = tmp_path / "bin"
@@ -314,6 +321,7 @@ def test_aws_cli_runs_our_plugin_in_the_environment_form(sandbox_env: Any, tmp_p
     assert (tmp_path / "argv1").read_text() == "AWS_SSM_START_SESSION_RESPONSE"
 
 
+@pytest.mark.slow
 def test_dropped_websockets_are_resumed_without_losing_output(sandbox_env: Any) -> None:
     """The sandbox drops every socket after 1.5 s; ResumeSession + reconnect carry on."""
     child = spawn([*SSM_TUI, "connect", linux_target(sandbox_env), "--plugin", "builtin"])
@@ -338,6 +346,7 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
+@pytest.mark.slow
 def test_killed_plugin_leaves_no_session_behind(sandbox_env: Any) -> None:
     child = spawn([*SSM_TUI, "connect", linux_target(sandbox_env), "--plugin", "builtin"])
     child.expect(rb"SessionId: ([\w-]+)")
@@ -355,6 +364,7 @@ def test_killed_plugin_leaves_no_session_behind(sandbox_env: Any) -> None:
     assert session_id in {s["SessionId"] for s in history}
 
 
+@pytest.mark.slow
 def test_sigterm_restores_the_terminal(sandbox_env: Any) -> None:
     connect = shlex.join([*SSM_TUI, "connect", linux_target(sandbox_env), "--plugin", "builtin"])
     child = spawn(["/bin/sh", "-c", f"stty -g; {connect}; echo rc=$?; stty -g"])
@@ -371,6 +381,7 @@ def test_sigterm_restores_the_terminal(sandbox_env: Any) -> None:
     child.expect(pexpect.EOF)
 
 
+@pytest.mark.slow
 def test_expired_credentials_are_explained(sandbox_env: Any) -> None:
     target = linux_target(sandbox_env)
     try:

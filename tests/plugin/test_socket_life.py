@@ -213,6 +213,7 @@ async def test_missing_ca_bundle_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
 # --- hostile frames at the client -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_hostile_frames_at_the_client_end_lose_nothing_and_hold_little() -> None:
     """Garbage, truncated, wrong-digest, 300 out-of-order 1 MiB and oversize frames."""
     async with FakeAgent() as agent:

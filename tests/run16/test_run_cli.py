@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.run16.conftest import WORLD, prod_instance
 
 
@@ -20,6 +22,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_a_filter_runs_on_every_matching_instance_across_regions(sandbox_env) -> None:  # type: ignore[no-untyped-def]
     done = _run(
         "--profile", "prod", "--regions", "eu-west-1", "--filter", "tag:Role=web", "--json",
@@ -42,6 +45,7 @@ def test_a_filter_runs_on_every_matching_instance_across_regions(sandbox_env) ->
         assert row["document"] == "AWS-RunShellScript"
 
 
+@pytest.mark.slow
 def test_the_table_and_a_failure_make_exit_status_one(sandbox_env) -> None:  # type: ignore[no-untyped-def]
     web1, windows = prod_instance("web-1"), prod_instance("win-ad-01")
     script = 'echo "line $AWS_SSM_INSTANCE_ID"; for n in 2 3 4 5; do echo "line $n"; done; exit 4'
@@ -56,6 +60,7 @@ def test_the_table_and_a_failure_make_exit_status_one(sandbox_env) -> None:  # t
     assert "0 of 2 instance(s) succeeded" in out
 
 
+@pytest.mark.slow
 def test_the_windows_instance_gets_powershell_and_offline_ones_are_reported(sandbox_env) -> None:  # type: ignore[no-untyped-def]
     done = _run("--profile", "prod", "win-ad-01", "batch-worker", "--json", "--", "echo hi")
     assert done.returncode == 1  # batch-worker is not connected: not everything succeeded
@@ -68,6 +73,7 @@ def test_the_windows_instance_gets_powershell_and_offline_ones_are_reported(sand
     )
 
 
+@pytest.mark.slow
 def test_bad_usage_is_a_message_not_a_traceback(sandbox_env) -> None:  # type: ignore[no-untyped-def]
     for args, message in [
         (("web-1",), "no script given"),

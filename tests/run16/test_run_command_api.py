@@ -118,6 +118,7 @@ def test_max_errors_stops_sending_to_the_rest(aws) -> None:  # type: ignore[no-u
     assert ssm.list_commands(CommandId=command_id)["Commands"][0]["Status"] == "Failed"
 
 
+@pytest.mark.slow
 def test_execution_timeout_and_cancel(aws) -> None:  # type: ignore[no-untyped-def]
     ssm = aws("ssm")
     web1, web2 = prod_instance("web-1"), prod_instance("web-2")

@@ -77,6 +77,7 @@ def _admin(sandbox: Any, payload: dict[str, Any]) -> dict[str, Any]:
         return json.loads(response.read())
 
 
+@pytest.mark.slow
 def test_ssh_runs_a_remote_command_as_the_platforms_user(aws) -> None:  # type: ignore[no-untyped-def]
     web1, api1 = prod_instance("web-1"), prod_instance("api-1")
     done = _cli("ssh", "--profile", "prod", "web-1", "-o", "BatchMode=yes",
@@ -100,6 +101,7 @@ def test_ssh_runs_a_remote_command_as_the_platforms_user(aws) -> None:  # type: 
     assert any(s["DocumentName"] == "AWS-StartSSHSession" for s in history)
 
 
+@pytest.mark.slow
 def test_ssh_config_makes_scp_and_sftp_copy_byte_exact(sandbox_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     config = tmp_path / "ssm-tui.ssh_config"
     done = _cli("ssh-config", "--profile", "prod", "--write", str(config))
@@ -132,6 +134,7 @@ def test_ssh_config_makes_scp_and_sftp_copy_byte_exact(sandbox_env, tmp_path: Pa
     assert (tmp_path / "down-sftp.bin").read_bytes() == payload
 
 
+@pytest.mark.slow
 def test_only_pushed_keys_for_that_user_get_in(aws, sandbox_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     web1 = prod_instance("web-1")
     key = new_key(tmp_path / "id_ed25519")
@@ -204,6 +207,7 @@ def test_the_right_zone_and_an_rsa_key_are_accepted(aws) -> None:  # type: ignor
     assert answer["Success"] is True and answer["RequestId"]
 
 
+@pytest.mark.slow
 def test_ssh_refuses_what_it_cannot_reach(sandbox_env) -> None:  # type: ignore[no-untyped-def]
     windows = _cli("ssh", "--profile", "prod", "win-ad-01", "true")
     assert windows.returncode == 255 and "Windows instance" in windows.stderr
@@ -213,6 +217,7 @@ def test_ssh_refuses_what_it_cannot_reach(sandbox_env) -> None:  # type: ignore[
         assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_cp_copies_both_ways_byte_exact(sandbox_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     payload = os.urandom(700_000) + bytes(range(256)) * 100
     source = tmp_path / "source.bin"

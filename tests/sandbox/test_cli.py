@@ -58,6 +58,7 @@ def test_cli_default_profile_comes_from_the_env_file(sandbox_env) -> None:
     assert json.loads(result.stdout)["Arn"] == "arn:aws:iam::111111111111:user/alice"
 
 
+@pytest.mark.slow
 def test_cli_start_session_without_plugin_ends_the_session(sandbox_env, tmp_path: Path) -> None:
     env = os.environ.copy()
     env["PATH"] = f"{tmp_path}:/usr/bin:/bin"
@@ -85,6 +86,7 @@ def test_cli_start_session_without_plugin_ends_the_session(sandbox_env, tmp_path
     assert {s["Status"] for s in sessions} == {"Terminated"}
 
 
+@pytest.mark.slow
 def test_cli_reports_throttling_and_expired_credentials(sandbox_env) -> None:
     env = os.environ.copy()
     env["AWS_MAX_ATTEMPTS"] = "1"  # this test's choice: see the error, not the retries

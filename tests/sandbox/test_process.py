@@ -31,6 +31,7 @@ def _child_env(home: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_large_fleet_pages_through_both_apis(tmp_path: Path, monkeypatch) -> None:
     count = 10_000
     with SandboxProcess(instances=count, env=_child_env(tmp_path / "home")) as sandbox:
@@ -148,6 +149,7 @@ def test_refuses_a_non_loopback_host() -> None:
     assert "loopback only" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_it_cleanly_with_no_child_left(
     tmp_path: Path, sig: signal.Signals, monkeypatch: pytest.MonkeyPatch

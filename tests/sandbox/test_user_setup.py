@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 
 from ssm_tui.demo import SandboxProcess
 
@@ -37,6 +38,7 @@ def _aws(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_the_sandbox_ignores_the_callers_aws_variables(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**_base_env(home), **CALLER}
@@ -48,6 +50,7 @@ def test_the_sandbox_ignores_the_callers_aws_variables(tmp_path: Path) -> None:
         assert ":assumed-role/" in json.loads(result.stdout)["Arn"]
 
 
+@pytest.mark.slow
 def test_the_demo_ignores_the_callers_aws_variables(tmp_path: Path) -> None:
     env = {**_base_env(tmp_path / "home"), **CALLER}
     child = pexpect.spawn(
@@ -69,6 +72,7 @@ def test_the_demo_ignores_the_callers_aws_variables(tmp_path: Path) -> None:
     assert child.exitstatus == 0
 
 
+@pytest.mark.slow
 def test_assumed_role_keys_cached_by_aws_cli_survive_a_restart(tmp_path: Path) -> None:
     home = tmp_path / "home"
     cache = home / ".aws" / "cli" / "cache"
@@ -88,6 +92,7 @@ def test_assumed_role_keys_cached_by_aws_cli_survive_a_restart(tmp_path: Path) -
     assert json.loads(cached.read_text())["Credentials"]["AccessKeyId"] == key  # the cached key
 
 
+@pytest.mark.slow
 def test_a_key_from_another_seed_is_refused(tmp_path: Path) -> None:
     home = tmp_path / "home"
     with SandboxProcess(seed=7, directory=tmp_path / "a", env=_base_env(home)) as first:

@@ -11,6 +11,7 @@ import asyncio
 import os
 
 import boto3
+import pytest
 from textual.widgets import Input
 
 from ssm_tui.store import Store
@@ -32,6 +33,7 @@ def table_text(fleet) -> str:  # noqa: ANN001
     return "\n".join(fleet.table.render_line(y).text for y in range(fleet.table.size.height))
 
 
+@pytest.mark.slow
 async def test_fleet_lists_every_profile_then_filters_and_switches(sandbox_env):
     app = SsmTuiApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -86,6 +88,7 @@ async def test_fleet_lists_every_profile_then_filters_and_switches(sandbox_env):
         assert Store().load_inventory()
 
 
+@pytest.mark.slow
 async def test_sessions_two_tabs_echo_resize_split_close_and_quit(sandbox_env):
     app = SsmTuiApp()
     pids: list[int] = []
@@ -203,6 +206,7 @@ async def open_first_linux_session(pilot, profile: str = "sandbox"):  # noqa: AN
     return screen, view
 
 
+@pytest.mark.slow
 async def test_login_command_and_reconnect_after_the_plugin_dies(sandbox_env, tmp_path):
     """The login command setting is typed on connect; a killed plugin → exit status, `r`."""
     settings = tmp_path / "ssm-tui.toml"
@@ -234,6 +238,7 @@ async def test_login_command_and_reconnect_after_the_plugin_dies(sandbox_env, tm
         del os.environ["SSM_TUI_CONFIG"]
 
 
+@pytest.mark.slow
 async def test_palette_switches_profile_and_document_picker_forwards_a_port(sandbox_env):
     app = SsmTuiApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -278,6 +283,7 @@ async def test_refresh_keeps_cursor_sort_and_filter(sandbox_env):
         assert (fleet.model.sort_column, fleet.model.query.text) == ("account", "prod")
 
 
+@pytest.mark.slow
 async def test_quit_during_start_session_ends_the_session_it_opened(sandbox_env):
     """StartSession is slow (3 s latency); ctrl+q while it is in flight: nothing stays Active."""
     app = SsmTuiApp()

@@ -25,6 +25,7 @@ def active_ids() -> set[str]:
     return {s["SessionId"] for s in ssm.describe_sessions(State="Active")["Sessions"]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_signal_ends_the_session_and_its_plugin(sandbox_env, signum):  # noqa: ANN001
     before = active_ids()
@@ -65,6 +66,7 @@ def test_signal_ends_the_session_and_its_plugin(sandbox_env, signum):  # noqa: A
     assert recorded[session_id].ended_at is not None
 
 
+@pytest.mark.slow
 def test_demo_starts_its_sandbox_and_stops_it_on_quit(tmp_path):  # noqa: ANN001
     """`ssm-tui --demo`: a sandbox child appears, the fleet lists, ctrl+q leaves nothing."""
     child = pexpect.spawn(

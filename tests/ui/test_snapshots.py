@@ -7,6 +7,7 @@ for the refresh (and the picker's account lookup) to finish. Update with `--snap
 
 from __future__ import annotations
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -31,6 +32,7 @@ def test_fleet(snap_compare, frozen_app):  # noqa: ANN001
     assert snap_compare(frozen_app(), terminal_size=SIZE, run_before=run_before)
 
 
+@pytest.mark.slow
 def test_filter(snap_compare, frozen_app):  # noqa: ANN001
     async def run_before(pilot: Pilot) -> None:
         fleet = await wait_for_fleet(pilot)
@@ -63,6 +65,7 @@ def test_help(snap_compare, frozen_app):  # noqa: ANN001
     assert snap_compare(frozen_app(), terminal_size=SIZE, run_before=run_before)
 
 
+@pytest.mark.slow
 def test_error_notification(snap_compare, frozen_app):  # noqa: ANN001
     async def run_before(pilot: Pilot) -> None:
         app = pilot.app
