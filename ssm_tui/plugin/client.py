@@ -240,11 +240,18 @@ class DataChannelClient:
         The wait is what keeps a paste streaming at the speed the acks come back without piling up
         unbounded memory.
         """
-        view = memoryview(bytes(data))
+        data = bytes(data)
+        size = self.chunk_size
         async with self._input_lock:  # one call's chunks stay contiguous (smux frames rely on it)
-            for start in range(0, len(view), self.chunk_size):
+            start = 0
+            while start < len(data):
                 await self._wait_window()
-                await self._send(payload_type, bytes(view[start : start + self.chunk_size]))
+                # every chunk the window has room for, as one batch of frames and one write
+                end = min(len(data), start + max(1, self.channel.room) * size)
+                await self._send_many(
+                    payload_type, [data[i : i + size] for i in range(start, end, size)]
+                )
+                start = end
 
     async def resize(self, cols: int, rows: int) -> None:
         """Tell the agent the terminal size (the remote pty gets it)."""
@@ -267,11 +274,14 @@ class DataChannelClient:
         return self._cipher is not None
 
     async def _send(self, payload_type: int, payload: bytes) -> None:
+        await self._send_many(payload_type, [payload])
+
+    async def _send_many(self, payload_type: int, payloads: list[bytes]) -> None:
         if self._closed.is_set():
             raise SessionError(str(self._error) if self._error else self._closed_reason())
         if self._cipher is not None:
-            payload = self._cipher.seal(payload_type, payload)
-        await self._write(self.channel.send(payload_type, payload))
+            payloads = [self._cipher.seal(payload_type, payload) for payload in payloads]
+        await self._write(self.channel.send_many(payload_type, payloads))
 
     async def _write(self, frames: list[bytes]) -> None:
         """Write frames; a dead socket loses nothing (the channel resends after a reconnect)."""
@@ -282,8 +292,10 @@ class DataChannelClient:
             return
         async with self._send_lock:
             try:
-                for frame in frames:
-                    await ws.send(frame)
+                if len(frames) == 1:
+                    await ws.send(frames[0])
+                else:
+                    await _send_batch(ws, frames)
             except websockets.ConnectionClosed:
                 pass
         if not self.channel.queued:
@@ -570,6 +582,21 @@ class DataChannelClient:
             if chunk is None:
                 return
             yield chunk
+
+
+async def _send_batch(ws: ClientConnection, frames: list[bytes]) -> None:
+    """Several binary messages in one write to the socket, not one system call each.
+
+    `send_context` is websockets' own frame for writing through its Sans-I/O protocol (see its
+    docstring): it checks the state on entry and drains (flow control) on exit; the frames are
+    queued on the protocol, then handed to the transport as one buffer.
+    """
+    async with ws.send_context():
+        protocol = ws.protocol
+        for frame in frames:
+            protocol.send_binary(frame)
+        # (b"" in that list is websockets' half-close marker, queued only after a close frame)
+        ws.transport.writelines([data for data in protocol.data_to_send() if data])
 
 
 def _drop_reason(ws: ClientConnection) -> str:
