@@ -72,6 +72,8 @@ ConnectOptionsFn = Callable[[str], Awaitable[dict[str, Any]]]
 """Keyword arguments for `websockets.connect` for one dial of a URL (ssl, proxy, headers)."""
 StatusFn = Callable[[str], None]
 """Receives status lines for the user ("reconnecting…", "reconnected")."""
+StateFn = Callable[[str, str], None]
+"""Receives (state, why) when the connection state changes: "reconnecting", then "connected"."""
 
 
 class SessionError(m.ProtocolError):
@@ -108,6 +110,7 @@ class DataChannelClient:
         generate_data_key: DataKeyFn | None = None,
         connect_options: ConnectOptionsFn | None = None,
         on_status: StatusFn | None = None,
+        on_state: StateFn | None = None,
         reconnect_budget: float = rc.RECONNECT_BUDGET,
         refused_budget: float = rc.REFUSED_BUDGET,
         first_open_budget: float = rc.FIRST_OPEN_BUDGET,
@@ -130,6 +133,7 @@ class DataChannelClient:
         self._cipher: crypto.SessionCipher | None = None
         self._connect_options = connect_options
         self._on_status = on_status
+        self._on_state = on_state
         self.reconnect_budget = reconnect_budget
         self.refused_budget = refused_budget
         self.first_open_budget = first_open_budget
@@ -362,6 +366,8 @@ class DataChannelClient:
         attempts = rc.Attempts(budget=self.reconnect_budget, refused_budget=self.refused_budget)
         attempts.status_due(reason)
         self._status(f"reconnecting… ({reason})")
+        if self._on_state is not None:
+            self._on_state("reconnecting", reason)
         delays = self.backoff.delays()
         while True:
             try:
@@ -377,6 +383,8 @@ class DataChannelClient:
                 await self._open(url, token)
                 self.reconnects += 1
                 self._status(f"reconnected after {attempts.elapsed():.1f} s")
+                if self._on_state is not None:
+                    self._on_state("connected", f"reconnected after {attempts.elapsed():.1f} s")
                 return
             except (SessionError, asyncio.CancelledError):
                 raise
