@@ -19,18 +19,13 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _timed(argv: list[str], env: dict[str, str], **kwargs: object) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, env=env, check=True, **kwargs)  # type: ignore[call-overload]
-    return time.perf_counter() - start
+from _timing import bench_sandbox, timed  # noqa: E402  (benchmarks/_timing.py)
 
 
 def _free_port() -> int:
@@ -48,15 +43,8 @@ def main() -> int:
     import boto3
 
     from ssm_tui.aws.ssh import new_key
-    from ssm_tui.demo import SandboxProcess
 
-    scratch = Path(tempfile.mkdtemp(prefix="ssm-tui-bench-cp-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["HOME"] = str(scratch / "home")
-    sandbox = SandboxProcess(directory=scratch / "sandbox", env=env).start(timeout=60)
-    try:
-        env.update(sandbox.env)
-        os.environ.update(sandbox.env)
+    with bench_sandbox("ssm-tui-bench-cp-") as (_sandbox, scratch, env):
         size = options.mb * 1024 * 1024
         payload = scratch / "payload.bin"
         with payload.open("wb") as handle:
@@ -75,7 +63,7 @@ def main() -> int:
         cp_times, scp_times, channel_times = [], [], []
         for _ in range(options.runs):
             cp_times.append(
-                _timed([*cli, "cp", "--profile", "prod", str(payload), f"{web1}:bench-cp.bin"], env)
+                timed([*cli, "cp", "--profile", "prod", str(payload), f"{web1}:bench-cp.bin"], env)
             )
             port = _free_port()
             ports = json.dumps({"portNumber": ["22"], "localPortNumber": [str(port)]})
@@ -96,7 +84,7 @@ def main() -> int:
                     InstanceId=web1, InstanceOSUser="ec2-user", SSHPublicKey=public
                 )
                 scp_times.append(
-                    _timed(
+                    timed(
                         [
                             "scp",
                             "-q",
@@ -122,7 +110,7 @@ def main() -> int:
                 forward.terminate()
                 forward.wait(10)
             channel_times.append(
-                _timed(
+                timed(
                     [
                         *cli,
                         "connect",
@@ -147,8 +135,6 @@ def main() -> int:
                   f"runs {', '.join(f'{t:.2f}' for t in times)}")  # fmt: skip
         cp, scp, channel = (statistics.median(t) for _, t in rows)
         print(f"cp / scp time ratio {cp / scp:.2f}; cp / data channel {cp / channel:.2f}")
-    finally:
-        sandbox.stop()
     return 0
 
 

@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -26,7 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _timing import alternate, bench_sandbox  # noqa: E402  (benchmarks/_timing.py)
+
 from ssm_tui.demo import SandboxProcess  # noqa: E402
+from tests.clients import Sink, client_for  # noqa: E402
 
 PASTE = 1 << 20
 
@@ -43,38 +44,13 @@ def _kms(box: SandboxProcess, enabled: bool) -> None:
         response.read()
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.changed = asyncio.Event()
-
-    def __call__(self, ptype: int, payload: bytes) -> None:
-        self.data += payload
-        self.changed.set()
-
-    async def wait_for(self, needle: bytes, start: int = 0) -> None:
-        while self.data.find(needle, start) < 0:
-            self.changed.clear()
-            await self.changed.wait()
-
-
 async def one_session(target: str, mb: int) -> dict[str, float]:
     import boto3
-
-    from ssm_tui.plugin.client import DataChannelClient
-    from ssm_tui.plugin.main import make_data_key
 
     ssm = boto3.Session(profile_name="sandbox").client("ssm")
     started = ssm.start_session(Target=target)
     sink = Sink()
-    client = DataChannelClient(
-        started["StreamUrl"],
-        started["TokenValue"],
-        session_id=started["SessionId"],
-        target_id=target,
-        generate_data_key=make_data_key("sandbox", "us-east-1"),
-        on_output=sink,
-    )
+    client = client_for(started, target, on_output=sink)
     t0 = time.perf_counter()
     async with client:
         await client.wait_ready()
@@ -108,13 +84,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--mb", type=int, default=4)
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="ssm-tui-kms-bench-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["HOME"] = str(base / "home")
-    box = SandboxProcess(instances=4, directory=base / "files", env=env)
-    box.start(timeout=60)
-    try:
-        os.environ.update(box.env)
+    with bench_sandbox("ssm-tui-kms-bench-", folder="files", instances=4) as (box, _, _env):
         import boto3
 
         ssm = boto3.Session(profile_name="sandbox").client("ssm")
@@ -124,16 +94,15 @@ def main() -> int:
             for i in infos
             if i["PingStatus"] == "Online" and i["PlatformType"] == "Linux"
         )[0]
-        results: dict[bool, list[dict[str, float]]] = {False: [], True: []}
         asyncio.run(one_session(target, 1))  # warm up imports and the sandbox
-        for _ in range(args.runs):
-            for encrypted in (False, True):
-                _kms(box, encrypted)
-                result = asyncio.run(one_session(target, args.mb))
-                assert bool(result["encrypted"]) == encrypted
-                results[encrypted].append(result)
-    finally:
-        box.stop()
+
+        def run(encrypted: bool) -> dict[str, float]:
+            _kms(box, encrypted)
+            result = asyncio.run(one_session(target, args.mb))
+            assert bool(result["encrypted"]) == encrypted
+            return result
+
+        results = alternate(args.runs, {False: lambda: run(False), True: lambda: run(True)})
     print(f"{args.runs} runs each, {args.mb} MB of seq output, {PASTE >> 20} MB paste")
     print(f"{'':12} {'plain':>10} {'kms':>10} {'kms/plain':>10}")
     for key, label, unit in (

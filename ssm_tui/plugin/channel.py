@@ -32,7 +32,9 @@ Receiving:
                       messages, then any non-sequenced message (channel_closed, publication...)
                       as it arrives. Acks are consumed here and never delivered.
     - seq == expected: acked, delivered, then buffered successors are drained (not re-acked: they
-      were acked when they arrived).
+      were acked when they arrived). With `ack_on_arrival=False` (the agent's order: its
+      `handleStreamDataMessage` processes the message, e.g. writes it to the pty, and only then
+      acks it) the ack is left to the caller: `result.ack_after`.
     - seq > expected: acked and kept in the reorder buffer (up to `max_buffer` messages and
       `max_buffer_bytes` of payload; beyond either it is dropped unacked, and the peer's
       retransmission brings it back later). The byte cap is what bounds memory: a hostile or
@@ -54,6 +56,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypedDict, Unpack
 
@@ -64,10 +67,9 @@ from ssm_tui.plugin.messages import (
     ClientMessage,
     MessageFlag,
     ProtocolError,
-    encode,
-    make_ack,
+    encode_ack,
+    encode_stream,
     parse_ack,
-    stream_message,
 )
 
 INITIAL_RTT = 0.1
@@ -105,6 +107,9 @@ class Received:
 
     send: list[bytes] = field(default_factory=list)
     deliver: list[ClientMessage] = field(default_factory=list)
+    ack_after: ClientMessage | None = None
+    """With `ack_on_arrival` off: the in-order message whose ack the caller sends once it has
+    handled it (`encode_ack(msg)`), as the agent does."""
 
 
 def _now(now: float | None) -> float:
@@ -136,6 +141,7 @@ class Channel:
         max_buffer: int = MAX_BUFFER,
         max_buffer_bytes: int = MAX_BUFFER_BYTES,
         max_attempts: int = MAX_ATTEMPTS,
+        ack_on_arrival: bool = True,
     ) -> None:
         if window < 1:
             raise ValueError("window must be at least 1")
@@ -147,6 +153,7 @@ class Channel:
         self.max_buffer = max_buffer
         self.max_buffer_bytes = max_buffer_bytes
         self.max_attempts = max_attempts
+        self.ack_on_arrival = ack_on_arrival
         # outgoing
         self.next_seq = 0
         self._in_flight: dict[int, _Outgoing] = {}  # insertion order == seq order
@@ -191,13 +198,29 @@ class Channel:
         """Everything sent has been acked."""
         return not self._in_flight and not self._waiting
 
+    @property
+    def room(self) -> int:
+        """Messages that would go out at once (the window's free places, minus those waiting)."""
+        return max(0, self.window - len(self._in_flight) - len(self._waiting))
+
     def send(self, payload_type: int, payload: bytes, now: float | None = None) -> list[bytes]:
         """Queue one sequenced message; return the frames that may be written now."""
-        seq = self.next_seq
-        self.next_seq += 1
-        flags = self.first_flags if seq == 0 else 0
-        frame = encode(stream_message(self.outgoing_type, seq, payload_type, payload, flags))
-        self._waiting.append(_Outgoing(seq, frame))
+        return self.send_many(payload_type, (payload,), now)
+
+    def send_many(
+        self, payload_type: int, payloads: Iterable[bytes], now: float | None = None
+    ) -> list[bytes]:
+        """Queue several messages of one payload type, in order; the frames to write now.
+
+        One call for a paste's worth of chunks: the caller writes the frames in one batch.
+        """
+        kind = self.outgoing_type
+        waiting = self._waiting
+        for payload in payloads:
+            seq = self.next_seq
+            self.next_seq = seq + 1
+            flags = self.first_flags if seq == 0 else 0
+            waiting.append(_Outgoing(seq, encode_stream(kind, seq, payload_type, payload, flags)))
         return self._fill_window(_now(now))
 
     def _fill_window(self, now: float) -> list[bytes]:
@@ -269,7 +292,7 @@ class Channel:
         if seq < self.expected_seq or seq in self._reorder:
             self.duplicates += 1
             if self.reack_duplicates:
-                result.send.append(encode(make_ack(msg)))
+                result.send.append(encode_ack(msg))
             return result
         if seq > self.expected_seq:
             cost = len(msg.payload) + BUFFER_ENTRY_OVERHEAD
@@ -279,11 +302,14 @@ class Channel:
             ):
                 self._reorder[seq] = msg
                 self.buffered_bytes += cost
-                result.send.append(encode(make_ack(msg)))
+                result.send.append(encode_ack(msg))
             else:
                 self.refused += 1
             return result
-        result.send.append(encode(make_ack(msg)))
+        if self.ack_on_arrival:
+            result.send.append(encode_ack(msg))
+        else:
+            result.ack_after = msg
         result.deliver.append(msg)
         self.expected_seq += 1
         while self.expected_seq in self._reorder:

@@ -72,6 +72,8 @@ ConnectOptionsFn = Callable[[str], Awaitable[dict[str, Any]]]
 """Keyword arguments for `websockets.connect` for one dial of a URL (ssl, proxy, headers)."""
 StatusFn = Callable[[str], None]
 """Receives status lines for the user ("reconnecting…", "reconnected")."""
+StateFn = Callable[[str, str], None]
+"""Receives (state, why) when the connection state changes: "reconnecting", then "connected"."""
 
 
 class SessionError(m.ProtocolError):
@@ -108,6 +110,7 @@ class DataChannelClient:
         generate_data_key: DataKeyFn | None = None,
         connect_options: ConnectOptionsFn | None = None,
         on_status: StatusFn | None = None,
+        on_state: StateFn | None = None,
         reconnect_budget: float = rc.RECONNECT_BUDGET,
         refused_budget: float = rc.REFUSED_BUDGET,
         first_open_budget: float = rc.FIRST_OPEN_BUDGET,
@@ -130,6 +133,7 @@ class DataChannelClient:
         self._cipher: crypto.SessionCipher | None = None
         self._connect_options = connect_options
         self._on_status = on_status
+        self._on_state = on_state
         self.reconnect_budget = reconnect_budget
         self.refused_budget = refused_budget
         self.first_open_budget = first_open_budget
@@ -240,11 +244,18 @@ class DataChannelClient:
         The wait is what keeps a paste streaming at the speed the acks come back without piling up
         unbounded memory.
         """
-        view = memoryview(bytes(data))
+        data = bytes(data)
+        size = self.chunk_size
         async with self._input_lock:  # one call's chunks stay contiguous (smux frames rely on it)
-            for start in range(0, len(view), self.chunk_size):
+            start = 0
+            while start < len(data):
                 await self._wait_window()
-                await self._send(payload_type, bytes(view[start : start + self.chunk_size]))
+                # every chunk the window has room for, as one batch of frames and one write
+                end = min(len(data), start + max(1, self.channel.room) * size)
+                await self._send_many(
+                    payload_type, [data[i : i + size] for i in range(start, end, size)]
+                )
+                start = end
 
     async def resize(self, cols: int, rows: int) -> None:
         """Tell the agent the terminal size (the remote pty gets it)."""
@@ -267,11 +278,14 @@ class DataChannelClient:
         return self._cipher is not None
 
     async def _send(self, payload_type: int, payload: bytes) -> None:
+        await self._send_many(payload_type, [payload])
+
+    async def _send_many(self, payload_type: int, payloads: list[bytes]) -> None:
         if self._closed.is_set():
             raise SessionError(str(self._error) if self._error else self._closed_reason())
         if self._cipher is not None:
-            payload = self._cipher.seal(payload_type, payload)
-        await self._write(self.channel.send(payload_type, payload))
+            payloads = [self._cipher.seal(payload_type, payload) for payload in payloads]
+        await self._write(self.channel.send_many(payload_type, payloads))
 
     async def _write(self, frames: list[bytes]) -> None:
         """Write frames; a dead socket loses nothing (the channel resends after a reconnect)."""
@@ -282,8 +296,10 @@ class DataChannelClient:
             return
         async with self._send_lock:
             try:
-                for frame in frames:
-                    await ws.send(frame)
+                if len(frames) == 1:
+                    await ws.send(frames[0])
+                else:
+                    await _send_batch(ws, frames)
             except websockets.ConnectionClosed:
                 pass
         if not self.channel.queued:
@@ -350,6 +366,8 @@ class DataChannelClient:
         attempts = rc.Attempts(budget=self.reconnect_budget, refused_budget=self.refused_budget)
         attempts.status_due(reason)
         self._status(f"reconnecting… ({reason})")
+        if self._on_state is not None:
+            self._on_state("reconnecting", reason)
         delays = self.backoff.delays()
         while True:
             try:
@@ -365,6 +383,8 @@ class DataChannelClient:
                 await self._open(url, token)
                 self.reconnects += 1
                 self._status(f"reconnected after {attempts.elapsed():.1f} s")
+                if self._on_state is not None:
+                    self._on_state("connected", f"reconnected after {attempts.elapsed():.1f} s")
                 return
             except (SessionError, asyncio.CancelledError):
                 raise
@@ -570,6 +590,21 @@ class DataChannelClient:
             if chunk is None:
                 return
             yield chunk
+
+
+async def _send_batch(ws: ClientConnection, frames: list[bytes]) -> None:
+    """Several binary messages in one write to the socket, not one system call each.
+
+    `send_context` is websockets' own frame for writing through its Sans-I/O protocol (see its
+    docstring): it checks the state on entry and drains (flow control) on exit; the frames are
+    queued on the protocol, then handed to the transport as one buffer.
+    """
+    async with ws.send_context():
+        protocol = ws.protocol
+        for frame in frames:
+            protocol.send_binary(frame)
+        # (b"" in that list is websockets' half-close marker, queued only after a close frame)
+        ws.transport.writelines([data for data in protocol.data_to_send() if data])
 
 
 def _drop_reason(ws: ClientConnection) -> str:

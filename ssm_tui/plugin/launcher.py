@@ -52,6 +52,9 @@ class PluginLaunch:
     pass_fds: tuple[int, ...] = ()
     """Descriptors the child must inherit (the response pipe); the parent's copies are
     closed by `close()` once the child started, or when the launch is abandoned."""
+    status_fd: int | None = None
+    """Ours, when asked for (`plugin_command(status=True)`): the read end of the plugin's
+    connection-state pipe (`plugin/status.py`); whoever takes it closes it, else `close()`."""
 
     @property
     def argv(self) -> list[str]:
@@ -64,6 +67,8 @@ class PluginLaunch:
     def close(self) -> None:
         """Close the parent's copies of `pass_fds` (idempotent)."""
         fds, self.pass_fds = self.pass_fds, ()
+        if self.status_fd is not None:
+            fds, self.status_fd = (*fds, self.status_fd), None
         for fd in fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -115,12 +120,17 @@ def response_pipe(response: str) -> int:
 
 
 def plugin_command(
-    started: StartedSession, plugin: str | None = None, *, token_pipe: bool = True
+    started: StartedSession,
+    plugin: str | None = None,
+    *,
+    token_pipe: bool = True,
+    status: bool = False,
 ) -> PluginLaunch:
     """How to run `started` with the chosen plugin; the token is never on argv.
 
     Ours reads the response from a pipe (`token_pipe`, the default) or, with
-    `token_pipe=False`, from the environment as the official plugin does.
+    `token_pipe=False`, from the environment as the official plugin does. With `status`, ours
+    also reports its connection state on a pipe (`launch.status_fd`, `plugin/status.py`).
     """
     request: dict[str, object] = {"Target": started.target}
     if started.document_name:
@@ -140,5 +150,13 @@ def plugin_command(
     rest = [started.region, "StartSession", started.profile, json.dumps(request), endpoint]
     if builtin and token_pipe:
         fd = response_pipe(response)
-        return PluginLaunch(command, [f"{RESPONSE_FD_PREFIX}{fd}", *rest], {}, True, (fd,))
-    return PluginLaunch(command, [RESPONSE_ENV, *rest], {RESPONSE_ENV: response}, builtin)
+        launch = PluginLaunch(command, [f"{RESPONSE_FD_PREFIX}{fd}", *rest], {}, True, (fd,))
+    else:
+        launch = PluginLaunch(command, [RESPONSE_ENV, *rest], {RESPONSE_ENV: response}, builtin)
+    if builtin and status:
+        from ssm_tui.plugin.status import STATUS_FD_ENV, status_pipe
+
+        launch.status_fd, write_end = status_pipe()
+        launch.pass_fds = (*launch.pass_fds, write_end)
+        launch.env[STATUS_FD_ENV] = str(write_end)
+    return launch

@@ -16,8 +16,9 @@ Differences from the official plugin, on purpose:
 - the exit status is the remote command's when the agent sends one (NonInteractiveCommands),
   255 when the session could not be opened or continued, 128+N when killed by signal N;
 - status lines go to stderr, so stdout carries only the session's output;
-- a dropped socket is resumed for minutes, not seconds, with "reconnecting…" on stderr (the
-  pane of the app shows it), and the session ends within seconds when the endpoint is gone;
+- a dropped socket is resumed for minutes, not seconds, with "reconnecting…" on stderr (or, run
+  by the app, on its status pipe for the pane's label: `status.py`), and the session ends
+  within seconds when the endpoint is gone;
 - the `~.` `~?` `~~` `~-` escapes of the newest plugin work only when stdin is a terminal.
 """
 
@@ -35,6 +36,7 @@ from typing import Any
 from ssm_tui.plugin import escapes, portforward
 from ssm_tui.plugin.client import CLIENT_VERSION, DataChannelClient, SessionError
 from ssm_tui.plugin.messages import PORT_SESSION_TYPE, PayloadFlag, PayloadType
+from ssm_tui.plugin.status import StatusWriter
 from ssm_tui.plugin.terminal import StdinReader, raw_mode, terminal_size, write_all
 
 ENV_PREFIX = "AWS_SSM_START_SESSION_RESPONSE"
@@ -218,7 +220,7 @@ def make_connect_options(profile: str, region: str) -> Callable[[str], Any]:
 
 
 def connection_status(text: str) -> None:
-    """Reconnection progress, on its own line (the pane of the app shows stderr too)."""
+    """Reconnection progress, on its own line of stderr (a terminal's user sees it there)."""
     status(f"\n[ssm-tui-plugin: {text}]\n")
 
 
@@ -235,6 +237,9 @@ async def run_session(
     """Run one session to its end; return the process exit status."""
     session_id = response["SessionId"]
     router = OutputRouter()
+    # Run by the app: the state goes to its pane label on a pipe of its own, and nothing is
+    # written over the session's screen (`plugin/status.py`).
+    state_pipe = StatusWriter.from_environment()
     client = DataChannelClient(
         response["StreamUrl"],
         response["TokenValue"],
@@ -246,7 +251,8 @@ async def run_session(
         target_id=str(request.get("Target") or ""),
         generate_data_key=make_data_key(profile, region),
         connect_options=make_connect_options(profile, region),
-        on_status=connection_status,
+        on_status=connection_status if state_pipe is None else None,
+        on_state=state_pipe.write if state_pipe is not None else None,
     )
     terminate = make_terminate(session_id, profile, region, endpoint)
     loop = asyncio.get_running_loop()
@@ -279,6 +285,8 @@ async def run_session(
         return EXIT_FAILURE
     finally:
         await client.close()
+        if state_pipe is not None:
+            state_pipe.close()
         for signum in (signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
 

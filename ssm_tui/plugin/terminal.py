@@ -93,8 +93,23 @@ class StdinReader:
         finally:
             loop.remove_reader(self.fd)
         try:
-            return os.read(self.fd, READ_SIZE)
+            data = os.read(self.fd, READ_SIZE)
         except OSError as exc:
             if exc.errno == errno.EIO:  # the terminal went away (hangup)
                 return b""
             raise
+        return self._more(data) if data else data
+
+    def _more(self, data: bytes) -> bytes:
+        """Whatever else is already waiting, up to READ_SIZE: a terminal hands a paste over a
+        few KB per read, and each read would otherwise become its own batch of messages."""
+        parts = [data]
+        size = len(data)
+        with contextlib.suppress(OSError):
+            while size < READ_SIZE and select.select([self.fd], [], [], 0)[0]:
+                more = os.read(self.fd, READ_SIZE - size)
+                if not more:
+                    break  # end of input: the next read() reports it
+                parts.append(more)
+                size += len(more)
+        return b"".join(parts) if len(parts) > 1 else data

@@ -47,6 +47,7 @@ from ssm_tui.plugin.messages import (
     channel_closed_message,
     decode,
     encode,
+    encode_ack,
     exit_code_payload,
     flag_payload,
     handshake_complete_payload,
@@ -284,7 +285,14 @@ class SessionRuntime:
         self.context = context
         self.plan = plan_for(session)
         self.encryption = kms.for_session(session, self.plan.session_type)
-        self.channel = Channel.for_server(window=WINDOW)
+        # The agent acks an input message after handling it (a pty write that blocks while
+        # the pty is full), not on arrival: `receive` sends each ack once the shell took it.
+        self.channel = Channel.for_server(window=WINDOW, ack_on_arrival=False)
+        self._unwritten: deque[ClientMessage] = deque()
+        """In-order input behind bytes the pty has not taken: the head is handled, its ack
+        waits; the rest wait to be handled (the agent handles one message at a time)."""
+        self._ack_pending: set[int] = set()
+        """Input received in order and not acked yet (acked once handled)."""
         self.connection: Connection | None = None
         self.transcript: Transcript | None = None if self.plan.is_port else Transcript()
         self.size: tuple[int, int] | None = None
@@ -399,20 +407,82 @@ class SessionRuntime:
     # -- incoming --
 
     def receive(self, connection: Connection, frame: bytes) -> None:
-        """One frame from the client: ack it, deliver in order, act on it."""
+        """One frame from the client: deliver in order, act on it, ack it (in the agent's order).
+
+        In-order input is handled first and acked after: while the pty has not taken a message's
+        bytes (its child is not reading), that message and the ones after it wait, unacked, so
+        the client sees the agent's back-pressure (no ack, then its own resends) instead of a
+        sandbox that acks what the shell never read. Acks and the client's other messages are
+        still read meanwhile: unlike the agent, our output has a window, and it must not stall
+        behind input the shell is not reading.
+        """
         try:
             msg = decode(frame)
             result = self.channel.receive(msg)
         except ProtocolError as exc:
             log.info("session %s: dropped a frame: %s", self.session.session_id, exc)
             return
-        connection.push(result.send)
         self.last_activity = time.monotonic()  # input or acks: the session is in use
         if msg.message_type == ACKNOWLEDGE:
+            connection.push(result.send)
             self._acked.set()
             self._maybe_resume()
+            return
+        if result.ack_after is not None:
+            self._ack_pending.add(result.ack_after.sequence_number)
+        elif not result.deliver and msg.sequence_number in self._ack_pending:
+            result.send.clear()  # a resend of input still waiting for the pty: acked when written
+        connection.push(result.send)
         for delivered in result.deliver:
-            self._handle(delivered)
+            self._deliver(delivered)
+
+    def _deliver(self, msg: ClientMessage) -> None:
+        """Handle one in-order message now, or queue it behind input the pty has not taken."""
+        if self._unwritten:
+            self._unwritten.append(msg)
+            return
+        self._handle(msg)
+        if self._pty_full(msg):
+            self._unwritten.append(msg)  # handled; its ack waits until the pty has it all
+            self._spawn(self._drain_unwritten())
+        else:
+            self._ack_handled(msg)
+
+    def _pty_full(self, msg: ClientMessage) -> bool:
+        shell = self._shell
+        return (
+            msg.payload_type == PayloadType.OUTPUT
+            and isinstance(shell, PtyShell)
+            and shell.unwritten > 0
+        )
+
+    def _ack_handled(self, msg: ClientMessage) -> None:
+        seq = msg.sequence_number
+        if seq in self._ack_pending:
+            self._ack_pending.discard(seq)
+            if self.connection is not None:
+                self.connection.push([encode_ack(msg)])
+
+    async def _drain_unwritten(self) -> None:
+        """Wait until the pty took what was handled, ack that, handle what queued meanwhile.
+
+        What queued is handled as one batch (the pty's buffer takes it in order), so a paste
+        into a slow reader costs a wake-up per pty drain, not one per message.
+        """
+        waiting = self._unwritten
+        handled = 1  # the head was handled by `_deliver`
+        while True:
+            shell = self._shell
+            pending = shell.drained() if isinstance(shell, PtyShell) else None
+            if pending is not None:
+                await pending
+            for _ in range(handled):
+                self._ack_handled(waiting.popleft())
+            if not waiting:
+                return
+            for msg in waiting:
+                self._handle(msg)
+            handled = len(waiting)
 
     def _handle(self, msg: ClientMessage) -> None:
         if msg.message_type != INPUT_STREAM_DATA or self.ending:

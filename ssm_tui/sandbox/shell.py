@@ -245,6 +245,7 @@ class PtyShell:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pidfd: int | None = None
         self._pending_write = bytearray()
+        self._drained_waiters: list[asyncio.Future[None]] = []
         self._carry = b""
         self._reading = False
         self._paused = False
@@ -314,6 +315,32 @@ class PtyShell:
         del self._pending_write[:written]
         if not self._pending_write:
             self._loop.remove_writer(fd)
+            self._wake_drained()
+
+    @property
+    def unwritten(self) -> int:
+        """Bytes written to us that the pty has not taken yet (its child is not reading)."""
+        return 0 if self._finished else len(self._pending_write)
+
+    def drained(self) -> asyncio.Future[None] | None:
+        """None when the pty has taken every byte written; else a future set once it has.
+
+        The agent writes input to the pty with a blocking write and acks the message only
+        after it returns (`shell_unix.go` InputStreamMessageHandler, `datachannel.go`
+        handleStreamDataMessage): the runtime waits on this before acking.
+        """
+        if not self._pending_write or self._finished:
+            return None
+        assert self._loop is not None
+        waiter = self._loop.create_future()
+        self._drained_waiters.append(waiter)
+        return waiter
+
+    def _wake_drained(self) -> None:
+        waiters, self._drained_waiters = self._drained_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def resize(self, rows: int, cols: int) -> None:
         """Set the pty's window size; the kernel sends SIGWINCH to the foreground job."""
@@ -461,6 +488,7 @@ class PtyShell:
         if self._pending_write:
             self._loop.remove_writer(fd)
             self._pending_write.clear()
+        self._wake_drained()  # the child is gone: nothing will take the rest
         if self._pidfd is not None:
             with contextlib.suppress(OSError):
                 self._loop.remove_reader(self._pidfd)
@@ -495,6 +523,7 @@ class PtyShell:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self._process.pid, 0)
             self._finished = True
+            self._wake_drained()
             if self._pidfd is not None:
                 with contextlib.suppress(OSError):
                     os.close(self._pidfd)

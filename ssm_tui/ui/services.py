@@ -349,7 +349,7 @@ class Services:
 
         setting = getattr(self.get_settings(), "plugin", "auto")
         choice = {"auto": None, "builtin": BUILTIN, "official": OFFICIAL_NAME}.get(setting)
-        return plugin_command(started, plugin=choice)
+        return plugin_command(started, plugin=choice, status=True)  # ours: the pane's label
 
     def record_start(self, started: StartedSession, account_id: str, plugin: str) -> None:
         store = self.get_store()

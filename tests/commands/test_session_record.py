@@ -32,16 +32,12 @@ async def test_app_records_no_made_up_status_for_shell_tabs(sandbox_env: Any) ->
     """`exit 7` in a shell tab recorded 0 (the plugin's), closing a tab recorded 143."""
     from ssm_tui.ui.app import SsmTuiApp
     from ssm_tui.ui.widgets.session_view import SessionView
-    from tests.ui.conftest import main_screen, wait_for_fleet, wait_until
+    from tests.app_steps import show_linux_instances
+    from tests.ui.conftest import wait_until
 
     app = SsmTuiApp()
     async with app.run_test(size=(140, 40)) as pilot:
-        fleet = await wait_for_fleet(pilot)
-        screen = main_screen(app)
-        await pilot.press(str([p.name for p in screen.profiles].index("sandbox") + 1))
-        await wait_until(pilot, lambda: not fleet._refreshing, "refresh")
-        await pilot.press("slash", *"platform:linux", "enter")
-        await wait_until(pilot, lambda: fleet.table.row_count >= 1, "a Linux instance")
+        _fleet, screen = await show_linux_instances(pilot)
         await pilot.press("enter")
         await wait_until(pilot, lambda: len(screen.query(SessionView)) == 1, "tab 1")
         one = screen.query(SessionView).first()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
+import pytest
+
+from ssm_tui.plugin.channel import Channel
 from ssm_tui.plugin.messages import PayloadType
 from tests.datachannel.harness import ProtocolClient, ServerHarness
 
@@ -60,3 +64,36 @@ async def test_non_interactive_output_has_no_carriage_returns(server: ServerHarn
     await client.pump(lambda: client.closed is not None)
     stdout = b"".join(p for kind, p in client.payloads if kind == PayloadType.OUTPUT)
     assert stdout == b"one\ntwo\n"
+
+
+async def test_input_is_acked_only_once_the_pty_has_taken_it(
+    server: ServerHarness, tmp_path: Path
+) -> None:
+    """The agent writes input to the pty (a blocking write) and acks it after: while nothing
+    reads the pty, input stays unacked, resends included (`datachannel.go`
+    handleStreamDataMessage, `shell_unix.go` InputStreamMessageHandler)."""
+    go = tmp_path / "go"
+    size = 400 * 1024  # far beyond what a pty buffers
+    session = server.new_session()
+    client = await ProtocolClient.open(
+        server.stream_url(session), session.token, channel=Channel.for_client(window=1024)
+    )
+    try:
+        await client.wait_for_output(b"$ ")
+        await client.type(
+            f"stty raw -echo; until [ -e {go} ]; do sleep 0.1; done; "
+            f"head -c {size} >/dev/null; stty sane; echo TA''KEN\r"
+        )
+        await client.pump(lambda: client.channel.idle)
+        for _ in range(size // 1024):
+            await client.type(b"x" * 1024)
+        with pytest.raises(TimeoutError):  # nobody reads the pty: the acks stop
+            await client.pump(lambda: client.channel.idle, timeout=3)
+        assert client.channel.unacked > 0
+        assert client.channel.retransmissions > 0  # and the resends were not acked either
+        go.touch()
+        await client.wait_for_output(b"TAKEN", timeout=60)
+        await client.pump(lambda: client.channel.idle)
+    finally:
+        await client.close()
+        server.registry.terminate(session.session_id)

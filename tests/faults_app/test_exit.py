@@ -15,55 +15,23 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 
-import boto3
 import pexpect
 import pytest
 
-from tests.procs import alive, descendants
+from tests.app_in_pty import active_ids, spawn_app, wait_gone
+from tests.app_in_pty import open_shell as open_shell_in
+from tests.procs import alive
 
 EXIT_DEADLINE = 30.0
 
 
-def active_ids() -> set[str]:
-    ssm = boto3.Session(profile_name="sandbox", region_name="us-east-1").client("ssm")
-    return {s["SessionId"] for s in ssm.describe_sessions(State="Active")["Sessions"]}
-
-
 def open_shell() -> tuple[pexpect.spawn, set[str], set[int]]:
     """`ssm-tui` in a pty with a shell tab on the first Linux instance: (app, opened, plugins)."""
-    before = active_ids()
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "ssm_tui.cli"],
-        env=dict(os.environ),
-        dimensions=(40, 140),
-        timeout=30,
-        encoding="utf-8",
-        codec_errors="replace",
-    )
-    child.expect("up to date")
-    for keys in ("4", "/", "platform:linux", "\r", "\r"):
-        child.send(keys)
-        child.expect([pexpect.TIMEOUT], timeout=0.7)
-    child.expect("ssm-user@")
-    deadline = time.monotonic() + 30
-    while not (active_ids() - before) and time.monotonic() < deadline:
-        child.expect([pexpect.TIMEOUT], timeout=0.2)
-    opened = active_ids() - before
-    assert len(opened) == 1
-    plugins = descendants(child.pid)
-    assert plugins, "the session's plugin runs under the app"
+    child = spawn_app()
+    opened, plugins = open_shell_in(child)
     return child, opened, plugins
-
-
-def wait_gone(pids: set[int], deadline: float) -> set[int]:
-    end = time.monotonic() + deadline
-    while any(alive(pid) for pid in pids) and time.monotonic() < end:
-        time.sleep(0.1)
-    return {pid for pid in pids if alive(pid)}
 
 
 def reap(child: pexpect.spawn) -> int | None:

@@ -23,30 +23,15 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from ssm_tui.plugin import messages as m
-from ssm_tui.plugin.client import DataChannelClient, SessionError
+from ssm_tui.plugin.client import SessionError
 from ssm_tui.plugin.crypto import ENCRYPTED_CUSTOMER_MESSAGE
 from ssm_tui.plugin.main import make_data_key, make_resume
+from tests.clients import Sink, client_for
 from tests.kms.conftest import AdminError, kms_admin, linux_target, preference_key
 
 SSM_TUI = [sys.executable, "-m", "ssm_tui.cli"]
 PROMPT = rb"\$ "
 TYPED_MARKER = b"typed-marker-5e1f"
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.changed = asyncio.Event()
-
-    def __call__(self, ptype: int, payload: bytes) -> None:
-        self.data += payload
-        self.changed.set()
-
-    async def wait_for(self, needle: bytes, timeout: float = 20) -> None:
-        async with asyncio.timeout(timeout):
-            while needle not in self.data:
-                self.changed.clear()
-                await self.changed.wait()
 
 
 class RecordingProxy:
@@ -98,12 +83,10 @@ async def _recorded_shell(sandbox: Any, target: str) -> tuple[RecordingProxy, Si
     base = sandbox.endpoint.replace("http://", "ws://", 1)
     sink, messages = Sink(), []
     async with RecordingProxy(base) as proxy:
-        client = DataChannelClient(
-            started["StreamUrl"].replace(base, proxy.url, 1),
-            started["TokenValue"],
-            session_id=started["SessionId"],
-            target_id=target,
-            generate_data_key=make_data_key("sandbox", "us-east-1"),
+        client = client_for(
+            started,
+            target,
+            stream_url=started["StreamUrl"].replace(base, proxy.url, 1),
             on_output=sink,
             on_message=messages.append,
         )
@@ -182,12 +165,9 @@ async def test_non_interactive_commands_are_encrypted_too(kms_sandbox: Any) -> N
         Parameters={"command": ["echo nic-ok"]},
     )
     sink = Sink()
-    client = DataChannelClient(
-        started["StreamUrl"],
-        started["TokenValue"],
-        session_id=started["SessionId"],
-        target_id=target,
-        generate_data_key=make_data_key("sandbox", "us-east-1"),
+    client = client_for(
+        started,
+        target,
         on_output=sink,
     )
     async with client:
@@ -207,11 +187,9 @@ async def test_a_data_key_for_another_context_is_refused(kms_sandbox: Any) -> No
     async def wrong_target(key_id: str, context: dict[str, str]) -> tuple[bytes, bytes]:
         return await real(key_id, {**context, "aws:ssm:TargetId": "i-0000000000000000f"})
 
-    client = DataChannelClient(
-        started["StreamUrl"],
-        started["TokenValue"],
-        session_id=started["SessionId"],
-        target_id=target,
+    client = client_for(
+        started,
+        target,
         generate_data_key=wrong_target,
         on_output=Sink(),
     )
@@ -229,13 +207,10 @@ async def test_an_encrypted_session_survives_a_reconnect(kms_sandbox: Any) -> No
     started = ssm.start_session(Target=target)
     sid = started["SessionId"]
     sink = Sink()
-    client = DataChannelClient(
-        started["StreamUrl"],
-        started["TokenValue"],
-        session_id=sid,
-        target_id=target,
+    client = client_for(
+        started,
+        target,
         resume=make_resume(sid, "sandbox", "us-east-1", kms_sandbox.endpoint),
-        generate_data_key=make_data_key("sandbox", "us-east-1"),
         on_output=sink,
     )
     try:
@@ -263,11 +238,9 @@ async def test_port_sessions_are_never_encrypted(kms_sandbox: Any) -> None:
     async def no_kms(key_id: str, context: dict[str, str]) -> tuple[bytes, bytes]:
         raise AssertionError("a port session asked for a KMS data key")
 
-    client = DataChannelClient(
-        started["StreamUrl"],
-        started["TokenValue"],
-        session_id=started["SessionId"],
-        target_id=target,
+    client = client_for(
+        started,
+        target,
         generate_data_key=no_kms,
         on_output=Sink(),
     )

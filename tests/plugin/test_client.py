@@ -10,23 +10,8 @@ import pytest
 
 from ssm_tui.plugin import messages as m
 from ssm_tui.plugin.client import DataChannelClient, KMSEncryptionNotSupported, SessionError
+from tests.clients import Sink
 from tests.plugin.fake_agent import FakeAgent
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.changed = asyncio.Event()
-
-    def __call__(self, ptype: int, payload: bytes) -> None:
-        self.data += payload
-        self.changed.set()
-
-    async def wait_for(self, needle: bytes, timeout: float = 10) -> None:
-        async with asyncio.timeout(timeout):
-            while needle not in self.data:
-                self.changed.clear()
-                await self.changed.wait()
 
 
 def client_for(agent: FakeAgent, sink: Sink, **kwargs: object) -> DataChannelClient:

@@ -87,3 +87,53 @@ def test_without_official_plugin_ours_runs(tmp_path: Path, monkeypatch: pytest.M
 def test_missing_plugin_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(launcher.PluginNotFound, match="not found or not executable"):
         launcher.resolve_plugin(str(tmp_path / "nope"))
+
+
+def test_status_pipe_for_ours_only_and_its_lines_reach_the_reader(tmp_path: Path) -> None:
+    """The app's label source: a pipe the builtin plugin writes its state to; none for the
+    official plugin (it has nothing to say). Both ends real, the writer in a child process."""
+    import asyncio
+    import subprocess
+
+    from ssm_tui.plugin.status import STATUS_FD_ENV, StatusReader
+
+    official = launcher.plugin_command(STARTED, str(_fake_official(tmp_path)), status=True)
+    assert official.status_fd is None and STATUS_FD_ENV not in official.env
+    launch = launcher.plugin_command(STARTED, "builtin", status=True)
+    try:
+        assert launch.status_fd is not None
+        _response, write_end = launch.pass_fds
+        assert launch.env == {STATUS_FD_ENV: str(write_end)}
+        assert not os.get_inheritable(launch.status_fd) and not os.get_inheritable(write_end)
+        child = (
+            "from ssm_tui.plugin.status import StatusWriter\n"
+            "w = StatusWriter.from_environment()\n"
+            "import os; assert 'SSM_TUI_PLUGIN_STATUS_FD' not in os.environ\n"
+            "w.write('reconnecting', 'the connection\\nwas lost'); w.write('bogus', 'x')\n"
+            "w.write('connected', 'reconnected after 1.0 s')\n"
+        )
+        subprocess.run(
+            [sys.executable, "-c", child],
+            env={**os.environ, **launch.env},
+            pass_fds=launch.pass_fds,
+            check=True,
+        )
+        os.close(write_end)
+        seen: list[tuple[str, str]] = []
+
+        async def read_all() -> None:
+            assert launch.status_fd is not None
+            reader = StatusReader(launch.status_fd, lambda *state: seen.append(state))
+            launch.status_fd = None  # the reader owns it now
+            reader.start()
+            while reader.fd is not None:  # closed at the writer's end of file
+                await asyncio.sleep(0.01)
+
+        asyncio.run(asyncio.wait_for(read_all(), 10))
+        assert seen == [
+            ("reconnecting", "the connection was lost"),
+            ("connected", "reconnected after 1.0 s"),
+        ]
+    finally:
+        launch.pass_fds = launch.pass_fds[:1]
+        launch.close()

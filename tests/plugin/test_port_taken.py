@@ -51,7 +51,8 @@ def test_taken_local_port_is_one_clear_error_and_ends_the_session(sandbox_env: A
 async def test_app_shows_the_error_and_no_success_notification(sandbox_env: Any) -> None:
     from ssm_tui.ui.app import SsmTuiApp
     from ssm_tui.ui.widgets.session_view import SessionView
-    from tests.ui.conftest import main_screen, wait_for_fleet, wait_until
+    from tests.app_steps import show_linux_instances
+    from tests.ui.conftest import wait_until
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -59,12 +60,7 @@ async def test_app_shows_the_error_and_no_success_notification(sandbox_env: Any)
         port = taken.getsockname()[1]
         app = SsmTuiApp()
         async with app.run_test(size=(140, 40)) as pilot:
-            fleet = await wait_for_fleet(pilot)
-            screen = main_screen(app)
-            await pilot.press(str([p.name for p in screen.profiles].index("sandbox") + 1))
-            await wait_until(pilot, lambda: not fleet._refreshing, "refresh")
-            await pilot.press("slash", *"platform:linux", "enter")
-            await wait_until(pilot, lambda: fleet.table.row_count >= 1, "a Linux instance")
+            _fleet, screen = await show_linux_instances(pilot)
             await pilot.press("c")
             await pilot.pause(0.3)
             await pilot.click("#kind-port")

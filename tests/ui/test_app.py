@@ -18,6 +18,7 @@ from ssm_tui.store import Store
 from ssm_tui.ui.app import SsmTuiApp
 from ssm_tui.ui.screens.picker import ScopePicker
 from ssm_tui.ui.widgets.session_view import SessionView
+from tests.app_steps import show_linux_instances
 
 from .conftest import fleet_of, main_screen, wait_for_fleet, wait_until
 
@@ -191,13 +192,7 @@ async def test_access_denied_is_a_notification_with_the_next_step(sandbox_env):
 
 
 async def open_first_linux_session(pilot, profile: str = "sandbox"):  # noqa: ANN001, ANN201
-    app = pilot.app
-    fleet = await wait_for_fleet(pilot)
-    screen = main_screen(app)
-    await pilot.press(str([p.name for p in screen.profiles].index(profile) + 1))
-    await wait_until(pilot, lambda: not fleet._refreshing, "refresh")
-    await pilot.press("slash", *"platform:linux", "enter")
-    await wait_until(pilot, lambda: fleet.table.row_count >= 1, "a Linux instance")
+    _fleet, screen = await show_linux_instances(pilot, profile)
     await pilot.press("enter")
     await wait_until(pilot, lambda: len(screen.query(SessionView)) == 1, "a session tab")
     view = screen.query(SessionView).first()
@@ -288,12 +283,7 @@ async def test_quit_during_start_session_ends_the_session_it_opened(sandbox_env)
     """StartSession is slow (3 s latency); ctrl+q while it is in flight: nothing stays Active."""
     app = SsmTuiApp()
     async with app.run_test(size=SIZE) as pilot:
-        fleet = await wait_for_fleet(pilot)
-        screen = main_screen(app)
-        await pilot.press(str([p.name for p in screen.profiles].index("sandbox") + 1))
-        await wait_until(pilot, lambda: not fleet._refreshing, "refresh")
-        await pilot.press("slash", *"platform:linux", "enter")
-        await wait_until(pilot, lambda: fleet.table.row_count >= 1, "a Linux instance")
+        fleet, screen = await show_linux_instances(pilot)
         instance = visible_rows(fleet)[0].instance
         ssm = boto3.Session(profile_name=instance.profile, region_name=instance.region).client(
             "ssm"

@@ -23,7 +23,7 @@ from ssm_tui.ui.services import DocumentChoice
 
 
 class SessionView(Vertical, can_focus=True):
-    """A tab's content; `state` is starting → connected → ended (or failed)."""
+    """A tab's content; `state` is starting → connected (⇄ reconnecting) → ended (or failed)."""
 
     BINDING_GROUP_TITLE = "Session"
 
@@ -51,6 +51,8 @@ class SessionView(Vertical, can_focus=True):
         self.pane: Widget | None = None
         self.state = "starting"
         self.exit_status: int | None = None
+        self._status: Any = None
+        """The plugin's status pipe reader (ours only), while the pane runs."""
 
     @property
     def title(self) -> str:
@@ -85,7 +87,20 @@ class SessionView(Vertical, can_focus=True):
             line.append("  ■ could not connect — r: retry, ctrl+w: close", style="bold red")
         elif self.state == "connected":
             line.append("  ● connected", style="bold green")
+        elif self.state == "reconnecting":
+            line.append("  ◌ reconnecting…", style="bold yellow")
         return line
+
+    def _plugin_state(self, state: str, detail: str) -> None:
+        """Our plugin's connection state (its status pipe): the label follows a reconnect."""
+        if self.state in ("connected", "reconnecting"):
+            self.state = state
+            self._redraw_title()
+
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.close()
+            self._status = None
 
     def _redraw_title(self) -> None:
         self.query_one(".session-title", Static).update(self._title_line())
@@ -93,12 +108,18 @@ class SessionView(Vertical, can_focus=True):
     async def attach(self, started: StartedSession, launch: Any) -> Widget:
         """Mount a terminal pane running the plugin for `started` (`launch`: a
         `PluginLaunch`); replaces any old pane."""
+        from ssm_tui.plugin.status import StatusReader
         from ssm_tui.ui.widgets.terminal import TerminalPane
 
         self.started = started
         self.plugin = launch.label
         self.state = "connected"
         self.exit_status = None
+        self._stop_status()
+        status_fd, launch.status_fd = getattr(launch, "status_fd", None), None
+        if status_fd is not None:
+            self._status = StatusReader(status_fd, self._plugin_state)
+            self._status.start()
         await self.query(".session-placeholder").remove()
         if self.pane is not None:
             await self.pane.remove()
@@ -111,6 +132,7 @@ class SessionView(Vertical, can_focus=True):
         return self.pane
 
     def mark_ended(self, exit_status: int | None) -> None:
+        self._stop_status()
         self.state = "ended"
         self.exit_status = exit_status
         self._redraw_title()
@@ -123,6 +145,9 @@ class SessionView(Vertical, can_focus=True):
         if placeholder:
             placeholder.first(Static).update(Text(message))
         self._redraw_title()
+
+    def on_unmount(self) -> None:
+        self._stop_status()
 
     def terminate_process(self) -> None:
         """Kill the plugin process (the screen ends the AWS session itself)."""
