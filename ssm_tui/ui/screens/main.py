@@ -80,6 +80,10 @@ class MainScreen(Screen[None]):
             Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
             for n in range(10)
         ],
+        *[
+            Binding(f"alt+{n}", f"tab({n})", f"Tab {n}", show=False, id=f"main.tab{n}")
+            for n in range(1, 10)
+        ],
     ]
 
     def __init__(self, services: Services) -> None:
@@ -307,6 +311,21 @@ class MainScreen(Screen[None]):
         self.show_area("sessions")
         self._layout_sessions(view_id)
 
+    @on(TabBar.Entered, "#tabs")
+    def _tab_entered(self, event: TabBar.Entered) -> None:
+        """Enter or `i` on the tab bar: back into the pane (after ctrl+]) or the fleet table."""
+        self._tab_activated(TabBar.TabActivated(self.tabs, event.tab_id))
+
+    def action_tab(self, number: int) -> None:
+        """alt+1..9: the fleet is 1, sessions follow in tab order."""
+        tabs = self.tabs
+        if number > tabs.tab_count:
+            self.app.bell()
+        elif tabs.tabs[number - 1].id == tabs.active:  # already shown: into it
+            self._tab_activated(TabBar.TabActivated(tabs, tabs.active))
+        else:
+            tabs.activate_number(number)
+
     def _layout_sessions(self, active: str) -> None:
         shown = {active}
         if self.split and len(self._order) > 1:
@@ -393,6 +412,7 @@ class MainScreen(Screen[None]):
         """Open a tab now (it says "connecting…") and start the session in a worker."""
         number = next(self._ids)
         view = SessionView(instance, choice, id=f"session-{number}")
+        view.opened_from = self.tabs.active  # a failed start goes back there (issue 15)
         self._order.append(view.id or "")
         self.sessions_area().mount(view)
         self.tabs.add_tab(Text(view.title), f"tab-{number}")
@@ -486,7 +506,8 @@ class MainScreen(Screen[None]):
             return
         view = views.first(SessionView)
         if view.started is None:
-            await self._remove_view(view)
+            shown = self.tabs.active == "tab-" + (view.id or "").removeprefix("session-")
+            await self._remove_view(view, back_to=view.opened_from if shown else None)
         else:
             view.mark_failed(message.error.message)
 
@@ -512,7 +533,9 @@ class MainScreen(Screen[None]):
     def action_close_tab(self) -> None:
         view = self._active_view()
         if view is not None:
-            self._close(view)
+            from ssm_tui.ui.screens.confirm import close_tab
+
+            close_tab(self.app, view, lambda: self._close(view))
 
     @work(group="session-close", exit_on_error=False, description="close session")
     async def _close(self, view: SessionView) -> None:
@@ -527,7 +550,7 @@ class MainScreen(Screen[None]):
             await self._end_remote(started)
         await self._remove_view(view)
 
-    async def _remove_view(self, view: SessionView) -> None:
+    async def _remove_view(self, view: SessionView, back_to: str | None = None) -> None:
         view_id = view.id or ""
         if view_id in self._order:
             index = self._order.index(view_id)
@@ -535,15 +558,20 @@ class MainScreen(Screen[None]):
         else:
             index = 0
         tab_id = "tab-" + view_id.removeprefix("session-")
+        if back_to and any(tab.id == back_to for tab in self.tabs.tabs):
+            self.tabs.active = back_to  # before the removal: no other tab shows in between
         await view.remove()
         self.tabs.remove_tab(tab_id)
-        if self._order:
+        if self.tabs.active == back_to:
+            pass
+        elif self._order:
             following = self._order[min(index, len(self._order) - 1)]
             self.tabs.active = "tab-" + following.removeprefix("session-")
         else:
+            self.tabs.active = FLEET_TAB
+        if not self._order:
             self.split = False
             self.sessions_area().set_class(False, "-split")
-            self.tabs.active = FLEET_TAB
 
     def _history_follows(self, session_id: str | None, exit_status: int | None = None) -> None:
         """Open history panels follow the app's own sessions (None: one just opened)."""

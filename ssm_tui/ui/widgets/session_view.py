@@ -51,6 +51,8 @@ class SessionView(Vertical, can_focus=True):
         self.pane: Widget | None = None
         self.state = "starting"
         self.exit_status: int | None = None
+        self.opened_from: str | None = None
+        """The tab that was active when this one opened: where a failed start goes back to."""
 
     @property
     def title(self) -> str:

@@ -111,6 +111,8 @@ class TerminalPane(Widget, can_focus=True):
     """A terminal running ``argv`` in a pty, sized to the widget."""
 
     ALLOW_SELECT = False  # we do our own selection: Textual's works on text, not a cell grid
+    CAPTURES_KEYS = True
+    """Every key goes to the process (`on_key`): the key bar shows only priority bindings."""
     BINDING_GROUP_TITLE = "Terminal"
     HELP = """
 ## Terminal
