@@ -141,7 +141,12 @@ class SsmTuiApp(App[int]):
         # no import here: the footer asks at the first frame, which needs no terminal widget;
         # a pane exists only once its module was imported
         module = sys.modules.get("ssm_tui.ui.widgets.terminal")
-        return module is not None and isinstance(self.focused, module.TerminalPane)
+        focused = self.focused
+        return (
+            module is not None
+            and isinstance(focused, module.TerminalPane)
+            and focused.CAPTURES_KEYS  # a port forward's pane sends no keys (issue 15)
+        )
 
     def use_styles(self, *names: str) -> None:
         """Add the styles of an area (`styles/<name>.tcss`) before its first widget mounts.

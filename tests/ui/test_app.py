@@ -229,6 +229,7 @@ async def test_login_command_and_reconnect_after_the_plugin_dies(sandbox_env, tm
             )
             await wait_until(pilot, lambda: "login-ok" in view.pane.screen_text(), "login again")
             await pilot.press("ctrl+right_square_bracket", "ctrl+q", "y")
+            await wait_until(pilot, lambda: not app.is_running, "quit")
         assert not app.live_sessions
     finally:
         del os.environ["SSM_TUI_CONFIG"]
@@ -259,6 +260,7 @@ async def test_palette_switches_profile_and_document_picker_forwards_a_port(sand
         assert view.started.document_name == "AWS-StartPortForwardingSession"
         assert view.started.parameters["portNumber"] == ["22"]
         await pilot.press("ctrl+right_square_bracket", "ctrl+q", "y")  # a live port tab: confirm
+        await wait_until(pilot, lambda: not app.is_running, "quit")
     assert not app.live_sessions
 
 

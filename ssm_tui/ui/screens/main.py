@@ -468,10 +468,10 @@ class MainScreen(Screen[None]):
         if message.started.document_name and message.started.document_name.startswith(
             "AWS-StartPortForwarding"
         ):
-            self._announce_forwarding(pane, view.choice.label)
+            self._announce_forwarding(pane, view)
 
     @work(group="session-login", exit_on_error=False, description="port forwarding")
-    async def _announce_forwarding(self, pane: Widget, label: str) -> None:
+    async def _announce_forwarding(self, pane: Widget, view: SessionView) -> None:
         """Say "Port forwarding on …" once the plugin has opened the port, never before.
 
         A taken local port makes the plugin fail instead: its error is the pane's last word and
@@ -480,8 +480,11 @@ class MainScreen(Screen[None]):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LOGIN_WAIT
         while loop.time() < deadline and getattr(pane, "exit_status", None) is None:
-            if "opened for sessionId" in pane.screen_text():  # type: ignore[attr-defined]
-                self.notify(f"Port forwarding on {label}.", timeout=6, markup=False)
+            if "opened for sessionId" in (text := pane.screen_text()):  # type: ignore[attr-defined]
+                if view.learn_local_port(text) is not None:  # local port 0: the real one
+                    self.tabs.set_label("tab-" + (view.id or "").removeprefix("session-"),
+                                        Text(view.title))  # fmt: skip
+                self.notify(f"Port forwarding on {view.choice.label}.", timeout=6, markup=False)
                 return
             await asyncio.sleep(0.05)
 
