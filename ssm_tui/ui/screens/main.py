@@ -137,12 +137,19 @@ class MainScreen(Screen[None]):
 
     @work(group="profiles", exit_on_error=False, description="reading the AWS config")
     async def _load_profiles(self) -> None:
+        from ssm_tui.ui import ui_state
+
         async def read() -> tuple[list[Profile], list[Scope], float]:
             profiles = self.services.load_profiles()
             scopes = self.services.scopes(profiles, None)
             interval = float(getattr(self.services.get_settings(), "refresh_interval", 30) or 30)
+            nonlocal last
+            if ui_state.wanted(self.services.get_settings()):  # the last run's (issue 15)
+                known = {p.name for p in self.services.load_profiles(include_discovered=True)}
+                last = ui_state.restored(ui_state.load(), known)
             return profiles, scopes, interval
 
+        last: ui_state.UiState | None = None
         # after the rest of the cache (both are CPU work that would share the GIL), though
         # never held up for long by it
         with contextlib.suppress(TimeoutError):
@@ -159,9 +166,14 @@ class MainScreen(Screen[None]):
         self.profiles = profiles
         self.selected = tuple(p.name for p in profiles)
         wanted = self.services.initial_profiles or self.selected  # `ssm-tui --profile/--region`
-        self.apply_scope(ScopeChoice(wanted, self.services.initial_regions), announce=False)
-        if self.services.initial_filter and (box := self.fleet._filter_box()) is not None:
-            box.value = self.services.initial_filter
+        regions, text = self.services.initial_regions, self.services.initial_filter
+        if last is not None and not self.services.initial_profiles:  # the last run's
+            wanted, regions, text = last.profiles, regions or last.regions, text or last.filter
+        self.apply_scope(ScopeChoice(wanted, regions), announce=False)
+        if text and (box := self.fleet._filter_box()) is not None:
+            box.value = text
+        if ui_state.wanted(self.services.get_settings()):
+            ui_state.Rememberer(self).start()
         self.set_interval(interval, self.fleet.auto_refresh, name="inventory-refresh")
         if self.services.account_lookup:
             self._resolve_accounts()
@@ -198,8 +210,11 @@ class MainScreen(Screen[None]):
             self.notify(f"Showing {names} profile(s){regions}.", timeout=3, markup=False)
 
     def _favourites(self) -> list[tuple[str, tuple[str, ...]]]:
-        """(label, profiles) for keys 1-9; 0 is every profile."""
-        return [(p.name, (p.name,)) for p in self.profiles[:9]]
+        """(label, profiles) for keys 1-9 (`favourites` setting, issue 15); 0 is every profile."""
+        from ssm_tui.ui.favourites import favourites
+
+        configured = getattr(self.services.get_settings(), "favourites", ())
+        return favourites(self.profiles, configured)
 
     def _draw_favourites(self) -> None:
         line = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -222,7 +237,11 @@ class MainScreen(Screen[None]):
             return
         favourites = self._favourites()
         if number <= len(favourites):
-            self.apply_scope(ScopeChoice(favourites[number - 1][1]))
+            label, names = favourites[number - 1]
+            if not names:
+                self.notify(f"Favourite {number} ({label}): no such profile.", markup=False)
+                return
+            self.apply_scope(ScopeChoice(names))
 
     def action_pick(self) -> None:
         from ssm_tui.ui.screens.picker import ScopePicker
