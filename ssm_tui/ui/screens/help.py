@@ -27,6 +27,10 @@ TERMINAL_HELP = (
     ("ctrl+]", "in a session: give the keyboard back to the app (then tab keys work)"),
     ("ctrl+] ctrl+q", "quit from a session (ctrl+p and ctrl+q alone go to the session)"),
     ("ctrl+pageup/down", "previous/next tab, even from inside a session"),
+    ("Enter or i", "on the tab bar (after ctrl+]): back into the session's terminal"),
+    ("alt+1…9", "jump to tab N outside a session (1 is the fleet)"),
+    ("ctrl+w, ctrl+q", "ask first while a session is live: y, Enter or the same key again"),
+    ("y", "copy the instance id, private IP, name or session id"),
 )
 
 
@@ -63,6 +67,9 @@ class HelpScreen(ModalScreen[None]):
                 rows.setdefault(
                     ("favourite", ""), (["1…9", "0"], "Show favourite profile N; 0 all")
                 )
+                continue
+            if binding.action.startswith("tab("):
+                rows.setdefault(("tab", ""), (["alt+1…9"], "Jump to tab N (1 is the fleet)"))
                 continue
             keys, tooltip = rows.setdefault(
                 (binding.action, binding.description), ([], binding.tooltip or "")

@@ -76,6 +76,14 @@ class MainScreen(Screen[None]):
         Binding("h", "side_panel('history')", "History", id="main.history", tooltip="Sessions"),
         Binding("l", "side_panel('logs')", "Logs", id="main.logs", tooltip="Transcripts"),
         Binding("escape", "escape", "Back", show=False, id="main.escape"),
+        Binding(
+            "y",
+            "copy",
+            "Copy",
+            show=False,
+            id="main.copy",
+            tooltip="Copy the instance id, private IP, name or session id",
+        ),  # fmt: skip
         *[
             Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
             for n in range(10)
@@ -390,6 +398,11 @@ class MainScreen(Screen[None]):
             return
         if self.tabs.active != FLEET_TAB:
             self.tabs.active = FLEET_TAB
+
+    def action_copy(self) -> None:
+        from ssm_tui.ui.screens.copy import open_copy_menu
+
+        open_copy_menu(self)
 
     def action_toggle_split(self) -> None:
         if len(self._order) < 2:
