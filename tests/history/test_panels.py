@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,10 @@ async def test_history_panel_lists_the_session_and_opens_its_transcript(
         await until(pilot, lambda: finished.session_id in panel._sessions, "history loaded")
         table = panel.table
         row = table.get_row_index(finished.session_id)
-        assert cells(table, row)[2:5] == ["alice", finished.target, "Terminated (0)"]
+        shown = cells(table, row)
+        assert shown[2:4] == [finished.target, "Terminated (0)"]
+        assert shown[5:7] == [finished.session_id, "alice"]  # session id, then owner (issue 15)
+        assert shown[4] and re.fullmatch(r"\d+(h\d\dm|m\d\ds|s)", shown[1]), shown
         assert cells(table, row)[-1] == "both"  # AWS and the local record
 
         panel.action_toggle_all()

@@ -50,8 +50,12 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help"):
             yield Static("ssm-tui keys", id="help-title")
             yield Static(self._keys_table(), id="help-keys")
-            yield Static(self._pairs_table("Filter (/)", FILTER_HELP), id="help-filter")
-            yield Static(self._pairs_table("Sessions", TERMINAL_HELP), id="help-terminal")
+            sections = getattr(self.below, "HELP_SECTIONS", None)  # a screen's own (viewer)
+            if sections is None:
+                yield Static(self._pairs_table("Filter (/)", FILTER_HELP), id="help-filter")
+                yield Static(self._pairs_table("Sessions", TERMINAL_HELP), id="help-terminal")
+            for title, rows in sections or ():
+                yield Static(self._pairs_table(title, rows), classes="help-section")
 
     def _keys_table(self) -> Table:
         """One row per action; its keys joined (↑ k), favourites folded into one row."""
