@@ -84,7 +84,7 @@ async def test_logs_panel_mine_everyone_filter_and_open(aws: Any, finished: Ran)
 
         await pilot.press("slash")
         await pilot.press(*finished.session_id[-8:])
-        await until(pilot, lambda: panel.table.row_count == 2, "filtered")
+        await until(pilot, lambda: panel.table.row_count == 1, "filtered")  # CW+S3: 1 row
         await pilot.press("enter")  # leaves the filter box for the table
         panel.table.move_cursor(row=0)
         await pilot.press("enter")
@@ -143,7 +143,9 @@ async def test_viewer_shows_escapes_and_markup_literally_and_searches(
         assert view.current is not None and view.current.line == 1
         await pilot.press("n")
         assert view.current.line == 3
-        await pilot.press("n")  # no further match: stays
+        await pilot.press("n")  # no further match: wraps to the first (issue 15)
+        assert view.current.line == 1
+        await pilot.press("N")  # and back over the top to the last
         assert view.current.line == 3
         await pilot.press("N")
         assert view.current.line == 1
