@@ -42,17 +42,19 @@ SHELL_DOCUMENT = "SSM-SessionManagerRunShell"
 
 
 def duration(start: datetime | None, end: datetime | None, active: bool) -> str:
-    """ "1h02m", "3m05s", "12s" (running sessions count up to now); "" when unknown."""
-    if start is None or (end is None and not active):
+    """ "1h02m", "3m05s", "12s"; "running" while active (a count would go stale in a table)."""
+    if end is None:
+        return "running" if active else ""
+    if start is None:
         return ""
-    seconds = int(((end or datetime.now(UTC)) - start).total_seconds())
+    seconds = int((end - start).total_seconds())
     if seconds < 0:
         return ""
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
-    text = f"{hours}h{minutes:02d}m" if hours else (f"{minutes}m{secs:02d}s" if minutes
-                                                     else f"{secs}s")  # fmt: skip
-    return text + ("…" if end is None else "")
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def visible_line(value: str) -> str:
