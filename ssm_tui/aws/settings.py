@@ -7,6 +7,9 @@ the file named by SSM_TUI_CONFIG. Every key is optional::
     refresh_interval = 30              # seconds between background ping refreshes (default 30)
     audit_role_session_name = true     # name assume-role sessions after the caller (see clients)
     login_command = "exec bash -l"     # typed into every new shell session
+    confirm_close = true               # ask before ctrl+w / ctrl+q end live sessions
+    favourites = ["prod", ["dev", "dev-admin"]]   # keys 1-9 (default: first nine profiles)
+    remember_selection = true          # start with the last run's profiles, regions, filter
     plugin = "auto"                    # auto | official | builtin
     max_concurrency_per_account = 8
 
@@ -120,6 +123,14 @@ class Settings(BaseSettings):
     instances: dict[str, InstanceSettings] = {}
     keymap: dict[str, str] = {}
     """Binding id -> keys (comma-separated), applied with Textual's `App.set_keymap`."""
+    # moving around (issue 15): confirmations, favourites, remembered selection
+    confirm_close: bool = True
+    """Ask (one key) before ctrl+w ends a live session and before ctrl+q ends live sessions."""
+    favourites: tuple[Annotated[tuple[str, ...], BeforeValidator(_string_list)], ...] = ()
+    """Keys 1-9: each entry a profile name or a list of them ("prod" or ["prod", "dev"]);
+    empty: the first nine profiles in config order."""
+    remember_selection: bool = True
+    """Start with the profiles, regions and filter of the last run (`ui.ui_state`)."""
     _path: Path | None = PrivateAttr(default=None)
 
     @classmethod

@@ -43,7 +43,7 @@ LAST_RESORT_WAIT = 4.0
 """Seconds the watchdog waits for its own TerminateSession calls before leaving."""
 BACKSTOP_MARGIN = 6.0
 """Seconds after the watchdog's own deadline when SIGALRM ends the process regardless."""
-PANE_KEYS = frozenset({"quit", "command_palette"})
+PANE_KEYS = frozenset({"quit", "request_quit", "command_palette"})
 """App actions whose keys (ctrl+q, ctrl+p) go to the session while a terminal pane has focus."""
 
 
@@ -78,7 +78,7 @@ class SsmTuiApp(App[int]):
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, and filters"),
         Binding(
             "ctrl+q",
-            "quit",
+            "request_quit",
             "Quit",
             priority=True,
             id="app.quit",
@@ -141,7 +141,12 @@ class SsmTuiApp(App[int]):
         # no import here: the footer asks at the first frame, which needs no terminal widget;
         # a pane exists only once its module was imported
         module = sys.modules.get("ssm_tui.ui.widgets.terminal")
-        return module is not None and isinstance(self.focused, module.TerminalPane)
+        focused = self.focused
+        return (
+            module is not None
+            and isinstance(focused, module.TerminalPane)
+            and focused.CAPTURES_KEYS  # a port forward's pane sends no keys (issue 15)
+        )
 
     def use_styles(self, *names: str) -> None:
         """Add the styles of an area (`styles/<name>.tcss`) before its first widget mounts.
@@ -232,6 +237,12 @@ class SsmTuiApp(App[int]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def action_request_quit(self) -> None:
+        """ctrl+q: asks first while sessions are live (`screens/confirm.py`), then quits."""
+        from ssm_tui.ui.screens.confirm import quit_app
+
+        quit_app(self, lambda: self.call_later(self.action_quit))
 
     async def action_quit(self) -> None:
         """End every session (process, then AWS session), then exit."""

@@ -58,7 +58,7 @@ async def test_app_records_no_made_up_status_for_shell_tabs(sandbox_env: Any) ->
             pilot, lambda: two.pane is not None and "$" in two.pane.screen_text(), "prompt 2"
         )
         second = two.started
-        await pilot.press("ctrl+right_square_bracket", "ctrl+w")  # closed by the user
+        await pilot.press("ctrl+right_square_bracket", "ctrl+w", "y")  # closed by the user
         await wait_until(pilot, lambda: not app.live_sessions, "session 2 ended")
         await pilot.press("ctrl+q")
     records = {r.session_id: r for r in Store().local_sessions()}

@@ -43,7 +43,7 @@ async def test_h_and_l_toggle_side_panels_that_follow_the_fleet(aws: Any, finish
         assert not screen.query(HistoryPanel) and screen.query(LogsPanel)
 
         logs.table.focus()
-        row = next(i for i, r in enumerate(logs.items) if r.session_id == finished.session_id)
+        row = next(i for i, r in enumerate(logs.rows) if r.session_id == finished.session_id)
         logs.table.move_cursor(row=row)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, TranscriptScreen), "viewer")
@@ -100,13 +100,13 @@ async def test_session_run_through_the_app_is_in_history_local_record_and_logs(
         mine = {r.source for r in logs.items if r.session_id == started.session_id}
         assert mine == {"cloudwatch", "s3"}
         logs.table.focus()
-        row_index = next(
-            i
-            for i, ref in enumerate(logs.items)
-            if ref.session_id == started.session_id and ref.source == "s3"
-        )
+        row_index = next(i for i, r in enumerate(logs.rows) if r.session_id == started.session_id)
+        assert {ref.source for ref in logs.rows[row_index].refs} == {"cloudwatch", "s3"}  # 1 row
+        listed = logs.rows[row_index]  # who ran it, on which instance (the local record)
+        assert (listed.profile, listed.target) == (started.profile, started.target)
+        assert listed.name and listed.name in str(logs.table.get_row_at(row_index)[2])
         logs.table.move_cursor(row=row_index)
-        await pilot.press("enter")
+        await pilot.press("s")  # the S3 copy of that session's transcript
         await until(pilot, lambda: isinstance(app.screen, TranscriptScreen), "viewer")
         viewer = app.screen
         await until(pilot, lambda: viewer.document.complete, "read")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,10 @@ async def test_history_panel_lists_the_session_and_opens_its_transcript(
         await until(pilot, lambda: finished.session_id in panel._sessions, "history loaded")
         table = panel.table
         row = table.get_row_index(finished.session_id)
-        assert cells(table, row)[2:5] == ["alice", finished.target, "Terminated (0)"]
+        shown = cells(table, row)
+        assert shown[2:4] == [finished.target, "Terminated (0)"]
+        assert shown[5:7] == [finished.session_id, "alice"]  # session id, then owner (issue 15)
+        assert shown[4] and re.fullmatch(r"\d+(h\d\dm|m\d\ds|s)", shown[1]), shown
         assert cells(table, row)[-1] == "both"  # AWS and the local record
 
         panel.action_toggle_all()
@@ -81,7 +85,7 @@ async def test_logs_panel_mine_everyone_filter_and_open(aws: Any, finished: Ran)
 
         await pilot.press("slash")
         await pilot.press(*finished.session_id[-8:])
-        await until(pilot, lambda: panel.table.row_count == 2, "filtered")
+        await until(pilot, lambda: panel.table.row_count == 1, "filtered")  # CW+S3: 1 row
         await pilot.press("enter")  # leaves the filter box for the table
         panel.table.move_cursor(row=0)
         await pilot.press("enter")
@@ -140,7 +144,9 @@ async def test_viewer_shows_escapes_and_markup_literally_and_searches(
         assert view.current is not None and view.current.line == 1
         await pilot.press("n")
         assert view.current.line == 3
-        await pilot.press("n")  # no further match: stays
+        await pilot.press("n")  # no further match: wraps to the first (issue 15)
+        assert view.current.line == 1
+        await pilot.press("N")  # and back over the top to the last
         assert view.current.line == 3
         await pilot.press("N")
         assert view.current.line == 1

@@ -143,12 +143,12 @@ async def test_sessions_two_tabs_echo_resize_split_close_and_quit(sandbox_env):
         pids = [v.pane.process.pid for v in (one, two)]
         started = [v.started for v in (one, two)]
         assert set(app.live_sessions) == {s.session_id for s in started}
-        await pilot.press("ctrl+right_square_bracket", "ctrl+w")  # close the active tab
+        await pilot.press("ctrl+right_square_bracket", "ctrl+w", "y")  # close the active tab
         await wait_until(pilot, lambda: len(screen.query(SessionView)) == 1, "tab closed")
         await wait_until(pilot, lambda: len(app.live_sessions) == 1, "first session ended")
 
         await wait_until(pilot, lambda: app.focused is one.pane, "the other pane focused")
-        await pilot.press("ctrl+right_square_bracket", "ctrl+q")  # quit ends the other one
+        await pilot.press("ctrl+right_square_bracket", "ctrl+q", "y")  # quit ends the other one
         await wait_until(pilot, lambda: not app.is_running or not app.live_sessions, "quit")
 
     assert not app.live_sessions
@@ -227,7 +227,8 @@ async def test_login_command_and_reconnect_after_the_plugin_dies(sandbox_env, tm
                 "reconnected",
             )
             await wait_until(pilot, lambda: "login-ok" in view.pane.screen_text(), "login again")
-            await pilot.press("ctrl+right_square_bracket", "ctrl+q")
+            await pilot.press("ctrl+right_square_bracket", "ctrl+q", "y")
+            await wait_until(pilot, lambda: not app.is_running, "quit")
         assert not app.live_sessions
     finally:
         del os.environ["SSM_TUI_CONFIG"]
@@ -258,7 +259,8 @@ async def test_palette_switches_profile_and_document_picker_forwards_a_port(sand
         await wait_until(pilot, lambda: view.started is not None, "StartSession")
         assert view.started.document_name == "AWS-StartPortForwardingSession"
         assert view.started.parameters["portNumber"] == ["22"]
-        await pilot.press("ctrl+right_square_bracket", "ctrl+q")  # harmless if no pane has focus
+        await pilot.press("ctrl+right_square_bracket", "ctrl+q", "y")  # a live port tab: confirm
+        await wait_until(pilot, lambda: not app.is_running, "quit")
     assert not app.live_sessions
 
 
@@ -300,7 +302,7 @@ async def test_quit_during_start_session_ends_the_session_it_opened(sandbox_env)
             await pilot.press("enter")
             await wait_until(pilot, lambda: app._starting, "StartSession sent")
             await pilot.pause(0.5)  # the request is at the sandbox, which answers in 3 s
-            await pilot.press("ctrl+q")
+            await pilot.press("ctrl+q", "y")  # a tab starting: confirm
             await wait_until(pilot, lambda: not app.is_running, "quit")
         finally:
             sandbox_env.reset_faults()

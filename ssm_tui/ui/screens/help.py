@@ -27,6 +27,10 @@ TERMINAL_HELP = (
     ("ctrl+]", "in a session: give the keyboard back to the app (then tab keys work)"),
     ("ctrl+] ctrl+q", "quit from a session (ctrl+p and ctrl+q alone go to the session)"),
     ("ctrl+pageup/down", "previous/next tab, even from inside a session"),
+    ("Enter or i", "on the tab bar (after ctrl+]): back into the session's terminal"),
+    ("alt+1…9", "jump to tab N outside a session (1 is the fleet)"),
+    ("ctrl+w, ctrl+q", "ask first while a session is live: y, Enter or the same key again"),
+    ("y", "copy the instance id, private IP, name or session id"),
 )
 
 
@@ -46,8 +50,12 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help"):
             yield Static("ssm-tui keys", id="help-title")
             yield Static(self._keys_table(), id="help-keys")
-            yield Static(self._pairs_table("Filter (/)", FILTER_HELP), id="help-filter")
-            yield Static(self._pairs_table("Sessions", TERMINAL_HELP), id="help-terminal")
+            sections = getattr(self.below, "HELP_SECTIONS", None)  # a screen's own (viewer)
+            if sections is None:
+                yield Static(self._pairs_table("Filter (/)", FILTER_HELP), id="help-filter")
+                yield Static(self._pairs_table("Sessions", TERMINAL_HELP), id="help-terminal")
+            for title, rows in sections or ():
+                yield Static(self._pairs_table(title, rows), classes="help-section")
 
     def _keys_table(self) -> Table:
         """One row per action; its keys joined (↑ k), favourites folded into one row."""
@@ -63,6 +71,9 @@ class HelpScreen(ModalScreen[None]):
                 rows.setdefault(
                     ("favourite", ""), (["1…9", "0"], "Show favourite profile N; 0 all")
                 )
+                continue
+            if binding.action.startswith("tab("):
+                rows.setdefault(("tab", ""), (["alt+1…9"], "Jump to tab N (1 is the fleet)"))
                 continue
             keys, tooltip = rows.setdefault(
                 (binding.action, binding.description), ([], binding.tooltip or "")

@@ -76,9 +76,21 @@ class MainScreen(Screen[None]):
         Binding("h", "side_panel('history')", "History", id="main.history", tooltip="Sessions"),
         Binding("l", "side_panel('logs')", "Logs", id="main.logs", tooltip="Transcripts"),
         Binding("escape", "escape", "Back", show=False, id="main.escape"),
+        Binding(
+            "y",
+            "copy",
+            "Copy",
+            show=False,
+            id="main.copy",
+            tooltip="Copy the instance id, private IP, name or session id",
+        ),  # fmt: skip
         *[
             Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
             for n in range(10)
+        ],
+        *[
+            Binding(f"alt+{n}", f"tab({n})", f"Tab {n}", show=False, id=f"main.tab{n}")
+            for n in range(1, 10)
         ],
     ]
 
@@ -133,12 +145,19 @@ class MainScreen(Screen[None]):
 
     @work(group="profiles", exit_on_error=False, description="reading the AWS config")
     async def _load_profiles(self) -> None:
+        from ssm_tui.ui import ui_state
+
         async def read() -> tuple[list[Profile], list[Scope], float]:
             profiles = self.services.load_profiles()
             scopes = self.services.scopes(profiles, None)
             interval = float(getattr(self.services.get_settings(), "refresh_interval", 30) or 30)
+            nonlocal last
+            if ui_state.wanted(self.services.get_settings()):  # the last run's (issue 15)
+                known = {p.name for p in self.services.load_profiles(include_discovered=True)}
+                last = ui_state.restored(ui_state.load(), known)
             return profiles, scopes, interval
 
+        last: ui_state.UiState | None = None
         # after the rest of the cache (both are CPU work that would share the GIL), though
         # never held up for long by it
         with contextlib.suppress(TimeoutError):
@@ -155,9 +174,14 @@ class MainScreen(Screen[None]):
         self.profiles = profiles
         self.selected = tuple(p.name for p in profiles)
         wanted = self.services.initial_profiles or self.selected  # `ssm-tui --profile/--region`
-        self.apply_scope(ScopeChoice(wanted, self.services.initial_regions), announce=False)
-        if self.services.initial_filter and (box := self.fleet._filter_box()) is not None:
-            box.value = self.services.initial_filter
+        regions, text = self.services.initial_regions, self.services.initial_filter
+        if last is not None and not self.services.initial_profiles:  # the last run's
+            wanted, regions, text = last.profiles, regions or last.regions, text or last.filter
+        self.apply_scope(ScopeChoice(wanted, regions), announce=False)
+        if text and (box := self.fleet._filter_box()) is not None:
+            box.value = text
+        if ui_state.wanted(self.services.get_settings()):
+            ui_state.Rememberer(self).start()
         self.set_interval(interval, self.fleet.auto_refresh, name="inventory-refresh")
         if self.services.account_lookup:
             self._resolve_accounts()
@@ -194,8 +218,11 @@ class MainScreen(Screen[None]):
             self.notify(f"Showing {names} profile(s){regions}.", timeout=3, markup=False)
 
     def _favourites(self) -> list[tuple[str, tuple[str, ...]]]:
-        """(label, profiles) for keys 1-9; 0 is every profile."""
-        return [(p.name, (p.name,)) for p in self.profiles[:9]]
+        """(label, profiles) for keys 1-9 (`favourites` setting, issue 15); 0 is every profile."""
+        from ssm_tui.ui.favourites import favourites
+
+        configured = getattr(self.services.get_settings(), "favourites", ())
+        return favourites(self.profiles, configured)
 
     def _draw_favourites(self) -> None:
         line = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -218,7 +245,11 @@ class MainScreen(Screen[None]):
             return
         favourites = self._favourites()
         if number <= len(favourites):
-            self.apply_scope(ScopeChoice(favourites[number - 1][1]))
+            label, names = favourites[number - 1]
+            if not names:
+                self.notify(f"Favourite {number} ({label}): no such profile.", markup=False)
+                return
+            self.apply_scope(ScopeChoice(names))
 
     def action_pick(self) -> None:
         from ssm_tui.ui.screens.picker import ScopePicker
@@ -307,6 +338,21 @@ class MainScreen(Screen[None]):
         self.show_area("sessions")
         self._layout_sessions(view_id)
 
+    @on(TabBar.Entered, "#tabs")
+    def _tab_entered(self, event: TabBar.Entered) -> None:
+        """Enter or `i` on the tab bar: back into the pane (after ctrl+]) or the fleet table."""
+        self._tab_activated(TabBar.TabActivated(self.tabs, event.tab_id))
+
+    def action_tab(self, number: int) -> None:
+        """alt+1..9: the fleet is 1, sessions follow in tab order."""
+        tabs = self.tabs
+        if number > tabs.tab_count:
+            self.app.bell()
+        elif tabs.tabs[number - 1].id == tabs.active:  # already shown: into it
+            self._tab_activated(TabBar.TabActivated(tabs, tabs.active))
+        else:
+            tabs.activate_number(number)
+
     def _layout_sessions(self, active: str) -> None:
         shown = {active}
         if self.split and len(self._order) > 1:
@@ -353,6 +399,11 @@ class MainScreen(Screen[None]):
         if self.tabs.active != FLEET_TAB:
             self.tabs.active = FLEET_TAB
 
+    def action_copy(self) -> None:
+        from ssm_tui.ui.screens.copy import open_copy_menu
+
+        open_copy_menu(self)
+
     def action_toggle_split(self) -> None:
         if len(self._order) < 2:
             self.notify("Open two sessions to split the view.", timeout=3)
@@ -393,6 +444,7 @@ class MainScreen(Screen[None]):
         """Open a tab now (it says "connecting…") and start the session in a worker."""
         number = next(self._ids)
         view = SessionView(instance, choice, id=f"session-{number}")
+        view.opened_from = self.tabs.active  # a failed start goes back there (issue 15)
         self._order.append(view.id or "")
         self.sessions_area().mount(view)
         self.tabs.add_tab(Text(view.title), f"tab-{number}")
@@ -448,10 +500,10 @@ class MainScreen(Screen[None]):
         if message.started.document_name and message.started.document_name.startswith(
             "AWS-StartPortForwarding"
         ):
-            self._announce_forwarding(pane, view.choice.label)
+            self._announce_forwarding(pane, view)
 
     @work(group="session-login", exit_on_error=False, description="port forwarding")
-    async def _announce_forwarding(self, pane: Widget, label: str) -> None:
+    async def _announce_forwarding(self, pane: Widget, view: SessionView) -> None:
         """Say "Port forwarding on …" once the plugin has opened the port, never before.
 
         A taken local port makes the plugin fail instead: its error is the pane's last word and
@@ -460,8 +512,11 @@ class MainScreen(Screen[None]):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LOGIN_WAIT
         while loop.time() < deadline and getattr(pane, "exit_status", None) is None:
-            if "opened for sessionId" in pane.screen_text():  # type: ignore[attr-defined]
-                self.notify(f"Port forwarding on {label}.", timeout=6, markup=False)
+            if "opened for sessionId" in (text := pane.screen_text()):  # type: ignore[attr-defined]
+                if view.learn_local_port(text) is not None:  # local port 0: the real one
+                    self.tabs.set_label("tab-" + (view.id or "").removeprefix("session-"),
+                                        Text(view.title))  # fmt: skip
+                self.notify(f"Port forwarding on {view.choice.label}.", timeout=6, markup=False)
                 return
             await asyncio.sleep(0.05)
 
@@ -486,7 +541,8 @@ class MainScreen(Screen[None]):
             return
         view = views.first(SessionView)
         if view.started is None:
-            await self._remove_view(view)
+            shown = self.tabs.active == "tab-" + (view.id or "").removeprefix("session-")
+            await self._remove_view(view, back_to=view.opened_from if shown else None)
         else:
             view.mark_failed(message.error.message)
 
@@ -512,7 +568,9 @@ class MainScreen(Screen[None]):
     def action_close_tab(self) -> None:
         view = self._active_view()
         if view is not None:
-            self._close(view)
+            from ssm_tui.ui.screens.confirm import close_tab
+
+            close_tab(self.app, view, lambda: self._close(view))
 
     @work(group="session-close", exit_on_error=False, description="close session")
     async def _close(self, view: SessionView) -> None:
@@ -527,7 +585,7 @@ class MainScreen(Screen[None]):
             await self._end_remote(started)
         await self._remove_view(view)
 
-    async def _remove_view(self, view: SessionView) -> None:
+    async def _remove_view(self, view: SessionView, back_to: str | None = None) -> None:
         view_id = view.id or ""
         if view_id in self._order:
             index = self._order.index(view_id)
@@ -535,15 +593,20 @@ class MainScreen(Screen[None]):
         else:
             index = 0
         tab_id = "tab-" + view_id.removeprefix("session-")
+        if back_to and any(tab.id == back_to for tab in self.tabs.tabs):
+            self.tabs.active = back_to  # before the removal: no other tab shows in between
         await view.remove()
         self.tabs.remove_tab(tab_id)
-        if self._order:
+        if self.tabs.active == back_to:
+            pass
+        elif self._order:
             following = self._order[min(index, len(self._order) - 1)]
             self.tabs.active = "tab-" + following.removeprefix("session-")
         else:
+            self.tabs.active = FLEET_TAB
+        if not self._order:
             self.split = False
             self.sessions_area().set_class(False, "-split")
-            self.tabs.active = FLEET_TAB
 
     def _history_follows(self, session_id: str | None, exit_status: int | None = None) -> None:
         """Open history panels follow the app's own sessions (None: one just opened)."""

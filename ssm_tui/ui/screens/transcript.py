@@ -67,14 +67,22 @@ class TranscriptView(ScrollView, can_focus=True):
     """A virtual view over a `TranscriptDocument`: draws only the visible lines."""
 
     BINDINGS = [
-        Binding("up,k", "scroll_up", "Up", show=False),
-        Binding("down,j", "scroll_down", "Down", show=False),
-        Binding("left,h", "scroll_left", "Left", show=False),
-        Binding("right,l", "scroll_right", "Right", show=False),
-        Binding("pageup,b", "page_up", "Page up", show=False),
-        Binding("pagedown,space", "page_down", "Page down", show=False),
-        Binding("home,g", "scroll_home", "Top", show=False),
-        Binding("end,G", "scroll_end", "End", show=False),
+        # ids: the help screen lists bindings that have one (issue 15: it lists these too)
+        Binding("up,k", "scroll_up", "Up", show=False, id="transcript.up"),
+        Binding("down,j", "scroll_down", "Down", show=False, id="transcript.down"),
+        Binding("left,h", "scroll_left", "Left", show=False, id="transcript.left"),
+        Binding("right,l", "scroll_right", "Right", show=False, id="transcript.right"),
+        Binding("pageup,b", "page_up", "Page up", show=False, id="transcript.page_up"),
+        Binding("pagedown,space", "page_down", "Page down", show=False, id="transcript.page_down"),
+        Binding("home,g", "scroll_home", "Top", show=False, id="transcript.top"),
+        Binding(
+            "end,G",
+            "scroll_end",
+            "End",
+            show=False,
+            id="transcript.end",
+            tooltip="The real end: reads the rest of the transcript first",
+        ),  # fmt: skip
     ]
 
     COMPONENT_CLASSES = {"transcript-view--match", "transcript-view--current"}
@@ -87,6 +95,9 @@ class TranscriptView(ScrollView, can_focus=True):
             self.fed = fed
             self.total = total
             self.done = done
+
+    class EndWanted(Message):
+        """`G`/End: the real end of the transcript, not of the pages read so far."""
 
     class NearEnd(Message):
         """The visible area reached the last loaded lines: time for another page."""
@@ -121,6 +132,10 @@ class TranscriptView(ScrollView, can_focus=True):
     def replaying(self) -> bool:
         """A replay slice is scheduled (the screen view has not caught up yet)."""
         return self._replay_timer is not None
+
+    def action_scroll_end(self) -> None:
+        self.scroll_end(animate=False, immediate=True)
+        self.post_message(self.EndWanted())
 
     def document_changed(self) -> None:
         """New lines arrived: grow the virtual size and redraw."""
@@ -350,6 +365,18 @@ class TranscriptScreen(Screen[None]):
     """Full-screen viewer for one transcript (a `TranscriptRef`, or a session id to look up)."""
 
     CSS_PATH = "../styles/transcript.tcss"
+    HELP_SECTIONS = (
+        (
+            "Transcript",
+            (
+                ("/ then n, N", "search; next and previous match wrap around at either end"),
+                ("G, End", "the last line of the whole transcript (reads the rest first)"),
+                ("t", "jump to a time (CloudWatch transcripts carry times)"),
+                ("v, e", "raw escapes; the screen as a terminal showed it"),
+            ),
+        ),
+    )
+    """What the help screen (`?`) shows below the keys, instead of the fleet's filter help."""
 
     BINDINGS = [
         Binding("escape,q", "close", "Close", id="transcript.close", tooltip="Back"),
@@ -388,6 +415,8 @@ class TranscriptScreen(Screen[None]):
         self._search_step = 1
         self._time_target: datetime | None = None
         self._save_path: Path | None = None
+        self._end_wanted = False
+        """`G` while pages remain: read them all, then show the last line."""
         self._overwrite: Path | None = None
         """A save waiting for the user's yes to replace this existing file."""
         self._loading = True
@@ -463,6 +492,7 @@ class TranscriptScreen(Screen[None]):
             or self._search_from is not None
             or self._time_target is not None
             or self._save_path is not None
+            or self._end_wanted
         )
 
     def _kick(self) -> None:
@@ -545,6 +575,14 @@ class TranscriptScreen(Screen[None]):
             f"replaying {message.fed:,} of {message.total:,} lines ({share:.0%}) · escape: cancel"
         )
 
+    @on(TranscriptView.EndWanted)
+    def _end_wanted_now(self) -> None:
+        if self.document.complete:
+            return
+        self._end_wanted = True
+        self._kick()
+        self._update_status("reading to the end…")
+
     @on(TranscriptView.NearEnd)
     def _near_end(self) -> None:
         if self._want_more():
@@ -562,7 +600,7 @@ class TranscriptScreen(Screen[None]):
                 self._show_hit(hit)
             elif doc.complete:
                 self._search_from = None
-                note = f"not found: {self._needle}"
+                note = self._wrap_search(self._search_step)
             else:
                 self._search_from = max(len(doc) - 1, 0)
         if self._time_target is not None:
@@ -574,6 +612,10 @@ class TranscriptScreen(Screen[None]):
                 if index is not None:
                     self.view.show_line(index)
                     note = f"jumped to {format_time(target, label=True)} (line {index + 1})"
+        if self._end_wanted and doc.complete:
+            self._end_wanted = False
+            self.view.scroll_end(animate=False, immediate=True)
+            note = note or f"end (line {len(doc):,})"
         if self._save_path is not None and doc.complete:
             path, self._save_path = self._save_path, None
             self.save_to(path)
@@ -686,7 +728,23 @@ class TranscriptScreen(Screen[None]):
             self._kick()
             self._update_status("searching further…")
             return
-        self._update_status(f"not found: {self._needle}")
+        if step < 0 and not doc.complete:  # wrap to the bottom: read it first
+            self._search_from = max(len(doc) - 1, 0)
+            self._search_step = step
+            self._kick()
+            self._update_status("searching from the end…")
+            return
+        self._update_status(self._wrap_search(step))
+
+    def _wrap_search(self, step: int) -> str:
+        """Nothing more that way: go on from the other end (as less and vim do)."""
+        doc = self.document
+        start = 0 if step > 0 else max(len(doc) - 1, 0)
+        hit = doc.search(self._needle, start, backwards=step < 0)
+        if hit is None:
+            return f"not found: {self._needle}"
+        self._show_hit(hit)
+        return "search wrapped to the top" if step > 0 else "search wrapped to the bottom"
 
     def _show_hit(self, hit: SearchHit) -> None:
         view = self.view

@@ -35,7 +35,26 @@ from ssm_tui.timefmt import format_time, zone_label
 
 FOLLOW_DELAY = 0.5
 """Seconds after one of the app's sessions opened before the panel asks AWS again."""
-COLUMNS = ("Start", "End", "Owner", "Target", "Status", "Reason", "Log", "Src")
+COLUMNS = (
+    "Start", "Duration", "Target", "Status", "Document", "Session", "Owner", "Reason", "Log", "Src"
+)  # fmt: skip
+SHELL_DOCUMENT = "SSM-SessionManagerRunShell"
+
+
+def duration(start: datetime | None, end: datetime | None, active: bool) -> str:
+    """ "1h02m", "3m05s", "12s"; "running" while active (a count would go stale in a table)."""
+    if end is None:
+        return "running" if active else ""
+    if start is None:
+        return ""
+    seconds = int((end - start).total_seconds())
+    if seconds < 0:
+        return ""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def visible_line(value: str) -> str:
@@ -56,12 +75,15 @@ def row_cells(s: SessionSummary) -> list[Text]:
     status = s.status
     if s.exit_status is not None:
         status += f" ({s.exit_status})"
+    document = "shell" if s.document in ("", SHELL_DOCUMENT) else s.document
     return [
         Text(when(s.start)),
-        Text(when(s.end) if s.end else ("—" if s.active else "")),
-        Text(visible_line(s.owner_name or s.profile)),
+        Text(duration(s.start, s.end, s.active), justify="right"),
         Text(visible_line(s.target)),
         Text(status, style="bold" if s.active else ""),
+        Text(visible_line(document)),
+        Text(visible_line(s.session_id)),
+        Text(visible_line(s.owner_name or s.profile)),
         Text(visible_line(s.reason)),
         Text(log),
         Text(s.source),

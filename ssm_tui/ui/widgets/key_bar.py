@@ -7,6 +7,10 @@ machine). The key bar shows the same thing — every shown binding of the focuse
 ones dimmed, the command palette key on the right, tooltips on hover, a click runs the key,
 the wheel scrolls a bar wider than the screen — in a single widget repainted in place.
 
+Where the focused widget takes every key itself (a terminal pane: `CAPTURES_KEYS`), only
+priority bindings still work, and the bar shows only those: not `p h l v ?`, which would type
+into the shell.
+
 It draws through Textual's line API (`render_line` returns a `Strip` of `Segment`s) rather than
 `render()`: a rich `Text` of ~30 spans, joined, sliced, truncated, then converted by Textual to
 its `Content` and back into strips cost ~2 ms of a cold first frame for one line. Here each run
@@ -206,6 +210,10 @@ class KeyBar(Widget, can_focus=False):
         app = self.app
         palette_key = app.COMMAND_PALETTE_BINDING if app.ENABLE_COMMAND_PALETTE else None
         chain = [(node, list(bindings)) for node, bindings in modal_binding_chain(self.screen)]
+        if getattr(self.screen.focused, "CAPTURES_KEYS", False):
+            # a terminal pane takes every key before the bindings see it: only priority
+            # bindings (checked first) still work, so only they are shown (issue 15)
+            chain = [(node, [kb for kb in bindings if kb[1].priority]) for node, bindings in chain]
         wanted = {key for _node, bindings in chain for key, binding in bindings if binding.show}
         if palette_key is not None:
             wanted.add(palette_key)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -39,7 +40,7 @@ from ssm_tui.term.transcript import visible_line as _symbols
 from ssm_tui.text import printable
 from ssm_tui.timefmt import format_time, zone_label
 
-COLUMNS = ("Time", "Session", "Source", "Size", "Profile")
+COLUMNS = ("Time", "Session", "Instance", "Source", "Size", "Profile")
 
 
 def visible_line(value: str) -> str:
@@ -58,15 +59,52 @@ def size_text(size: int | None) -> str:
     return str(size)
 
 
-def row_cells(ref: TranscriptRef) -> list[Text]:
-    stamp = format_time(ref.last_time)
-    source = "CloudWatch" if ref.source == "cloudwatch" else "S3"
+@dataclass(frozen=True)
+class SessionTranscripts:
+    """One row: a session's transcripts (CloudWatch and/or S3), who ran it and where.
+
+    `profile` and `target` come from the local session record when this machine started the
+    session (the profile that really ran it, not whichever of an account's profiles listed the
+    transcript first); `name` from the fleet's rows.
+    """
+
+    session_id: str
+    refs: tuple[TranscriptRef, ...]
+    profile: str
+    target: str = ""
+    name: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.refs[0].key
+
+    @property
+    def last_time(self) -> Any:
+        times = [r.last_time for r in self.refs if r.last_time is not None]
+        return max(times) if times else None
+
+    def ref(self, source: str | None = None) -> TranscriptRef:
+        """The transcript to open: that source if listed, else CloudWatch, else S3."""
+        for wanted in (source, "cloudwatch", "s3"):
+            for ref in self.refs:
+                if ref.source == wanted:
+                    return ref
+        return self.refs[0]
+
+
+def row_cells(row: SessionTranscripts) -> list[Text]:
+    sources = {ref.source for ref in row.refs}
+    source = "+".join(name for key, name in (("cloudwatch", "CloudWatch"), ("s3", "S3"))
+                      if key in sources)  # fmt: skip
+    sizes = [ref.size for ref in row.refs if ref.size is not None]
+    instance = row.name or row.target
     return [
-        Text(stamp),
-        Text(visible_line(ref.session_id)),
+        Text(format_time(row.last_time)),
+        Text(visible_line(row.session_id)),
+        Text(visible_line(instance)),
         Text(source),
-        Text(size_text(ref.size), justify="right"),
-        Text(f"{ref.profile} {ref.region}"),
+        Text(size_text(max(sizes) if sizes else None), justify="right"),
+        Text(f"{row.profile} {row.refs[0].region}"),
     ]
 
 
@@ -78,6 +116,7 @@ class LogsPanel(Vertical, can_focus=False):
         Binding("slash", "search", "Filter", id="logs.search", tooltip="Filter by session id"),
         Binding("m", "more", "More", id="logs.more", tooltip="List more transcripts"),
         Binding("r", "reload", "Reload", id="logs.reload", tooltip="Ask AWS again"),
+        Binding("s", "open('s3')", "S3 copy", id="logs.s3", tooltip="Open the S3 transcript"),
     ]
 
     @dataclass
@@ -94,8 +133,12 @@ class LogsPanel(Vertical, can_focus=False):
         self.limit = DEFAULT_LIMIT
         self.listings: list[TranscriptListing] = []
         self.filter = ""
-        self._refs: dict[str, TranscriptRef] = {}
+        self._refs: dict[str, SessionTranscripts] = {}
         self._request = 0
+        self.local: dict[str, Any] = {}
+        """session id -> `LocalSession` of this machine's record (profile and target)."""
+        self.names: dict[str, str] = {}
+        """instance id -> name, from the fleet's rows."""
 
     def compose(self) -> ComposeResult:
         yield Static("Transcripts", id="logs-title", markup=False)
@@ -134,14 +177,54 @@ class LogsPanel(Vertical, can_focus=False):
             refs = [ref for ref in refs if matches(ref, self.filter)]
         return sorted(refs, key=lambda r: (r.last_time is not None, r.last_time), reverse=True)
 
+    def on_mount(self) -> None:
+        self._learn_names()
+
+    def _learn_names(self) -> None:
+        """Who ran each session (the local record) and instance names (the fleet's rows)."""
+        services = getattr(self.app, "services", None)
+        store = services.get_store() if services is not None else None
+        if store:
+            try:
+                self.local = {r.session_id: r for r in store.local_sessions()}
+            except Exception:  # noqa: BLE001 - names are a nicety; the rows still list
+                self.local = {}
+        for fleet in self.screen.query("FleetView"):
+            for row in fleet.model.rows.values():  # type: ignore[attr-defined]
+                instance = row.instance
+                if instance.name:
+                    self.names.setdefault(instance.instance_id, instance.name)
+
+    @property
+    def rows(self) -> list[SessionTranscripts]:
+        """One row per session (its CloudWatch and S3 transcripts together), newest first."""
+        grouped: dict[tuple[str, str], list[TranscriptRef]] = {}
+        for ref in self.items:
+            grouped.setdefault((ref.region, ref.session_id), []).append(ref)
+        rows = []
+        for (_region, session_id), refs in grouped.items():
+            local = self.local.get(session_id)
+            target = local.target if local is not None else ""
+            rows.append(
+                SessionTranscripts(
+                    session_id,
+                    tuple(refs),
+                    local.profile if local is not None else refs[0].profile,
+                    target,
+                    self.names.get(target, ""),
+                )
+            )
+        return rows
+
     def _fill(self) -> None:
         table = self.table
-        previous = self.selected
+        previous = self.selected_row
         table.clear()
-        refs = self.items
-        self._refs = {ref.key: ref for ref in refs}
-        for ref in refs:
-            table.add_row(*row_cells(ref), key=ref.key)
+        self._learn_names()
+        rows = self.rows
+        self._refs = {row.key: row for row in rows}
+        for row in rows:
+            table.add_row(*row_cells(row), key=row.key)
         if previous is not None and previous.key in self._refs:
             table.move_cursor(row=table.get_row_index(previous.key))
         self._update_header()
@@ -186,12 +269,18 @@ class LogsPanel(Vertical, can_focus=False):
         status.set_class(bool(problems), "-error")
 
     @property
-    def selected(self) -> TranscriptRef | None:
+    def selected_row(self) -> SessionTranscripts | None:
         table = self.table
         if not table.row_count or not 0 <= table.cursor_row < table.row_count:
             return None
         key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return self._refs.get(str(key))
+
+    @property
+    def selected(self) -> TranscriptRef | None:
+        """The transcript Enter opens on the highlighted row (CloudWatch first)."""
+        row = self.selected_row
+        return row.ref() if row is not None else None
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -271,9 +360,10 @@ class LogsPanel(Vertical, can_focus=False):
         event.stop()
         self.action_open()
 
-    def action_open(self) -> None:
+    def action_open(self, source: str | None = None) -> None:
         from ssm_tui.ui.screens.transcript import TranscriptScreen
 
-        ref = self.selected
+        row = self.selected_row
+        ref = row.ref(source) if row is not None else None
         if ref is not None:
             self.app.push_screen(TranscriptScreen(ref))

@@ -7,9 +7,12 @@ status) and the view takes focus so `r` reconnects and `ctrl+w` closes.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -20,6 +23,9 @@ from textual.widgets import Static
 from ssm_tui.aws.models import Instance, StartedSession
 from ssm_tui.ui.fleet_model import literal
 from ssm_tui.ui.services import DocumentChoice
+
+PORT_OPENED = re.compile(r"Port (\d+) opened for sessionId")
+"""What both plugins print once the local port listens (the official one and ours)."""
 
 
 class SessionView(Vertical, can_focus=True):
@@ -53,6 +59,8 @@ class SessionView(Vertical, can_focus=True):
         self.exit_status: int | None = None
         self._status: Any = None
         """The plugin's status pipe reader (ours only), while the pane runs."""
+        self.opened_from: str | None = None
+        """The tab that was active when this one opened: where a failed start goes back to."""
 
     @property
     def title(self) -> str:
@@ -85,10 +93,14 @@ class SessionView(Vertical, can_focus=True):
                         style="bold red")  # fmt: skip
         elif self.state == "failed":
             line.append("  ■ could not connect — r: retry, ctrl+w: close", style="bold red")
+        elif self.state == "starting" or getattr(self.pane, "waiting", False):
+            line.append("  ◌ connecting…", style="bold yellow")
         elif self.state == "connected":
             line.append("  ● connected", style="bold green")
         elif self.state == "reconnecting":
             line.append("  ◌ reconnecting…", style="bold yellow")
+        if self.is_port_forward and self.state == "connected":
+            line.append("  (keys go to the app: ctrl+w ends the forwarding)", style="dim")
         return line
 
     def _plugin_state(self, state: str, detail: str) -> None:
@@ -101,6 +113,38 @@ class SessionView(Vertical, can_focus=True):
         if self._status is not None:
             self._status.close()
             self._status = None
+
+    @property
+    def is_port_forward(self) -> bool:
+        """A port forward reads no keys: its pane leaves them to the app."""
+        return (self.choice.document_name or "").startswith("AWS-StartPortForwarding")
+
+    def learn_local_port(self, text: str) -> int | None:
+        """The plugin said which local port it opened ("Port N opened for sessionId…").
+
+        With local port 0 the system picks one; the tab and title then show that port, not 0.
+        Returns the port when it changed the label.
+        """
+        found = PORT_OPENED.search(text)
+        if found is None or self.choice.local_port not in (0, None):
+            return None
+        port = int(found.group(1))
+        old = self.choice.label
+        label = re.sub(r"^port \d+→", f"port {port}→", old)
+        self.choice = replace(self.choice, label=label, local_port=port)
+        self._redraw_title()
+        return port if label != old else None
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """`-keyboard`: the split view marks the pane that has the keyboard (sessions.tcss)."""
+        self.add_class("-keyboard")
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self.remove_class("-keyboard")
+
+    def on_terminal_pane_first_output(self, event: Message) -> None:
+        """The first byte: "connecting…" becomes "connected"."""
+        self._redraw_title()
 
     def _redraw_title(self) -> None:
         self.query_one(".session-title", Static).update(self._title_line())
@@ -124,7 +168,12 @@ class SessionView(Vertical, can_focus=True):
         if self.pane is not None:
             await self.pane.remove()
         self.pane = TerminalPane(
-            argv=launch.argv, env=launch.env, title=self.title, pass_fds=launch.pass_fds
+            argv=launch.argv,
+            env=launch.env,
+            title=self.title,
+            pass_fds=launch.pass_fds,
+            keyboard=not self.is_port_forward,
+            waiting_note=f"connecting to {self.instance.instance_id}…",
         )
         await self.mount(self.pane)
         self._redraw_title()

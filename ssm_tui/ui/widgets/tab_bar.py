@@ -35,6 +35,13 @@ class TabBar(Widget, can_focus=True):
     BINDINGS = [
         Binding("left", "previous_tab", "Previous tab", show=False),
         Binding("right", "next_tab", "Next tab", show=False),
+        Binding(
+            "enter,i",
+            "enter_tab",
+            "Into tab",
+            id="tabs.enter",
+            tooltip="Back into the session's terminal (or the fleet table)",
+        ),  # fmt: skip
     ]
     COMPONENT_CLASSES = {"tab-bar--active", "tab-bar--underline", "tab-bar--rule"}
     DEFAULT_CSS = """
@@ -71,6 +78,18 @@ class TabBar(Widget, can_focus=True):
         def control(self) -> TabBar:
             return self.tab_bar
 
+    class Entered(Message):
+        """Enter (or `i`) on the bar: the keyboard goes into the active tab's content."""
+
+        def __init__(self, tab_bar: TabBar, tab_id: str) -> None:
+            super().__init__()
+            self.tab_bar = tab_bar
+            self.tab_id = tab_id
+
+        @property
+        def control(self) -> TabBar:
+            return self.tab_bar
+
     def __init__(self, label: Text | str, tab_id: str, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.tabs: list[TabItem] = [TabItem(tab_id, _text(label))]
@@ -97,6 +116,21 @@ class TabBar(Widget, can_focus=True):
     def add_tab(self, label: Text | str, tab_id: str) -> None:
         self.tabs.append(TabItem(tab_id, _text(label)))
         self.refresh()
+
+    def set_label(self, tab_id: str, label: Text | str) -> None:
+        """Relabel a tab (a port-forward tab learns its real local port)."""
+        self.tabs = [TabItem(t.id, _text(label)) if t.id == tab_id else t for t in self.tabs]
+        self.refresh()
+
+    def activate_number(self, number: int) -> bool:
+        """Activate the `number`-th tab (1-based, the Fleet tab is 1); False when none."""
+        if not 1 <= number <= len(self.tabs):
+            return False
+        self.active = self.tabs[number - 1].id
+        return True
+
+    def action_enter_tab(self) -> None:
+        self.post_message(self.Entered(self, self._active))
 
     def remove_tab(self, tab_id: str) -> None:
         """Remove a tab; when it was active, the tab before it becomes active."""

@@ -111,6 +111,8 @@ class TerminalPane(Widget, can_focus=True):
     """A terminal running ``argv`` in a pty, sized to the widget."""
 
     ALLOW_SELECT = False  # we do our own selection: Textual's works on text, not a cell grid
+    CAPTURES_KEYS = True
+    """Every key goes to the process (`on_key`): the key bar shows only priority bindings."""
     BINDING_GROUP_TITLE = "Terminal"
     HELP = """
 ## Terminal
@@ -159,6 +161,17 @@ reach the remote program, Tab completes, Escape is the program's.
         def control(self) -> TerminalPane:
             return self.pane
 
+    class FirstOutput(Message):
+        """The process wrote its first byte: the session is through (issue 15)."""
+
+        def __init__(self, pane: TerminalPane) -> None:
+            super().__init__()
+            self.pane = pane
+
+        @property
+        def control(self) -> TerminalPane:
+            return self.pane
+
     class TitleChanged(Message):
         """The program set the terminal title (OSC 0/2)."""
 
@@ -180,6 +193,8 @@ reach the remote program, Tab completes, Escape is the program's.
         scrollback: int = 10_000,
         backend: str | None = None,
         pass_fds: Sequence[int] = (),
+        keyboard: bool = True,
+        waiting_note: str | None = None,
         name: str | None = None,
         id: str | None = None,  # noqa: A002 - Textual's own parameter name
         classes: str | None = None,
@@ -191,6 +206,12 @@ reach the remote program, Tab completes, Escape is the program's.
         """Descriptors the process inherits (the plugin's response pipe); the pane owns them:
         `PtyProcess` closes them once the child started, `on_unmount` if it never did."""
         self.title = title or " ".join(self.argv)
+        self.keyboard = keyboard
+        """False: keys are not sent (a port forward reads none) and stay the app's keys."""
+        self.CAPTURES_KEYS = keyboard
+        self.waiting_note = waiting_note
+        """Shown until the first byte arrives ("connecting…"); None: a blank screen."""
+        self.waiting = waiting_note is not None
         self.emulator: Emulator = create_emulator(80, 24, scrollback, backend)
         self.process: PtyProcess | None = None
         self.exit_status: int | None = None
@@ -297,7 +318,15 @@ reach the remote program, Tab completes, Escape is the program's.
         self._feed_backlog(budget=None)
         self._finish(status)
 
+    def _stop_waiting(self) -> None:
+        self.waiting = False
+        self._invalidate()
+        self.post_message(self.FirstOutput(self))
+
     def _finish(self, status: int) -> None:
+        if self.waiting:
+            self.waiting = False
+            self._invalidate()
         self.exit_status = status
         self._feed_local(exit_note(status))
         self._flush_frame()
@@ -313,6 +342,8 @@ reach the remote program, Tab completes, Escape is the program's.
     # --- output path ------------------------------------------------------------------------
 
     def _on_data(self, data: bytes) -> None:
+        if self.waiting:
+            self._stop_waiting()
         self._backlog.append(data)
         self._backlog_size += len(data)
         if self._backlog_size > MAX_BACKLOG and not self._reading_paused and self.process:
@@ -472,6 +503,8 @@ reach the remote program, Tab completes, Escape is the program's.
             self._base_style = self.rich_style
             self._styles.clear()
             self._cache.clear()
+        if self.waiting:
+            return self._waiting_line(y)
         emulator = self.emulator
         absolute = emulator.scrollback_len - self._scroll + y
         highlight = self._selection_on(absolute)
@@ -489,6 +522,18 @@ reach the remote program, Tab completes, Escape is the program's.
         if y == 0 and self._scroll:
             strip = self._with_scroll_label(strip)
         return strip
+
+    def _waiting_line(self, y: int) -> Strip:
+        """Until the first byte: the waiting note, dim, in the middle of the pane."""
+        width = self.size.width
+        base = self._base_style or Style()
+        note = self.waiting_note or ""
+        if y != self.size.height // 2 or not note:
+            return Strip.blank(width, base)
+        note = note[: max(width - 2, 0)]
+        left = max((width - len(note)) // 2, 0)
+        segments = [Segment(" " * left, base), Segment(note, base + Style(dim=True))]
+        return Strip(segments).adjust_cell_length(width, base)
 
     def _with_scroll_label(self, strip: Strip) -> Strip:
         """Say on the top line that the view is in the history, and how to get back."""
@@ -515,6 +560,8 @@ reach the remote program, Tab completes, Escape is the program's.
             self.process.write(data)
 
     async def on_key(self, event: events.Key) -> None:
+        if not self.keyboard:
+            return  # not the session's: the app's bindings see the key
         event.stop()
         event.prevent_default()
         key = event.key
@@ -531,6 +578,8 @@ reach the remote program, Tab completes, Escape is the program's.
         self.send(data)
 
     def on_paste(self, event: events.Paste) -> None:
+        if not self.keyboard:
+            return
         event.stop()
         event.prevent_default()
         self.paste(event.text)
