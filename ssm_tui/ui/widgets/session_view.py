@@ -110,6 +110,10 @@ class SessionView(Vertical, can_focus=True):
         self.pane.focus()
         return self.pane
 
+    def mark_starting(self) -> None:
+        """A new StartSession for this tab (reconnect)."""
+        self.state = "starting"
+
     def mark_ended(self, exit_status: int | None) -> None:
         self.state = "ended"
         self.exit_status = exit_status
