@@ -70,9 +70,14 @@ def _quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
 
 
 class AwsLoop:
-    """An asyncio loop in a daemon thread for every AWS call (started on first use)."""
+    """An asyncio loop in a daemon thread for every AWS call (started on first use).
 
-    def __init__(self) -> None:
+    With a `context` (`ssm_tui.aws.context.AwsContext`), every coroutine submitted runs with
+    it installed: what the AWS layer learns belongs to this loop's owner, not the process.
+    """
+
+    def __init__(self, context: Any = None) -> None:
+        self.context = context
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -96,6 +101,8 @@ class AwsLoop:
             return self._loop
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        if self.context is not None:
+            coro = _in_context(self.context, coro)
         return asyncio.run_coroutine_threadsafe(coro, self._ensure())
 
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -125,6 +132,14 @@ class AwsLoop:
         thread.join(timeout)
         if not thread.is_alive():
             loop.close()
+
+
+async def _in_context(context: Any, coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` with the AWS context installed (for this task and the tasks it starts)."""
+    from ssm_tui.aws.context import install
+
+    install(context)
+    return await coro
 
 
 class ScopeChoice(NamedTuple):
@@ -173,8 +188,11 @@ class Services:
     store: Any = None
     """`ssm_tui.store.Store` (opened on first use when None; False disables the cache)."""
     _inventory: Any = None
+    context: Any = None
+    """`ssm_tui.aws.context.AwsContext`: what the AWS layer learns for this object (sessions,
+    identities, account aliases); a fresh one when None. `forget()` clears it."""
     aws: AwsLoop = field(default_factory=AwsLoop)
-    """Where every AWS coroutine runs (see the module docstring)."""
+    """Where every AWS coroutine runs (see the module docstring), with `context` installed."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """"Now" for last-ping ages; tests and screenshots freeze it."""
     account_lookup: bool = True
@@ -189,6 +207,17 @@ class Services:
     _writer: concurrent.futures.ThreadPoolExecutor | None = None
     _writes: list[concurrent.futures.Future[None]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.context is None:
+            from ssm_tui.aws.context import AwsContext
+
+            self.context = AwsContext()
+        self.aws.context = self.context
+
+    def forget(self) -> None:
+        """Forget every session, identity and account name learnt (after `aws sso login`)."""
+        self.context.forget()
+
     # -- settings & profiles ---------------------------------------------------------------
     def get_settings(self) -> Any:
         if self.settings is None:
@@ -202,6 +231,8 @@ class Services:
             from ssm_tui import timefmt
 
             timefmt.configure(getattr(self.settings, "utc_times", False))
+        if self.context.settings is None:
+            self.context.settings = self.settings  # the AWS layer reads these, not the file
         return self.settings
 
     def load_profiles(self, include_discovered: bool = False) -> list[Profile]:
