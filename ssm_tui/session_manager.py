@@ -22,9 +22,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ssm_tui.aws.models import StartedSession
+
+if TYPE_CHECKING:
+    from ssm_tui.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ class OpenedSession(NamedTuple):
 class SessionManager:
     """The sessions of one app run (or one test): start, launch, record, end, and close all."""
 
-    def __init__(self, services: Any) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
         """`ssm_tui.services.Services`: StartSession, TerminateSession, plugin, local record."""
         self.open: dict[str, StartedSession] = {}
