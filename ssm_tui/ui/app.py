@@ -151,7 +151,7 @@ class SsmTuiApp(App[int]):
 
     def get_default_screen(self) -> MainScreen:
         """The main screen is the default screen: no blank frame before the fleet."""
-        return MainScreen(self.services)
+        return MainScreen(self.services, self.sessions)
 
     def on_unmount(self) -> None:
         """Stop the AWS thread (a later `end_leftovers` restarts it if sessions remain)."""
