@@ -88,16 +88,18 @@ async def viewer_first_frame(ref: object) -> tuple[float, float, int]:
     """
     from textual.app import App
 
+    from ssm_tui.services import Services
     from ssm_tui.ui.screens.transcript import TranscriptScreen, TranscriptView
 
     app: App[None] = App()
+    services = Services(store=False)  # the viewer reads on its AWS loop, as in the app
     times: list[float] = []
     loaded = 0
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         for _ in range(2):
             start = time.perf_counter()
-            screen = TranscriptScreen(ref)  # type: ignore[arg-type]
+            screen = TranscriptScreen(ref, source=services.transcript_source())  # type: ignore[arg-type]
             await app.push_screen(screen)
             view = screen.query_one(TranscriptView)
             while not len(screen.document):
@@ -110,6 +112,7 @@ async def viewer_first_frame(ref: object) -> tuple[float, float, int]:
             loaded = screen.document.byte_count
             app.pop_screen()
             await pilot.pause()
+    services.aws.stop()
     return times[0], times[1], loaded
 
 

@@ -154,13 +154,17 @@ def start_sandbox(workdir: Path):  # noqa: ANN201
     return sandbox, started
 
 
-def known_aliases() -> None:
-    """Account aliases are learnt lazily (picker, history); set them so every shot agrees."""
-    from ssm_tui.aws import accounts
+def known_aliases() -> object:
+    """Account aliases are learnt lazily (picker, history); set them so every shot agrees.
 
-    accounts.forget()
-    for account_id, alias in ALIASES.items():
-        accounts.remember_label(account_id, alias)
+    The app's AWS context to start with (`Services(context=...)`)."""
+    from ssm_tui.aws import accounts
+    from ssm_tui.aws.context import AwsContext, using
+
+    with using(AwsContext()) as context:
+        for account_id, alias in ALIASES.items():
+            accounts.remember_label(account_id, alias)
+    return context
 
 
 async def take(name: str, shot, now: datetime) -> None:  # noqa: ANN001
@@ -169,8 +173,8 @@ async def take(name: str, shot, now: datetime) -> None:  # noqa: ANN001
     from ssm_tui.ui.app import SsmTuiApp
     from ssm_tui.ui.services import Services
 
-    known_aliases()
-    app = SsmTuiApp(Services(clock=lambda: now, account_lookup=False))
+    context = known_aliases()
+    app = SsmTuiApp(Services(clock=lambda: now, account_lookup=False, context=context))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await shot(pilot)
         for box in app.screen.query(Input):

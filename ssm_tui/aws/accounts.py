@@ -2,8 +2,9 @@
 accounts an IAM Identity Center login can reach.
 
 Account ids come from the config when it states them (role_arn, sso_account_id) and otherwise from
-STS GetCallerIdentity, cached in memory for the process. Labels: the IAM account alias when the
-role may read it, else the Organizations account name, else the profile name.
+STS GetCallerIdentity, remembered in the current `AwsContext` (`aws/context.py`). Labels: the IAM
+account alias when the role may read it, else the Organizations account name, else the profile
+name.
 
 SSO discovery: with the cached IAM Identity Center token (what `aws sso login` wrote), sso
 ListAccounts/ListAccountRoles reveal every account and role the user can reach. Each one that no
@@ -24,20 +25,14 @@ from aiobotocore.config import AioConfig
 from botocore import UNSIGNED
 from botocore.utils import JSONFileCache, SSOTokenLoader
 
-from ssm_tui.aws import clients
+from ssm_tui.aws import clients, context
 from ssm_tui.aws.clients import client, config_fingerprint
 from ssm_tui.aws.errors import CredentialsError, explain
 from ssm_tui.aws.models import Account, Profile, ProfileKind, ScopeError
 from ssm_tui.aws.profiles import load_full_config, load_profiles, register_discovered
 
-_account_ids: dict[tuple, str] = {}
-_arns: dict[tuple, str] = {}
-_labels: dict[str, str] = {}
-_names: dict[str, str] = {}
-_aliases: dict[str, str] = {}
-"""IAM account aliases by account id: the one label source that never depends on timing."""
-_no_alias: set[tuple[str, str]] = set()
-"""(account, profile) pairs whose ListAccountAliases answered none or was denied."""
+# What is learnt here (account ids, ARNs, labels, aliases) lives in the current `AwsContext`
+# (`ssm_tui.aws.context`): the services object's, or the process's default.
 _DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 
 ALIAS_CONCURRENCY = 8
@@ -51,7 +46,7 @@ def _key(profile: str) -> tuple:
 
 def cached_account(profile: str) -> str | None:
     """The account id of `profile` if already known (no call)."""
-    return _account_ids.get(_key(profile))
+    return context.current().account_ids.get(_key(profile))
 
 
 def cached_label(account_id: str) -> str | None:
@@ -59,24 +54,29 @@ def cached_label(account_id: str) -> str | None:
 
     An IAM alias always wins over a name learnt on the way, whichever arrived first.
     """
-    return _aliases.get(account_id) or _labels.get(account_id) or _names.get(account_id)
+    memory = context.current()
+    return (
+        memory.aliases.get(account_id)
+        or memory.labels.get(account_id)
+        or memory.names.get(account_id)
+    )
 
 
 def cached_alias(account_id: str) -> str | None:
     """The IAM account alias of `account_id` if already known (no call); never a name."""
-    return _aliases.get(account_id)
+    return context.current().aliases.get(account_id)
 
 
 def remember_alias(account_id: str, alias: str) -> None:
     """An IAM alias known without asking (tests, screenshots): it wins over any name."""
     if account_id and alias:
-        _aliases[account_id] = alias
+        context.current().aliases[account_id] = alias
 
 
 def remember_label(account_id: str, label: str) -> None:
     """An account name learnt on the way (SSO ListAccounts): used until an IAM alias is found."""
     if account_id and label:
-        _names[account_id] = label
+        context.current().names[account_id] = label
 
 
 async def iam_alias(profile: str, account: str) -> str | None:
@@ -85,9 +85,10 @@ async def iam_alias(profile: str, account: str) -> str | None:
     A denial or an empty answer is remembered for that profile (another profile of the same
     account may still read it); a transient failure (throttling, network) is not remembered.
     """
-    if account in _aliases:
-        return _aliases[account]
-    if not account or (account, profile) in _no_alias:
+    memory = context.current()
+    if account in memory.aliases:
+        return memory.aliases[account]
+    if not account or (account, profile) in memory.no_alias:
         return None
     try:
         async with client("iam", profile, _region_of(profile)) as iam:
@@ -95,28 +96,29 @@ async def iam_alias(profile: str, account: str) -> str | None:
     except Exception as exc:  # noqa: BLE001 - aliases are optional; denied is common
         code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
         if code in _DENIED:
-            _no_alias.add((account, profile))
+            memory.no_alias.add((account, profile))
         return None
     if not aliases:
-        _no_alias.add((account, profile))
+        memory.no_alias.add((account, profile))
         return None
-    _aliases[account] = aliases[0]
+    memory.aliases[account] = aliases[0]
     return aliases[0]
 
 
 async def caller_identity(profile: str, region: str | None = None) -> dict[str, str]:
     """STS GetCallerIdentity for `profile` (Account, Arn, UserId); caches the account id."""
     reply = await clients.caller_identity(profile, region or _region_of(profile))
-    _account_ids[_key(profile)] = reply["Account"]
-    _arns[_key(profile)] = reply["Arn"]
+    memory, key = context.current(), _key(profile)
+    memory.account_ids[key] = reply["Account"]
+    memory.arns[key] = reply["Arn"]
     return reply
 
 
 async def account_id(profile: str) -> str:
     """The account `profile` lands in (cached after the first GetCallerIdentity)."""
-    if _key(profile) not in _account_ids:
+    if _key(profile) not in context.current().account_ids:
         await caller_identity(profile)
-    return _account_ids[_key(profile)]
+    return context.current().account_ids[_key(profile)]
 
 
 def _region_of(profile: str) -> str:
@@ -128,22 +130,23 @@ def _region_of(profile: str) -> str:
 
 async def account_alias(profile: str, account: str) -> str | None:
     """IAM account alias, else the Organizations account name, else None (both may be denied)."""
-    if account in _aliases:
-        return _aliases[account]
-    if account in _labels:
-        return _labels[account]
+    memory = context.current()
+    if account in memory.aliases:
+        return memory.aliases[account]
+    if account in memory.labels:
+        return memory.labels[account]
     region = _region_of(profile)
     alias = await iam_alias(profile, account)
     if alias:
         return alias
-    if account in _names:  # the name IAM Identity Center showed: no need to ask Organizations
-        _labels[account] = _names[account]
-        return _names[account]
+    if account in memory.names:  # what IAM Identity Center showed: no need to ask Organizations
+        memory.labels[account] = memory.names[account]
+        return memory.names[account]
     try:
         async with client("organizations", profile, region) as org:
             name = (await org.describe_account(AccountId=account))["Account"].get("Name")
         if name:
-            _labels[account] = name
+            memory.labels[account] = name
             return name
     except Exception:  # noqa: BLE001 - not in an org, or not allowed to read it
         pass
@@ -164,7 +167,7 @@ async def group_accounts(
 
     async def resolve(p: Profile) -> tuple[Profile, str | None]:
         if p.account_id:
-            _account_ids.setdefault(_key(p.name), p.account_id)
+            context.current().account_ids.setdefault(_key(p.name), p.account_id)
             return p, p.account_id
         async with slots:
             try:
@@ -180,7 +183,8 @@ async def group_accounts(
             by_account.setdefault(acct, []).append(p.name)
 
     async def label(acct: str, names: list[str]) -> Account:
-        alias = _aliases.get(acct) or _labels.get(acct)
+        memory = context.current()
+        alias = memory.aliases.get(acct) or memory.labels.get(acct)
         if alias is None and aliases:
             async with slots:
                 alias = await account_alias(names[0], acct)
@@ -335,9 +339,4 @@ async def _list_roles(base: Profile, config: dict) -> list[tuple[str, str, str]]
 
 def forget() -> None:
     """Drop cached identities and labels (tests; after a login change)."""
-    _account_ids.clear()
-    _arns.clear()
-    _labels.clear()
-    _names.clear()
-    _aliases.clear()
-    _no_alias.clear()
+    context.current().forget_accounts()

@@ -34,7 +34,6 @@ import getpass
 import os
 import re
 import threading
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -51,7 +50,7 @@ from aiobotocore.session import AioSession
 from botocore import exceptions as bce
 
 from ssm_tui import __version__
-from ssm_tui.aws import credentials
+from ssm_tui.aws import context, credentials
 from ssm_tui.aws import profiles as profiles_mod
 from ssm_tui.aws.errors import UnknownProfileError
 from ssm_tui.aws.profiles import ENV_PROFILE, _config_error
@@ -112,18 +111,10 @@ BASE_CONFIG = AioConfig(
 
 _ROLE_SESSION_NAME_RE = re.compile(r"[^\w+=,.@-]", re.ASCII)
 
+# What is learnt while running (sessions, identities, endpoints, the parsed config) lives in
+# the current `AwsContext` (`ssm_tui.aws.context`); below, botocore's read-only data, shared by
+# every context: it never goes stale.
 _loader: botocore.loaders.Loader | None = None
-_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, AioSession]] = (
-    weakref.WeakKeyDictionary()
-)
-_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
-_identities: dict[tuple, dict[str, str]] = {}
-_endpoints: dict[tuple, str] = {}
-_parsed_configs: dict[tuple, dict] = {}
-
-
 _template_emitter: AioHierarchicalEmitter | None = None
 _service_models: dict[tuple, Any] = {}
 _client_methods: dict[tuple, dict[str, Any]] = {}
@@ -256,11 +247,12 @@ def _full_config(session: botocore.session.Session, fingerprint: tuple | None) -
     """
     if fingerprint is None:
         return session.full_config
-    cached = _parsed_configs.get(fingerprint)
+    parsed = context.current().parsed_configs
+    cached = parsed.get(fingerprint)
     if cached is None:
         config = session.full_config  # parse errors are raised here, and nothing is cached
-        _parsed_configs.clear()  # only the current fingerprint is worth keeping
-        _parsed_configs[fingerprint] = copy.deepcopy(config)
+        parsed.clear()  # only the current fingerprint is worth keeping
+        parsed[fingerprint] = copy.deepcopy(config)
         return config
     session._config = copy.deepcopy(cached)  # what `full_config` would have parsed
     return session.full_config
@@ -293,10 +285,11 @@ async def get_session(profile: str | None) -> AioSession:
     """The cached aiobotocore session of `profile` in this event loop (created on first use)."""
     loop = asyncio.get_running_loop()
     key = (config_fingerprint(), profile)
-    cache = _sessions.setdefault(loop, {})
+    memory = context.current()
+    cache = memory.sessions.setdefault(loop, {})
     if key in cache:
         return cache[key]
-    lock = _locks.setdefault(loop, {}).setdefault(key, asyncio.Lock())
+    lock = memory.locks.setdefault(loop, {}).setdefault(key, asyncio.Lock())
     async with lock:
         if key in cache:
             return cache[key]
@@ -317,7 +310,8 @@ async def _apply_audit_name(session: AioSession, profile: str, fingerprint: tupl
     cfg = profiles.get(profile, {})
     if not cfg.get("role_arn") or cfg.get("role_session_name"):
         return
-    if not load_settings().audit_for(profile):
+    settings = context.current().settings or load_settings()  # the app's, else the file's
+    if not settings.audit_for(profile):
         return
     name = await _caller_name(profile, profiles, fingerprint)
     # The whole chain of role profiles botocore walks for `profile` gets the same name.
@@ -327,7 +321,7 @@ async def _apply_audit_name(session: AioSession, profile: str, fingerprint: tupl
         seen.add(current)
         link = profiles[current]
         if link.get("role_arn") and not link.get("role_session_name"):
-            if current == profile or load_settings().audit_for(current):
+            if current == profile or settings.audit_for(current):
                 link["role_session_name"] = name
         current = link.get("source_profile")
 
@@ -353,16 +347,18 @@ async def caller_identity(profile: str | None, region: str | None = None) -> dic
     so a login profile behind twenty switch-role profiles is asked once, not twenty times.
     """
     key = (config_fingerprint(), profile)
-    if key in _identities:
-        return _identities[key]
+    memory = context.current()
+    identities = memory.identities
+    if key in identities:
+        return identities[key]
     loop = asyncio.get_running_loop()
-    lock = _locks.setdefault(loop, {}).setdefault(("identity", key), asyncio.Lock())
+    lock = memory.locks.setdefault(loop, {}).setdefault(("identity", key), asyncio.Lock())
     async with lock:
-        if key not in _identities:
+        if key not in identities:
             async with client("sts", profile, region or "us-east-1") as sts:
                 reply = await sts.get_caller_identity()
-            _identities[key] = {k: str(reply.get(k, "")) for k in ("Account", "Arn", "UserId")}
-    return _identities[key]
+            identities[key] = {k: str(reply.get(k, "")) for k in ("Account", "Arn", "UserId")}
+    return identities[key]
 
 
 def caller_name_from_arn(arn: str) -> str | None:
@@ -402,7 +398,8 @@ def resolved_endpoint(service: str, profile: str | None, region: str | None) -> 
     real AWS it is `https://ssm.<region>.amazonaws.com`. No credentials are resolved or used.
     """
     key = (config_fingerprint(), service, profile, region)
-    if key not in _endpoints:
+    endpoints = context.current().endpoints
+    if key not in endpoints:
         session = botocore.session.Session()
         session.register_component("data_loader", _shared_loader())
         _prepare(session, profile)
@@ -412,14 +409,10 @@ def resolved_endpoint(service: str, profile: str | None, region: str | None) -> 
             aws_access_key_id="unused",
             aws_secret_access_key="unused",
         )
-        _endpoints[key] = c.meta.endpoint_url
-    return _endpoints[key]
+        endpoints[key] = c.meta.endpoint_url
+    return endpoints[key]
 
 
 def forget_sessions() -> None:
     """Drop cached sessions and names (after `aws sso login`, or a settings change)."""
-    _sessions.clear()
-    _locks.clear()
-    _identities.clear()
-    _endpoints.clear()
-    _parsed_configs.clear()
+    context.current().forget_sessions()

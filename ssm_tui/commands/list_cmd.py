@@ -216,8 +216,9 @@ def _write_json(instances: Iterable[Instance]) -> None:
 def run(args: argparse.Namespace) -> int:
     from ssm_tui.aws.errors import SsmTuiError
     from ssm_tui.aws.inventory import default_scopes
-    from ssm_tui.aws.profiles import get_profile, load_profiles
+    from ssm_tui.aws.profiles import load_profiles
     from ssm_tui.aws.settings import load_settings
+    from ssm_tui.services import select_profiles
 
     discover_errors: list[ScopeError] = []
     try:
@@ -228,18 +229,9 @@ def run(args: argparse.Namespace) -> int:
             from ssm_tui.aws.accounts import discover_sso
 
             found, discover_errors = asyncio.run(discover_sso(written))
-        if args.profile:
-            profiles = [get_profile(name) for name in dict.fromkeys(args.profile)]
-        else:
-            profiles = [p for p in [*written, *found] if not settings.is_hidden(p.name)]
+        profiles = select_profiles(args.profile, settings, extra=found)
     except SsmTuiError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if not profiles:
-        print(
-            "error: no AWS profiles found\n  hint: run `aws configure` or set AWS_CONFIG_FILE",
-            file=sys.stderr,
-        )
         return 2
     scopes = default_scopes(profiles, _regions(args.regions), settings)
 

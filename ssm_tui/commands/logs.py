@@ -59,9 +59,6 @@ def run(args: argparse.Namespace) -> int:
     except SsmTuiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if not scopes:
-        print("error: no AWS profiles found\n  hint: run `aws configure`", file=sys.stderr)
-        return 2
     try:
         return asyncio.run(_main(args, scopes))
     except KeyboardInterrupt:
@@ -72,8 +69,9 @@ def _candidate_scopes(args: argparse.Namespace) -> list[Any]:
     """Where to look: --profile, else the local record's profile, else every profile."""
     from ssm_tui.aws.inventory import default_scopes
     from ssm_tui.aws.models import Scope
-    from ssm_tui.aws.profiles import get_profile, load_profiles
+    from ssm_tui.aws.profiles import get_profile
     from ssm_tui.aws.settings import load_settings
+    from ssm_tui.services import select_profiles
 
     settings = load_settings()
     if args.profile:
@@ -85,7 +83,7 @@ def _candidate_scopes(args: argparse.Namespace) -> list[Any]:
     for record in Store().local_sessions(limit=100_000):
         if record.session_id == args.session_id:
             return [Scope(record.profile, args.region or record.region)]
-    profiles = [p for p in load_profiles() if not settings.is_hidden(p.name)]
+    profiles = select_profiles(None, settings)
     return default_scopes(profiles, [args.region] if args.region else None, settings)
 
 

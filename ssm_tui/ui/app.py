@@ -1,14 +1,14 @@
 """`SsmTuiApp`: wires the main screen, themes, palette providers, and the session cleanup.
 
 Everything with behaviour lives in `screens/` and `widgets/`; the app holds what outlives a
-screen: the services, the registry of AWS sessions still open (`live_sessions`), and the exit
-path that ends them (quit, SIGTERM, SIGHUP) so no plugin process and no Active session is left.
+screen: the services, the session manager (`sessions`, `ssm_tui.session_manager`: the registry
+of AWS sessions starting, open and ending), and the exit path that ends them (quit, SIGTERM,
+SIGHUP) so no plugin process and no Active session is left.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import os
@@ -16,14 +16,15 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
 
 from ssm_tui.aws.models import StartedSession
+from ssm_tui.services import Services
+from ssm_tui.session_manager import SessionManager
 from ssm_tui.ui.screens.main import MainScreen
-from ssm_tui.ui.services import Services
 from ssm_tui.ui.themes import DEFAULT_THEME, THEMES
 
 if TYPE_CHECKING:
@@ -32,10 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STYLES = Path(__file__).parent / "styles"
-TERMINATE_TIMEOUT = 10.0
-"""Seconds the exit path waits for TerminateSession calls before giving up."""
-START_WAIT = 10.0
-"""Seconds the exit path waits for StartSession calls in flight (to end what they open)."""
 EXIT_GRACE = 5.0
 """Seconds the orderly exit gets after SIGTERM/SIGHUP before the watchdog ends it (see
 `_watchdog`): whatever blocks the UI loop, a signal ends the sessions and the process."""
@@ -89,11 +86,8 @@ class SsmTuiApp(App[int]):
     def __init__(self, services: Services | None = None, *, theme: str | None = None) -> None:
         super().__init__()
         self.services = services or Services()
-        self.live_sessions: dict[str, StartedSession] = {}
-        """Sessions StartSession opened and TerminateSession has not yet ended."""
-        self._ending: dict[str, asyncio.Future[None]] = {}
-        self._starting: set[asyncio.Future[StartedSession]] = set()
-        """StartSession calls not yet answered: quitting waits for them and ends what they open."""
+        self.sessions = SessionManager(self.services)
+        """Every session's start, record and end; what the exit path ends."""
         for item in THEMES:
             self.register_theme(item)
         self._wanted_theme = theme or DEFAULT_THEME
@@ -162,7 +156,7 @@ class SsmTuiApp(App[int]):
 
     def get_default_screen(self) -> MainScreen:
         """The main screen is the default screen: no blank frame before the fleet."""
-        return MainScreen(self.services)
+        return MainScreen(self.services, self.sessions)
 
     def on_unmount(self) -> None:
         """Stop the AWS thread (a later `end_leftovers` restarts it if sessions remain)."""
@@ -218,17 +212,7 @@ class SsmTuiApp(App[int]):
         from ssm_tui.term.pty import kill_all
 
         kill_all()
-        sessions = list(self.live_sessions.values())
-        futures = []
-        for started in sessions:
-            try:
-                futures.append(self.services.submit_terminate(started))
-            except Exception:  # noqa: BLE001 - leaving anyway
-                log.exception("could not send TerminateSession")
-        if futures:
-            concurrent.futures.wait(futures, timeout=LAST_RESORT_WAIT)
-        for started in sessions:
-            self.services.record_end(started.session_id, None)
+        self.sessions.end_all_now(LAST_RESORT_WAIT)
         log.warning("exit forced %.0f s after signal %d", EXIT_GRACE, signum)
         os._exit(128 + signum)
 
@@ -249,6 +233,7 @@ class SsmTuiApp(App[int]):
         if self._quitting:
             return
         self._quitting = True
+        self.sessions.begin_closing()
         try:
             await self.shutdown_sessions()
         finally:
@@ -259,36 +244,15 @@ class SsmTuiApp(App[int]):
         """The exit path has begun: a StartSession answering now must not open a tab."""
         return self._quitting
 
-    async def start_session(
-        self, profile: str, region: str, target: str, choice: Any
-    ) -> StartedSession:
-        """StartSession, tracked from the request to the answer.
-
-        The session is registered in `live_sessions` the moment AWS answers, even when the
-        caller (a tab's worker) was cancelled meanwhile, and quitting waits for calls in flight
-        (`START_WAIT`), so a quit or SIGTERM during StartSession leaves no Active session.
-        """
-        future = asyncio.wrap_future(self.services.submit_start(profile, region, target, choice))
-        self._starting.add(future)
-        future.add_done_callback(self._start_answered)
-        return await asyncio.shield(future)
-
-    def _start_answered(self, future: asyncio.Future[StartedSession]) -> None:
-        self._starting.discard(future)
-        if future.cancelled() or future.exception() is not None:
-            return
-        started = future.result()
-        self.live_sessions[started.session_id] = started
-
-    async def _wait_for_starts(self) -> None:
-        if not self._starting:
-            return
-        _done, pending = await asyncio.wait(set(self._starting), timeout=START_WAIT)
-        if pending:
-            log.warning("%d StartSession call(s) unanswered at exit", len(pending))
+    @property
+    def live_sessions(self) -> dict[str, StartedSession]:
+        """Sessions StartSession opened and TerminateSession has not yet ended."""
+        return self.sessions.open
 
     async def shutdown_sessions(self) -> None:
-        await self._wait_for_starts()
+        """Stop every plugin process, then write the ends and end every AWS session."""
+        self.sessions.begin_closing()
+        await self.sessions.wait_for_starts()
         from ssm_tui.ui.widgets.session_view import SessionView
 
         panes = [view.pane for screen in self.screen_stack for view in screen.query(SessionView)]
@@ -296,50 +260,8 @@ class SsmTuiApp(App[int]):
             *(pane.terminate() for pane in panes if pane is not None),  # type: ignore[attr-defined]
             return_exceptions=True,
         )
-        for screen in self.screen_stack:
-            for view in screen.query(SessionView):
-                if view.started is not None and view.state != "ended":
-                    status = getattr(view.pane, "exit_status", None)
-                    self.services.record_end(view.started.session_id, status)
-        await self.end_all_remote()
+        await self.sessions.close()
         await self.services.aclose()
-
-    async def end_remote_session(self, started: StartedSession) -> None:
-        """TerminateSession once per session, however many callers ask (tab close, exit, quit).
-
-        The call runs in its own task, shielded: cancelling a caller (a closed tab's worker,
-        the app exiting) never abandons a TerminateSession half-way.
-        """
-        session_id = started.session_id
-        task = self._ending.get(session_id)
-        if task is None:
-            if session_id not in self.live_sessions:
-                return
-            task = asyncio.ensure_future(self._terminate(started))
-            self._ending[session_id] = task
-        await asyncio.shield(task)
-
-    async def _terminate(self, started: StartedSession) -> None:
-        try:
-            await self.services.terminate_session(started)
-        except Exception as exc:  # noqa: BLE001 - the session may already be gone
-            log.warning("TerminateSession %s failed: %s", started.session_id, exc)
-        finally:
-            self.live_sessions.pop(started.session_id, None)
-            self._ending.pop(started.session_id, None)
-
-    async def end_all_remote(self) -> None:
-        """End every open session and wait for calls already under way."""
-        sessions = list(self.live_sessions.values())
-        pending = [*(self.end_remote_session(s) for s in sessions), *self._ending.values()]
-        if not pending:
-            return
-        try:
-            await asyncio.wait_for(
-                asyncio.gather(*pending, return_exceptions=True), TERMINATE_TIMEOUT
-            )
-        except TimeoutError:
-            log.warning("TerminateSession timed out for %d session(s)", len(self.live_sessions))
 
 
 def detach_terminal() -> None:
@@ -362,21 +284,9 @@ def detach_terminal() -> None:
 
 def leftover_sessions(app: SsmTuiApp) -> list[StartedSession]:
     """Sessions still open after the app stopped (crash path), for the caller's last resort."""
-    return list(app.live_sessions.values())
+    return list(app.sessions.open.values())
 
 
 def end_leftovers(app: SsmTuiApp) -> None:
     """Last resort after `app.run()` returned or raised: TerminateSession what is still open."""
-    sessions: list[Any] = leftover_sessions(app)
-    if not sessions:
-        return
-
-    async def end_them() -> None:
-        app._ending.clear()  # tasks of the app's closed loop; start afresh on this one
-        await app.end_all_remote()
-        app.services.aws.stop()
-
-    try:
-        asyncio.run(end_them())
-    except Exception:  # noqa: BLE001 - nothing more can be done; logged
-        log.exception("could not end %d session(s)", len(sessions))
+    app.sessions.end_leftovers()

@@ -73,3 +73,22 @@ class ClockTick(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ClockTick)
+
+
+class TranscriptRequested(Message):
+    """A panel asks for a transcript (a `TranscriptRef`, or a session id to look up with its
+    profile and region); the screen opens the viewer, so widgets never import screens."""
+
+    def __init__(
+        self,
+        ref: Any = None,
+        *,
+        session_id: str | None = None,
+        profile: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.ref = ref
+        self.session_id = session_id
+        self.profile = profile
+        self.region = region

@@ -66,18 +66,20 @@ async def wait_for_fleet(pilot: Pilot) -> FleetView:
 def frozen_app(sandbox_env) -> Callable[[], SsmTuiApp]:  # noqa: ANN001
     """Builds apps whose clock stands 30 s after the sandbox world's "now" (stable ages).
 
-    Account labels are an in-process cache that any earlier lookup (the picker, the history
-    panel) fills; they are set to the seeded aliases up front so every frame shows the same.
+    Account labels are what the services object's AWS context learnt (the picker, the history
+    panel fill it); each app's context starts with the seeded aliases so every frame shows the
+    same, and no other test's lookups can reach it.
     """
     from ssm_tui.aws import accounts
+    from ssm_tui.aws.context import AwsContext, using
 
-    accounts.forget()
-    for account_id, alias in SANDBOX_ALIASES.items():
-        accounts.remember_alias(account_id, alias)
     now = sandbox_world_now(sandbox_env)
 
     def make() -> SsmTuiApp:
-        return SsmTuiApp(Services(clock=lambda: now, account_lookup=False))
+        with using(AwsContext()) as context:
+            for account_id, alias in SANDBOX_ALIASES.items():
+                accounts.remember_alias(account_id, alias)
+        return SsmTuiApp(Services(clock=lambda: now, account_lookup=False, context=context))
 
     return make
 

@@ -300,7 +300,7 @@ async def test_quit_during_start_session_ends_the_session_it_opened(sandbox_env)
         sandbox_env.set_faults(latency_ms=3000)
         try:
             await pilot.press("enter")
-            await wait_until(pilot, lambda: app._starting, "StartSession sent")
+            await wait_until(pilot, lambda: app.sessions.starting, "StartSession sent")
             await pilot.pause(0.5)  # the request is at the sandbox, which answers in 3 s
             await pilot.press("ctrl+q", "y")  # a tab starting: confirm
             await wait_until(pilot, lambda: not app.is_running, "quit")

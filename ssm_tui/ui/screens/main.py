@@ -13,10 +13,10 @@ time (`show_area`). `#side` and `#sessions` are mounted when first needed, not i
 frame. Side panels (history, logs) mount into `#side` with `MainScreen.mount_side_panel`; they
 follow the highlighted row through `FleetTable.Highlighted`, which bubbles up to this screen.
 
-Session lifecycle: StartSession runs in a worker on this screen (never on the view, so closing a
-tab cannot cancel the cleanup); every started session is registered with the app
-(`SsmTuiApp.live_sessions`) until TerminateSession returned, so quitting, SIGTERM or SIGHUP can
-end whatever is still open.
+Session lifecycle: the app's headless `SessionManager` (`ssm_tui.session_manager`) starts,
+records and ends every session and keeps the registry the exit path ends; this screen runs its
+calls in workers on the screen (never on the view, so closing a tab cannot cancel the cleanup)
+and shows the result in a tab.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on, work
@@ -35,14 +36,19 @@ from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.models import Account, Instance, Profile, Scope, ScopeError
-from ssm_tui.ui.messages import SessionFailed, SessionOpened
-from ssm_tui.ui.services import DocumentChoice, ScopeChoice, Services
+from ssm_tui.services import DocumentChoice, ScopeChoice, Services
+from ssm_tui.session_manager import SessionManager
+from ssm_tui.ui.messages import SessionFailed, SessionOpened, TranscriptRequested
 from ssm_tui.ui.startup import resume_gc
 from ssm_tui.ui.widgets.fleet_table import FleetTable
 from ssm_tui.ui.widgets.fleet_view import FleetView
 from ssm_tui.ui.widgets.key_bar import KeyBar
 from ssm_tui.ui.widgets.session_view import SessionView
 from ssm_tui.ui.widgets.tab_bar import TabBar
+
+if TYPE_CHECKING:
+    from ssm_tui.ui.widgets.history_panel import HistoryPanel
+    from ssm_tui.ui.widgets.terminal import TerminalPane
 
 FLEET_TAB = "tab-fleet"
 CACHE_WAIT = 5.0
@@ -94,9 +100,10 @@ class MainScreen(Screen[None]):
         ],
     ]
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, sessions: SessionManager | None = None) -> None:
         super().__init__()
         self.services = services
+        self._sessions = sessions
         self.profiles: list[Profile] = []
         self.selected: tuple[str, ...] = ()
         self.regions: tuple[str, ...] = ()
@@ -119,6 +126,13 @@ class MainScreen(Screen[None]):
     @property
     def tabs(self) -> TabBar:
         return self.query_one("#tabs", TabBar)
+
+    @property
+    def sessions(self) -> SessionManager:
+        """The app's session manager (a host without one gets a manager of its own)."""
+        if self._sessions is None:
+            self._sessions = getattr(self.app, "sessions", None) or SessionManager(self.services)
+        return self._sessions
 
     # -- start-up --------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -455,29 +469,15 @@ class MainScreen(Screen[None]):
     async def _start(self, view_id: str, instance: Instance, choice: DocumentChoice) -> None:
         from ssm_tui.aws.errors import explain
 
-        app = self.app
         try:
-            started = await app.start_session(  # type: ignore[attr-defined]
-                instance.profile, instance.region, instance.instance_id, choice
-            )
+            opened = await self.sessions.open_session(instance, choice)
         except Exception as exc:  # noqa: BLE001 - shown with its next step
             error = explain(exc, instance.profile, instance.region)
             self.post_message(SessionFailed(error, instance.instance_id, view_id))
             return
-        # `app.start_session` registered it in `live_sessions` the moment AWS answered
-        if app.quitting:  # type: ignore[attr-defined]
-            return  # the exit path ends it; no plugin process now
-        try:
-            launch = self.services.plugin_command(started)
-        except Exception as exc:  # noqa: BLE001
-            await self._end_remote(started)
-            error = explain(exc, instance.profile, instance.region)
-            self.post_message(SessionFailed(error, instance.instance_id, view_id))
-            return
-        login = None
-        if choice.document_name is None:
-            settings = self.services.get_settings()
-            login = settings.login_command_for(instance.profile, instance.instance_id)
+        if opened is None:
+            return  # the exit path began: it ends the session; no plugin process now
+        started, launch, login = opened
         self.post_message(
             SessionOpened(started, launch, instance.account_id, instance.name, login, view_id)
         )
@@ -490,9 +490,9 @@ class MainScreen(Screen[None]):
             self._end_session(message.started.session_id)
             return
         view = views.first(SessionView)
-        self.services.record_start(message.started, message.account_id, message.launch.label)
+        self.sessions.record_start(message.started, message.account_id, message.launch.label)
         self._history_follows(None)
-        pane = await view.attach(message.started, message.launch)
+        pane = cast("TerminalPane", await view.attach(message.started, message.launch))
         if self.tabs.active == f"tab-{(view.id or '').removeprefix('session-')}":
             pane.focus()
         if message.login_command:
@@ -503,7 +503,7 @@ class MainScreen(Screen[None]):
             self._announce_forwarding(pane, view)
 
     @work(group="session-login", exit_on_error=False, description="port forwarding")
-    async def _announce_forwarding(self, pane: Widget, view: SessionView) -> None:
+    async def _announce_forwarding(self, pane: TerminalPane, view: SessionView) -> None:
         """Say "Port forwarding on …" once the plugin has opened the port, never before.
 
         A taken local port makes the plugin fail instead: its error is the pane's last word and
@@ -512,7 +512,7 @@ class MainScreen(Screen[None]):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LOGIN_WAIT
         while loop.time() < deadline and getattr(pane, "exit_status", None) is None:
-            if "opened for sessionId" in (text := pane.screen_text()):  # type: ignore[attr-defined]
+            if "opened for sessionId" in (text := pane.screen_text()):
                 if view.learn_local_port(text) is not None:  # local port 0: the real one
                     self.tabs.set_label("tab-" + (view.id or "").removeprefix("session-"),
                                         Text(view.title))  # fmt: skip
@@ -521,17 +521,17 @@ class MainScreen(Screen[None]):
             await asyncio.sleep(0.05)
 
     @work(group="session-login", exit_on_error=False, description="login command")
-    async def _type_login(self, pane: Widget, command: str) -> None:
+    async def _type_login(self, pane: TerminalPane, command: str) -> None:
         """Type the login command once the shell printed something (its prompt)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LOGIN_WAIT
         while loop.time() < deadline:
             if getattr(pane, "exit_status", None) is not None:
                 return
-            if getattr(pane, "process", None) is not None and pane.screen_text().strip():  # type: ignore[attr-defined]
+            if pane.process is not None and pane.screen_text().strip():
                 break
             await asyncio.sleep(0.05)
-        pane.send((command + "\r").encode())  # type: ignore[attr-defined]
+        pane.send((command + "\r").encode())
 
     @on(SessionFailed)
     async def _session_failed(self, message: SessionFailed) -> None:
@@ -549,19 +549,19 @@ class MainScreen(Screen[None]):
     @on(SessionView.ReconnectRequested)
     def _reconnect(self, event: SessionView.ReconnectRequested) -> None:
         view = event.view
-        view.state = "starting"
+        view.mark_starting()
         self._start(view.id or "", view.instance, view.choice)
 
-    async def on_terminal_pane_exited(self, event: Widget) -> None:
+    async def on_terminal_pane_exited(self, event: TerminalPane.Exited) -> None:
         """The plugin ended: say so in the tab and end the AWS session if it is still open."""
-        pane = event.pane  # type: ignore[attr-defined]
-        status = event.exit_status  # type: ignore[attr-defined]
+        pane = event.pane
+        status = event.exit_status
         view = pane.parent
         if not isinstance(view, SessionView) or view.pane is not pane:
             return
         view.mark_ended(status)
         if view.started is not None:
-            self.services.record_end(view.started.session_id, status)
+            self.sessions.record_end(view.started.session_id, status)
             self._history_follows(view.started.session_id, status)
             self._end_session(view.started.session_id)
 
@@ -576,13 +576,12 @@ class MainScreen(Screen[None]):
     async def _close(self, view: SessionView) -> None:
         started = view.started
         if view.pane is not None:
-            await view.pane.terminate()  # type: ignore[attr-defined]
+            await cast("TerminalPane", view.pane).terminate()
         if started is not None:
             status = getattr(view.pane, "exit_status", None)
-            if view.state != "ended":
-                self.services.record_end(started.session_id, status)
+            if self.sessions.record_end(started.session_id, status):  # not yet ended
                 self._history_follows(started.session_id, status)
-            await self._end_remote(started)
+            await self.sessions.end(started)
         await self._remove_view(view)
 
     async def _remove_view(self, view: SessionView, back_to: str | None = None) -> None:
@@ -610,23 +609,25 @@ class MainScreen(Screen[None]):
 
     def _history_follows(self, session_id: str | None, exit_status: int | None = None) -> None:
         """Open history panels follow the app's own sessions (None: one just opened)."""
-        for panel in self.query("HistoryPanel"):  # by name: no import before a panel exists
+        for found in self.query("HistoryPanel"):  # by name: no import before a panel exists
+            panel = cast("HistoryPanel", found)
             if session_id is None:
-                panel.session_started()  # type: ignore[attr-defined]
+                panel.session_started()
             else:
-                panel.session_ended(session_id, exit_status)  # type: ignore[attr-defined]
-
-    def _end_session(self, session_id: str) -> None:
-        started = self.app.live_sessions.get(session_id)  # type: ignore[attr-defined]
-        if started is not None:
-            self._end_remote_worker(started)
+                panel.session_ended(session_id, exit_status)
 
     @work(group="session-end", exit_on_error=False, description="TerminateSession")
-    async def _end_remote_worker(self, started: object) -> None:
-        await self._end_remote(started)  # type: ignore[arg-type]
+    async def _end_session(self, session_id: str) -> None:
+        await self.sessions.end_id(session_id)
 
-    async def _end_remote(self, started: object) -> None:
-        await self.app.end_remote_session(started)  # type: ignore[attr-defined]
+    # -- transcripts -------------------------------------------------------------------------
+    @on(TranscriptRequested)
+    def _transcript_requested(self, message: TranscriptRequested) -> None:
+        """A side panel asked for a transcript: the viewer reads it through the services."""
+        message.stop()
+        from ssm_tui.ui.screens.transcript import viewer_for
+
+        self.app.push_screen(viewer_for(message, self.services.transcript_source()))
 
     # -- errors ----------------------------------------------------------------------------
     def notify_error(self, title: str, error: ScopeError) -> None:

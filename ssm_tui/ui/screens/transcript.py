@@ -44,13 +44,7 @@ from textual.strip import Strip
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
-from ssm_tui.aws.logs import (
-    LogsError,
-    LogsProblem,
-    TranscriptRef,
-    find_transcripts,
-    open_transcript,
-)
+from ssm_tui.aws.logs import LogsError, LogsProblem, TranscriptRef
 from ssm_tui.term.transcript import SearchHit, TranscriptDocument, render_line, visible_line
 from ssm_tui.timefmt import format_time, parse_time, zone_label
 from ssm_tui.ui.widgets.key_bar import KeyBar
@@ -396,8 +390,12 @@ class TranscriptScreen(Screen[None]):
         session_id: str | None = None,
         profile: str | None = None,
         region: str | None = None,
+        source: Any = None,
     ) -> None:
         super().__init__()
+        self.source = source
+        """`ssm_tui.services.TranscriptSource` (find/open on the AWS loop); None: the app's
+        services object's."""
         if ref is None and not (session_id and profile and region):
             raise ValueError("TranscriptScreen needs a TranscriptRef or session_id+profile+region")
         self.ref = ref
@@ -504,9 +502,10 @@ class TranscriptScreen(Screen[None]):
     async def read_pages(self) -> None:
         """Read pages while the screen wants them; sleep otherwise. Cancelled on close."""
         ref = self.ref
+        source = self.source or self.app.services.transcript_source()  # type: ignore[attr-defined]
         try:
             if ref is None:
-                refs, problems = await find_transcripts(
+                refs, problems = await source.find(
                     self.aws_profile, self.aws_region, self.session_id
                 )
                 if not refs:
@@ -514,7 +513,7 @@ class TranscriptScreen(Screen[None]):
                     return
                 ref = refs[0]
                 self.post_message(TranscriptOpened(ref))
-            async with open_transcript(ref) as reader:
+            async with source.open(ref) as reader:
                 while True:
                     await self._wanted.wait()
                     page = await reader.next_page()
@@ -796,6 +795,17 @@ class TranscriptScreen(Screen[None]):
 
 USER_HOME_ENV = "SSM_TUI_USER_HOME"
 """Set by `--demo`, whose HOME is a private folder deleted on exit: the user's real home."""
+
+
+def viewer_for(request: Any, source: Any = None) -> TranscriptScreen:
+    """The viewer a `TranscriptRequested` asks for (the screens' handler pushes it)."""
+    return TranscriptScreen(
+        request.ref,
+        session_id=request.session_id,
+        profile=request.profile,
+        region=request.region,
+        source=source,
+    )
 
 
 def user_path(value: str) -> Path:

@@ -1,9 +1,9 @@
 """The history side panel: sessions of the selected instance (or of all), from AWS and local.
 
-A self-contained feature block the fleet screen mounts: it runs its own worker over
-`ssm_tui.aws.history.fetch_history` (all pages, every scope concurrently, one failing profile
-shown as an error line under the rows that did load) and posts nothing the host must handle.
-Enter on a row opens that session's transcript in the viewer.
+A self-contained feature block the fleet screen mounts: it runs its own worker over a loader
+the host gives it (`Services.history`: `fetch_history` on the AWS loop, all pages, every scope
+concurrently, one failing profile shown as an error line under the rows that did load). Enter
+on a row posts `TranscriptRequested`; the screen opens the viewer (widgets never push screens).
 
 Host API: `panel.show_for(scopes, target)` when the selection changes; `a` toggles between the
 selected instance and every instance; `r` reloads.
@@ -11,7 +11,7 @@ selected instance and every instance; `r` reloads.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -27,11 +27,15 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
-from ssm_tui.aws.history import HistoryResult, SessionSummary, fetch_history, others_connected
+from ssm_tui.aws.history import HistoryResult, SessionSummary, others_connected
 from ssm_tui.aws.models import Scope
 from ssm_tui.term.transcript import visible_line as _symbols
 from ssm_tui.text import printable
 from ssm_tui.timefmt import format_time, zone_label
+from ssm_tui.ui.messages import TranscriptRequested
+
+HistoryLoader = Callable[[Sequence[Scope], "str | None"], Awaitable[HistoryResult]]
+"""(scopes, target or None for every instance) -> the history (`Services.history`)."""
 
 FOLLOW_DELAY = 0.5
 """Seconds after one of the app's sessions opened before the panel asks AWS again."""
@@ -110,12 +114,15 @@ class HistoryPanel(Vertical, can_focus=False):
         self,
         *,
         store: Any = None,
+        load_history: HistoryLoader | None = None,
         id: str | None = None,  # noqa: A002
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.store = store
         """`ssm_tui.store.Store` (its local record joins the AWS rows), or None."""
+        self._load_history = load_history
+        """None: the app's services object (`app.services.history`) with `store`."""
         self.scopes: tuple[Scope, ...] = ()
         self.all_scopes: tuple[Scope, ...] = ()
         self.target: str | None = None
@@ -253,7 +260,10 @@ class HistoryPanel(Vertical, can_focus=False):
 
     @work(exclusive=True, group="history-load", exit_on_error=False)
     async def load(self, scopes: tuple[Scope, ...], target: str | None, request: int) -> None:
-        result = await fetch_history(scopes, target=target, store=self.store)
+        if self._load_history is not None:
+            result = await self._load_history(scopes, target)
+        else:
+            result = await self.app.services.history(scopes, target, self.store)  # type: ignore[attr-defined]
         self.post_message(self.Loaded(result, request))
 
     @on(Loaded)
@@ -275,17 +285,15 @@ class HistoryPanel(Vertical, can_focus=False):
         self.action_open()
 
     def action_open(self) -> None:
-        """Open the selected session's transcript (CloudWatch first, else S3)."""
-        from ssm_tui.ui.screens.transcript import TranscriptScreen
-
+        """Ask for the selected session's transcript (CloudWatch first, else S3)."""
         session = self.selected
         if session is None:
             return
         if not session.profile or not session.region:
             self._update_status("this local session has no profile/region to read its logs with")
             return
-        self.app.push_screen(
-            TranscriptScreen(
+        self.post_message(
+            TranscriptRequested(
                 session_id=session.session_id, profile=session.profile, region=session.region
             )
         )

@@ -6,14 +6,14 @@ filterable with `/`, `m` for more. When there is nothing to list it says why, in
 can act on: logging not configured (and how to turn it on), no permission (the IAM action), not
 written yet (sessions upload at the end). Enter opens the transcript in the viewer.
 
-Like the history panel, it runs its own worker over `ssm_tui.aws.logs` and needs nothing from
-its host but `panel.show_for(scopes)`.
+Like the history panel, it runs its own worker over a loader (`Services.transcript_listings`,
+on the AWS loop) and needs nothing from its host but `panel.show_for(scopes)`; Enter posts
+`TranscriptRequested` for the screen to open the viewer.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,18 +27,15 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
-from ssm_tui.aws.logs import (
-    DEFAULT_LIMIT,
-    TranscriptListing,
-    TranscriptRef,
-    list_transcripts,
-    matches,
-    problem_for,
-)
+from ssm_tui.aws.logs import DEFAULT_LIMIT, TranscriptListing, TranscriptRef, matches
 from ssm_tui.aws.models import Scope
 from ssm_tui.term.transcript import visible_line as _symbols
 from ssm_tui.text import printable
 from ssm_tui.timefmt import format_time, zone_label
+from ssm_tui.ui.messages import TranscriptRequested
+
+ListingsLoader = Callable[[Sequence[Scope], bool, int], Awaitable[list[TranscriptListing]]]
+"""(scopes, everyone, limit) -> one listing per scope (`Services.transcript_listings`)."""
 
 COLUMNS = ("Time", "Session", "Instance", "Source", "Size", "Profile")
 
@@ -126,8 +123,16 @@ class LogsPanel(Vertical, can_focus=False):
         listings: list[TranscriptListing]
         request: int
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        *,
+        load_listings: ListingsLoader | None = None,
+        id: str | None = None,  # noqa: A002
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
+        self._load_listings = load_listings
+        """None: the app's services object (`app.services.transcript_listings`)."""
         self.scopes: tuple[Scope, ...] = ()
         self.everyone = False
         self.limit = DEFAULT_LIMIT
@@ -322,24 +327,8 @@ class LogsPanel(Vertical, can_focus=False):
     async def load(
         self, scopes: tuple[Scope, ...], everyone: bool, limit: int, request: int
     ) -> None:
-        results = await asyncio.gather(
-            *(
-                list_transcripts(s.profile, s.region, everyone=everyone, limit=limit)
-                for s in scopes
-            ),
-            return_exceptions=True,
-        )
-        listings = [
-            result
-            if isinstance(result, TranscriptListing)
-            else TranscriptListing(  # one failing profile never hides the others
-                scope.profile,
-                scope.region,
-                problems=(problem_for(result, scope.profile, scope.region, "", "identity"),),
-                everyone=everyone,
-            )
-            for scope, result in zip(scopes, results, strict=True)
-        ]
+        load = self._load_listings or self.app.services.transcript_listings  # type: ignore[attr-defined]
+        listings = await load(scopes, everyone, limit)
         self.post_message(self.Loaded(listings, request))
 
     @on(Loaded)
@@ -361,9 +350,7 @@ class LogsPanel(Vertical, can_focus=False):
         self.action_open()
 
     def action_open(self, source: str | None = None) -> None:
-        from ssm_tui.ui.screens.transcript import TranscriptScreen
-
         row = self.selected_row
         ref = row.ref(source) if row is not None else None
         if ref is not None:
-            self.app.push_screen(TranscriptScreen(ref))
+            self.post_message(TranscriptRequested(ref))

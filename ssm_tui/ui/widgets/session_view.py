@@ -180,6 +180,10 @@ class SessionView(Vertical, can_focus=True):
         self.pane.focus()
         return self.pane
 
+    def mark_starting(self) -> None:
+        """A new StartSession for this tab (reconnect)."""
+        self.state = "starting"
+
     def mark_ended(self, exit_status: int | None) -> None:
         self._stop_status()
         self.state = "ended"

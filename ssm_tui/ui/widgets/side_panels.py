@@ -28,8 +28,13 @@ async def toggle_side_panel(screen: Any, kind: str) -> None:
         return
     scopes = list(screen.fleet.scopes)
     if kind == "history":
-        store = screen.services.get_store() if hasattr(screen.services, "get_store") else None
-        history = HistoryPanel(store=store, id="history-panel")
+        services = screen.services
+        store = services.get_store() if hasattr(services, "get_store") else None
+        history = HistoryPanel(
+            store=store,
+            load_history=lambda scopes, target: services.history(scopes, target, store),
+            id="history-panel",
+        )
         await screen.mount_side_panel(history)
         row = _highlighted(screen)
         if row is None:
@@ -38,7 +43,7 @@ async def toggle_side_panel(screen: Any, kind: str) -> None:
         else:
             history.show_for([row.scope], row.instance.instance_id, all_scopes=scopes)
     else:
-        logs = LogsPanel(id="logs-panel")
+        logs = LogsPanel(load_listings=screen.services.transcript_listings, id="logs-panel")
         await screen.mount_side_panel(logs)
         logs.show_for(scopes)
 
