@@ -125,6 +125,7 @@ class ChannelOptions(TypedDict, total=False):
     max_buffer: int
     max_buffer_bytes: int
     max_attempts: int
+    ack_on_arrival: bool
 
 
 class Channel:

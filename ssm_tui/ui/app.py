@@ -24,6 +24,7 @@ from textual.binding import Binding
 from ssm_tui.aws.models import StartedSession
 from ssm_tui.services import Services
 from ssm_tui.session_manager import SessionManager
+from ssm_tui.ui.compat import add_stylesheet, set_theme_before_css
 from ssm_tui.ui.screens.main import MainScreen
 from ssm_tui.ui.themes import DEFAULT_THEME, THEMES
 
@@ -107,13 +108,7 @@ class SsmTuiApp(App[int]):
         (measured: about a tenth of the time to the first frame); set before the first parse,
         it costs nothing. This is what `App._watch_theme` does, minus the re-parse.
         """
-        self.set_reactive(App.theme, name)
-        dark = self.current_theme.dark
-        classes = {c: False for c in self.classes if c.startswith("-theme-")}
-        classes.update({f"-theme-{name}": True, "-dark-mode": dark, "-light-mode": not dark})
-        self.update_classes(classes, update=False)
-        self.stylesheet.set_variables(self.get_css_variables())
-        self._refresh_truecolor_filter(self.ansi_theme)
+        set_theme_before_css(self, name)
 
     def on_mount(self) -> None:
         if self._wanted_theme not in self.available_themes:
@@ -151,8 +146,7 @@ class SsmTuiApp(App[int]):
         """
         for name in names:
             path = os.path.abspath(STYLES / f"{name}.tcss")
-            if (path, "") not in self.stylesheet.source:
-                self.stylesheet.read(path)
+            add_stylesheet(self, path)
 
     def get_default_screen(self) -> MainScreen:
         """The main screen is the default screen: no blank frame before the fleet."""

@@ -9,6 +9,7 @@ Escape keeps everything. The setting `confirm_close = false` turns the question 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -88,7 +89,7 @@ def close_tab(app: App[object], view: object, close: Callable[[], object]) -> No
     ask_then(app, f"End the session on {title}?", "Its shell and programs end.", "ctrl+w", close)
 
 
-def quit_app(app: App[object], quit_now: Callable[[], object]) -> None:
+def quit_app(app: App[Any], quit_now: Callable[[], object]) -> None:
     """ctrl+q: asks when sessions are open or starting; quits at once otherwise."""
     from ssm_tui.ui.widgets.session_view import SessionView
 

@@ -161,6 +161,8 @@ class MainScreen(Screen[None]):
     async def _load_profiles(self) -> None:
         from ssm_tui.ui import ui_state
 
+        last: ui_state.UiState | None = None
+
         async def read() -> tuple[list[Profile], list[Scope], float]:
             profiles = self.services.load_profiles()
             scopes = self.services.scopes(profiles, None)
@@ -171,7 +173,6 @@ class MainScreen(Screen[None]):
                 last = ui_state.restored(ui_state.load(), known)
             return profiles, scopes, interval
 
-        last: ui_state.UiState | None = None
         # after the rest of the cache (both are CPU work that would share the GIL), though
         # never held up for long by it
         with contextlib.suppress(TimeoutError):
