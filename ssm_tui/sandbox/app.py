@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ssm_tui.sandbox import ec2_api, instance_connect, kms, ssm_api
+from ssm_tui.sandbox import cloudtrail, ec2_api, instance_connect, kms, ssm_api
 from ssm_tui.sandbox import faults as faults_mod
 from ssm_tui.sandbox.context import Faults, SandboxContext
 from ssm_tui.sandbox.errors import Reply, fault_reply, protocol_of
@@ -115,6 +115,15 @@ class SandboxApp:
             )
             await _send_reply(send, Reply(status, list(_JSON_HEADERS), text.encode()))
             return
+        if target.startswith(cloudtrail.TARGET_PREFIX) and scope["method"] == "POST":
+            status, text = cloudtrail.handle(
+                target[len(cloudtrail.TARGET_PREFIX) :],
+                await _read_body(receive),
+                _account(headers, caller),
+                signed.region,
+            )
+            await _send_reply(send, Reply(status, list(_JSON_HEADERS), text.encode()))
+            return
         if target.startswith("AmazonSSM.") and scope["method"] == "POST":
             body = await _read_body(receive)
             operation = target.split(".", 1)[1]
@@ -133,6 +142,8 @@ class SandboxApp:
                     access_key=signed.access_key,
                 )
                 status, text = ssm_api.handle(operation, call)
+                if status == 200 and operation in cloudtrail.RECORDED:
+                    _record_trail(operation, params, text, call, caller, scope, headers)
                 await _send_reply(send, Reply(status, list(_JSON_HEADERS), text.encode()))
                 return
             receive = _replay(body, receive)
@@ -281,6 +292,33 @@ async def _echo(websocket: WebSocket) -> None:
             await websocket.send_bytes(message["bytes"])
         elif message.get("text") is not None:
             await websocket.send_text(message["text"])
+
+
+def _record_trail(
+    operation: str,
+    params: dict[str, Any],
+    text: str,
+    call: ssm_api.Call,
+    caller: Caller | None,
+    scope: Scope,
+    headers: dict[str, str],
+) -> None:
+    """CloudTrail's record of a Session Manager call (`sandbox/cloudtrail.py`)."""
+    account = call.current_account
+    client = scope.get("client") or ("127.0.0.1", 0)
+    cloudtrail.record(
+        operation,
+        params,
+        json.loads(text),
+        account_id=account,
+        region=call.region,
+        caller_arn=caller.arn if caller else f"arn:aws:iam::{account}:user/moto",
+        caller_name=caller.name if caller else "moto",
+        role_arn=caller.role_arn if caller else None,
+        access_key=call.access_key,
+        source_ip=str(client[0]),
+        user_agent=headers.get("user-agent", ""),
+    )
 
 
 def _account(headers: dict[str, str], caller: Caller | None) -> str:
