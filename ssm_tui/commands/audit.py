@@ -216,6 +216,12 @@ async def _follow(
                 reported.add(key)
                 _print_errors([err])
         done += 1
+        if done == 1:  # a person (and a test) knows the feed is live from here on
+            print(
+                f"watching {len(watcher.scopes)} profile/region scope(s), every {interval:g} s",
+                file=sys.stderr,
+                flush=True,
+            )
         if polls is None or done < polls:
             await asyncio.sleep(interval)
     return 1 if watcher.errors else 0
@@ -253,3 +259,79 @@ def _print_event(event: Any, as_json: bool) -> None:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 400)
     console.print(line)
     sys.stdout.flush()
+
+
+# -- connect: reason and Run As (issue 17; called by commands/connect.py) -----------------------
+
+REASON_MAX = 256
+"""StartSession's Reason: 1 to 256 characters (botocore model `SessionReason`)."""
+
+
+def connect_preflight(args: argparse.Namespace) -> int | None:
+    """Before `connect` starts a session: the reason its profile requires, and the Run As user.
+
+    Returns an exit status to stop with, or None to go on (`args.reason` may have been set from
+    the prompt). Without a terminal a required reason must come from `--reason`.
+    """
+    import os
+
+    from ssm_tui.aws.errors import SsmTuiError
+    from ssm_tui.aws.settings import load_settings
+
+    profile = args.profile or os.environ.get("AWS_PROFILE") or "default"
+    try:
+        settings = load_settings()
+    except SsmTuiError as exc:
+        print(f"ssm-tui connect: {exc}", file=sys.stderr)
+        return 2
+    reason = (args.reason or "").strip()
+    if not reason and settings.requires_reason(profile):
+        if not sys.stdin.isatty():
+            print(
+                f"ssm-tui connect: profile {profile} requires a reason for every session\n"
+                "  give one with --reason 'TICKET-123 restart nginx'",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            reason = input(f"Reason for this session on {profile} (required): ").strip()
+        except EOFError:
+            reason = ""
+        if not reason:
+            print("ssm-tui connect: no reason given: no session started", file=sys.stderr)
+            return 2
+    if len(reason) > REASON_MAX:
+        print(
+            f"ssm-tui connect: the reason is {len(reason)} characters; AWS takes at most "
+            f"{REASON_MAX}",
+            file=sys.stderr,
+        )
+        return 2
+    args.reason = reason or None
+    if not getattr(args, "document", None):  # shell and command sessions only: Run As applies
+        _show_run_as(profile if args.profile or os.environ.get("AWS_PROFILE") else None, args)
+    return None
+
+
+def _show_run_as(profile: str | None, args: argparse.Namespace) -> None:
+    """Say which OS user the session will be, when Run As changes it (or on a terminal)."""
+    from ssm_tui.aws.audit import run_as
+
+    try:
+        region = args.region or _profile_region(profile)
+        found = asyncio.run(run_as(profile or "default", region)) if region else None
+    except Exception:  # noqa: BLE001 - informative only; the session still starts
+        return
+    if found is None:
+        return
+    if found.enabled or sys.stderr.isatty():
+        print(f"ssm-tui connect: {found.describe()}", file=sys.stderr)
+
+
+def _profile_region(profile: str | None) -> str | None:
+    from ssm_tui.aws.profiles import get_profile
+
+    try:
+        return get_profile(profile or "default").region
+    except Exception:  # noqa: BLE001
+        return None
