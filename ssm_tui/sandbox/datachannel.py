@@ -69,6 +69,7 @@ from ssm_tui.sandbox.shell import (
     shell_environment,
     working_directory,
 )
+from ssm_tui.sandbox.streaming import transcript_for
 from ssm_tui.sandbox.transcripts import Transcript, write_transcript
 
 log = logging.getLogger(__name__)
@@ -286,7 +287,9 @@ class SessionRuntime:
         self.encryption = kms.for_session(session, self.plan.session_type)
         self.channel = Channel.for_server(window=WINDOW)
         self.connection: Connection | None = None
-        self.transcript: Transcript | None = None if self.plan.is_port else Transcript()
+        self.transcript: Transcript | None = (
+            None if self.plan.is_port else transcript_for(session, context)
+        )
         self.size: tuple[int, int] | None = None
         self.flow_started = False
         self.backend_started = False
