@@ -501,8 +501,12 @@ async def _search_s3(
 
 
 async def _instance_names(place: _Place) -> None:
-    """Name tags of the sessions' EC2 targets (mi- nodes: their id stays the name)."""
-    ids = sorted({s.target for s in place.sessions.values() if s.target.startswith("i-")})
+    """Name tags of the sessions' targets (EC2 tags; a hybrid node's tags or computer name)."""
+    targets = {s.target for s in place.sessions.values()}
+    managed = sorted(t for t in targets if t.startswith("mi-"))
+    if managed:
+        await _managed_names(place, managed)
+    ids = sorted(t for t in targets if t.startswith("i-"))
     if not ids:
         return
     async with client("ec2", place.scope.profile, place.scope.region) as ec2:
@@ -514,6 +518,28 @@ async def _instance_names(place: _Place) -> None:
                     for instance in reservation.get("Instances", []):
                         tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
                         place.names[instance["InstanceId"]] = tags.get("Name", "")
+
+
+async def _managed_names(place: _Place, ids: list[str]) -> None:
+    async with client("ssm", place.scope.profile, place.scope.region) as ssm:
+        for start in range(0, len(ids), 50):
+            reply = await ssm.describe_instance_information(
+                Filters=[{"Key": "InstanceIds", "Values": ids[start : start + 50]}]
+            )
+            for info in reply.get("InstanceInformationList", []):
+                place.names[info["InstanceId"]] = str(
+                    info.get("Name") or info.get("ComputerName") or ""
+                )
+        for node in ids:
+            try:
+                reply = await ssm.list_tags_for_resource(
+                    ResourceType="ManagedInstance", ResourceId=node
+                )
+            except Exception:  # noqa: BLE001 - the computer name stays
+                continue
+            name = {t["Key"]: t["Value"] for t in reply.get("TagList", [])}.get("Name")
+            if name:
+                place.names[node] = name
 
 
 # -- across scopes ------------------------------------------------------------------------------

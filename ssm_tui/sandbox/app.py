@@ -223,10 +223,27 @@ class SandboxApp:
             except (ValueError, TypeError, AttributeError) as error:
                 reply = _json_reply(400, {"error": str(error)})
             await _send_reply(send, reply)
+        elif path == "/_sandbox/audit-history" and method == "POST":
+            await self._audit_history(receive, send)
         elif path == "/_sandbox/info" and method == "GET":
             await _send_reply(send, _json_reply(200, self.info))
         else:
             await _send_reply(send, _json_reply(404, {"error": f"no admin route {method} {path}"}))
+
+    async def _audit_history(self, receive: Receive, send: Send) -> None:
+        """POST `{"days": 30}`: seed the past month of sessions (`sandbox/audit_seed.py`)."""
+        from ssm_tui.sandbox.audit_seed import seed_history
+
+        try:
+            changes = json.loads(await _read_body(receive) or b"{}")
+            days = int(changes.get("days", 30)) if isinstance(changes, dict) else -1
+            if not 1 <= days <= 90:
+                raise ValueError("days must be between 1 and 90")
+        except (ValueError, TypeError, AttributeError) as error:
+            await _send_reply(send, _json_reply(400, {"error": str(error)}))
+            return
+        made = await asyncio.to_thread(seed_history, self.world, self.registry, days)
+        await _send_reply(send, _json_reply(200, {"sessions": made}))
 
     async def _kms_admin(self, method: str, receive: Receive, send: Send) -> None:
         """GET / POST `{"enabled": bool, "deny_profile": name|null}` (`sandbox/kms.py`)."""
