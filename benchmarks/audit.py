@@ -1,4 +1,4 @@
-"""Benchmark: `audit search` over 1,000 transcripts against a sequential boto3 loop of the reads.
+"""Benchmark: `audit search` over 1,000 transcripts against a sequential boto3 loop of reads.
 
 Run: `.venv/bin/python benchmarks/audit.py [--transcripts 1000] [--kb 64] [--latency 20]`
 
