@@ -76,6 +76,8 @@ class MainScreen(Screen[None]):
         Binding("h", "side_panel('history')", "History", id="main.history", tooltip="Sessions"),
         Binding("l", "side_panel('logs')", "Logs", id="main.logs", tooltip="Transcripts"),
         Binding("escape", "escape", "Back", show=False, id="main.escape"),
+        Binding("S", "audit('search')", "Audit", show=False, id="main.audit_search"),  # issue 17
+        Binding("W", "audit('watch')", "Watch", show=False, id="main.audit_watch"),
         *[
             Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
             for n in range(10)
@@ -337,6 +339,12 @@ class MainScreen(Screen[None]):
             return None
         views = self.query(f"#session-{active.removeprefix('tab-')}")
         return views.first(SessionView) if views else None
+
+    def action_audit(self, kind: str) -> None:
+        """Search every transcript / watch sessions of the shown scopes (`screens/audit.py`)."""
+        from ssm_tui.ui.screens.audit import open_audit
+
+        open_audit(self.app, self.services, list(self.fleet.scopes), kind)
 
     def action_next_tab(self) -> None:
         self.tabs.action_next_tab()
