@@ -76,8 +76,8 @@ class MainScreen(Screen[None]):
         Binding("h", "side_panel('history')", "History", id="main.history", tooltip="Sessions"),
         Binding("l", "side_panel('logs')", "Logs", id="main.logs", tooltip="Transcripts"),
         Binding("escape", "escape", "Back", show=False, id="main.escape"),
-        Binding("S", "audit('search')", "Audit", show=False, id="main.audit_search"),  # issue 17
-        Binding("W", "audit('watch')", "Watch", show=False, id="main.audit_watch"),
+        Binding("S", "audit('search')", "Audit search", show=False, id="main.audit_search"),
+        Binding("W", "audit('watch')", "Watch sessions", show=False, id="main.audit_watch"),
         *[
             Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
             for n in range(10)
