@@ -399,6 +399,10 @@ class MainScreen(Screen[None]):
 
     def open_session(self, instance: Instance, choice: DocumentChoice) -> None:
         """Open a tab now (it says "connecting…") and start the session in a worker."""
+        from ssm_tui.ui.screens.audit_reason import ask_reason
+
+        if ask_reason(self, instance, choice):  # issue 17: a required reason first
+            return
         number = next(self._ids)
         view = SessionView(instance, choice, id=f"session-{number}")
         self._order.append(view.id or "")
