@@ -21,6 +21,7 @@ No Textual here: the CLI, the app's screens and the benchmark call these corouti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections import deque
@@ -369,7 +370,11 @@ async def _search_cloudwatch(place: _Place, query: Query, stats: SearchStats) ->
     if pattern := query.filter_pattern():
         base["filterPattern"] = pattern
     batches: list[list[str] | None] = [None]
-    if query.owner or query.target:  # only the streams of the sessions asked for
+    if query.owner and not query.target:
+        # session ids start with the owner's name: the service picks the streams, including
+        # sessions older than DescribeSessions remembers
+        base["logStreamNamePrefix"] = f"{query.owner}-"
+    elif query.owner or query.target:  # only the streams of the sessions asked for
         ids = [sid for sid in place.sessions if _wanted(place, sid, query)]
         batches = [ids[i : i + STREAM_BATCH] for i in range(0, len(ids), STREAM_BATCH)]
     async with client("logs", place.scope.profile, place.scope.region) as logs:
@@ -914,6 +919,9 @@ async def run_hook(command: str, event: SessionEvent, timeout: float = 30.0) -> 
     on stdin, never on the command line, so a hostile tag or log line cannot become shell code.
     """
     payload = (json.dumps(event.as_json()) + "\n").encode()
+    import os
+    import signal
+
     process = await asyncio.create_subprocess_shell(
         command,
         stdin=asyncio.subprocess.PIPE,
@@ -924,7 +932,8 @@ async def run_hook(command: str, event: SessionEvent, timeout: float = 30.0) -> 
     try:
         _, err = await asyncio.wait_for(process.communicate(payload), timeout)
     except TimeoutError:
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the shell and what it started
         await process.wait()
         return HookRun(command, -9, f"timed out after {timeout:g} s")
     return HookRun(command, process.returncode or 0, err.decode("utf-8", "replace")[-2000:])

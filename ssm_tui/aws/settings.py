@@ -108,7 +108,7 @@ class AuditSettings(BaseModel):
 
     on_session_start: str | None = None
     on_session_end: str | None = None
-    on_pattern: tuple[PatternHook, ...] = ()
+    on_pattern: list[PatternHook] = []
     watch_interval: float = 10.0
     """Seconds between DescribeSessions polls of `audit watch` and the watch feed."""
 
