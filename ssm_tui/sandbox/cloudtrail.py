@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -120,6 +119,8 @@ class TrailError(Exception):
 def _identity(
     account_id: str, arn: str, access_key: str, role_arn: str | None, name: str
 ) -> dict[str, Any]:
+    import uuid  # on first use: uuid costs start-up time every sandbox pays otherwise
+
     if role_arn:
         role_name = role_arn.rsplit("/", 1)[-1]
         principal = f"AROA{uuid.uuid5(uuid.NAMESPACE_URL, role_arn).hex[:17].upper()}"
@@ -180,6 +181,8 @@ def record(
     those; we keep none either: the argument is for the seed's StartSession only)."""
     if operation not in RECORDED:
         return None
+    import uuid
+
     when = when or datetime.now(UTC)
     request: dict[str, Any]
     answer: dict[str, Any] = {"sessionId": response.get("SessionId", params.get("SessionId"))}
