@@ -61,7 +61,7 @@ async def test_cloudtrail_records_start_resume_and_terminate(aws: Any) -> None:
     assert start["EventId"] in {e["EventId"] for e in by_user}
     # the other account's trail has none of it (per account, as CloudTrail is)
     dev = boto3_client("cloudtrail", "dev").lookup_events()["Events"]
-    assert sid not in json.dumps(dev)
+    assert sid not in json.dumps(dev, default=str)
 
 
 def test_cloudtrail_refuses_what_aws_refuses(aws: Any) -> None:
