@@ -158,6 +158,8 @@ class DocumentChoice:
     parameters: dict[str, list[str]] = field(default_factory=dict)
     label: str = "shell"
     local_port: int | None = None
+    reason: str | None = None
+    """audit (issue 17): the StartSession Reason (asked for where the profile requires one)."""
 
 
 class TranscriptSource(NamedTuple):
@@ -468,6 +470,7 @@ class Services:
                 target,
                 document_name=choice.document_name,
                 parameters=choice.parameters or None,
+                reason=getattr(choice, "reason", None),
             )
         )
 

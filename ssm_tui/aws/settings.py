@@ -91,6 +91,29 @@ class ProfileSettings(BaseModel):
     login_command: str | None = None
     hidden: bool = False
     """Leave the profile out of the fleet, the CLIs and the picker."""
+    # audit (issue 17): a StartSession Reason is asked for and required on this profile
+    require_reason: bool = False
+
+
+class PatternHook(BaseModel):
+    """`[[audit.on_pattern]]`: run `command` when a transcript line matches `pattern` (regex)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str
+    command: str
+
+
+class AuditSettings(BaseModel):
+    """`[audit]` (issue 17, `ssm-tui audit watch`): hooks get the event as JSON on stdin."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    on_session_start: str | None = None
+    on_session_end: str | None = None
+    on_pattern: list[PatternHook] = []
+    watch_interval: float = 10.0
+    """Seconds between DescribeSessions polls of `audit watch` and the watch feed."""
 
 
 class InstanceSettings(BaseModel):
@@ -131,6 +154,8 @@ class Settings(BaseSettings):
     empty: the first nine profiles in config order."""
     remember_selection: bool = True
     """Start with the profiles, regions and filter of the last run (`ui.ui_state`)."""
+    # audit (issue 17): watch hooks and poll interval (`[audit]`)
+    audit: AuditSettings = AuditSettings()
     _path: Path | None = PrivateAttr(default=None)
 
     @classmethod
@@ -174,6 +199,10 @@ class Settings(BaseSettings):
             return cmd or None
         return self.login_command
 
+    def requires_reason(self, profile: str | None) -> bool:
+        """audit (issue 17): must a session on this profile carry a StartSession Reason?"""
+        return self.profiles.get(profile or "", ProfileSettings()).require_reason
+
     def is_hidden(self, profile: str) -> bool:
         return self.profiles.get(profile, ProfileSettings()).hidden
 
@@ -204,6 +233,10 @@ def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
         return list(ProfileSettings.model_fields)
     if len(loc) >= 3 and loc[0] == "instances":
         return list(InstanceSettings.model_fields)
+    if len(loc) >= 2 and loc[0] == "audit":  # audit (issue 17)
+        return list(
+            PatternHook.model_fields if "on_pattern" in loc[1:2] else AuditSettings.model_fields
+        )
     return list(Settings.model_fields)
 
 

@@ -84,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
         parameters = _parameters(args.parameters)
     except ValueError as exc:
         return _fail(str(exc))
+    from ssm_tui.commands.audit import connect_preflight
+
+    if (stop := connect_preflight(args)) is not None:  # required reason, Run As (issue 17)
+        return stop
     document = args.document
     plugin = args.plugin
     if args.remote_command is not None:

@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds the agent waits before it first reads a shell's output (default 1, as AWS)",
     )
     parser.add_argument(
+        "--audit-history",
+        type=_non_negative,
+        nargs="?",
+        const=30,
+        default=0,
+        metavar="DAYS",
+        help="seed past sessions of several people over DAYS (default 30) for audit search/watch",
+    )
+    parser.add_argument(
         "--exit-with-stdin",
         action="store_true",
         help="stop when stdin reaches end of file (a parent holding the pipe died or closed it)",
@@ -172,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         sso_cache=args.sso_cache,
         exit_with_stdin=args.exit_with_stdin,
         kms=args.kms,
+        audit_history=args.audit_history,
     )
     try:
         return run(options)

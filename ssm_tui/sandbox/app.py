@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ssm_tui.sandbox import ec2_api, instance_connect, kms, ssm_api
+from ssm_tui.sandbox import cloudtrail, ec2_api, instance_connect, kms, ssm_api
 from ssm_tui.sandbox import faults as faults_mod
 from ssm_tui.sandbox.context import Faults, SandboxContext
 from ssm_tui.sandbox.errors import Reply, fault_reply, protocol_of
@@ -110,6 +110,15 @@ class SandboxApp:
             )
             await _send_reply(send, Reply(status, list(_JSON_HEADERS), text.encode()))
             return
+        if target.startswith(cloudtrail.TARGET_PREFIX) and scope["method"] == "POST":
+            status, text = cloudtrail.handle(
+                target[len(cloudtrail.TARGET_PREFIX) :],
+                await _read_body(receive),
+                _account(headers, caller),
+                signed.region,
+            )
+            await _send_reply(send, Reply(status, list(_JSON_HEADERS), text.encode()))
+            return
         if target.startswith("AmazonSSM.") and scope["method"] == "POST":
             body = await _read_body(receive)
             operation = target.split(".", 1)[1]
@@ -128,6 +137,8 @@ class SandboxApp:
                     access_key=signed.access_key,
                 )
                 status, text = ssm_api.handle(operation, call)
+                if status == 200 and operation in cloudtrail.RECORDED:
+                    _record_trail(operation, params, text, call, caller, scope, headers)
                 await _send_reply(send, Reply(status, list(_JSON_HEADERS), text.encode()))
                 return
             receive = _replay(body, receive)
@@ -207,10 +218,27 @@ class SandboxApp:
             except (ValueError, TypeError, AttributeError) as error:
                 reply = _json_reply(400, {"error": str(error)})
             await _send_reply(send, reply)
+        elif path == "/_sandbox/audit-history" and method == "POST":
+            await self._audit_history(receive, send)
         elif path == "/_sandbox/info" and method == "GET":
             await _send_reply(send, _json_reply(200, self.info))
         else:
             await _send_reply(send, _json_reply(404, {"error": f"no admin route {method} {path}"}))
+
+    async def _audit_history(self, receive: Receive, send: Send) -> None:
+        """POST `{"days": 30}`: seed the past month of sessions (`sandbox/audit_seed.py`)."""
+        from ssm_tui.sandbox.audit_seed import seed_history
+
+        try:
+            changes = json.loads(await _read_body(receive) or b"{}")
+            days = int(changes.get("days", 30)) if isinstance(changes, dict) else -1
+            if not 1 <= days <= 90:
+                raise ValueError("days must be between 1 and 90")
+        except (ValueError, TypeError, AttributeError) as error:
+            await _send_reply(send, _json_reply(400, {"error": str(error)}))
+            return
+        made = await asyncio.to_thread(seed_history, self.world, self.registry, days)
+        await _send_reply(send, _json_reply(200, {"sessions": made}))
 
     async def _kms_admin(self, method: str, receive: Receive, send: Send) -> None:
         """GET / POST `{"enabled": bool, "deny_profile": name|null}` (`sandbox/kms.py`)."""
@@ -276,6 +304,33 @@ async def _echo(websocket: WebSocket) -> None:
             await websocket.send_bytes(message["bytes"])
         elif message.get("text") is not None:
             await websocket.send_text(message["text"])
+
+
+def _record_trail(
+    operation: str,
+    params: dict[str, Any],
+    text: str,
+    call: ssm_api.Call,
+    caller: Caller | None,
+    scope: Scope,
+    headers: dict[str, str],
+) -> None:
+    """CloudTrail's record of a Session Manager call (`sandbox/cloudtrail.py`)."""
+    account = call.current_account
+    client = scope.get("client") or ("127.0.0.1", 0)
+    cloudtrail.record(
+        operation,
+        params,
+        json.loads(text),
+        account_id=account,
+        region=call.region,
+        caller_arn=caller.arn if caller else f"arn:aws:iam::{account}:user/moto",
+        caller_name=caller.name if caller else "moto",
+        role_arn=caller.role_arn if caller else None,
+        access_key=call.access_key,
+        source_ip=str(client[0]),
+        user_agent=headers.get("user-agent", ""),
+    )
 
 
 def _account(headers: dict[str, str], caller: Caller | None) -> str:

@@ -70,6 +70,7 @@ from ssm_tui.sandbox.shell import (
     shell_environment,
     working_directory,
 )
+from ssm_tui.sandbox.streaming import transcript_for
 from ssm_tui.sandbox.transcripts import Transcript, write_transcript
 
 log = logging.getLogger(__name__)
@@ -294,7 +295,9 @@ class SessionRuntime:
         self._ack_pending: set[int] = set()
         """Input received in order and not acked yet (acked once handled)."""
         self.connection: Connection | None = None
-        self.transcript: Transcript | None = None if self.plan.is_port else Transcript()
+        self.transcript: Transcript | None = (
+            None if self.plan.is_port else transcript_for(session, context)
+        )
         self.size: tuple[int, int] | None = None
         self.flow_started = False
         self.backend_started = False

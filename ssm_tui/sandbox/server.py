@@ -52,6 +52,8 @@ class Options:
     """Stop at EOF on stdin: a parent that dies (even by SIGKILL) leaves no sandbox behind."""
     kms: bool = False
     """KMS-encrypted sessions from the start (`sandbox/kms.py`; also switchable at run time)."""
+    audit_history: int = 0
+    """Days of past sessions to seed for the audit views (`sandbox/audit_seed.py`; 0: none)."""
 
 
 def run(options: Options) -> int:
@@ -138,6 +140,11 @@ async def _serve(
         from ssm_tui.sandbox import kms
 
         kms.set_enabled(True)
+
+    if options.audit_history:
+        from ssm_tui.sandbox.audit_seed import seed_history
+
+        seed_history(world, registry, options.audit_history)
 
     from ssm_tui.sandbox.awsproxy import AwsProxy
 

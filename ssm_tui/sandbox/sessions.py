@@ -30,6 +30,9 @@ class LoggingPrefs:
     log_group: str | None
     s3_bucket: str | None
     s3_prefix: str = ""
+    cloudwatch_streaming: bool = False
+    """`cloudWatchStreamingEnabled`: CloudWatch gets the transcript while the session runs
+    (`sandbox/streaming.py`) instead of at its end."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -401,8 +401,13 @@ def _logging_prefs(self: Any, content: dict[str, Any]) -> LoggingPrefs | None:
     bucket = inputs.get("s3BucketName") or None
     if group is None and bucket is None:
         return None
+    streaming = inputs.get("cloudWatchStreamingEnabled") in (True, "true")
     return LoggingPrefs(
-        log_group=group, s3_bucket=bucket, s3_prefix=inputs.get("s3KeyPrefix") or ""
+        log_group=group,
+        s3_bucket=bucket,
+        s3_prefix=inputs.get("s3KeyPrefix") or "",
+        # the agent's single-command plugin turns streaming off (singlecommand.go)
+        cloudwatch_streaming=streaming and content.get("sessionType") != "NonInteractiveCommands",
     )
 
 

@@ -169,7 +169,14 @@ def write_transcript(
         return errors
     written: dict[str, str] = {}
     urls = output_urls(session)
-    if prefs.log_group:
+    finish_stream = getattr(transcript, "finish_stream", None)
+    if prefs.log_group and prefs.cloudwatch_streaming and finish_stream is not None:
+        try:  # streamed while it ran (`sandbox/streaming.py`): only the rest goes now
+            finish_stream()
+            written["CloudWatchOutputUrl"] = urls["CloudWatchOutputUrl"]
+        except Exception as exc:  # noqa: BLE001
+            errors["cloudwatch"] = f"{type(exc).__name__}: {exc}"
+    elif prefs.log_group:
         try:
             events = transcript.events()
             if not events:

@@ -90,6 +90,8 @@ class MainScreen(Screen[None]):
             id="main.copy",
             tooltip="Copy the instance id, private IP, name or session id",
         ),  # fmt: skip
+        Binding("S", "audit('search')", "Audit search", show=False, id="main.audit_search"),
+        Binding("W", "audit('watch')", "Watch sessions", show=False, id="main.audit_watch"),
         *[
             Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
             for n in range(10)
@@ -399,6 +401,12 @@ class MainScreen(Screen[None]):
         views = self.query(f"#session-{active.removeprefix('tab-')}")
         return views.first(SessionView) if views else None
 
+    def action_audit(self, kind: str) -> None:
+        """Search every transcript / watch sessions of the shown scopes (`screens/audit.py`)."""
+        from ssm_tui.ui.screens.audit import open_audit
+
+        open_audit(self.app, self.services, list(self.fleet.scopes), kind)
+
     def action_next_tab(self) -> None:
         self.tabs.action_next_tab()
 
@@ -457,6 +465,10 @@ class MainScreen(Screen[None]):
 
     def open_session(self, instance: Instance, choice: DocumentChoice) -> None:
         """Open a tab now (it says "connecting…") and start the session in a worker."""
+        from ssm_tui.ui.screens.audit_reason import ask_reason
+
+        if ask_reason(self, instance, choice):  # issue 17: a required reason first
+            return
         number = next(self._ids)
         view = SessionView(instance, choice, id=f"session-{number}")
         view.opened_from = self.tabs.active  # a failed start goes back there (issue 15)
