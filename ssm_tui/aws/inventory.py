@@ -42,7 +42,7 @@ from ssm_tui.aws import accounts
 from ssm_tui.aws.clients import client, config_fingerprint
 from ssm_tui.aws.errors import DENIED_CODES, SsmTuiError, explain
 from ssm_tui.aws.models import Instance, Profile, Scope, ScopeError, ScopeResult
-from ssm_tui.aws.profiles import load_profiles
+from ssm_tui.aws.profiles import broken_profile, load_profiles
 from ssm_tui.aws.settings import Settings, load_settings
 
 MAX_SCOPES_PER_ACCOUNT_REGION = 8
@@ -352,6 +352,8 @@ class InventoryService:
         """One scope's instances, or its error. Never raises (except cancellation)."""
         started = time.monotonic()
         try:
+            if (why := broken_profile(scope.profile)) is not None:
+                raise why  # its section holds a bad line: the file and line, not "no region"
             if not scope.region:
                 raise bce.NoRegionError()
             async with self._clients(scope) as (ssm, ec2):

@@ -149,6 +149,7 @@ class MainScreen(Screen[None]):
             from ssm_tui.aws.errors import explain
 
             self.notify_error("AWS config unreadable", explain(exc, None))
+            self.fleet.progress.set_config_problems([explain(exc, None).message])  # stays on
             profiles, interval = [], 30.0
         if keymap := getattr(self.services.get_settings(), "keymap", None):
             self.app.set_keymap(dict(keymap))  # the settings' [keymap]: binding id -> keys
