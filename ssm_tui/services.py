@@ -254,6 +254,19 @@ class Services:
 
         return await self.aws.run(resolve())
 
+    async def config_problems(self) -> list[str]:
+        """What is wrong with the AWS config files now (file and line each), read on the AWS
+        thread; the app keeps them on screen until they are fixed (issue 13)."""
+        from ssm_tui.aws.profiles import config_problems
+
+        async def read() -> list[str]:
+            return [problem.message for problem in config_problems()]
+
+        try:
+            return await self.aws.run(read())
+        except Exception as exc:  # noqa: BLE001 - the problem is then the reading itself
+            return [str(exc)]
+
     def scopes(self, profiles: Sequence[Profile], regions: Sequence[str] | None) -> list[Scope]:
         """Profile × region units to list: each profile's regions, or exactly `regions` if given."""
         if regions:

@@ -246,14 +246,16 @@ def _full_config(session: botocore.session.Session, fingerprint: tuple | None) -
     holds the files' modification times and sizes, so an edited file is parsed again.
     """
     if fingerprint is None:
+        session._config = profiles_mod.load_full_config()  # botocore's, or lenient (issue 13)
         return session.full_config
     parsed = context.current().parsed_configs
     cached = parsed.get(fingerprint)
     if cached is None:
-        config = session.full_config  # parse errors are raised here, and nothing is cached
+        # botocore's own parse, or (a file it rejects or cannot read) the lenient one, where a
+        # broken section costs only its profile (`profiles.read_config`)
+        cached = profiles_mod.load_full_config()
         parsed.clear()  # only the current fingerprint is worth keeping
-        parsed[fingerprint] = copy.deepcopy(config)
-        return config
+        parsed[fingerprint] = cached
     session._config = copy.deepcopy(cached)  # what `full_config` would have parsed
     return session.full_config
 
@@ -276,6 +278,9 @@ def _prepare(
     if discovered is not None:
         config["profiles"][name] = discovered
     if name not in config["profiles"]:
+        read = profiles_mod.read_config()  # left out for a bad line, or the file unreadable
+        if (why := read.broken.get(name) or next(iter(read.lost), None)) is not None:
+            raise why
         raise UnknownProfileError(name, profiles_mod.known_profile_names())
     session.set_config_variable("profile", name)
     return name

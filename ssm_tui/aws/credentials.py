@@ -27,10 +27,16 @@ import signal
 import subprocess
 from typing import Any
 
-from aiobotocore.credentials import AioProcessProvider
+from aiobotocore.credentials import (
+    AioConfigProvider,
+    AioProcessProvider,
+    AioProfileProviderBuilder,
+    AioSharedCredentialProvider,
+)
 from botocore import exceptions as bce
 from botocore.compat import compat_shell_split
 
+from ssm_tui.aws.profiles import lenient_load_config, lenient_raw_parse, read_config
 from ssm_tui.text import printable
 
 PROCESS_TIMEOUT = 30.0
@@ -79,14 +85,25 @@ class TimedProcessProvider(AioProcessProvider):
         if not argv:
             raise _fail("credential_process is empty")
         program = printable(argv[0])
-        try:
-            process = await asyncio.create_subprocess_exec(
+        spawn = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(
                 *argv,
                 stdin=subprocess.DEVNULL,  # nobody can answer a prompt: fail instead of waiting
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # its own group: a timeout or quit ends its children too
             )
+        )
+        try:
+            # shielded: cancelled mid-spawn (a sibling call failed), asyncio would kill the
+            # helper's pid only, and a child it had already started lived on
+            process = await asyncio.shield(spawn)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                started = await spawn
+                _kill_group(started)
+                await started.wait()
+            raise
         except FileNotFoundError:
             raise _fail(f"credential_process program not found: {program}") from None
         except PermissionError:
@@ -140,18 +157,73 @@ def _bounded_connect_retries(
         raise caught_exception
 
 
+def _shared_file_provider(filename: str, profile_name: str) -> AioSharedCredentialProvider:
+    return AioSharedCredentialProvider(
+        creds_filename=filename, profile_name=profile_name, ini_parser=lenient_raw_parse
+    )
+
+
+def _config_file_provider(filename: str, profile_name: str) -> AioConfigProvider:
+    return AioConfigProvider(
+        config_filename=filename, profile_name=profile_name, config_parser=lenient_load_config
+    )
+
+
+class TimedProfileProviderBuilder(AioProfileProviderBuilder):
+    """The providers a role profile's `source_profile` is resolved with: its credential_process
+    under the same deadline (a hung helper behind an assume-role profile hung the listing), and
+    the key files read as leniently as `profiles.read_config` reads them."""
+
+    def _create_process_provider(self, profile_name: str) -> TimedProcessProvider:
+        return TimedProcessProvider(
+            profile_name=profile_name, load_config=lambda: self._session.full_config
+        )
+
+    def _create_shared_credential_provider(self, profile_name: str) -> Any:
+        filename = self._session.get_config_variable("credentials_file")
+        return _shared_file_provider(filename, profile_name)
+
+    def _create_config_provider(self, profile_name: str) -> Any:
+        filename = self._session.get_config_variable("config_file")
+        return _config_file_provider(filename, profile_name)
+
+
+def _swap(resolver: Any, name: str, provider: Any) -> None:
+    resolver.insert_before(name, provider)
+    resolver.remove(name)
+
+
 def install(session: Any) -> None:
-    """Put the deadlines above into a prepared botocore session (its profile already chosen)."""
+    """Put the deadlines above into a prepared botocore session (its profile already chosen).
+
+    The resolver is built only when something in it must change; otherwise it is left to be
+    built lazily, as botocore does."""
     session.register(
         "needs-retry", _bounded_connect_retries, unique_id="ssm-tui-bounded-connect-retries"
     )
-    profile = session.get_config_variable("profile")
-    config = session.full_config.get("profiles", {}).get(profile or "default", {})
-    if "credential_process" not in config:
-        return  # the resolver is left to be built lazily, as botocore does
+    profile = session.get_config_variable("profile") or "default"
+    config = session.full_config.get("profiles", {}).get(profile, {})
+    lenient = bool(read_config().problems)  # a file botocore's own providers would reject
+    role = bool(config.get("role_arn") and config.get("source_profile"))
+    if "credential_process" not in config and not role and not lenient:
+        return
     resolver = session.get_component("credential_provider")
-    timed = TimedProcessProvider(
-        profile_name=profile or "default", load_config=lambda: session.full_config
-    )
-    resolver.insert_before("custom-process", timed)
-    resolver.remove("custom-process")
+    if "credential_process" in config:
+        timed = TimedProcessProvider(profile_name=profile, load_config=lambda: session.full_config)
+        _swap(resolver, "custom-process", timed)
+    if lenient:
+        files = session.get_config_variable
+        _swap(
+            resolver,
+            "shared-credentials-file",
+            _shared_file_provider(files("credentials_file"), profile),
+        )
+        _swap(resolver, "config-file", _config_file_provider(files("config_file"), profile))
+    assume = resolver.get_provider("assume-role")
+    builder = getattr(assume, "_profile_provider_builder", None)
+    if role and isinstance(builder, AioProfileProviderBuilder):
+        # botocore builds the source profile's providers with this builder, which it creates
+        # inside `create_credential_resolver` (no public hook): the same builder, with ours.
+        timed_builder = TimedProfileProviderBuilder.__new__(TimedProfileProviderBuilder)
+        timed_builder.__dict__.update(builder.__dict__)
+        assume._profile_provider_builder = timed_builder

@@ -42,7 +42,7 @@ from ssm_tui.aws import accounts
 from ssm_tui.aws.clients import client, config_fingerprint
 from ssm_tui.aws.errors import DENIED_CODES, SsmTuiError, explain
 from ssm_tui.aws.models import Instance, Profile, Scope, ScopeError, ScopeResult
-from ssm_tui.aws.profiles import load_profiles
+from ssm_tui.aws.profiles import broken_profile, load_profiles
 from ssm_tui.aws.settings import Settings, load_settings
 
 MAX_SCOPES_PER_ACCOUNT_REGION = 8
@@ -90,6 +90,13 @@ class _Found:
     infos: dict[str, dict[str, Any]] = field(default_factory=dict)
     ec2: dict[str, dict[str, Any]] = field(default_factory=dict)
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    ec2_error: Exception | None = None
+    """Why some EC2 detail is missing (throttled past the retries, denied): the first such error.
+    The SSM rows stand without it (`ScopeResult.partial`)."""
+
+
+_EC2_FAILURES = (bce.ClientError, bce.BotoCoreError)
+"""What an EC2 enrichment call may fail with while the scope's SSM rows still stand."""
 
 
 def _error_code(exc: bce.ClientError) -> str | None:
@@ -259,6 +266,9 @@ class InventoryService:
         self._call_slots: dict[tuple[str, str, str], asyncio.Semaphore] = {}
         self._keep = keep_clients
         self._pool: dict[tuple, tuple[Any, Any]] = {}
+        self._known: dict[Scope, dict[str, tuple[dict[str, str], str]]] = {}
+        """Per scope, each EC2 instance's (tags, type) from the last listing that had them: a
+        refresh whose EC2 calls fail keeps the names the user knows (not its state)."""
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> InventoryService:
@@ -342,13 +352,15 @@ class InventoryService:
         """One scope's instances, or its error. Never raises (except cancellation)."""
         started = time.monotonic()
         try:
+            if (why := broken_profile(scope.profile)) is not None:
+                raise why  # its section holds a bad line: the file and line, not "no region"
             if not scope.region:
                 raise bce.NoRegionError()
             async with self._clients(scope) as (ssm, ec2):
                 scope_slots, call_slots = self._slots(profile, scope, ssm.meta.endpoint_url)
                 async with scope_slots:
                     started = time.monotonic()
-                    instances = await self._list(scope, profile, ssm, ec2, call_slots)
+                    instances, partial = await self._list(scope, profile, ssm, ec2, call_slots)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes the scope's error row
@@ -363,6 +375,7 @@ class InventoryService:
             instances=instances,
             elapsed=time.monotonic() - started,
             fetched_at=datetime.now(UTC),
+            partial=partial,
         )
 
     async def _list(
@@ -372,7 +385,7 @@ class InventoryService:
         ssm: Any,
         ec2: Any,
         call_slots: asyncio.Semaphore,
-    ) -> tuple[Instance, ...]:
+    ) -> tuple[tuple[Instance, ...], ScopeError | None]:
         found = _Found()
         async with asyncio.TaskGroup() as group:
             account_task = group.create_task(self._account_id(scope, profile))
@@ -380,8 +393,8 @@ class InventoryService:
             token = first.get("NextToken")
             outcome = await self._partitioned(ssm, ec2, call_slots, found) if token else "small"
             if outcome != "done":
-                # A small scope, EC2 denied or mostly unmanaged: the plain chain, page by page.
-                with_ec2 = outcome != "denied"
+                # A small scope, EC2 failed or mostly unmanaged: the plain chain, page by page.
+                with_ec2 = outcome != "no-ec2"
                 found.infos.clear()  # a sparse probe's nodes: the chain lists them again
                 page, seen = first, set()
                 while True:
@@ -397,10 +410,33 @@ class InventoryService:
                     )
         account_id = account_task.result() or ""
         label = accounts.cached_label(account_id) or scope.profile
-        return tuple(
-            self._instance(scope, account_id, label, info, found.ec2, found.tags)
+        known = self._remember(scope, found)
+        instances = tuple(
+            self._instance(scope, account_id, label, info, found.ec2, found.tags, known)
             for info in found.infos.values()
         )
+        if found.ec2_error is None:
+            return instances, None
+        why = explain(found.ec2_error, scope.profile, scope.region)
+        message = f"EC2 details missing (names from SSM or an earlier listing): {why.message}"
+        return instances, why._replace(message=message)
+
+    def _remember(self, scope: Scope, found: _Found) -> dict[str, tuple[dict[str, str], str]]:
+        """Keep this listing's EC2 names for the next; the names known from before if it has
+        none of its own (its EC2 calls failed)."""
+        seen = {
+            node_id: (
+                {t["Key"]: t.get("Value", "") for t in detail.get("Tags", []) or []},
+                detail.get("InstanceType", "") or "",
+            )
+            for node_id, detail in found.ec2.items()
+            if node_id in found.infos
+        }
+        if found.ec2_error is None:
+            self._known[scope] = seen
+        else:
+            self._known.setdefault(scope, {}).update(seen)
+        return self._known[scope]
 
     def _enrich(
         self,
@@ -426,15 +462,16 @@ class InventoryService:
             ec2_ids = [node_id for node_id in ec2_ids if node_id not in found.ec2]
             for start in range(0, len(ec2_ids), EC2_BATCH):
                 chunk = ec2_ids[start : start + EC2_BATCH]
-                group.create_task(self._describe_ec2(ec2, chunk, found.ec2, slots))
+                group.create_task(self._describe_ec2(ec2, chunk, found, slots))
 
     async def _partitioned(
         self, ssm: Any, ec2: Any, slots: asyncio.Semaphore, found: _Found
     ) -> str:
         """List a big scope in two disjoint parts that hold every node.
 
-        Returns "done", or why the caller should walk the plain chain instead: "denied" (EC2
-        DescribeInstances is not allowed) or "sparse" (see `MIN_MANAGED_SHARE`).
+        Returns "done", or why the caller should walk the plain chain instead: "no-ec2" (EC2
+        DescribeInstances denied or throttled past its retries: `found.ec2_error` says which)
+        or "sparse" (see `MIN_MANAGED_SHARE`).
 
         Why no node is missed: a node's ResourceType is EC2Instance or ManagedInstance (the only
         two values DescribeInstanceInformation accepts in that filter). ManagedInstance nodes all
@@ -453,10 +490,9 @@ class InventoryService:
         )
         try:
             page = await anext(pages, None)
-        except bce.ClientError as exc:
-            if _error_code(exc) in DENIED_CODES:
-                return "denied"  # the plain chain, with SSM's own fields only
-            raise
+        except _EC2_FAILURES as exc:
+            found.ec2_error = exc
+            return "no-ec2"  # the plain chain, with SSM's own fields only
         ids = self._record_ec2(page, found)
         probed = page is not None and bool(page.get("NextToken"))
         if probed:  # more than a page of EC2 instances: are enough of them managed?
@@ -474,9 +510,13 @@ class InventoryService:
                         chunk = ids[start : start + ID_CHUNK]
                         group.create_task(self._nodes_by_id(ssm, chunk, found, slots))
                 probed = False
-                page = await anext(pages, None)
+                try:
+                    page = await anext(pages, None)
+                except _EC2_FAILURES as exc:  # a later page failed: its nodes would be missed
+                    found.ec2_error = exc
+                    break
                 ids = self._record_ec2(page, found)
-        return "done"
+        return "done" if found.ec2_error is None else "no-ec2"
 
     @staticmethod
     def _record_ec2(page: dict[str, Any] | None, found: _Found) -> list[str]:
@@ -533,9 +573,11 @@ class InventoryService:
 
     @staticmethod
     async def _describe_ec2(
-        ec2: Any, ids: list[str], out: dict[str, dict[str, Any]], slots: asyncio.Semaphore
+        ec2: Any, ids: list[str], found: _Found, slots: asyncio.Semaphore
     ) -> None:
         async with slots:
+            if found.ec2_error is not None:  # an earlier batch already failed: spare the retries
+                return
             try:
                 pages = ec2.get_paginator("describe_instances").paginate(
                     Filters=[{"Name": "instance-id", "Values": ids}],
@@ -544,10 +586,9 @@ class InventoryService:
                 async for page in pages:
                     for reservation in page.get("Reservations", []):
                         for inst in reservation.get("Instances", []):
-                            out[inst["InstanceId"]] = inst
-            except bce.ClientError as exc:
-                if _error_code(exc) not in DENIED_CODES:
-                    raise  # denied: the instances still list, named from SSM's ComputerName
+                            found.ec2[inst["InstanceId"]] = inst
+            except _EC2_FAILURES as exc:  # the SSM rows still list, without EC2 detail
+                found.ec2_error = found.ec2_error or exc
 
     @staticmethod
     async def _read_tags(
@@ -573,13 +614,14 @@ class InventoryService:
         info: dict[str, Any],
         ec2_details: dict[str, dict[str, Any]],
         mi_tags: dict[str, dict[str, str]],
+        known: dict[str, tuple[dict[str, str], str]],
     ) -> Instance:
         node_id = info["InstanceId"]
         ec2 = ec2_details.get(node_id, {})
-        if ec2:
-            tags = {t["Key"]: t.get("Value", "") for t in ec2.get("Tags", []) or []}
+        if node_id in known:  # this listing's EC2 tags, else (EC2 failed) an earlier listing's
+            tags, instance_type = known[node_id]
         else:
-            tags = mi_tags.get(node_id, {})
+            tags, instance_type = mi_tags.get(node_id, {}), ""
         computer_name = info.get("ComputerName", "") or ""
         last_ping = info.get("LastPingDateTime")
         return Instance(
@@ -597,7 +639,7 @@ class InventoryService:
             resource_type=info.get("ResourceType", "") or "",
             last_ping=last_ping if isinstance(last_ping, datetime) else None,
             instance_state=(ec2.get("State") or {}).get("Name", ""),
-            instance_type=ec2.get("InstanceType", "") or "",
+            instance_type=instance_type,
             tags=tags,
             account_label=label,
         )

@@ -146,3 +146,7 @@ class ScopeResult(NamedTuple):
     """Seconds this scope's chain of calls took."""
     from_cache: bool = False
     fetched_at: datetime | None = None
+    partial: ScopeError | None = None
+    """Every row is there but some of their detail failed (EC2 DescribeInstances throttled past
+    its retries or denied): EC2 instances are named from earlier listings or SSM's ComputerName,
+    with no state. The UI and the CLI say so; it never hides the rows."""

@@ -111,13 +111,13 @@ def instance_json(instance: Instance) -> dict[str, object]:
     }
 
 
-def _print_error(err: ScopeError) -> None:
+def _print_error(err: ScopeError, label: str = "error") -> None:
     from rich.console import Console
     from rich.text import Text
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     where = f"{err.profile} ({err.region})" if err.region else err.profile
-    line = Text("error: ", style="bold red")
+    line = Text(f"{label}: ", style="bold red" if label == "error" else "bold yellow")
     line.append(printable(f"{where}: {err.message}"))
     console.print(line)
     if err.hint:
@@ -233,6 +233,10 @@ def run(args: argparse.Namespace) -> int:
     except SsmTuiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from ssm_tui.aws.profiles import config_problems
+
+    for problem in config_problems():  # the profiles it spares still list (issue 13)
+        _print_error(ScopeError("AWS config", None, problem.message, problem.hint), "warning")
     scopes = default_scopes(profiles, _regions(args.regions), settings)
 
     def stream(result: ScopeResult) -> None:
@@ -252,6 +256,9 @@ def run(args: argparse.Namespace) -> int:
     failed = [*discover_errors, *(r.error for r in results if r.error is not None)]
     for err in failed:
         _print_error(err)
+    for result in results:  # rows listed, some detail missing (issue 13): said, not failed
+        if result.partial is not None:
+            _print_error(result.partial, "warning")
     return 1 if failed else 0
 
 

@@ -174,6 +174,13 @@ class SandboxApp:
         if faults.broken_profile and access_key is not None:
             if self._is_broken(faults.broken_profile, access_key, caller):
                 return fault_reply(protocol, "expired")
+        if service == "ec2" and access_key is not None:
+            for name, fault in (
+                (faults.ec2_throttled_profile, "throttle"),
+                (faults.ec2_denied_profile, "denied"),
+            ):
+                if name and self._is_broken(name, access_key, caller):
+                    return fault_reply(protocol, fault)
         return None
 
     def _is_broken(self, profile_name: str, access_key: str, caller: Caller | None) -> bool:

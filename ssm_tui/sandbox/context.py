@@ -27,6 +27,12 @@ class Faults:
     """Fraction (0..1) of AWS API calls answered with the service's throttling error."""
     broken_profile: str | None = None
     """Profile whose credentials are rejected as expired (role profiles: the role credentials)."""
+    ec2_throttled_profile: str | None = None
+    """Profile whose EC2 calls are all throttled (RequestLimitExceeded), past any retries: the
+    inventory's EC2 enrichment fails while that profile's SSM calls still answer."""
+    ec2_denied_profile: str | None = None
+    """Profile whose EC2 calls are all denied (UnauthorizedOperation), as for a role without
+    ec2:DescribeInstances."""
     drop_sessions_after: float | None = None
     """Seconds after which the data channel cuts each session's websocket (None: never)."""
     socket_lifetime: float | None = None
@@ -85,7 +91,7 @@ def _coerce(name: str, value: Any) -> Any:
         if not 0.0 <= fraction <= 1.0:
             raise ValueError("throttle must be between 0 and 1")
         return fraction
-    if name == "broken_profile":
+    if name in ("broken_profile", "ec2_throttled_profile", "ec2_denied_profile"):
         return str(value) if value else None
     if name == "data_channel_latency":
         number = int(value or 0)

@@ -50,6 +50,7 @@ _CODES: dict[tuple[str, str], tuple[str, int]] = {
     ("query", "expired"): ("ExpiredToken", 403),
     ("s3", "expired"): ("ExpiredToken", 400),
     ("rest-json", "expired"): ("UnauthorizedException", 401),
+    ("ec2", "denied"): ("UnauthorizedOperation", 403),
     ("json", "unknown-key"): ("UnrecognizedClientException", 400),
     ("ec2", "unknown-key"): ("AuthFailure", 401),
     ("query", "unknown-key"): ("InvalidClientTokenId", 403),
@@ -60,6 +61,7 @@ _MESSAGES = {
     "throttle": "Rate exceeded",
     "expired": "The security token included in the request is expired",
     "unknown-key": "The security token included in the request is invalid.",
+    "denied": "You are not authorized to perform this operation.",
 }
 
 

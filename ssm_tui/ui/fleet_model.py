@@ -393,6 +393,9 @@ class FleetModel:
         self.online_in_scope = 0
         self._view_rows = 0
         self.widths: tuple[int, ...] = tuple(len(title) for _, title in COLUMNS)
+        self.stale: dict[Scope, datetime | None] = {}
+        """Scopes whose last refresh failed: their rows are older data (when it was listed, if
+        known), drawn dimmed (issue 13)."""
 
     # -- data ------------------------------------------------------------------------------
     def replace_scope(self, scope: Scope, instances: Iterable[Instance]) -> set[str]:
@@ -548,6 +551,16 @@ class FleetModel:
         """Build every row's search fields now (a thread may call this after the first frame)."""
         for row in list(self.rows.values()):
             row.fields  # noqa: B018 - computes and keeps them
+
+    def stale_in_scope(self) -> tuple[int, datetime | None]:
+        """(rows of the selected scopes that are stale, when the oldest of them was listed)."""
+        rows, oldest = 0, None
+        for scope, when in self.stale.items():
+            if self.scopes is None or scope in self.scopes:
+                rows += len(self._by_scope.get(scope, ()))
+                if when is not None and (oldest is None or when < oldest):
+                    oldest = when
+        return rows, oldest
 
     def counts(self) -> tuple[int, int, int]:
         """(rows in the selected scopes, online among them, rows in the view) as last computed.

@@ -511,3 +511,24 @@ async def test_sessions_share_one_config_parse_but_not_its_state(  # type: ignor
     os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     extra = await clients.get_session("extra")
     assert extra.full_config["profiles"]["extra"]["region"] == "eu-west-1"
+
+
+async def test_big_scope_with_ec2_throttled_keeps_every_node(
+    big_env, big_world, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: EC2 throttled past its retries on a big scope (the partition needs EC2): the
+    plain chain lists every node, and the result says the EC2 detail is missing."""
+    from aiobotocore.config import AioConfig
+
+    fewer = clients.BASE_CONFIG.merge(AioConfig(retries={"mode": "standard", "max_attempts": 2}))
+    monkeypatch.setattr(clients, "BASE_CONFIG", fewer)
+    big_env.set_faults(ec2_throttled_profile="prod")
+    try:
+        (result,) = [r async for r in InventoryService().stream([Scope("prod", "us-east-1")])]
+    finally:
+        big_env.reset_faults()
+    assert result.error is None, result.error
+    managed = big_world.managed("222222222222", "us-east-1")
+    assert {i.instance_id for i in result.instances} == {i.instance_id for i in managed}
+    assert len(result.instances) == len(managed)
+    assert result.partial is not None and result.partial.code == "RequestLimitExceeded"

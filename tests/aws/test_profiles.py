@@ -11,7 +11,9 @@ from ssm_tui.aws.errors import ConfigError, UnknownProfileError, explain
 from ssm_tui.aws.models import Profile, ProfileKind
 from ssm_tui.aws.profiles import (
     ENV_PROFILE,
+    broken_profile,
     clear_discovered,
+    config_problems,
     get_profile,
     load_profiles,
     register_discovered,
@@ -116,34 +118,43 @@ def test_endpoints_follow_profile_services_and_env(
     assert resolved_endpoint("ssm", "prod", "eu-west-1") == "http://127.0.0.1:5555"
 
 
-def test_malformed_config_names_file_and_line(
+def test_malformed_line_costs_only_its_profile_and_names_file_and_line(
     aws_files: tuple[Path, Path],
 ) -> None:
+    """botocore rejects the whole file; only the profile holding the bad line pays (issue 13)."""
     config, _ = aws_files
-    config.write_text("[profile ok]\nregion = us-east-1\nthis is not a key value pair\n")
+    config.write_text(
+        "[profile ok]\nregion = us-east-1\n\n[profile bad]\nregion = x\nnot a key value pair\n"
+    )
+    names = {p.name for p in load_profiles()}
+    assert {"ok", "bad", "base", "creds-only"} <= names  # bad stays listed: its scope says why
+    (problem,) = config_problems()
+    assert (problem.file, problem.line) == (str(config), 6)
+    assert f"{config}, line 6" in str(problem) and "not a key value pair" in str(problem)
+    assert broken_profile("bad") == problem and broken_profile("ok") is None
     with pytest.raises(ConfigError) as info:
-        load_profiles()
-    assert info.value.file == str(config)
-    assert info.value.line == 3
-    assert f"{config}, line 3" in str(info.value)
-    assert "this is not a key value pair" in str(info.value)
+        resolved_endpoint("ssm", "bad", "us-east-1")
+    assert info.value == problem
+    assert resolved_endpoint("ssm", "ok", "us-east-1") == "https://ssm.us-east-1.amazonaws.com"
 
 
 def test_text_before_first_section_is_line_one(aws_files: tuple[Path, Path]) -> None:
     _, creds = aws_files
     creds.write_text("aws_access_key_id = x\n[a]\n")
-    with pytest.raises(ConfigError) as info:
-        load_profiles()
-    assert (info.value.file, info.value.line) == (str(creds), 1)
+    assert "a" in {p.name for p in load_profiles()}
+    (problem,) = config_problems()
+    assert (problem.file, problem.line) == (str(creds), 1)
 
 
-def test_duplicate_section_is_reported_with_its_line(aws_files: tuple[Path, Path]) -> None:
+def test_duplicate_section_is_merged_and_reported_with_its_line(
+    aws_files: tuple[Path, Path],
+) -> None:
     config, _ = aws_files
-    config.write_text("[profile a]\nregion = x\n\n[profile a]\nregion = y\n")
-    with pytest.raises(ConfigError) as info:
-        load_profiles()
-    assert info.value.line == 4
-    assert "appears twice" in str(info.value)
+    config.write_text("[profile a]\nregion = x\nsource_profile = base\n\n[profile a]\nregion = y\n")
+    profiles = {p.name: p for p in load_profiles()}
+    assert profiles["a"].region == "y" and profiles["a"].source_profile == "base"
+    (problem,) = config_problems()
+    assert problem.line == 5 and "appears twice" in str(problem)
 
 
 def test_unknown_profile_lists_known_ones_and_suggests(aws_files: tuple[Path, Path]) -> None:

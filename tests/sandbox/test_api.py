@@ -463,6 +463,8 @@ def test_admin_endpoint_validates_changes(sandbox) -> None:
         "latency_ms": 0,
         "throttle": 0.0,
         "broken_profile": None,
+        "ec2_throttled_profile": None,
+        "ec2_denied_profile": None,
         "drop_sessions_after": None,
         "socket_lifetime": None,
         "data_channel_outage": None,

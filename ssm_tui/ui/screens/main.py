@@ -185,6 +185,7 @@ class MainScreen(Screen[None]):
             from ssm_tui.aws.errors import explain
 
             self.notify_error("AWS config unreadable", explain(exc, None))
+            self.fleet.progress.set_config_problems([explain(exc, None).message])  # stays on
             profiles, interval = [], 30.0
         if keymap := getattr(self.services.get_settings(), "keymap", None):
             self.app.set_keymap(dict(keymap))  # the settings' [keymap]: binding id -> keys
@@ -379,7 +380,9 @@ class MainScreen(Screen[None]):
             shown.add(self._partner)
         for view in self.query(SessionView):
             view.display = view.id in shown
-        view = self.query_one(f"#{active}", SessionView)
+        # not query_one: Textual caches its answers per id, and session ids are never reused,
+        # so each closed session's view stayed pinned in that cache (issue 13, ~0.8 MB each)
+        view = self.query(f"#{active}").only_one(SessionView)
         target = view.pane if view.pane is not None and view.state == "connected" else view
         target.focus()
 

@@ -25,6 +25,10 @@ from ssm_tui.ui.fleet_model import COLUMNS, FleetModel, FleetRow, status_cell
 _GAP = 2
 
 
+_STALE = Style(dim=True)
+"""Rows of a scope whose refresh failed (`FleetModel.stale`)."""
+
+
 class FleetTable(ScrollView, can_focus=True):
     """Instances as rows; Enter (or a click on the highlighted row) selects one."""
 
@@ -293,7 +297,8 @@ class FleetTable(ScrollView, can_focus=True):
                 row = self.model.rows.get(key)
                 if row is None:
                     return Strip.blank(width, base)
-                cached = self._cache[key] = self._row_line(row, base)
+                stale = row.scope in self.model.stale  # a failed scope's older rows: dimmed
+                cached = self._cache[key] = self._row_line(row, base + _STALE if stale else base)
             strip = cached
             if index == self._cursor:
                 strip = Strip(Segment.apply_style(list(strip), post_style=cursor))

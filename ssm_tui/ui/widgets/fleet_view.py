@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual import on, work
@@ -28,6 +29,15 @@ from ssm_tui.ui.widgets.line import Line
 from ssm_tui.ui.widgets.scope_progress import ScopeProgress
 
 FILTER_HINT = "filter: words, tag:Key=Value, status:online, account:prod"
+
+
+def _age(elapsed: timedelta) -> str:
+    """`45s`, `12m`, `3h`, `2d`: how old a failed scope's rows are."""
+    seconds = max(0, int(elapsed.total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 class FleetView(Vertical):
@@ -75,6 +85,8 @@ class FleetView(Vertical):
         """Set once every cached row is in the model."""
         self._listed: set[Scope] = set()
         """Scopes a refresh has answered: the cache never overwrites their rows."""
+        self._fetched: dict[Scope, datetime | None] = {}
+        """When each scope's rows on show were listed (the cache's time, or a refresh's)."""
 
     def compose(self) -> ComposeResult:
         yield Line("", id="favourites")
@@ -162,6 +174,7 @@ class FleetView(Vertical):
         for result in results:
             if result.scope not in self._listed:
                 self.model.replace_scope(result.scope, result.instances)
+                self._fetched[result.scope] = result.fetched_at
         self.table.show(self.model.recompute())
         self._draw_status()
         # the search index thread would share the GIL with the first paint: start it after
@@ -197,6 +210,8 @@ class FleetView(Vertical):
 
         if scopes:
             await self.services.stream(scopes, deliver)
+        # a broken AWS config stays on the progress line until it is fixed (issue 13)
+        self.progress.set_config_problems(await self.services.config_problems())
         self.post_message(RefreshFinished(refresh_id))
 
     @on(ScopeLoaded)
@@ -205,11 +220,18 @@ class FleetView(Vertical):
         if message.refresh_id != self._refresh_id:
             return
         result = message.result
-        self.progress.scope_done(result.scope, result.error)
-        if result.error is not None:
+        self.progress.scope_done(result.scope, result.error, result.partial)
+        if result.error is not None:  # its rows (if any) are older: dimmed, counted apart
+            if result.scope not in self.model.stale:
+                self.model.stale[result.scope] = self._fetched.get(result.scope)
+                self.redraw(set(self.model._by_scope.get(result.scope, ())))
             return
         self._listed.add(result.scope)
+        self._fetched[result.scope] = result.fetched_at
+        was_stale = self.model.stale.pop(result.scope, False) is not False
         changed = self.model.replace_scope(result.scope, result.instances)
+        if was_stale:
+            changed |= set(self.model._by_scope.get(result.scope, ()))
         self.services.save(result)
         if changed:
             self.redraw(changed)
@@ -253,6 +275,13 @@ class FleetView(Vertical):
         if self.model.query.text.strip():
             line.append("  ·  filter: ")
             line.append(self.model.query.text, style="italic")
+        stale, oldest = self.model.stale_in_scope()
+        if stale:
+            line.append("  ·  ")
+            line.append(f"{total - stale} fresh", style="bold")
+            line.append(f", {stale} dimmed from failed profiles")
+            if oldest is not None:
+                line.append(f" (listed {_age(self.services.clock() - oldest)} ago)")
         self.query_one("#fleet-status", Line).update(line)
 
     # -- filter ----------------------------------------------------------------------------
@@ -319,7 +348,8 @@ class FleetView(Vertical):
             self.notify("Every profile and region listed fine.", title="No errors")
             return
         lines = [
-            f"{scope.profile}/{scope.region}: {error.message}"
+            (f"{scope.profile}/{scope.region}" if scope.region else scope.profile)
+            + f": {error.message}"
             + (f"\n  → {error.hint}" if error.hint else "")
             for scope, error in errors
         ]
