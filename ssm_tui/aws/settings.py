@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     instances: dict[str, InstanceSettings] = {}
     keymap: dict[str, str] = {}
     """Binding id -> keys (comma-separated), applied with Textual's `App.set_keymap`."""
+    # issue 15 (one row per instance): account id or alias -> the profile Enter uses for it
+    preferred_profiles: dict[str, str] = {}
     _path: Path | None = PrivateAttr(default=None)
 
     @classmethod

@@ -111,9 +111,9 @@ def test_replace_scope_updates_in_place_and_reports_changes():
     assert m.replace_scope(scope, same) == set()
     changed = [inst("i-001", "web-1", "ConnectionLost", tags={"Name": "web-1", "Env": "prod"})]
     keys = m.replace_scope(scope, changed)
-    assert keys == {"prod/us-east-1/i-001", "prod/us-east-1/i-002", "prod/us-east-1/i-003"}
-    assert m.rows["prod/us-east-1/i-001"].instance.ping_status == "ConnectionLost"
-    assert "prod/us-east-1/i-002" not in m.rows
+    assert keys == {"222222222222/us-east-1/i-001", "222222222222/us-east-1/i-002", "222222222222/us-east-1/i-003"}
+    assert m.rows["222222222222/us-east-1/i-001"].instance.ping_status == "ConnectionLost"
+    assert "222222222222/us-east-1/i-002" not in m.rows
 
 
 def test_sort_by_any_column_and_reverse():
@@ -148,6 +148,6 @@ def test_column_scan_agrees_with_row_by_row_matching(queries, online_only):
         expected = [
             r.key
             for r in sorted(m.rows.values(), key=lambda r: (r.sort_key("name"), r.key))  # type: ignore[return-value]
-            if query.matches(r) and (r.online or not online_only or query.has_status)
+            if query.matches(r.fields) and (r.online or not online_only or query.has_status)
         ]
         assert m.recompute() == expected
