@@ -294,6 +294,8 @@ class FleetModel:
         """Each node's views by scope (the profiles reaching it)."""
         self._scopes: set[Scope] | None = None
         self.reach: Reach = NO_REACH
+        self._profile_order: dict[str, int] = {}
+        """Profile -> its place in the config: the last tie-break between profiles."""
         self.query = parse_query("")
         self.online_only = True
         self.sort_column = "name"
@@ -321,6 +323,14 @@ class FleetModel:
         self._scopes = None if value is None else set(value)
         self._rechoose({key for key, views in self._nodes.items() if len(views) > 1})
 
+    def set_profile_order(self, profiles: Sequence[str]) -> set[str]:
+        """The config's order of profiles (ties between profiles go to the first)."""
+        order = {name: n for n, name in enumerate(dict.fromkeys(profiles))}
+        if order == self._profile_order:
+            return set()
+        self._profile_order = order
+        return self._rechoose({key for key, views in self._nodes.items() if len(views) > 1})
+
     def set_reach(self, reach: Reach) -> set[str]:
         """New denials/preferences: rows whose choice may change are rebuilt; their keys."""
         self.reach = reach
@@ -341,7 +351,8 @@ class FleetModel:
                 return False
             del self.rows[key]
             return True
-        ordered = list(views.values())
+        last = len(self._profile_order)
+        ordered = sorted(views.values(), key=lambda v: self._profile_order.get(v.profile, last))
         allowed = None if self._scopes is None else {s.profile for s in views if s in self._scopes}
         chosen = choose(ordered, self.reach, allowed)
         denied = is_denied(self.reach, chosen)

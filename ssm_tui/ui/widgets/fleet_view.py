@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -75,6 +75,8 @@ class FleetView(Vertical):
         """Set once every cached row is in the model."""
         self._listed: set[Scope] = set()
         """Scopes a refresh has answered: the cache never overwrites their rows."""
+        self._typed: list[str] | None = None
+        """Text typed after `/` before the filter box had the focus (None: not waiting)."""
 
     def compose(self) -> ComposeResult:
         yield Line("", id="favourites")
@@ -170,6 +172,7 @@ class FleetView(Vertical):
     def set_scopes(self, scopes: Sequence[Scope], refresh: bool = True) -> None:
         """Show these profile/regions (rows of others stay cached) and refresh them."""
         self.scopes = list(scopes)
+        self.model.set_profile_order([scope.profile for scope in self.scopes])
         self.model.scopes = set(self.scopes)
         self.redraw()
         if refresh:
@@ -267,10 +270,59 @@ class FleetView(Vertical):
         box = self._filter_box()
         if box is None:
             return
+        # focus moves on a later turn of the loop: keys already queued behind `/` (a fast
+        # typist, a paste) would reach the table and run its commands (`p` of "prod" opened
+        # the picker); they are kept here and given to the box once it has the focus
+        self._typed = []
         if box.is_mounted:
             box.focus()
         else:  # "/" before the first frame was painted
             box.call_after_refresh(box.focus)
+
+    def on_key(self, event: events.Key) -> None:
+        """The filter key, and printable keys while the filter box is on its way (text for it).
+
+        Why here rather than in the binding alone: a key bubbles from the table through this
+        view before the app runs its binding, and the keys queued behind `/` pass here before
+        that binding has run; so the filter key itself starts the capture as it passes.
+        """
+        if self._typed is None:
+            bound = self._bindings.key_to_bindings.get(event.key, ())
+            if any(b.action == "filter" for b in bound) and isinstance(self.app.focused, FleetTable):
+                event.stop()
+                event.prevent_default()
+                self.action_filter()
+            return
+        box = self.query("#filter")
+        if box and box.first().has_focus:
+            return
+        if event.is_printable and event.character:
+            self._typed.append(event.character)
+            event.stop()
+            event.prevent_default()
+        elif event.key == "backspace" and self._typed:
+            self._typed.pop()
+            event.stop()
+            event.prevent_default()
+
+    def on_paste(self, event: events.Paste) -> None:
+        """A paste while the table has the focus filters by it (a paste is never commands)."""
+        if self._typed is None:
+            self.action_filter()
+        if self._typed is not None:
+            self._typed.append(event.text.replace("\n", " ").replace("\r", ""))
+            event.stop()
+
+    @on(events.DescendantFocus)
+    def _focus_moved(self, event: events.DescendantFocus) -> None:
+        if self._typed is None:
+            return
+        if isinstance(event.widget, Input) and event.widget.id == "filter":
+            typed, self._typed = "".join(self._typed), None
+            if typed:
+                event.widget.insert_text_at_cursor(typed)
+        elif not isinstance(event.widget, FleetTable):
+            self._typed = None
 
     def clear_or_leave_filter(self) -> bool:
         """Escape in the filter box: first clears it, then returns to the table."""
