@@ -7,7 +7,7 @@ may hold spaces.
   status) as a substring, or (3+ letters) the name with their letters in order (fuzzy). Rows are
   ranked: an exact name/id/IP first, then names starting with the word, then substrings, then
   fuzzy matches, so `/web-1` then Enter opens `web-1`, not `web-euw1-00031`.
-- `"web-1"` or `=web-1`: exactly that name, id, IP or computer name.
+- `"web-1"` or `=web-1`: exactly that name, id, IP or computer name (whatever its status).
 - `field:value` for every column the UI shows. Key-like fields match a whole value:
   `profile:prod` is `prod`, never `prod-readonly` (`profile:prod*` is every profile starting with
   prod); so do `id:`/`instance:`, `ip:`, `state:`, `type:`, `ami:`, `vpc:`, `subnet:`, `iam:`.
@@ -262,7 +262,8 @@ def _tier(term: Term, exact: str, short: str, blob: str) -> int:
 def parse_query(text: str) -> Query:
     """Parse a filter text; unknown `field:` prefixes are plain words."""
     terms = tuple(make_term(raw) for raw in split_terms(text.lower()))
-    has_status = any(term.field == "status" and not term.negate for term in terms)
+    # a status term, or a name asked for exactly, shows offline rows too ("online only" off)
+    has_status = any(term.field in ("status", "exact") and not term.negate for term in terms)
     return Query(text=text, terms=terms, has_status=has_status)
 
 

@@ -54,3 +54,77 @@ async def test_slash_web_1_enter_picks_the_exact_name(frozen_app) -> None:  # no
         exact.value = '"web-1"'
         await pilot.pause(0.1)
         assert [fleet.model.rows[k].instance.name for k in fleet.model.visible] == ["web-1"]
+
+
+def _app_with(sandbox_env, **settings):  # noqa: ANN001, ANN003
+    from ssm_tui.aws.settings import Settings
+    from ssm_tui.ui.app import SsmTuiApp
+    from ssm_tui.ui.services import Services
+    from tests.ui.conftest import sandbox_world_now
+
+    now = sandbox_world_now(sandbox_env)
+    return SsmTuiApp(
+        Services(settings=Settings(**settings), clock=lambda: now, account_lookup=False)
+    )
+
+
+def _messages(app) -> list[str]:  # noqa: ANN001
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+async def _select(pilot, fleet, text: str) -> None:  # noqa: ANN001
+    await pilot.press("slash")
+    await wait_until(pilot, lambda: fleet.query("#filter") and fleet.query_one("#filter").has_focus,
+                     "the filter box")  # fmt: skip
+    fleet.query_one("#filter", Input).value = text
+    await pilot.press("enter")  # back to the table
+    await wait_until(pilot, lambda: fleet.table.has_focus, "the table")
+
+
+async def test_access_denied_is_remembered_and_names_the_profile_that_can_try(
+    sandbox_env, frozen_app
+) -> None:  # noqa: ANN001
+    frozen_app()  # account aliases as the sandbox has them
+    app = _app_with(sandbox_env, preferred_profiles={"acme-prod": "prod-readonly"})
+    async with app.run_test(size=(160, 40)) as pilot:
+        fleet = await wait_for_fleet(pilot)
+        await _select(pilot, fleet, "=db-primary")
+        row = fleet.table.cursor_row
+        assert row is not None and row.instance.profile == "prod-readonly"  # the preference
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any("Could not connect" in m for m in _messages(app)),
+                         "the StartSession error")  # fmt: skip
+        (error,) = [m for m in _messages(app) if "Could not connect" in m]
+        assert "prod-readonly may not start a session" in error
+        assert "profile prod also reaches this instance" in error
+        row = fleet.model.rows[row.key]
+        assert row.instance.profile == "prod"  # the next Enter does not repeat the denial
+        store = app.services.get_store()
+        assert ("prod-readonly", row.instance.instance_id) in store.denials()
+        await pilot.press("c")  # `c` offers both, the denied one marked
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ProfileChoice", "c dialog")
+        text = " ".join(str(o.prompt) for o in app.screen.query_one("#profile-options").options)
+        assert text.startswith("prod ") and "prod-readonly  denied by AWS" in text
+        await pilot.press("escape")
+
+
+async def test_enter_on_an_offline_instance_explains_instead_of_connecting(frozen_app) -> None:  # noqa: ANN001
+    app = frozen_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        fleet = await wait_for_fleet(pilot)
+        await _select(pilot, fleet, "=old-nas")
+        assert fleet.table.cursor_row.instance.ping_status == "Inactive"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any("offline" in m for m in _messages(app)), "the note")
+        (note,) = [m for m in _messages(app) if "offline" in m]
+        assert "last pinged" in note or "never connected" in note
+        assert not app.live_sessions  # no StartSession
+
+
+async def test_status_offline_shows_connection_lost_and_inactive(frozen_app) -> None:  # noqa: ANN001
+    app = frozen_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        fleet = await wait_for_fleet(pilot)
+        fleet.model.set_query("status:offline")
+        statuses = {fleet.model.rows[k].instance.ping_status for k in fleet.model.recompute()}
+        assert statuses == {"ConnectionLost", "Inactive"}

@@ -410,8 +410,10 @@ class MainScreen(Screen[None]):
             )
         except Exception as exc:  # noqa: BLE001 - shown with its next step
             error = explain(exc, instance.profile, instance.region)
+            error = self.fleet.session_denied(instance, error)  # issue 15: remembered, who else
             self.post_message(SessionFailed(error, instance.instance_id, view_id))
             return
+        self.fleet.session_started(instance)  # issue 15: the profile that last worked
         # `app.start_session` registered it in `live_sessions` the moment AWS answered
         if app.quitting:  # type: ignore[attr-defined]
             return  # the exit path ends it; no plugin process now

@@ -19,7 +19,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input
 
-from ssm_tui.aws.models import Instance, Scope, ScopeResult
+from ssm_tui.aws.models import Instance, Scope, ScopeError, ScopeResult
+from ssm_tui.nodes import Reach
 from ssm_tui.ui.fleet_model import COLUMNS, FleetModel
 from ssm_tui.ui.messages import RefreshFinished, ScopeLoaded
 from ssm_tui.ui.services import Services
@@ -164,6 +165,7 @@ class FleetView(Vertical):
         for result in results:
             if result.scope not in self._listed:
                 self.model.replace_scope(result.scope, result.instances)
+        self.model.set_reach(self.read_reach())
         self.table.show(self.model.recompute())
         self._draw_status()
         # the search index thread would share the GIL with the first paint: start it after
@@ -288,7 +290,8 @@ class FleetView(Vertical):
         """
         if self._typed is None:
             bound = self._bindings.key_to_bindings.get(event.key, ())
-            if any(b.action == "filter" for b in bound) and isinstance(self.app.focused, FleetTable):
+            on_table = isinstance(self.app.focused, FleetTable)
+            if on_table and any(b.action == "filter" for b in bound):
                 event.stop()
                 event.prevent_default()
                 self.action_filter()
@@ -380,15 +383,52 @@ class FleetView(Vertical):
         )
 
     # -- connect ---------------------------------------------------------------------------
+    def read_reach(self) -> Reach:
+        """Denials and last-used profiles (local record), preferred profiles (settings)."""
+        from ssm_tui.ui.fleet_connect import read_reach
+
+        return read_reach(self.services)
+
     @on(FleetTable.Selected)
     def _row_selected(self, event: FleetTable.Selected) -> None:
         event.stop()
+        from ssm_tui.ui.fleet_connect import offline_reason
+
+        why = offline_reason(event.row.instance, self.services.clock())
+        if why is not None:  # StartSession would only fail with TargetNotConnected
+            self.notify(why, title=f"{event.row.instance.name} is offline", markup=False)
+            return
         self.post_message(self.ConnectRequested(event.row.instance, choose=False))
 
     def action_connect_with(self) -> None:
         row = self.table.cursor_row
-        if row is not None:
+        if row is None:
+            return
+        if len(row.views) < 2:
             self.post_message(self.ConnectRequested(row.instance, choose=True))
+            return
+        from ssm_tui.ui.screens.profile_choice import ProfileChoice
+
+        def chosen(instance: Instance | None) -> None:
+            if instance is not None:
+                self.post_message(self.ConnectRequested(instance, choose=True))
+
+        self.app.push_screen(ProfileChoice(row, self.model.reach), chosen)
+
+    def session_denied(self, instance: Instance, error: ScopeError) -> ScopeError:
+        """StartSession was denied: remember it, re-choose, and say which profile can try."""
+        from ssm_tui.ui.fleet_connect import after_denial
+
+        error = after_denial(self.services, self.model, instance, error)
+        self.redraw()
+        return error
+
+    def session_started(self, instance: Instance) -> None:
+        """A session started with this profile: it is the last that worked, and not denied."""
+        from ssm_tui.ui.fleet_connect import after_start
+
+        if after_start(self.services, self.model, instance):
+            self.redraw()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "connect_with":
