@@ -3,10 +3,19 @@ denials, the detail view."""
 
 from __future__ import annotations
 
+import pytest
 from textual import events
 from textual.widgets import Input
 
 from tests.ui.conftest import main_screen, wait_for_fleet, wait_until
+
+
+@pytest.fixture(scope="session")
+def world(sandbox):  # type: ignore[no-untyped-def]
+    """The sandbox's seeded fleet, rebuilt from its seed."""
+    from ssm_tui.sandbox.world import build_world
+
+    return build_world(seed=sandbox.info["seed"], count=sandbox.info["instances"])
 
 
 def _burst(app, text: str) -> None:  # noqa: ANN001
@@ -128,3 +137,26 @@ async def test_status_offline_shows_connection_lost_and_inactive(frozen_app) -> 
         fleet.model.set_query("status:offline")
         statuses = {fleet.model.rows[k].instance.ping_status for k in fleet.model.recompute()}
         assert statuses == {"ConnectionLost", "Inactive"}
+
+
+async def test_detail_panel_shows_everything_about_the_node_and_follows_the_cursor(
+    frozen_app, world
+) -> None:  # noqa: ANN001
+    app = frozen_app()
+    async with app.run_test(size=(200, 50)) as pilot:
+        fleet = await wait_for_fleet(pilot)
+        await _select(pilot, fleet, "=db-primary")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: app.screen.query("#instance-detail-body"), "the panel")
+        body = str(app.screen.query_one("#instance-detail-body").render())
+        seeded = next(i for i in world.instances if i.name == "db-primary")
+        for value in (seeded.instance_id, seeded.image_id, seeded.vpc_id, seeded.subnet_id,
+                      seeded.instance_type, "running", "instance-profile/SSMInstanceProfile",
+                      "prod-readonly", "Restricted = true", seeded.agent_version):  # fmt: skip
+            assert value in body, value
+        await _select(pilot, fleet, "=web-1")
+        await pilot.pause(0.1)
+        body = str(app.screen.query_one("#instance-detail-body").render())
+        assert body.startswith("web-1")
+        await pilot.press("d")  # closes it
+        await wait_until(pilot, lambda: not app.screen.query("#instance-detail-body"), "closed")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
 from textual import events, on, work
@@ -52,6 +53,13 @@ class FleetView(Vertical):
             tooltip="Shell, port forwarding or a command",
         ),
         Binding("e", "errors", "Errors", id="fleet.errors", show=False),
+        Binding(
+            "d",
+            "details",
+            "Details",
+            id="fleet.details",
+            tooltip="Everything about the highlighted instance, beside the fleet",
+        ),
     ]
 
     class ConnectRequested(Message):
@@ -414,6 +422,30 @@ class FleetView(Vertical):
                 self.post_message(self.ConnectRequested(instance, choose=True))
 
         self.app.push_screen(ProfileChoice(row, self.model.reach), chosen)
+
+    async def action_details(self) -> None:
+        """Open (or close) the detail panel of the highlighted instance beside the fleet."""
+        from ssm_tui.ui.widgets.instance_detail import InstanceDetail
+
+        screen: Any = self.screen
+        open_panels = screen.query(InstanceDetail)
+        if open_panels:
+            await open_panels.remove()
+            screen.sync_side()
+            return
+        panel = InstanceDetail(self.services, id="instance-detail")
+        await screen.mount_side_panel(panel)
+        panel.show(self.table.cursor_row, self.model.reach)
+
+    @on(FleetTable.Highlighted)
+    def _detail_follows(self, event: FleetTable.Highlighted) -> None:
+        """The detail panel follows the cursor (the event goes on to the screen's panels)."""
+        if not self.screen.query("InstanceDetail"):  # by name: no import until one is open
+            return
+        from ssm_tui.ui.widgets.instance_detail import InstanceDetail
+
+        for panel in self.screen.query(InstanceDetail):
+            panel.show(event.row, self.model.reach)
 
     def session_denied(self, instance: Instance, error: ScopeError) -> ScopeError:
         """StartSession was denied: remember it, re-choose, and say which profile can try."""

@@ -36,7 +36,7 @@ async def toggle_side_panel(screen: Any, kind: str) -> None:
             panel.show_all = True
             panel.show_for(scopes, None, all_scopes=scopes)
         else:
-            panel.show_for([row.scope], row.instance.instance_id, all_scopes=scopes)
+            panel.show_for(sorted(row.scopes), row.instance.instance_id, all_scopes=scopes)
     else:
         panel = LogsPanel(id="logs-panel")
         await screen.mount_side_panel(panel)
@@ -51,7 +51,7 @@ def follow_selection(screen: Any, row: Any) -> None:
         if panel.target != row.instance.instance_id:
             scopes = list(screen.fleet.scopes)
             panel.show_for(
-                [row.scope], row.instance.instance_id, all_scopes=scopes, delay=FOLLOW_DELAY
+                sorted(row.scopes), row.instance.instance_id, all_scopes=scopes, delay=FOLLOW_DELAY
             )
 
 
