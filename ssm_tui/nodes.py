@@ -12,6 +12,7 @@ Plain data, no Textual or botocore: the fleet's first frame and the CLIs use it.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import NamedTuple
 
 from ssm_tui.aws.models import Instance
@@ -87,3 +88,37 @@ def denied_hint(views: Sequence[Instance], reach: Reach, failed: str) -> str:
         more = f" (or {', '.join(others[1:])})" if others[1:] else ""
         return f"profile {others[0]} also reaches this instance{more}: press Enter to try it, or c"
     return "no other profile reaches this instance; ask for ssm:StartSession on it"
+
+
+def _age(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{max(int(seconds // 60), 1)} min"
+    if seconds < 48 * 3600:
+        return f"{int(seconds // 3600)} h"
+    return f"{int(seconds // 86400)} days"
+
+
+def offline_reason(instance: Instance, now: datetime) -> str | None:
+    """Why no session can start on an instance that is not Online (None: it is online).
+
+    StartSession on it could only fail (TargetNotConnected), so the fleet and `connect` say
+    this instead: since when the agent is silent, or that it never connected.
+    """
+    status = instance.ping_status
+    if status == "Online":
+        return None
+    if instance.last_ping is None:
+        when = "its agent has never connected to Systems Manager"
+    else:
+        age = _age((now - instance.last_ping).total_seconds())
+        stamp = instance.last_ping.strftime("%Y-%m-%d %H:%M %Z").strip()
+        when = f"its agent last pinged {age} ago ({stamp})"
+    what = {
+        "ConnectionLost": "lost its connection to Systems Manager",
+        "Inactive": "is not reachable by Systems Manager (Inactive)",
+    }.get(status, f"is {status or 'not managed by Systems Manager'}")
+    state = f"; EC2 says {instance.instance_state}" if instance.instance_state else ""
+    return (
+        f"{instance.name} ({instance.instance_id}) {what}: {when}{state}. "
+        "A session can start once its agent is back online."
+    )

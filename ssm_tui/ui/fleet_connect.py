@@ -9,11 +9,12 @@ an offline row explains instead of calling StartSession (it could only fail).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from ssm_tui.aws.models import Instance, PingStatus, ScopeError
-from ssm_tui.nodes import Reach, denied_hint
+from ssm_tui.aws.models import Instance, ScopeError
+from ssm_tui.nodes import Reach, denied_hint, offline_reason
+
+__all__ = ["after_denial", "after_start", "offline_reason", "read_reach"]
 
 DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
@@ -62,27 +63,3 @@ def after_start(services: Any, model: Any, instance: Instance) -> bool:
     last_ok = {**reach.last_ok, instance.instance_id: instance.profile}
     denied = {pair for pair in reach.denied if pair != key}
     return bool(model.set_reach(reach._replace(denied=denied, last_ok=last_ok)))
-
-
-def offline_reason(instance: Instance, now: datetime) -> str | None:
-    """Why a session cannot start on an instance that is not Online (None: it is online)."""
-    status = instance.ping_status
-    if status == PingStatus.ONLINE:
-        return None
-    if instance.last_ping is None:
-        when = "its agent has never connected to Systems Manager"
-    else:
-        from ssm_tui.ui.fleet_model import format_last_ping
-
-        age = format_last_ping(instance.last_ping, now)
-        stamp = instance.last_ping.strftime("%Y-%m-%d %H:%M UTC")
-        when = f"its agent last pinged {age} ago ({stamp})"
-    what = {
-        PingStatus.CONNECTION_LOST: "lost its connection to Systems Manager",
-        PingStatus.INACTIVE: "is not reachable by Systems Manager (Inactive)",
-    }.get(status, f"is {status or 'not managed'}")
-    state = f"; EC2 says {instance.instance_state}" if instance.instance_state else ""
-    return (
-        f"{instance.name} ({instance.instance_id}) {what}: {when}{state}. "
-        "A session can start once the agent is back online (`a` shows offline rows)."
-    )
