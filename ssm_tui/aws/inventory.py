@@ -609,7 +609,8 @@ class InventoryService:
             image_id=ec2.get("ImageId", "") or "",
             vpc_id=ec2.get("VpcId", "") or "",
             subnet_id=ec2.get("SubnetId", "") or "",
-            iam_role=(ec2.get("IamInstanceProfile") or {}).get("Arn", "") or info.get("IamRole", "")
+            iam_role=(ec2.get("IamInstanceProfile") or {}).get("Arn", "")
+            or info.get("IamRole", "")
             or "",
         )
 

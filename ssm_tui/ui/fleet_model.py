@@ -46,8 +46,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 MAX_WIDTH: dict[str, int] = {"name": 36, "platform": 24, "account": 24, "profile": 28}
 """Widest a column grows; longer cells are cropped with an ellipsis by the table."""
 
-PROFILE_ROOM = " +9"
-"""Width kept in the Profile column for the count of other profiles reaching a node."""
+PROFILE_ROOM = " ✗ +9"
+"""Width kept in the Profile column for a denial mark and the count of other profiles."""
 
 PING_STYLES: dict[str, tuple[str, str]] = {
     PingStatus.ONLINE: ("●", "bold green"),
@@ -108,9 +108,10 @@ def _width(value: str) -> int:
 
 
 def profile_text(chosen: Instance, views: int, denied: bool) -> str:
-    """The Profile cell: the profile Enter uses, `+N` when others reach the node too."""
-    text = chosen.profile + (f" +{views - 1}" if views > 1 else "")
-    return text + " denied" if denied else text
+    """The Profile cell: the profile Enter uses, ✗ when AWS denied it StartSession there (every
+    profile reaching the node was, then), `+N` when others reach the node too."""
+    denial = " ✗" if denied else ""  # AWS denied StartSession to it here
+    return chosen.profile + denial + (f" +{views - 1}" if views > 1 else "")
 
 
 class FleetRow:
@@ -178,7 +179,7 @@ class FleetRow:
         """Lowercase one-line search texts (made on the first filter, not at start-up)."""
         if self._fields is None:
             fields = search_fields(self.instance, self.texts[3], self.profiles)
-            if self.denied:
+            if self.denied:  # the word the detail view and the dialog use
                 fields["blob"] += " denied"
             self._fields = fields
         return self._fields

@@ -49,7 +49,7 @@ async def test_one_row_per_node_with_its_profiles(frozen_app) -> None:  # noqa: 
         (db,) = [r for r in rows if r.instance.name == "db-primary"]
         assert set(db.profiles) == {"prod", "prod-readonly"}
         assert db.instance.profile == "prod"  # config order; prod-readonly is denied there
-        assert db.texts[4] == "prod +1"
+        assert db.texts[4] == "prod +1"  # Enter uses prod; one more reaches it
 
 
 async def test_slash_web_1_enter_picks_the_exact_name(frozen_app) -> None:  # noqa: ANN001

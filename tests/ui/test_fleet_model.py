@@ -111,7 +111,8 @@ def test_replace_scope_updates_in_place_and_reports_changes():
     assert m.replace_scope(scope, same) == set()
     changed = [inst("i-001", "web-1", "ConnectionLost", tags={"Name": "web-1", "Env": "prod"})]
     keys = m.replace_scope(scope, changed)
-    assert keys == {"222222222222/us-east-1/i-001", "222222222222/us-east-1/i-002", "222222222222/us-east-1/i-003"}
+    node = "222222222222/us-east-1/"
+    assert keys == {node + "i-001", node + "i-002", node + "i-003"}
     assert m.rows["222222222222/us-east-1/i-001"].instance.ping_status == "ConnectionLost"
     assert "222222222222/us-east-1/i-002" not in m.rows
 

@@ -25,7 +25,7 @@ class ProfileChoice(ModalScreen[Instance | None]):
     DEFAULT_CSS = """
     ProfileChoice { align: center middle; }
     ProfileChoice > Vertical {
-        width: auto; min-width: 40; max-width: 90%; height: auto; max-height: 90%;
+        width: 60; max-width: 90%; height: auto; max-height: 90%;
         border: round $accent; background: $surface; padding: 0 1;
     }
     ProfileChoice OptionList { height: auto; max-height: 12; }

@@ -51,7 +51,10 @@ def detail_text(
     _line(out, "IAM role", i.iam_role)
     _line(out, "IP", i.ip_address)
     _line(out, "Computer", i.computer_name)
-    _line(out, "Platform", " ".join(p for p in (i.platform_name, i.platform_type) if p))
+    platform = i.platform_name or i.platform_type
+    if i.platform_name and i.platform_type:
+        platform = f"{i.platform_name} ({i.platform_type})"
+    _line(out, "Platform", platform)
     _line(out, "Agent", i.agent_version)
     _line(out, "Resource", i.resource_type)
     out.append("\nProfiles\n", style="bold underline")
