@@ -160,3 +160,17 @@ async def test_detail_panel_shows_everything_about_the_node_and_follows_the_curs
         assert body.startswith("web-1")
         await pilot.press("d")  # closes it
         await wait_until(pilot, lambda: not app.screen.query("#instance-detail-body"), "closed")
+
+
+async def test_the_palette_lists_each_node_once_with_its_profiles(frozen_app) -> None:  # noqa: ANN001
+    from ssm_tui.ui.commands import InstanceCommands
+
+    app = frozen_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for_fleet(pilot)
+        provider = InstanceCommands(app.screen)
+        entries = provider.entries()
+        names = [name for name, _, _ in entries]
+        assert len(names) == len(set(names))
+        (db,) = [e for e in entries if e[0].startswith("connect: db-primary ")]
+        assert db[2] == "Online · via prod (also prod-readonly)"

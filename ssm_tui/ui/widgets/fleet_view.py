@@ -133,6 +133,8 @@ class FleetView(Vertical):
         head = None
         if self.model.default_view:
             head = self.services.cached_head(max(self.app.size.height, 60))
+        if head is not None and len(head.widths) != len(COLUMNS):
+            head = None  # saved by a version with other columns: read the whole cache
         if head is None:
             self._show_rest(self.services.cached())
             return
