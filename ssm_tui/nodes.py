@@ -3,7 +3,8 @@
 `prod` and `prod-readonly` (or 3-4 SSO roles) all list the same machines of one account; the
 fleet, the palette, `ssm-tui list` and `connect` show each (account, region, instance) once and
 remember every profile that reaches it. Which one a session uses (`choose`): first one that
-AWS has not denied StartSession on this instance, then the account's preferred profile (the
+AWS has not denied StartSession on this instance (and that sees it Online: listings of two
+profiles a refresh apart can disagree), then the account's preferred profile (the
 `preferred_profiles` setting), then the one that last worked on it, then config order.
 
 Plain data, no Textual or botocore: the fleet's first frame and the CLIs use it.
@@ -54,11 +55,12 @@ def ranked(
         views = [v for v in views if v.profile in allowed] or list(views)
     preferred = reach.preferred
 
-    def key(pair: tuple[int, Instance]) -> tuple[bool, bool, bool, int]:
+    def key(pair: tuple[int, Instance]) -> tuple[bool, bool, bool, bool, int]:
         n, view = pair
         wanted = preferred.get(view.account_id) or preferred.get(view.account_label)
         return (
             is_denied(reach, view),
+            view.ping_status != "Online",  # a fresher listing that sees it online wins
             wanted != view.profile,
             reach.last_ok.get(view.instance_id) != view.profile,
             n,

@@ -141,6 +141,7 @@ class FleetRow:
         self.views: tuple[Instance, ...] = tuple(views) or (instance,)
         self.scopes = frozenset(Scope(v.profile, v.region) for v in self.views)
         self.online = instance.ping_status == PingStatus.ONLINE
+        """The chosen view is Online exactly when any view is (`nodes.ranked` prefers them)."""
         self.denied = denied
         """AWS denied StartSession to the chosen profile (every profile reaching it, then)."""
         self._now = now
@@ -353,7 +354,9 @@ class FleetModel:
             del self.rows[key]
             return True
         last = len(self._profile_order)
-        ordered = sorted(views.values(), key=lambda v: self._profile_order.get(v.profile, last))
+        ordered = sorted(
+            views.values(), key=lambda v: (self._profile_order.get(v.profile, last), v.profile)
+        )
         allowed = None if self._scopes is None else {s.profile for s in views if s in self._scopes}
         chosen = choose(ordered, self.reach, allowed)
         denied = is_denied(self.reach, chosen)

@@ -151,6 +151,8 @@ def test_column_scan_agrees_with_row_by_row_matching(queries, online_only):
             for r in sorted(m.rows.values(), key=lambda r: (r.sort_key("name"), r.key))  # type: ignore[return-value]
             if query.matches(r.fields) and (r.online or not online_only or query.has_status)
         ]
+        # best matches first (issue 15), the view's order within each rank
+        expected.sort(key=lambda key: query.rank(m.rows[key].fields))
         assert m.recompute() == expected
 
 
