@@ -482,11 +482,13 @@ class Store:
                 # the first `limit` nodes (one per region and id, however many profiles see
                 # it), each with every profile's row: the fleet shows one row per node
                 head = conn.execute(
-                    "WITH firsts AS (SELECT DISTINCT name_order, instance_id FROM cached_instance"
-                    " WHERE online = 1 ORDER BY name_order, instance_id LIMIT ?)"
+                    "WITH firsts AS (SELECT DISTINCT name_order, instance_id, region"
+                    " FROM cached_instance WHERE online = 1"
+                    " ORDER BY name_order, instance_id, region LIMIT ?)"
                     " SELECT s.fields, i.row FROM firsts AS f"
                     " JOIN cached_instance AS i ON i.online = 1"
                     " AND i.name_order = f.name_order AND i.instance_id = f.instance_id"
+                    " AND i.region = f.region"
                     " JOIN cached_scope AS s ON s.profile = i.profile AND s.region = i.region"
                     " ORDER BY i.name_order, i.instance_id, i.key",
                     (limit,),

@@ -436,7 +436,10 @@ class FleetModel:
             )
             self._index = None  # built on the first filter term
             self._online_idx = {i for i, row in enumerate(self._sorted) if row.online}
-            found = column_widths([row.instance for row in self._sorted]) if self._sorted else None
+            # over every profile's view, as the cache counts them (`cache_widths`), so a first
+            # frame drawn from the cache has the widths the whole fleet then has
+            views = [view for row in self._sorted for view in row.views]
+            found = column_widths(views) if views else None
             self.widths = _table_widths(found)
         return self._sorted
 
