@@ -1,5 +1,8 @@
 """App benchmarks: time to first frame with a cached fleet, and filter keystroke latency.
 
+Both run on a merged fleet (issue 15): every instance is listed by `--reach` profiles (default 3)
+of its account, so the cache holds 3 rows per instance and the table one row per instance.
+
 1. First frame: a fresh interpreter starts ssm-tui with 2,000 cached instances (40 profiles) and
    times the first frame composed for the terminal (`App._display`) that shows the fleet
    table's rows; beside it, a fresh interpreter starting a bare Textual app with an empty
@@ -34,23 +37,30 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PROFILES = 40
+REACH = 3
+"""Profiles listing each instance (the profiles of one account: p00-p02 reach account 0...)."""
 
 
-def make_instances(count: int, profiles: int = PROFILES) -> dict[tuple[str, str], list]:
-    """A synthetic fleet: deterministic names, tags, statuses, spread over profiles/regions."""
+def make_instances(
+    count: int, profiles: int = PROFILES, reach: int = REACH
+) -> dict[tuple[str, str], list]:
+    """A synthetic fleet: deterministic names, tags, statuses, spread over profiles/regions;
+    each instance listed by the `reach` profiles of its account."""
     from ssm_tui.aws.models import Instance
 
     now = datetime.now(UTC)
     roles = ("web", "api", "worker", "cache", "db", "etl", "search", "auth")
     statuses = ("Online", "Online", "Online", "ConnectionLost", "Inactive")
     out: dict[tuple[str, str], list] = {}
-    for n in range(count):
-        profile = f"p{n % profiles:02d}"
+    accounts = max(profiles // reach, 1)
+    for n, via in ((n, k) for n in range(count) for k in range(reach)):
+        account = n % accounts
+        profile = f"p{account * reach + via:02d}"
         region = "us-east-1" if n % 3 else "eu-west-1"
         role = roles[n % len(roles)]
         instance = Instance(
             profile=profile,
-            account_id=f"{100000000000 + n % profiles}",
+            account_id=f"{100000000000 + account}",
             region=region,
             instance_id=f"i-{n:017x}",
             name=f"{role}-{n}",
@@ -61,13 +71,13 @@ def make_instances(count: int, profiles: int = PROFILES) -> dict[tuple[str, str]
             ip_address=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}",
             last_ping=now - timedelta(seconds=n % 7200),
             tags={"Name": f"{role}-{n}", "Env": "prod" if n % 2 else "dev", "Team": role},
-            account_label=f"acct-{n % profiles:02d}",
+            account_label=f"acct-{account:02d}",
         )
         out.setdefault((profile, region), []).append(instance)
     return out
 
 
-def prepare_home(count: int) -> Path:
+def prepare_home(count: int, reach: int = REACH) -> Path:
     """A HOME with an AWS config of 40 profiles and a store caching `count` instances."""
     from ssm_tui.aws.models import Scope, ScopeResult
 
@@ -88,7 +98,7 @@ def prepare_home(count: int) -> Path:
     from ssm_tui.ui.services import Services
 
     services = Services()  # saved as the app saves a refresh (with its display hints)
-    for (profile, region), instances in make_instances(count).items():
+    for (profile, region), instances in make_instances(count, reach=reach).items():
         services.save(ScopeResult(Scope(profile, region), tuple(instances)))
     services.flush()
     return home
@@ -306,7 +316,7 @@ async def filter_latency(count: int) -> None:
             query = parse_query(text)
             start = time.perf_counter()
             table.clear()
-            table.add_rows([list(r.cells) for r in rows if query.matches(r)])
+            table.add_rows([list(r.cells) for r in rows if query.matches(r.fields)])
             await pilot.pause()
             base_samples.append(time.perf_counter() - start)
 
@@ -327,14 +337,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=25, help="first-frame run pairs")
     parser.add_argument("--only", choices=("first-frame", "filter"), help="run one part")
+    parser.add_argument(
+        "--reach", type=int, default=REACH, help="profiles listing each instance (1: no merge)"
+    )
     args = parser.parse_args()
     homes: list[Path] = []
+    print(f"(each instance listed by {args.reach} profile(s) of its account)")
     try:
         if args.only != "filter":
-            homes.append(prepare_home(2_000))
+            homes.append(prepare_home(2_000, args.reach))
             first_frame(args.runs, homes[-1])
         if args.only != "first-frame":
-            homes.append(prepare_home(10_000))
+            homes.append(prepare_home(10_000, args.reach))
             asyncio.run(filter_latency(10_000))
     finally:
         for home in homes:

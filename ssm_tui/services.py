@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
-from ssm_tui.aws.models import Profile, Scope, ScopeResult, StartedSession
+from ssm_tui.aws.models import Instance, Profile, Scope, ScopeResult, StartedSession
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -206,6 +206,10 @@ class Services:
     """`ssm-tui --region`: instead of each profile's own regions."""
     initial_filter: str = ""
     """`ssm-tui --filter`: the filter box's text at start."""
+    cache_widths: Callable[[Sequence[Instance]], list[int]] | None = None
+    """The display's column widths over a listed scope, saved beside it in the cache so a first
+    frame has the whole fleet's columns; the UI supplies it (`ui.fleet_model.cache_widths`):
+    the services know nothing of columns."""
     _writer: concurrent.futures.ThreadPoolExecutor | None = None
     _writes: list[concurrent.futures.Future[None]] = field(default_factory=list)
 
@@ -388,10 +392,11 @@ class Services:
         self._writes = [w for w in self._writes if not w.done()]
 
     def _write(self, result: ScopeResult) -> None:
-        from ssm_tui.ui.fleet_model import cache_widths
-
+        widths = self.cache_widths
         try:
-            self.get_store().save_inventory(result, cache_widths(result.instances))
+            self.get_store().save_inventory(
+                result, widths(result.instances) if widths is not None else None
+            )
         except Exception:  # noqa: BLE001
             log.exception("could not cache inventory")
 

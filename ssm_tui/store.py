@@ -77,7 +77,16 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_target ON sessions (target, started_at);
 CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_at);
+CREATE TABLE IF NOT EXISTS denials (
+    profile TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    denied_at TEXT NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (profile, instance_id)
+);
 """
+"""`denials`: StartSession answered AccessDenied for this profile on this instance (issue 15), so
+the next Enter picks another profile instead of repeating it; a session that starts clears it."""
 
 
 class LocalSession(NamedTuple):
@@ -177,8 +186,10 @@ class CacheHead(NamedTuple):
     """
 
     instances: tuple[Instance, ...]
-    """The first Online instances in name order (case-insensitive name, id, then key)."""
+    """The first Online nodes in name order (case-insensitive name, id, then key), each as
+    every profile that lists it sees it."""
     total: int
+    """Nodes (a region and instance id), however many profiles list each."""
     online: int
     widths: tuple[int, ...] | None
     """Widest of each scope's saved `widths`; None when a scope was saved without them."""
@@ -393,7 +404,7 @@ class Store:
     def _connect_data(self) -> AbstractContextManager[sqlite3.Connection]:
         """`_connect` to the session record, its table created on first use."""
         if not self._data_ready:
-            self.record_off = self._open(self.data_path, _DATA_SCHEMA, "sessions", "record")
+            self.record_off = self._open(self.data_path, _DATA_SCHEMA, "denials", "record")
             self._data_ready = True
         return self._connect(self.data_path)
 
@@ -468,14 +479,24 @@ class Store:
             return CacheHead((), 0, 0, None)
         try:
             with self._connect(self.cache_path) as conn:
+                # the first `limit` nodes (one per region and id, however many profiles see
+                # it), each with every profile's row: the fleet shows one row per node
                 head = conn.execute(
-                    "SELECT s.fields, i.row FROM cached_instance AS i"
+                    "WITH firsts AS (SELECT DISTINCT name_order, instance_id, region"
+                    " FROM cached_instance WHERE online = 1"
+                    " ORDER BY name_order, instance_id, region LIMIT ?)"
+                    " SELECT s.fields, i.row FROM firsts AS f"
+                    " JOIN cached_instance AS i ON i.online = 1"
+                    " AND i.name_order = f.name_order AND i.instance_id = f.instance_id"
+                    " AND i.region = f.region"
                     " JOIN cached_scope AS s ON s.profile = i.profile AND s.region = i.region"
-                    " WHERE i.online = 1 ORDER BY i.name_order, i.instance_id, i.key LIMIT ?",
+                    " ORDER BY i.name_order, i.instance_id, i.key",
                     (limit,),
                 ).fetchall()
                 total, online = conn.execute(
-                    "SELECT count(*), coalesce(sum(online), 0) FROM cached_instance"
+                    "SELECT count(*), coalesce(sum(online), 0) FROM"
+                    " (SELECT max(online) AS online FROM cached_instance"
+                    " GROUP BY region, instance_id)"
                 ).fetchone()
                 saved = [w for (w,) in conn.execute("SELECT widths FROM cached_scope")]
         except sqlite3.Error as exc:
@@ -556,6 +577,54 @@ class Store:
             )
         except sqlite3.Error as exc:
             self.record_off = f"session record not written: {self.data_path}: {_reason(exc)}"
+
+    # ------------------------------------------------------------------ denials (issue 15)
+
+    def record_denial(self, profile: str, instance_id: str, message: str) -> None:
+        """StartSession was denied to `profile` on `instance_id`. Never raises."""
+        try:
+            self._record(
+                "INSERT OR REPLACE INTO denials (profile, instance_id, denied_at, message)"
+                " VALUES (?, ?, ?, ?)",
+                (profile, instance_id, _iso(datetime.now(UTC)), message),
+            )
+        except sqlite3.Error as exc:
+            self.record_off = f"session record not written: {self.data_path}: {_reason(exc)}"
+
+    def clear_denial(self, profile: str, instance_id: str) -> None:
+        """A session started: the profile is no longer denied there (a policy changed)."""
+        try:
+            self._record(
+                "DELETE FROM denials WHERE profile = ? AND instance_id = ?", (profile, instance_id)
+            )
+        except sqlite3.Error as exc:
+            self.record_off = f"session record not written: {self.data_path}: {_reason(exc)}"
+
+    def denials(self) -> dict[tuple[str, str], str]:
+        """(profile, instance id) -> the denial's message, for every remembered denial."""
+        connection = self._connect_data()
+        if self.record_off:
+            return {}
+        try:
+            with connection as conn:
+                rows = conn.execute("SELECT profile, instance_id, message FROM denials").fetchall()
+        except sqlite3.Error:
+            return {}
+        return {(row["profile"], row["instance_id"]): row["message"] for row in rows}
+
+    def last_profiles(self) -> dict[str, str]:
+        """Instance id -> the profile of the newest session this machine started on it."""
+        connection = self._connect_data()
+        if self.record_off:
+            return {}
+        try:
+            with connection as conn:
+                rows = conn.execute(
+                    "SELECT target, profile FROM sessions ORDER BY started_at, rowid"
+                ).fetchall()
+        except sqlite3.Error:
+            return {}
+        return {row["target"]: row["profile"] for row in rows}
 
     def local_sessions(self, target: str | None = None, limit: int = 500) -> list[LocalSession]:
         """Recorded sessions, newest first; only those on `target` when given."""

@@ -124,6 +124,9 @@ def lean_describe_instances(
     fields = [
         ("InstanceType", ns + "instanceType"),
         ("PrivateIpAddress", ns + "privateIpAddress"),
+        ("ImageId", ns + "imageId"),
+        ("VpcId", ns + "vpcId"),
+        ("SubnetId", ns + "subnetId"),
     ]
     reservations = []
     for reservation in root.iterfind(f"{ns}reservationSet/{ns}item"):
@@ -137,6 +140,9 @@ def lean_describe_instances(
                 value = item.findtext(tag)
                 if value is not None:
                     instance[key] = value
+            profile = item.findtext(f"{ns}iamInstanceProfile/{ns}arn")
+            if profile:
+                instance["IamInstanceProfile"] = {"Arn": profile}
             tags = item.find(ns + "tagSet")
             if tags is not None:
                 instance["Tags"] = [
@@ -642,6 +648,12 @@ class InventoryService:
             instance_type=instance_type,
             tags=tags,
             account_label=label,
+            image_id=ec2.get("ImageId", "") or "",
+            vpc_id=ec2.get("VpcId", "") or "",
+            subnet_id=ec2.get("SubnetId", "") or "",
+            iam_role=(ec2.get("IamInstanceProfile") or {}).get("Arn", "")
+            or info.get("IamRole", "")
+            or "",
         )
 
 

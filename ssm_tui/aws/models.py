@@ -88,6 +88,17 @@ class Instance:
     tags: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     account_label: str = ""
     """Account alias or profile name, for display."""
+    # issue 15 (fleet detail view): EC2 details when DescribeInstances gave them
+    image_id: str = ""
+    vpc_id: str = ""
+    subnet_id: str = ""
+    iam_role: str = ""
+    """The instance profile's ARN (EC2) or the hybrid node's IAM role."""
+
+    @property
+    def node(self) -> str:
+        """The machine itself, whichever profile sees it: one fleet row per node."""
+        return f"{self.account_id}/{self.region}/{self.instance_id}"
 
     @property
     def key(self) -> str:

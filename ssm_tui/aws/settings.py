@@ -156,6 +156,8 @@ class Settings(BaseSettings):
     """Start with the profiles, regions and filter of the last run (`ui.ui_state`)."""
     # audit (issue 17): watch hooks and poll interval (`[audit]`)
     audit: AuditSettings = AuditSettings()
+    # issue 15 (one row per instance): account id or alias -> the profile Enter uses for it
+    preferred_profiles: dict[str, str] = {}
     _path: Path | None = PrivateAttr(default=None)
 
     @classmethod

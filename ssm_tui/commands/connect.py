@@ -30,7 +30,11 @@ EXIT_FAILURE = 255
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare this command's options."""
-    parser.add_argument("target", metavar="TARGET", help="instance id (i-..., mi-...) or Name tag")
+    parser.add_argument(
+        "target",
+        metavar="TARGET",
+        help="instance id (i-..., mi-...) or Name tag (searched in every profile)",
+    )
     parser.add_argument("--profile", help="AWS profile (default: the default chain)")
     parser.add_argument("--region", help="AWS region (default: the profile's)")
     parser.add_argument("--document", help="SSM document, e.g. AWS-StartPortForwardingSession")
@@ -104,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     except launcher.PluginNotFound as exc:
         return _fail(str(exc), "give a path to session-manager-plugin, or --plugin builtin")
     try:
+        _find(args)
         started = asyncio.run(
             _start(args.profile, args.region, args.target, document, parameters, args.reason)
         )
@@ -126,6 +131,7 @@ def _run_command(args: argparse.Namespace) -> int:
 
     parameters = {"command": [remote_command.wrapper(args.remote_command)]}
     try:
+        _find(args)
         started = asyncio.run(
             _start(
                 args.profile,
@@ -171,6 +177,38 @@ async def _start(
     if not target.startswith(("i-", "mi-", "ecs:")):
         target = await _resolve_name(profile, region, target)
     return await start_session(profile, region, target, document, parameters or None, reason)
+
+
+def _find(args: argparse.Namespace) -> None:
+    """A TARGET that is a name: found in every profile's fleet (or `--profile`'s), offline ones
+    with the reason no session can start; `args` then names its profile, region and id.
+
+    Only when no fleet can be listed at all (no profile in the config: credentials from the
+    environment) does the name go to EC2 in the default profile, as before (`_resolve_name`).
+    """
+    from ssm_tui.aws.errors import SsmTuiError
+    from ssm_tui.commands.targets import NotFound, load_fleet, one_target
+
+    if args.target.startswith(("i-", "mi-", "ecs:")):
+        return
+    try:
+        fleet = load_fleet([args.profile] if args.profile else None, _regions_of(args.region))
+    except NotFound:
+        raise
+    except SsmTuiError:
+        return  # `_start` asks EC2 with the default chain
+    try:
+        instance = one_target(fleet.instances, args.target)
+    except NotFound as exc:
+        if fleet.errors and not exc.hint.startswith("`"):
+            failed = ", ".join(sorted({e.profile for e in fleet.errors}))
+            raise NotFound(exc.message, f"these profiles could not be listed: {failed}") from None
+        raise
+    args.profile, args.region, args.target = instance.profile, instance.region, instance.instance_id
+
+
+def _regions_of(region: str | None) -> tuple[str, ...]:
+    return (region,) if region else ()
 
 
 async def _resolve_name(profile: str | None, region: str | None, name: str) -> str:

@@ -1,9 +1,16 @@
 """`ssm-tui list`: every managed instance of the chosen profiles and regions, for scripts.
 
+One row per node (account, region, instance), however many profiles reach it: `profiles` lists
+them all and `profile` is the one a session would use (`ssm_tui.nodes`); `--by-profile` gives
+one row per profile and instance, the shape before the merge. `--filter` is the fleet table's
+language (`ssm_tui.filtering`), best matches first.
+
 A rich table on a terminal (sorted, once every scope is done; the instance count on stderr).
-`--json` writes JSON lines, one object per instance, *streamed*: each profile·region's rows
-(sorted by name) are written and flushed as soon as that scope finishes, so a slow or hung scope
-(up to its deadline) never holds back the others' rows; nothing but rows goes to stdout.
+`--json` writes JSON lines, one object per node, *streamed*: a node is written as soon as every
+scope that can list it has answered (the scopes of its region whose profile the config says
+reaches its account), so a slow or hung scope (up to its deadline) never holds back the other
+accounts' rows; nothing but rows goes to stdout. A profile whose account the config does not
+name holds nothing back; it only adds to the nodes not written yet.
 Errors go to stderr, one per failed profile/region with its next step; the exit status is 1 if
 any scope failed (the others are still listed), 2 for bad usage (unknown profile, malformed config).
 """
@@ -13,10 +20,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
-from ssm_tui.aws.models import Instance, ScopeError, ScopeResult
+from ssm_tui.aws.models import Instance, Profile, Scope, ScopeError, ScopeResult
+from ssm_tui.nodes import Reach
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--filter",
         "-f",
         metavar="TEXT",
-        help="keep instances whose name, id, IP, profile, platform or tags contain TEXT",
+        help="the fleet's filter: words, tag:Key=Value, status:offline, profile:prod, "
+        '"exact-name" (ssm-tui list --help-filter)',
+    )
+    parser.add_argument(
+        "--by-profile",
+        action="store_true",
+        help="one row per profile and instance (default: one per instance, with its profiles)",
     )
     parser.add_argument(
         "--discover",
@@ -59,26 +73,17 @@ def _regions(values: Sequence[str] | None) -> list[str]:
     return [r.strip() for v in values or () for r in v.split(",") if r.strip()]
 
 
-def matches(instance: Instance, text: str | None) -> bool:
-    """Case-insensitive substring match over what a user would search for."""
+def select(
+    instances: Sequence[Instance],
+    text: str | None,
+    profiles_of: Mapping[str, Sequence[str]] | None = None,
+) -> list[Instance]:
+    """The instances `text` keeps (every status: `list` shows them all), best matches first."""
     if not text:
-        return True
-    needle = text.casefold()
-    haystack = [
-        instance.name,
-        instance.instance_id,
-        instance.ip_address,
-        instance.profile,
-        instance.account_id,
-        instance.account_label,
-        instance.region,
-        instance.platform_name,
-        instance.platform_type,
-        instance.ping_status,
-        instance.computer_name,
-        *instance.tags.values(),
-    ]
-    return any(needle in (value or "").casefold() for value in haystack)
+        return list(instances)
+    from ssm_tui.filtering import filter_instances
+
+    return filter_instances(instances, text, online_only=False, profiles_of=profiles_of)
 
 
 def printable(value: str) -> str:
@@ -88,10 +93,14 @@ def printable(value: str) -> str:
     return _printable(value)
 
 
-def instance_json(instance: Instance) -> dict[str, object]:
-    """The JSON-lines form of an instance (ISO times, everything else as AWS said it)."""
+def instance_json(instance: Instance, profiles: Sequence[str] | None = None) -> dict[str, object]:
+    """The JSON-lines form of an instance (ISO times, everything else as AWS said it).
+
+    `profiles`: every profile reaching the node (merged rows); absent in `--by-profile` rows."""
+    extra: dict[str, object] = {} if profiles is None else {"profiles": list(profiles)}
     return {
         "profile": instance.profile,
+        **extra,
         "account_id": instance.account_id,
         "account": instance.account_label,
         "region": instance.region,
@@ -107,6 +116,10 @@ def instance_json(instance: Instance) -> dict[str, object]:
         "instance_state": instance.instance_state,
         "instance_type": instance.instance_type,
         "last_ping": instance.last_ping.isoformat() if instance.last_ping else None,
+        "image_id": instance.image_id,
+        "vpc_id": instance.vpc_id,
+        "subnet_id": instance.subnet_id,
+        "iam_role": instance.iam_role,
         "tags": instance.tags,
     }
 
@@ -124,7 +137,7 @@ def _print_error(err: ScopeError, label: str = "error") -> None:
         console.print(Text(printable(f"  hint: {err.hint}"), style="yellow"))
 
 
-def _print_table(instances: list[Instance]) -> None:
+def _print_table(instances: list[Instance], profiles_of: dict[str, list[str]]) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -138,7 +151,7 @@ def _print_table(instances: list[Instance]) -> None:
             Text(printable(i.name)),
             Text(printable(i.instance_id)),
             Text(printable(i.account_label or i.account_id)),
-            Text(printable(i.profile)),
+            Text(printable(_profile_cell(i, profiles_of.get(i.key, [i.profile])))),
             Text(printable(i.region)),
             Text(printable(i.ping_status), style=styles.get(i.ping_status, "")),
             Text(printable(i.platform_name or i.platform_type)),
@@ -202,13 +215,23 @@ async def _collect(
     return results
 
 
-def _write_json(instances: Iterable[Instance]) -> None:
+def _profile_cell(instance: Instance, profiles: Sequence[str]) -> str:
+    others = [p for p in profiles if p != instance.profile]
+    return instance.profile + (f" (+{', '.join(others)})" if others else "")
+
+
+def _write_json(
+    instances: Iterable[Instance], profiles_of: dict[str, list[str]] | None = None
+) -> None:
     """JSON lines, flushed at once: a reader sees a scope's rows as soon as it finishes."""
     from ssm_tui.text import json_line
 
     out = sys.stdout
     for instance in instances:
-        out.write(json_line(instance_json(instance), default=_default))
+        profiles = (
+            None if profiles_of is None else profiles_of.get(instance.key, [instance.profile])
+        )
+        out.write(json_line(instance_json(instance, profiles), default=_default))
         out.write("\n")
     out.flush()
 
@@ -224,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
         written = load_profiles()
-        found = []
+        found: list[Profile] = []
         if args.discover:
             from ssm_tui.aws.accounts import discover_sso
 
@@ -238,21 +261,36 @@ def run(args: argparse.Namespace) -> int:
     for problem in config_problems():  # the profiles it spares still list (issue 13)
         _print_error(ScopeError("AWS config", None, problem.message, problem.hint), "warning")
     scopes = default_scopes(profiles, _regions(args.regions), settings)
+    merger = None if args.by_profile else _Merger(scopes, profiles, _reach(settings))
+
+    def by_name(rows: Iterable[Instance]) -> list[Instance]:
+        return sorted(rows, key=lambda i: (i.name.casefold(), i.instance_id))
 
     def stream(result: ScopeResult) -> None:
-        rows = [i for i in result.instances if matches(i, args.filter)]
-        _write_json(sorted(rows, key=lambda i: (i.name.casefold(), i.instance_id)))
+        if merger is None:
+            _write_json(select(by_name(result.instances), args.filter))
+            return
+        ready = merger.add(result)
+        _write_json(select(by_name(ready), args.filter, merger.profiles_of), merger.profiles_of)
 
     each = stream if args.json else None
     results = asyncio.run(_collect(scopes, profiles, cache=not args.no_cache, each=each))
     order = {scope: n for n, scope in enumerate(scopes)}
     results.sort(key=lambda r: order.get(r.scope, 0))
+    if args.json and merger is not None:
+        rest = merger.rest()
+        _write_json(select(by_name(rest), args.filter, merger.profiles_of), merger.profiles_of)
     if not args.json:
+        if merger is not None:
+            listed = [i for result in results for i in merger.add(result)] + merger.rest()
+        else:
+            listed = [i for r in results for i in r.instances]
         instances = sorted(
-            (i for r in results for i in r.instances if matches(i, args.filter)),
+            listed,
             key=lambda i: (i.account_label or i.account_id, i.profile, i.region, i.name.casefold()),
         )
-        _print_table(instances)
+        profiles_of = merger.profiles_of if merger is not None else {}
+        _print_table(select(instances, args.filter, profiles_of), profiles_of)
     failed = [*discover_errors, *(r.error for r in results if r.error is not None)]
     for err in failed:
         _print_error(err)
@@ -260,6 +298,73 @@ def run(args: argparse.Namespace) -> int:
         if result.partial is not None:
             _print_error(result.partial, "warning")
     return 1 if failed else 0
+
+
+def _reach(settings: object) -> Reach:
+    """Denials and last-used profiles from the local record, preferences from the settings."""
+    preferred = dict(getattr(settings, "preferred_profiles", {}) or {})
+    try:
+        from ssm_tui.store import Store
+
+        store = Store()
+        return Reach(set(store.denials()), preferred, store.last_profiles())
+    except Exception:  # noqa: BLE001 - the choice of profile is a convenience
+        return Reach(preferred=preferred)
+
+
+class _Merger:
+    """Scope results folded into one row per node, released when no other scope can add to it.
+
+    A node (account, region, id) is complete once every scope of its region whose profile the
+    config says reaches that account has answered; profiles whose account is unknown until
+    listed hold nothing back.
+    """
+
+    def __init__(self, scopes: Sequence[Scope], profiles: Sequence[Profile], reach: Reach) -> None:
+        self.reach = reach
+        account_of = {p.name: p.account_id for p in profiles}
+        self.waiting: dict[tuple[str, str], set[Scope]] = {}
+        for scope in scopes:
+            account = account_of.get(scope.profile)
+            if account:
+                self.waiting.setdefault((account, scope.region), set()).add(scope)
+        self.nodes: dict[str, list[Instance]] = {}
+        self.written: set[str] = set()
+        self.profiles_of: dict[str, list[str]] = {}
+        """Key of a node's chosen instance -> every profile reaching the node."""
+
+    def add(self, result: ScopeResult) -> list[Instance]:
+        """Fold in one scope's result; the nodes now complete, each as its chosen instance."""
+        for waiting in self.waiting.values():
+            waiting.discard(result.scope)
+        for instance in result.instances:
+            if instance.node in self.written:
+                continue
+            views = self.nodes.setdefault(instance.node, [])
+            if all(v.profile != instance.profile for v in views):
+                views.append(instance)
+        ready = [
+            node
+            for node, views in self.nodes.items()
+            if not self.waiting.get((views[0].account_id, views[0].region))
+        ]
+        return self._release(ready)
+
+    def rest(self) -> list[Instance]:
+        """Every node not released yet (every scope has answered)."""
+        return self._release(list(self.nodes))
+
+    def _release(self, nodes: list[str]) -> list[Instance]:
+        from ssm_tui.nodes import choose
+
+        out = []
+        for node in nodes:
+            views = self.nodes.pop(node)
+            self.written.add(node)
+            chosen = choose(views, self.reach)
+            self.profiles_of[chosen.key] = [v.profile for v in views]
+            out.append(chosen)
+        return out
 
 
 def _default(value: object) -> str:

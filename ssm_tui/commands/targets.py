@@ -2,9 +2,10 @@
 
 The fleet is the inventory of the chosen profiles (default: every profile the app shows), in
 each profile's regions. A TARGET is an instance id or an exact Name tag in any of them; a filter
-is the fleet table's own language (`ui/fleet_model.py`: `tag:Role=web !status:offline ...`),
+is the fleet table's own language (`ssm_tui.filtering`: `tag:Role=web !status:offline ...`),
 with its rule that only Online instances pass unless the filter names a status. The same node
-seen through two profiles of one account is kept once (the first profile listed).
+seen through several profiles is kept once, as the profile a session should use
+(`ssm_tui.nodes.choose`: not denied there, the preferred one, the last that worked, config order).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import NamedTuple
 
 from ssm_tui.aws.errors import SsmTuiError
 from ssm_tui.aws.models import Instance, ScopeError
+from ssm_tui.nodes import Reach, choose, merge, offline_reason
 
 
 class Fleet(NamedTuple):
@@ -53,18 +55,28 @@ async def _collect(scopes: list, profiles: list) -> Fleet:
         pass
     order = {scope: n for n, scope in enumerate(scopes)}
     results.sort(key=lambda r: order.get(r.scope, 0))
-    seen: set[tuple[str, str, str]] = set()
+    reach = _reach()
     instances: list[Instance] = []
-    for result in results:
-        for instance in result.instances:
-            node = (instance.account_id, instance.region, instance.instance_id)
-            if node in seen:
-                continue
-            seen.add(node)
-            label = cached_label(instance.account_id) or instance.account_label
-            instances.append(dataclasses.replace(instance, account_label=label))
+    merged = merge(i for result in results for i in result.instances)
+    for views in merged.values():
+        chosen = choose(views, reach)
+        label = cached_label(chosen.account_id) or chosen.account_label
+        instances.append(dataclasses.replace(chosen, account_label=label))
     errors = [r.error for r in results if r.error is not None]
     return Fleet(instances, errors)
+
+
+def _reach() -> Reach:
+    """Denials and last-used profiles of the local record, preferences of the settings."""
+    try:
+        from ssm_tui.aws.settings import load_settings
+        from ssm_tui.store import Store
+
+        store = Store()
+        preferred = dict(load_settings().preferred_profiles)
+        return Reach(set(store.denials()), preferred, store.last_profiles())
+    except Exception:  # noqa: BLE001 - the choice of profile is a convenience
+        return Reach()
 
 
 def quiet_botocore() -> None:
@@ -80,19 +92,10 @@ def managed(instance: Instance) -> bool:
 
 
 def by_filter(instances: Sequence[Instance], text: str) -> list[Instance]:
-    """The instances the fleet table would show for this filter text."""
-    from ssm_tui.ui.fleet_model import build_row, parse_query
+    """The instances the fleet table would show for this filter text, best matches first."""
+    from ssm_tui.filtering import filter_instances
 
-    query = parse_query(text)
-    chosen = []
-    for instance in instances:
-        if not managed(instance):
-            continue
-        if not query.has_status and instance.ping_status != "Online":
-            continue
-        if query.matches(build_row(instance)):
-            chosen.append(instance)
-    return chosen
+    return filter_instances([i for i in instances if managed(i)], text)
 
 
 class NotFound(SsmTuiError):
@@ -119,8 +122,12 @@ def one_target(instances: Sequence[Instance], target: str) -> Instance:
             "give an instance id or Name tag (`ssm-tui list` shows them)",
         )
     if not online:
+        from datetime import UTC, datetime
+
         raise NotFound(
-            f"{target!r} is not connected to Systems Manager (ping status {hits[0].ping_status})"
+            offline_reason(hits[0], datetime.now(UTC))
+            or f"{target!r} is not connected to Systems Manager",
+            "`ssm-tui list --filter status:offline` lists the offline instances",
         )
     where = ", ".join(f"{i.instance_id} ({i.profile}, {i.region})" for i in online)
     raise NotFound(f"{len(online)} online instances are named {target!r}: {where}", "give the id")

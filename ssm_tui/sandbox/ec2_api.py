@@ -112,6 +112,9 @@ def _instance_xml(instance: Instance) -> str:
         f"<subnetId>{instance.subnet_id}</subnetId><vpcId>{instance.vpc_id}</vpcId>"
         f"<privateIpAddress>{instance.ip_address}</privateIpAddress>"
         "<sourceDestCheck>true</sourceDestCheck><groupSet/>"
+        # every managed EC2 instance of the sandbox has the instance profile SSM needs
+        f"<iamInstanceProfile><arn>arn:aws:iam::{instance.account_id}:instance-profile/"
+        "SSMInstanceProfile</arn><id>AIPAEXAMPLESSMPROFILE</id></iamInstanceProfile>"
         f"{state_reason}"
         f"<architecture>{arch}</architecture><rootDeviceType>ebs</rootDeviceType>"
         "<rootDeviceName>/dev/xvda</rootDeviceName><blockDeviceMapping/>"

@@ -87,6 +87,10 @@ class SsmTuiApp(App[int]):
     def __init__(self, services: Services | None = None, *, theme: str | None = None) -> None:
         super().__init__()
         self.services = services or Services()
+        if self.services.cache_widths is None:
+            from ssm_tui.ui.fleet_model import cache_widths
+
+            self.services.cache_widths = cache_widths
         self.sessions = SessionManager(self.services)
         """Every session's start, record and end; what the exit path ends."""
         for item in THEMES:

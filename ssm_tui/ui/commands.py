@@ -108,12 +108,15 @@ class InstanceCommands(_MainScreenProvider):
             return []
         model = main.fleet.model
         out: list[tuple[str, Callable[[], object], str]] = []
-        for row in model.rows.values():
-            if model.scopes is not None and row.scope not in model.scopes:
+        for row in model.rows.values():  # one per node, however many profiles reach it
+            if model.scopes is not None and row.scopes.isdisjoint(model.scopes):
                 continue
             i = row.instance
             name = f"connect: {i.name} {i.instance_id} ({i.account_label or i.profile}, {i.region})"
-            out.append((name, partial(main.open_session, i, DocumentChoice()), i.ping_status))
+            via = f"{i.ping_status} · via {i.profile}"
+            if len(row.views) > 1:
+                via += f" (also {', '.join(p for p in row.profiles if p != i.profile)})"
+            out.append((name, partial(main.open_session, i, DocumentChoice()), via))
         return out
 
     async def discover(self) -> Hits:

@@ -17,21 +17,24 @@ escape sequence is displayed as the literal characters it holds.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple
 
 from rich.text import Text
 
 from ssm_tui.aws.models import Instance, PingStatus, Scope
+from ssm_tui.filtering import Index, Query, parse_query, search_fields
+from ssm_tui.nodes import NO_REACH, Reach, choose, is_denied, merge
 from ssm_tui.text import printable
+
+__all__ = ["Query", "parse_query"]  # the filter language, re-exported for the fleet's callers
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("status", "Status"),
     ("name", "Name"),
     ("id", "Instance"),
     ("account", "Account"),
+    ("profile", "Profile"),
     ("region", "Region"),
     ("platform", "Platform"),
     ("ip", "IP"),
@@ -40,8 +43,11 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 """(key, header) of every column, in display order."""
 
-MAX_WIDTH: dict[str, int] = {"name": 36, "platform": 24, "account": 24}
+MAX_WIDTH: dict[str, int] = {"name": 36, "platform": 24, "account": 24, "profile": 28}
 """Widest a column grows; longer cells are cropped with an ellipsis by the table."""
+
+PROFILE_ROOM = " ✗ +9"
+"""Width kept in the Profile column for a denial mark and the count of other profiles."""
 
 PING_STYLES: dict[str, tuple[str, str]] = {
     PingStatus.ONLINE: ("●", "bold green"),
@@ -95,32 +101,6 @@ def status_cell(status: str) -> Text:
     return Text.assemble((dot, style), " ", (status or "Unknown", style), end="")
 
 
-FIELDS = (
-    "blob",
-    "short",
-    "status",
-    "account",
-    "profile",
-    "region",
-    "platform",
-    "id",
-    "name",
-    "tags",
-)
-"""Lowercase one-line texts kept per row; filter terms are regular expressions over them."""
-
-_FIELD_OF_PREFIX = {
-    "status": "status",
-    "account": "account",
-    "profile": "profile",
-    "region": "region",
-    "platform": "platform",
-    "id": "id",
-    "name": "name",
-    "tag": "tags",
-}
-
-
 _ONE_LINE = str.maketrans("\n\t", "  ")
 
 
@@ -131,31 +111,57 @@ def _width(value: str) -> int:
     return literal(value).cell_len
 
 
-class FleetRow:
-    """One instance ready to filter and to display.
+def profile_text(chosen: Instance, views: int, denied: bool) -> str:
+    """The Profile cell: the profile Enter uses, ✗ when AWS denied it StartSession there (every
+    profile reaching the node was, then), `+N` when others reach the node too."""
+    denial = " ✗" if denied else ""  # AWS denied StartSession to it here
+    return chosen.profile + denial + (f" +{views - 1}" if views > 1 else "")
 
-    Built for every instance when it arrives, so it holds only the instance and its identity:
-    texts, display `Text` cells and search fields are made on first use (the table draws the
-    few rows on screen; column widths come from `column_widths`), which keeps the first frame
-    of a 2,000-instance cache fast.
+
+class FleetRow:
+    """One node (account, region, instance) ready to filter and to display.
+
+    It knows every profile that reaches the node (`views`, one `Instance` each) and the one a
+    session uses (`instance`, chosen by `ssm_tui.nodes.choose`). Built for every node when it
+    arrives, so it holds only that: texts, display `Text` cells and search fields are made on
+    first use (the table draws the few rows on screen; column widths come from
+    `column_widths`), which keeps the first frame of a 2,000-instance cache fast.
     """
 
     __slots__ = (
-        "key", "instance", "scope", "online", "_now", "_texts", "_cells", "_fields", "_plain"
+        "key", "instance", "views", "scopes", "online", "denied", "_now", "_texts", "_cells",
+        "_fields", "_plain"
     )  # fmt: skip
 
-    def __init__(self, instance: Instance, now: datetime, scope: Scope | None = None) -> None:
-        self.key = instance.key
+    def __init__(
+        self,
+        instance: Instance,
+        now: datetime,
+        views: Sequence[Instance] = (),
+        denied: bool = False,
+    ) -> None:
+        self.key = instance.node
         self.instance = instance
-        if scope is None or (scope.profile, scope.region) != (instance.profile, instance.region):
-            scope = Scope(instance.profile, instance.region)
-        self.scope = scope
+        self.views: tuple[Instance, ...] = tuple(views) or (instance,)
+        self.scopes = frozenset(Scope(v.profile, v.region) for v in self.views)
         self.online = instance.ping_status == PingStatus.ONLINE
+        """The chosen view is Online exactly when any view is (`nodes.ranked` prefers them)."""
+        self.denied = denied
+        """AWS denied StartSession to the chosen profile (every profile reaching it, then)."""
         self._now = now
         self._texts: tuple[str, ...] | None = None
         self._cells: tuple[Text, ...] | None = None
         self._fields: dict[str, str] | None = None
         self._plain: bool | None = None
+
+    @property
+    def scope(self) -> Scope:
+        """The chosen profile's scope (where a session starts)."""
+        return Scope(self.instance.profile, self.instance.region)
+
+    @property
+    def profiles(self) -> tuple[str, ...]:
+        return tuple(v.profile for v in self.views)
 
     @property
     def plain(self) -> bool:
@@ -169,14 +175,18 @@ class FleetRow:
     def texts(self) -> tuple[str, ...]:
         """Each column's text (made on first draw or filter; the table draws the rows on screen)."""
         if self._texts is None:
-            self._texts = column_texts(self.instance, self._now)
+            profile = profile_text(self.instance, len(self.views), self.denied)
+            self._texts = column_texts(self.instance, self._now, profile)
         return self._texts
 
     @property
     def fields(self) -> dict[str, str]:
         """Lowercase one-line search texts (made on the first filter, not at start-up)."""
         if self._fields is None:
-            self._fields = _search_fields(self.instance, self.texts[3])
+            fields = search_fields(self.instance, self.texts[3], self.profiles)
+            if self.denied:  # the word the detail view and the dialog use
+                fields["blob"] += " denied"
+            self._fields = fields
         return self._fields
 
     def sort_key(self, column: str) -> object:
@@ -190,10 +200,12 @@ class FleetRow:
             return i.instance_id
         if column == "account":
             return (self.texts[3].lower(), name)
+        if column == "profile":
+            return (self.texts[4].lower(), name)
         if column == "region":
             return (i.region, name)
         if column == "platform":
-            return (self.texts[5].lower(), name)
+            return (self.texts[6].lower(), name)
         if column == "ip":
             return tuple(int(p) if p.isdigit() else 0 for p in i.ip_address.split("."))
         if column == "agent":
@@ -217,18 +229,22 @@ _FIELD_TEXTS: tuple[Callable[[Instance], str], ...] = (
     lambda i: i.name or "-",
     lambda i: i.instance_id,
     lambda i: i.account_label or i.profile,
+    lambda i: i.profile + PROFILE_ROOM,
     lambda i: i.region,
     lambda i: i.platform_name or i.platform_type or "-",
     lambda i: i.ip_address or "-",
     lambda i: i.agent_version or "-",
 )
 """The text of every column but the last ping, in `COLUMNS` order (`-` for what AWS did not
-say); one definition for `column_texts` (a row) and `column_widths` (all rows)."""
+say); one definition for `column_texts` (a row) and `column_widths` (all rows). The profile
+column's width leaves room for the `+N` of a node that other profiles reach too."""
 
 
-def column_texts(instance: Instance, now: datetime) -> tuple[str, ...]:
+def column_texts(instance: Instance, now: datetime, profile: str) -> tuple[str, ...]:
     """The texts a row shows, in `COLUMNS` order."""
-    return (*(text(instance) for text in _FIELD_TEXTS), format_last_ping(instance.last_ping, now))
+    texts = [text(instance) for text in _FIELD_TEXTS]
+    texts[4] = profile
+    return (*texts, format_last_ping(instance.last_ping, now))
 
 
 def column_widths(instances: list[Instance]) -> list[int]:
@@ -257,134 +273,41 @@ def cache_widths(instances: Iterable[Instance]) -> list[int]:
     return column_widths(list({i.key: i for i in instances}.values()))
 
 
-_TAB_KEEP = {ord("\n"): " "}
-
-
-def _search_fields(instance: Instance, account: str) -> dict[str, str]:
-    tags = (
-        "".join(
-            "\t" + k.replace("=", " ").replace("\t", " ") + "=" + v.replace("\t", " ")
-            for k, v in instance.tags.items()
-        )
-        .lower()
-        .translate(_TAB_KEEP)
-    )
-    name = instance.name.lower().translate(_ONE_LINE)
-    iid = instance.instance_id.lower()
-    account_line = f"{account} {instance.profile} {instance.account_id}".lower()
-    platform_line = f"{instance.platform_name} {instance.platform_type}".lower()
-    status = instance.ping_status.lower()
-    blob = " ".join(
-        (name, iid, tags.replace("\t", " "), instance.ip_address, account_line, instance.region,
-         platform_line, status, instance.computer_name.lower())
-    )  # fmt: skip
-    return {
-        "blob": blob.translate(_ONE_LINE),
-        "short": name,
-        "status": status,
-        "account": account_line.translate(_ONE_LINE),
-        "profile": instance.profile.lower(),
-        "region": instance.region,
-        "platform": platform_line.translate(_ONE_LINE),
-        "id": iid,
-        "name": name,
-        "tags": tags or "\t",
-    }
-
-
-"""Tags keep their tab separators (a `tag:` term anchors on them); newlines become spaces."""
-
-
 def build_row(
-    instance: Instance, now: datetime | None = None, scope: Scope | None = None
+    instance: Instance, now: datetime | None = None, views: Sequence[Instance] = ()
 ) -> FleetRow:
-    """Prepare display texts, widths and search fields of one instance."""
-    return FleetRow(instance, now or utc_now(), scope)
-
-
-class Term(NamedTuple):
-    """One filter word: a substring of one field, or a tag test; free words also match fuzzily."""
-
-    field: str
-    value: str
-    negate: bool = False
-    tag: re.Pattern[str] | None = None
-    """For `tag:` terms: searched in the row's tab-separated `key=value` line."""
-    fuzzy: re.Pattern[str] | None = None
-    """Free words of 3+ letters also match the name with their letters in order."""
-
-    def hit(self, fields: dict[str, str]) -> bool:
-        if self.tag is not None:
-            return self.tag.search(fields["tags"]) is not None
-        if self.value in fields[self.field]:
-            return True
-        return self.fuzzy is not None and self.fuzzy.match(fields["short"]) is not None
-
-
-def _in_order(value: str) -> re.Pattern[str]:
-    """Letters in order, without backtracking blow-up (negated classes, greedy)."""
-    return re.compile("".join(f"[^{re.escape(ch)}]*{re.escape(ch)}" for ch in value))
-
-
-def _tag(value: str) -> re.Pattern[str]:
-    key, sep, wanted = value.partition("=")
-    body = re.escape(key) + "=" + (r"[^\t]*?" + re.escape(wanted) if sep else "")
-    return re.compile("\t" + body)
-
-
-def make_term(raw: str) -> Term:
-    negate = raw.startswith("!") and len(raw) > 1
-    word = raw[1:] if negate else raw
-    prefix, sep, value = word.partition(":")
-    if sep and value and prefix in _FIELD_OF_PREFIX:
-        if prefix == "tag":
-            return Term("tags", value, negate, tag=_tag(value))
-        return Term(_FIELD_OF_PREFIX[prefix], value, negate)
-    return Term("blob", word, negate, fuzzy=_in_order(word) if len(word) >= 3 else None)
-
-
-class Query(NamedTuple):
-    """A parsed filter: every term must hold. `has_status` turns online-only off."""
-
-    text: str
-    terms: tuple[Term, ...]
-    has_status: bool
-
-    def matches(self, row: FleetRow) -> bool:
-        """Whether one row passes (the model evaluates whole columns at once instead)."""
-        return all(term.hit(row.fields) != term.negate for term in self.terms)
-
-
-def parse_query(text: str) -> Query:
-    """Parse the filter box; unknown `field:` prefixes are plain words."""
-    terms = tuple(make_term(raw) for raw in text.lower().split())
-    has_status = any(term.field == "status" and not term.negate for term in terms)
-    return Query(text=text, terms=terms, has_status=has_status)
+    """Prepare display texts, widths and search fields of one node."""
+    return FleetRow(instance, now or utc_now(), views)
 
 
 class FleetModel:
-    """Every known row, the scopes on show, and the filtered, sorted order the table draws.
+    """Every known node, the scopes on show, and the filtered, sorted order the table draws.
 
-    Rows are sorted once when rows or the sort change, and each field is joined into one text;
-    a filter keystroke is then one regex scan per term over those texts (C speed), an
-    intersection of row indices, and a list of keys. Term results are cached until the rows
-    change, so backspace is free.
+    Each scope's listing is kept as it came (`replace_scope`); a node seen through several
+    profiles is one row that knows all of them and picks one (`reach` says which: denials,
+    preferred and last-working profiles). Rows are sorted once when rows or the sort change and
+    indexed for the filter (`ssm_tui.filtering.Index`); a keystroke is then one scan per term,
+    an intersection of row indices, and a list of keys.
     """
 
     def __init__(self, clock: Callable[[], datetime] = utc_now) -> None:
         self.clock = clock
         """Source of "now" for last-ping ages (tests freeze it)."""
         self.rows: dict[str, FleetRow] = {}
-        self._by_scope: dict[Scope, set[str]] = {}
-        self.scopes: set[Scope] | None = None
-        """Scopes on show; None shows every row."""
+        self._by_scope: dict[Scope, dict[str, Instance]] = {}
+        """Each scope's instances by node, as listed."""
+        self._nodes: dict[str, dict[Scope, Instance]] = {}
+        """Each node's views by scope (the profiles reaching it)."""
+        self._scopes: set[Scope] | None = None
+        self.reach: Reach = NO_REACH
+        self._profile_order: dict[str, int] = {}
+        """Profile -> its place in the config: the last tie-break between profiles."""
         self.query = parse_query("")
         self.online_only = True
         self.sort_column = "name"
         self.sort_reverse = False
         self._sorted: list[FleetRow] | None = None
-        self._columns: dict[str, list[str]] | None = None
-        self._term_cache: dict[tuple[str, str], set[int]] = {}
+        self._index: Index | None = None
         self._scope_idx: set[int] | None = None
         self._scope_key: frozenset[Scope] | None = None
         self._online_idx: set[int] = set()
@@ -397,24 +320,88 @@ class FleetModel:
         """Scopes whose last refresh failed: their rows are older data (when it was listed, if
         known), drawn dimmed (issue 13)."""
 
+    @property
+    def scopes(self) -> set[Scope] | None:
+        """Scopes on show; None shows every row. A node's profile is chosen among these."""
+        return self._scopes
+
+    @scopes.setter
+    def scopes(self, value: set[Scope] | None) -> None:
+        if value == self._scopes:
+            return
+        self._scopes = None if value is None else set(value)
+        self._rechoose({key for key, views in self._nodes.items() if len(views) > 1})
+
+    def set_profile_order(self, profiles: Sequence[str]) -> set[str]:
+        """The config's order of profiles (ties between profiles go to the first)."""
+        order = {name: n for n, name in enumerate(dict.fromkeys(profiles))}
+        if order == self._profile_order:
+            return set()
+        self._profile_order = order
+        return self._rechoose({key for key, views in self._nodes.items() if len(views) > 1})
+
+    def set_reach(self, reach: Reach) -> set[str]:
+        """New denials/preferences: rows whose choice may change are rebuilt; their keys."""
+        self.reach = reach
+        return self._rechoose(set(self._nodes))
+
+    def _rechoose(self, keys: set[str]) -> set[str]:
+        changed = {key for key in keys if self._build(key)}
+        if changed:
+            self._invalidate()
+        return changed
+
+    def _build(self, key: str) -> bool:
+        """(Re)build one node's row from its views; whether the row changed."""
+        views = self._nodes.get(key)
+        old = self.rows.get(key)
+        if not views:
+            if old is None:
+                return False
+            del self.rows[key]
+            return True
+        last = len(self._profile_order)
+        ordered = sorted(
+            views.values(), key=lambda v: (self._profile_order.get(v.profile, last), v.profile)
+        )
+        allowed = None if self._scopes is None else {s.profile for s in views if s in self._scopes}
+        chosen = choose(ordered, self.reach, allowed)
+        denied = is_denied(self.reach, chosen)
+        if (
+            old is not None
+            and old.instance is chosen
+            and old.denied == denied
+            and len(old.views) == len(ordered)
+            and all(a is b for a, b in zip(old.views, ordered, strict=True))
+        ):
+            return False
+        self.rows[key] = FleetRow(chosen, self.clock(), ordered, denied)
+        return True
+
     # -- data ------------------------------------------------------------------------------
     def replace_scope(self, scope: Scope, instances: Iterable[Instance]) -> set[str]:
         """Make the rows of `scope` exactly `instances`; returns the keys whose row changed."""
-        fresh = {instance.key: instance for instance in instances}
-        changed: set[str] = set()
-        now = self.clock()
-        keys = self._by_scope.setdefault(scope, set())
-        for key in [k for k in keys if k not in fresh]:
-            del self.rows[key]
-            keys.discard(key)
-            changed.add(key)
-        for key, instance in fresh.items():
-            old = self.rows.get(key)
-            if old is not None and _same(old.instance, instance):
+        fresh: dict[str, Instance] = {}
+        for instance in instances:
+            fresh[instance.node] = instance
+        old = self._by_scope.get(scope, {})
+        touched: set[str] = set()
+        for node in old:
+            if node not in fresh:
+                views = self._nodes.get(node, {})
+                views.pop(scope, None)
+                if not views:
+                    self._nodes.pop(node, None)
+                touched.add(node)
+        for node, instance in fresh.items():
+            before = old.get(node)
+            if before is not None and _same(before, instance):
+                fresh[node] = before  # keep the object: rows compare views by identity
                 continue
-            self.rows[key] = FleetRow(instance, now, scope)
-            keys.add(key)
-            changed.add(key)
+            self._nodes.setdefault(node, {})[scope] = instance
+            touched.add(node)
+        self._by_scope[scope] = fresh
+        changed = {key for key in touched if self._build(key)}
         if changed:
             self._invalidate()
         return changed
@@ -422,12 +409,12 @@ class FleetModel:
     def clear(self) -> None:
         self.rows.clear()
         self._by_scope.clear()
+        self._nodes.clear()
         self._invalidate()
 
     def _invalidate(self) -> None:
         self._sorted = None
-        self._columns = None
-        self._term_cache.clear()
+        self._index = None
         self._scope_idx = None
 
     # -- view ------------------------------------------------------------------------------
@@ -439,79 +426,59 @@ class FleetModel:
         self._invalidate()
 
     def in_view(self, row: FleetRow) -> bool:
-        if self.scopes is not None and row.scope not in self.scopes:
+        if self._scopes is not None and not (row.scopes & self._scopes):
             return False
         if self.online_only and not row.online and not self.query.has_status:
             return False
-        return self.query.matches(row)
+        return self.query.matches(row.fields)
 
     def _ensure_sorted(self) -> list[FleetRow]:
         if self._sorted is None:
             column = self.sort_column
-            # the row key breaks ties (one instance seen through two profiles), so the order
-            # never depends on which profile answered first
+            # the node key breaks ties, so the order never depends on which profile answered
             self._sorted = sorted(
                 self.rows.values(),
                 key=lambda row: (row.sort_key(column), row.key),
                 reverse=self.sort_reverse,
             )
-            self._columns = None  # built on the first filter term
+            self._index = None  # built on the first filter term
             self._online_idx = {i for i, row in enumerate(self._sorted) if row.online}
-            found = column_widths([row.instance for row in self._sorted]) if self._sorted else None
+            # over every profile's view, as the cache counts them (`cache_widths`), so a first
+            # frame drawn from the cache has the widths the whole fleet then has
+            views = [view for row in self._sorted for view in row.views]
+            found = column_widths(views) if views else None
             self.widths = _table_widths(found)
         return self._sorted
 
-    def _term_rows(self, term: Term) -> set[int]:
-        """Rows (sorted indices) a term holds for, ignoring negation; cached per rows version.
-
-        While typing, "web" only needs to look at the rows "we" matched (a substring or
-        in-order match of "web" implies one of "we"), so each keystroke scans fewer rows.
-        """
-        if self._columns is None:
-            rows = self._ensure_sorted()
-            self._columns = {name: [row.fields[name] for row in rows] for name in FIELDS}
-        columns = self._columns
-        cache_key = (term.field if term.tag is None else "tag", term.value)
-        hit = self._term_cache.get(cache_key)
-        if hit is not None:
-            return hit
-        candidates: Iterable[int] = range(len(columns["blob"]))
-        if term.tag is None and len(term.value) > 1:
-            narrower = self._term_cache.get((cache_key[0], term.value[:-1]))
-            if narrower is not None and (term.fuzzy is None) == (len(term.value) - 1 < 3):
-                candidates = narrower
-        if term.tag is not None:
-            tags, search = columns["tags"], term.tag.search
-            hit = {i for i in candidates if search(tags[i])}
-        else:
-            lines, value = columns[term.field], term.value
-            hit = {i for i in candidates if value in lines[i]}
-            if term.fuzzy is not None:
-                shorts, search = columns["short"], term.fuzzy.match
-                hit |= {i for i in candidates if i not in hit and search(shorts[i])}
-        self._term_cache[cache_key] = hit
-        return hit
+    @property
+    def index(self) -> Index:
+        """The search index over the sorted rows (built on the first filter term)."""
+        rows = self._ensure_sorted()
+        if self._index is None:
+            self._index = Index(row.fields for row in rows)
+        return self._index
 
     def recompute(self) -> list[str]:
         """Refresh `visible` (ordered keys) and `widths`; cheap unless rows or sort changed."""
         rows = self._ensure_sorted()
-        scope_key = None if self.scopes is None else frozenset(self.scopes)
+        scope_key = None if self._scopes is None else frozenset(self._scopes)
         if self._scope_idx is None or scope_key != self._scope_key:
             self._scope_key = scope_key
             self._scope_idx = (
                 set(range(len(rows)))
                 if scope_key is None
-                else {i for i, row in enumerate(rows) if row.scope in scope_key}
+                else {i for i, row in enumerate(rows) if not row.scopes.isdisjoint(scope_key)}
             )
         selected = self._scope_idx
         self.in_scope = len(selected)
         self.online_in_scope = len(selected & self._online_idx)
         if self.online_only and not self.query.has_status:
             selected = selected & self._online_idx
-        for term in self.query.terms:
-            hits = self._term_rows(term)
-            selected = selected - hits if term.negate else selected & hits
-        self.visible = [rows[i].key for i in sorted(selected)]
+        if self.query.terms:
+            order = self.index.select(self.query, selected)
+        else:
+            order = sorted(selected)
+        self.visible = [rows[i].key for i in order]
         self._view_rows = len(self.visible)
         return self.visible
 
@@ -519,7 +486,7 @@ class FleetModel:
     def default_view(self) -> bool:
         """Every scope, Online rows, by name, no filter: the view a start shows first."""
         return (
-            self.scopes is None
+            self._scopes is None
             and self.online_only
             and not self.query.terms
             and (self.sort_column, self.sort_reverse) == ("name", False)
@@ -530,16 +497,18 @@ class FleetModel:
     ) -> list[str]:
         """Show the first rows of a fleet whose other rows are not loaded yet; their keys.
 
-        For a first frame in `default_view`: `instances` are the first Online rows in its
-        order, while `total`, `online` and `widths` (as `column_widths` counts them) describe
-        the whole fleet, so the frame looks as it will once `replace_scope` has given every
-        row (which ends the preview: counts and widths are then computed from the rows).
+        For a first frame in `default_view`: `instances` are the first Online nodes in its
+        order (every profile's view of each), while `total`, `online` and `widths` (as
+        `column_widths` counts them) describe the whole fleet, so the frame looks as it will
+        once `replace_scope` has given every row (which ends the preview: counts and widths are
+        then computed from the rows).
         """
-        now = self.clock()
-        for instance in instances:
-            row = FleetRow(instance, now)
-            self.rows[row.key] = row
-            self._by_scope.setdefault(row.scope, set()).add(row.key)
+        for node, views in merge(instances).items():
+            for view in views:
+                scope = Scope(view.profile, view.region)
+                self._nodes.setdefault(node, {})[scope] = view
+                self._by_scope.setdefault(scope, {})[node] = view
+            self._build(node)
         self._invalidate()
         visible = self.recompute()
         self.widths = _table_widths(widths)
@@ -567,6 +536,10 @@ class FleetModel:
 
         After `preview`, the view has more rows than its `visible` first ones."""
         return self.in_scope, self.online_in_scope, self._view_rows
+
+    def row_for(self, instance: Instance) -> FleetRow | None:
+        """The row of the node `instance` is a view of."""
+        return self.rows.get(instance.node)
 
 
 def _table_widths(found: Sequence[int] | None) -> tuple[int, ...]:

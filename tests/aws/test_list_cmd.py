@@ -32,7 +32,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_json_lines_cover_every_profile_and_update_the_cache(sandbox_env, world) -> None:  # type: ignore[no-untyped-def]
-    done = _run("--json", "--regions", "us-east-1,eu-west-1")
+    done = _run("--json", "--by-profile", "--regions", "us-east-1,eu-west-1")
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     seen = {(r["profile"], r["instance_id"]) for r in rows}
@@ -100,7 +100,7 @@ def test_filter_matches_tag_values(sandbox_env, capsys) -> None:  # type: ignore
 
 
 def test_discover_adds_the_accounts_sso_reaches(sandbox_env, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, err = _main(capsys, "--json", "--discover", "--no-cache")
+    code, out, err = _main(capsys, "--json", "--by-profile", "--discover", "--no-cache")
     assert code == 0, err
     rows = [json.loads(line) for line in out.splitlines()]
     discovered = {r["profile"] for r in rows} - set(sandbox_env.profiles)

@@ -20,8 +20,9 @@ async def test_h_and_l_toggle_side_panels_that_follow_the_fleet(aws: Any, finish
     async with app.run_test(size=(200, 40)) as pilot:
         screen = app.screen
         table = screen.fleet.table
-        key = f"{PROFILE}/{REGION}/{finished.target}"
-        await until(pilot, lambda: key in table.visible_keys(), "fleet listed")
+        node = f"/{REGION}/{finished.target}"  # one row per (account, region, instance)
+        await until(pilot, lambda: any(k.endswith(node) for k in table.visible_keys()), "listed")
+        key = next(k for k in table.visible_keys() if k.endswith(node))
         table.move_cursor_to(table.visible_keys().index(key))
         table.focus()
         await pilot.press("h")
@@ -29,7 +30,9 @@ async def test_h_and_l_toggle_side_panels_that_follow_the_fleet(aws: Any, finish
         await until(pilot, lambda: finished.session_id in panel._sessions, "history of the row")
         assert panel.target == finished.target
 
-        other = next(k for k in table.visible_keys() if k != key and k.startswith(f"{PROFILE}/"))
+        other = next(
+            k for k in table.visible_keys() if k != key and PROFILE in table.model.rows[k].profiles
+        )
         table.move_cursor_to(table.visible_keys().index(other))
         await until(pilot, lambda: panel.target == other.rsplit("/", 1)[-1], "panel followed")
 
@@ -64,8 +67,9 @@ async def test_session_run_through_the_app_is_in_history_local_record_and_logs(
         screen = app.screen
         table = screen.fleet.table
         target = await linux_target()
-        key = f"{PROFILE}/{REGION}/{target}"
-        await until(pilot, lambda: key in table.visible_keys(), "fleet listed")
+        node = f"/{REGION}/{target}"  # one row per (account, region, instance)
+        await until(pilot, lambda: any(k.endswith(node) for k in table.visible_keys()), "listed")
+        key = next(k for k in table.visible_keys() if k.endswith(node))
         table.move_cursor_to(table.visible_keys().index(key))
         table.focus()
         await pilot.press("enter")

@@ -136,7 +136,7 @@ def test_unknown_target_name_is_a_clear_error(sandbox_env: Any) -> None:
         timeout=60,
     )
     assert result.returncode == 255
-    assert "no running instance named 'no-such-name'" in result.stderr
+    assert "no managed instance is named 'no-such-name'" in result.stderr  # in any profile
 
 
 async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

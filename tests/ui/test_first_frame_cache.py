@@ -32,8 +32,11 @@ NAMES = st.text(alphabet=st.sampled_from("aAbBzZ-_ 0129éÉßİı数据🚀\t[]"
 
 def _fleet(specs: list[tuple[int, str, int, int]]) -> dict[Scope, list[Instance]]:
     fleet: dict[Scope, list[Instance]] = {}
+    names: dict[tuple[str, int], str] = {}
     for n, (profile, name, status, id_) in enumerate(specs):
         scope = Scope(PROFILES[profile], "us-east-1" if n % 3 else "eu-west-1")
+        # one machine has one Name tag, whichever profile lists it (one fleet row per node)
+        name = names.setdefault((scope.region, id_), name)
         fleet.setdefault(scope, []).append(
             Instance(
                 profile=scope.profile,

@@ -111,9 +111,10 @@ def test_replace_scope_updates_in_place_and_reports_changes():
     assert m.replace_scope(scope, same) == set()
     changed = [inst("i-001", "web-1", "ConnectionLost", tags={"Name": "web-1", "Env": "prod"})]
     keys = m.replace_scope(scope, changed)
-    assert keys == {"prod/us-east-1/i-001", "prod/us-east-1/i-002", "prod/us-east-1/i-003"}
-    assert m.rows["prod/us-east-1/i-001"].instance.ping_status == "ConnectionLost"
-    assert "prod/us-east-1/i-002" not in m.rows
+    node = "222222222222/us-east-1/"
+    assert keys == {node + "i-001", node + "i-002", node + "i-003"}
+    assert m.rows["222222222222/us-east-1/i-001"].instance.ping_status == "ConnectionLost"
+    assert "222222222222/us-east-1/i-002" not in m.rows
 
 
 def test_sort_by_any_column_and_reverse():
@@ -148,6 +149,51 @@ def test_column_scan_agrees_with_row_by_row_matching(queries, online_only):
         expected = [
             r.key
             for r in sorted(m.rows.values(), key=lambda r: (r.sort_key("name"), r.key))  # type: ignore[return-value]
-            if query.matches(r) and (r.online or not online_only or query.has_status)
+            if query.matches(r.fields) and (r.online or not online_only or query.has_status)
         ]
+        # best matches first (issue 15), the view's order within each rank
+        expected.sort(key=lambda key: query.rank(m.rows[key].fields))
         assert m.recompute() == expected
+
+
+def test_one_row_per_node_whatever_the_number_of_profiles():
+    """Issue 15: prod and prod-readonly list the same node: one row, both profiles, and the
+    profile Enter uses is the first not denied there, then the preferred one."""
+    from ssm_tui.nodes import Reach
+
+    m = FleetModel(clock=lambda: NOW)
+    web = inst("i-001", "web-1")
+    m.replace_scope(Scope("prod", "us-east-1"), [web])
+    m.replace_scope(
+        Scope("prod-readonly", "us-east-1"), [inst("i-001", "web-1", profile="prod-readonly")]
+    )
+    m.set_profile_order(["prod", "prod-readonly"])
+    (row,) = m.rows.values()
+    assert row.profiles == ("prod", "prod-readonly") and row.instance.profile == "prod"
+    m.set_reach(Reach(preferred={"acme-prod": "prod-readonly"}))
+    assert m.rows[row.key].instance.profile == "prod-readonly"
+    m.set_reach(
+        Reach(denied={("prod-readonly", "i-001")}, preferred={"acme-prod": "prod-readonly"})
+    )
+    assert m.rows[row.key].instance.profile == "prod"
+    m.scopes = {Scope("prod-readonly", "us-east-1")}  # only that profile selected: it is used
+    assert m.rows[row.key].instance.profile == "prod-readonly" and m.rows[row.key].denied
+    assert "✗" in m.rows[row.key].texts[4]
+    m.replace_scope(Scope("prod", "us-east-1"), [])
+    assert m.rows[row.key].profiles == ("prod-readonly",)
+
+
+def test_filter_language_of_issue_15():
+    from ssm_tui.filtering import filter_instances
+
+    fleet = [inst("i-9", "web-euw1-00031"), inst("i-1", "web-1"), inst("i-2", "web-10"),
+             inst("i-3", "db", "Inactive", profile="prod-readonly"),
+             inst("i-4", "cache", "ConnectionLost")]  # fmt: skip
+    names = lambda text: [i.name for i in filter_instances(fleet, text, online_only=False)]  # noqa: E731
+    assert names("web-1")[:2] == ["web-1", "web-10"]  # exact, then prefix, before fuzzy/substring
+    assert names('"web-1"') == names("=web-1") == ["web-1"]
+    assert names("status:offline") == ["db", "cache"]
+    assert names("profile:prod") == ["web-euw1-00031", "web-1", "web-10", "cache"]
+    assert "db" in names("profile:prod*") and names("profile:prod-readonly") == ["db"]
+    assert names("name:web-1*") == ["web-1", "web-10"]
+    assert names("!status:online") == ["db", "cache"]

@@ -80,3 +80,30 @@ def test_error_notification(snap_compare, frozen_app):  # noqa: ANN001
         await settle(pilot)
 
     assert snap_compare(frozen_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_instance_detail(snap_compare, frozen_app):  # noqa: ANN001
+    """Issue 15: `d` beside the fleet, on a node two profiles reach."""
+
+    async def run_before(pilot: Pilot) -> None:
+        fleet = await wait_for_fleet(pilot)
+        await pilot.press("slash", *"=db-primary", "enter", "d")
+        await wait_until(pilot, lambda: pilot.app.screen.query("#instance-detail-body"), "panel")
+        assert fleet.table.cursor_row is not None
+        await settle(pilot)
+
+    assert snap_compare(frozen_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_profile_choice(snap_compare, frozen_app):  # noqa: ANN001
+    """Issue 15: `c` on a node two profiles reach asks which one, best first."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await wait_for_fleet(pilot)
+        await pilot.press("slash", *"=web-1", "enter", "c")
+        await wait_until(
+            pilot, lambda: type(pilot.app.screen).__name__ == "ProfileChoice", "the dialog"
+        )
+        await settle(pilot)
+
+    assert snap_compare(frozen_app(), terminal_size=SIZE, run_before=run_before)

@@ -489,11 +489,13 @@ class MainScreen(Screen[None]):
             opened = await self.sessions.open_session(instance, choice)
         except Exception as exc:  # noqa: BLE001 - shown with its next step
             error = explain(exc, instance.profile, instance.region)
+            error = self.fleet.session_denied(instance, error)  # issue 15: remembered, who else
             self.post_message(SessionFailed(error, instance.instance_id, view_id))
             return
         if opened is None:
             return  # the exit path began: it ends the session; no plugin process now
         started, launch, login = opened
+        self.fleet.session_started(instance)  # issue 15: the profile that last worked
         self.post_message(
             SessionOpened(started, launch, instance.account_id, instance.name, login, view_id)
         )

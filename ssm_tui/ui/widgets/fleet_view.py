@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input
 
-from ssm_tui.aws.models import Instance, Scope, ScopeResult
+from ssm_tui.aws.models import Instance, Scope, ScopeError, ScopeResult
+from ssm_tui.nodes import Reach
 from ssm_tui.ui.fleet_model import COLUMNS, FleetModel
 from ssm_tui.ui.messages import RefreshFinished, ScopeLoaded
 from ssm_tui.ui.services import Services
@@ -61,6 +63,13 @@ class FleetView(Vertical):
             tooltip="Shell, port forwarding or a command",
         ),
         Binding("e", "errors", "Errors", id="fleet.errors", show=False),
+        Binding(
+            "d",
+            "details",
+            "Details",
+            id="fleet.details",
+            tooltip="Everything about the highlighted instance, beside the fleet",
+        ),
     ]
 
     class ConnectRequested(Message):
@@ -87,6 +96,8 @@ class FleetView(Vertical):
         """Scopes a refresh has answered: the cache never overwrites their rows."""
         self._fetched: dict[Scope, datetime | None] = {}
         """When each scope's rows on show were listed (the cache's time, or a refresh's)."""
+        self._typed: list[str] | None = None
+        """Text typed after `/` before the filter box had the focus (None: not waiting)."""
 
     def compose(self) -> ComposeResult:
         yield Line("", id="favourites")
@@ -134,6 +145,8 @@ class FleetView(Vertical):
         head = None
         if self.model.default_view:
             head = self.services.cached_head(max(self.app.size.height, 60))
+        if head is not None and len(head.widths) != len(COLUMNS):
+            head = None  # saved by a version with other columns: read the whole cache
         if head is None:
             self._show_rest(self.services.cached())
             return
@@ -175,6 +188,7 @@ class FleetView(Vertical):
             if result.scope not in self._listed:
                 self.model.replace_scope(result.scope, result.instances)
                 self._fetched[result.scope] = result.fetched_at
+        self.model.set_reach(self.read_reach())
         self.table.show(self.model.recompute())
         self._draw_status()
         # the search index thread would share the GIL with the first paint: start it after
@@ -183,6 +197,7 @@ class FleetView(Vertical):
     def set_scopes(self, scopes: Sequence[Scope], refresh: bool = True) -> None:
         """Show these profile/regions (rows of others stay cached) and refresh them."""
         self.scopes = list(scopes)
+        self.model.set_profile_order([scope.profile for scope in self.scopes])
         self.model.scopes = set(self.scopes)
         self.redraw()
         if refresh:
@@ -300,10 +315,60 @@ class FleetView(Vertical):
         box = self._filter_box()
         if box is None:
             return
+        # focus moves on a later turn of the loop: keys already queued behind `/` (a fast
+        # typist, a paste) would reach the table and run its commands (`p` of "prod" opened
+        # the picker); they are kept here and given to the box once it has the focus
+        self._typed = []
         if box.is_mounted:
             box.focus()
         else:  # "/" before the first frame was painted
             box.call_after_refresh(box.focus)
+
+    def on_key(self, event: events.Key) -> None:
+        """The filter key, and printable keys while the filter box is on its way (text for it).
+
+        Why here rather than in the binding alone: a key bubbles from the table through this
+        view before the app runs its binding, and the keys queued behind `/` pass here before
+        that binding has run; so the filter key itself starts the capture as it passes.
+        """
+        if self._typed is None:
+            bound = self._bindings.key_to_bindings.get(event.key, ())
+            on_table = isinstance(self.app.focused, FleetTable)
+            if on_table and any(b.action == "filter" for b in bound):
+                event.stop()
+                event.prevent_default()
+                self.action_filter()
+            return
+        box = self.query("#filter")
+        if box and box.first().has_focus:
+            return
+        if event.is_printable and event.character:
+            self._typed.append(event.character)
+            event.stop()
+            event.prevent_default()
+        elif event.key == "backspace" and self._typed:
+            self._typed.pop()
+            event.stop()
+            event.prevent_default()
+
+    def on_paste(self, event: events.Paste) -> None:
+        """A paste while the table has the focus filters by it (a paste is never commands)."""
+        if self._typed is None:
+            self.action_filter()
+        if self._typed is not None:
+            self._typed.append(event.text.replace("\n", " ").replace("\r", ""))
+            event.stop()
+
+    @on(events.DescendantFocus)
+    def _focus_moved(self, event: events.DescendantFocus) -> None:
+        if self._typed is None:
+            return
+        if isinstance(event.widget, Input) and event.widget.id == "filter":
+            typed, self._typed = "".join(self._typed), None
+            if typed:
+                event.widget.insert_text_at_cursor(typed)
+        elif not isinstance(event.widget, FleetTable):
+            self._typed = None
 
     def clear_or_leave_filter(self) -> bool:
         """Escape in the filter box: first clears it, then returns to the table."""
@@ -362,15 +427,76 @@ class FleetView(Vertical):
         )
 
     # -- connect ---------------------------------------------------------------------------
+    def read_reach(self) -> Reach:
+        """Denials and last-used profiles (local record), preferred profiles (settings)."""
+        from ssm_tui.ui.fleet_connect import read_reach
+
+        return read_reach(self.services)
+
     @on(FleetTable.Selected)
     def _row_selected(self, event: FleetTable.Selected) -> None:
         event.stop()
+        from ssm_tui.ui.fleet_connect import offline_reason
+
+        why = offline_reason(event.row.instance, self.services.clock())
+        if why is not None:  # StartSession would only fail with TargetNotConnected
+            self.notify(why, title=f"{event.row.instance.name} is offline", markup=False)
+            return
         self.post_message(self.ConnectRequested(event.row.instance, choose=False))
 
     def action_connect_with(self) -> None:
         row = self.table.cursor_row
-        if row is not None:
+        if row is None:
+            return
+        if len(row.views) < 2:
             self.post_message(self.ConnectRequested(row.instance, choose=True))
+            return
+        from ssm_tui.ui.screens.profile_choice import ProfileChoice
+
+        def chosen(instance: Instance | None) -> None:
+            if instance is not None:
+                self.post_message(self.ConnectRequested(instance, choose=True))
+
+        self.app.push_screen(ProfileChoice(row, self.model.reach), chosen)
+
+    async def action_details(self) -> None:
+        """Open (or close) the detail panel of the highlighted instance beside the fleet."""
+        from ssm_tui.ui.widgets.instance_detail import InstanceDetail
+
+        screen: Any = self.screen
+        open_panels = screen.query(InstanceDetail)
+        if open_panels:
+            await open_panels.remove()
+            screen.sync_side()
+            return
+        panel = InstanceDetail(self.services, id="instance-detail")
+        await screen.mount_side_panel(panel)
+        panel.show(self.table.cursor_row, self.model.reach)
+
+    @on(FleetTable.Highlighted)
+    def _detail_follows(self, event: FleetTable.Highlighted) -> None:
+        """The detail panel follows the cursor (the event goes on to the screen's panels)."""
+        if not self.screen.query("InstanceDetail"):  # by name: no import until one is open
+            return
+        from ssm_tui.ui.widgets.instance_detail import InstanceDetail
+
+        for panel in self.screen.query(InstanceDetail):
+            panel.show(event.row, self.model.reach)
+
+    def session_denied(self, instance: Instance, error: ScopeError) -> ScopeError:
+        """StartSession was denied: remember it, re-choose, and say which profile can try."""
+        from ssm_tui.ui.fleet_connect import after_denial
+
+        error = after_denial(self.services, self.model, instance, error)
+        self.redraw()
+        return error
+
+    def session_started(self, instance: Instance) -> None:
+        """A session started with this profile: it is the last that worked, and not denied."""
+        from ssm_tui.ui.fleet_connect import after_start
+
+        if after_start(self.services, self.model, instance):
+            self.redraw()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "connect_with":

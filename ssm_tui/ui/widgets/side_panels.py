@@ -41,7 +41,7 @@ async def toggle_side_panel(screen: Any, kind: str) -> None:
             history.show_all = True
             history.show_for(scopes, None, all_scopes=scopes)
         else:
-            history.show_for([row.scope], row.instance.instance_id, all_scopes=scopes)
+            history.show_for(sorted(row.scopes), row.instance.instance_id, all_scopes=scopes)
     else:
         logs = LogsPanel(load_listings=screen.services.transcript_listings, id="logs-panel")
         await screen.mount_side_panel(logs)
@@ -56,7 +56,7 @@ def follow_selection(screen: Any, row: Any) -> None:
         if panel.target != row.instance.instance_id:
             scopes = list(screen.fleet.scopes)
             panel.show_for(
-                [row.scope], row.instance.instance_id, all_scopes=scopes, delay=FOLLOW_DELAY
+                sorted(row.scopes), row.instance.instance_id, all_scopes=scopes, delay=FOLLOW_DELAY
             )
 
 
