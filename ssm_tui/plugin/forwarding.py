@@ -28,8 +28,6 @@ REMOTE_PORT_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
 RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Pauses before successive restarts; back to the first once a session has run for a while."""
 STABLE_AFTER = 30.0
-REFUSED_WITHIN = 3.0
-"""A first session the service closes this soon was refused, not ended: the forward stops."""
 
 
 class ForwardSpec(NamedTuple):
@@ -116,11 +114,12 @@ async def keep_forward(
         else:
             began = time.monotonic()
             first = status.sessions == 0
-            await _run_one(started, spec, status, stop, on_change)
+            refused = [False]
+            await _run_one(started, spec, status, stop, on_change, refused)
             lasted = time.monotonic() - began
-            if first and not stop.is_set() and lasted < REFUSED_WITHIN:
+            if first and refused[0] and not stop.is_set() and status.connections == 0:
                 # the agent refused the forward (a forbidden host, a bad port): no retrying
-                raise ForwardStopped(status.message or "the session ended at once")
+                raise ForwardStopped(status.message)
             if lasted >= STABLE_AFTER:
                 failures = 0
         if stop.is_set():
@@ -143,6 +142,7 @@ async def _run_one(
     status: ForwardStatus,
     stop: asyncio.Event,
     on_change: Callable[[ForwardStatus], None],
+    refused: list[bool],
 ) -> None:
     """One session: listen on the local port until the service closes it or `stop` is set."""
     from ssm_tui.aws.sessions import terminate_session
@@ -200,6 +200,9 @@ async def _run_one(
                 await client.send_flag(PayloadFlag.TERMINATE_SESSION)
                 await asyncio.wait_for(client.wait_closed(), 3)
         elif client.closed:
+            # the agent's reason (a refused host) comes as channel_closed's output; a
+            # TerminateSession or the idle timeout closes the channel with none
+            refused[0] = bool(client.closed_output)
             status.message = client.closed_output or "the session was closed by the service"
     except SessionError as exc:
         status.message = str(exc)
@@ -274,6 +277,8 @@ def status_line(spec: ForwardSpec, status: ForwardStatus) -> str:
         f" · in {human_bytes(status.received)} out {human_bytes(status.sent)}"
         f" · since {since} · sessions {status.sessions}"
     )
+    if status.session_id and status.state == "open":
+        line += f" · session {status.session_id}"
     if status.message and status.state != "open":
         line += f" · {status.message}"
     return line
