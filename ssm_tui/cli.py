@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ssh": ("ssh", "ssh to an instance over Session Manager (key pushed with Instance Connect)"),
     "ssh-config": ("ssh_config", "print (or --write) ssh Host blocks for the fleet"),
     "ssh-proxy": ("ssh_proxy", "ssh ProxyCommand: an AWS-StartSSHSession on stdin/stdout"),
+    "rdp": ("rdp", "Remote Desktop to a Windows instance (port 3389 forwarded, client started)"),
     "forward": ("forward", "keep a port forward open (named in settings, or to a remote host)"),
 }
 
