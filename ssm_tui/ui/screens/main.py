@@ -76,6 +76,8 @@ class MainScreen(Screen[None]):
         Binding("h", "side_panel('history')", "History", id="main.history", tooltip="Sessions"),
         Binding("l", "side_panel('logs')", "Logs", id="main.logs", tooltip="Transcripts"),
         Binding("escape", "escape", "Back", show=False, id="main.escape"),
+        Binding("x", "run_command", "Run", id="main.run", tooltip="Run Command on this instance"),
+        Binding("X", "run_command(True)", "Run on all", id="main.run_all", show=False),
         *[
             Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
             for n in range(10)
@@ -337,6 +339,12 @@ class MainScreen(Screen[None]):
             return None
         views = self.query(f"#session-{active.removeprefix('tab-')}")
         return views.first(SessionView) if views else None
+
+    def action_run_command(self, every_shown: bool = False) -> None:
+        """Run Command on the highlighted row, or every row shown (`ui/screens/run.py`)."""
+        from ssm_tui.ui.screens.run import open_run
+
+        open_run(self, self.services, every_shown)
 
     def action_next_tab(self) -> None:
         self.tabs.action_next_tab()
