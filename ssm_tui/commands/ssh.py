@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 EXIT_FAILURE = 255
 
@@ -51,9 +52,10 @@ class Refused(Exception):
 
 
 def prepare(
-    args: argparse.Namespace, target: str, user: str, scratch: Path
+    args: argparse.Namespace, target: str, user: str, scratch: Path, instance: Any = None
 ) -> tuple[list[str], str]:
-    """(ssh options, host) for `target`: found in the fleet, the key pushed, our proxy set."""
+    """(ssh options, host) for `target` (or `instance`, already found): the key pushed, our
+    proxy set."""
     from ssm_tui.aws import ssh
     from ssm_tui.aws.errors import SsmTuiError
     from ssm_tui.commands import targets
@@ -61,8 +63,9 @@ def prepare(
     if args.identity is not None and not args.identity.is_file():
         raise Refused(f"--identity {args.identity}: no such file")
     try:
-        fleet = targets.load_fleet(args.profile, args.regions or ())
-        instance = targets.one_target(fleet.instances, target)
+        if instance is None:
+            fleet = targets.load_fleet(args.profile, args.regions or ())
+            instance = targets.one_target(fleet.instances, target)
     except SsmTuiError as exc:
         raise Refused(exc.message, exc.hint) from None
     if not ssh.supports_ssh(instance):

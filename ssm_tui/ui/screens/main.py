@@ -78,6 +78,7 @@ class MainScreen(Screen[None]):
         Binding("escape", "escape", "Back", show=False, id="main.escape"),
         Binding("x", "run_command", "Run", id="main.run", tooltip="Run Command on this instance"),
         Binding("X", "run_command(True)", "Run on all", id="main.run_all", show=False),
+        Binding("ctrl+s", "ssh", "ssh", id="main.ssh", show=False, tooltip="ssh to this instance"),
         *[
             Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
             for n in range(10)
@@ -345,6 +346,11 @@ class MainScreen(Screen[None]):
         from ssm_tui.ui.screens.run import open_run
 
         open_run(self, self.services, every_shown)
+
+    def action_ssh(self) -> None:
+        from ssm_tui.ui.screens.ssh import open_ssh
+
+        open_ssh(self)
 
     def action_next_tab(self) -> None:
         self.tabs.action_next_tab()
