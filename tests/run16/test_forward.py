@@ -182,3 +182,41 @@ def test_a_misspelt_forward_key_is_refused_with_its_line(clean_aws_env: Path) ->
     else:
         raise AssertionError("a misspelt key was accepted")
     assert "locl_port" in text and "did you mean 'local_port'?" in text and "line 4" in text
+
+
+def test_ssh_via_a_managed_node_reaches_a_host_behind_it(aws: Any, tmp_path: Path) -> None:
+    """`ssm-tui ssh pi@192.168.1.23 --via raspberrypi-kitchen`: the host is on the node's LAN.
+
+    In the sandbox the LAN is pretend: 192.168.1.23:22 is answered by the node's own sshd, which
+    (like any host there) knows no Instance Connect, only its authorized_keys."""
+    from ssm_tui.aws.ssh import new_key
+
+    pi = prod_instance("raspberrypi-kitchen")
+    key = new_key(tmp_path / "id_ed25519")
+    public = Path(f"{key}.pub").read_text().strip()
+    setup = subprocess.run(
+        [sys.executable, "-m", "ssm_tui.cli", "connect", pi.instance_id, "--profile", "prod",
+         "--command", f"mkdir -p .ssh && printf '%s\\n' '{public}' > .ssh/authorized_keys"],
+        capture_output=True, text=True, env=dict(os.environ), timeout=120,
+    )  # fmt: skip
+    assert setup.returncode == 0, setup.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "ssm_tui.cli", "ssh", "--profile", "prod",
+         "--via", "raspberrypi-kitchen", "--identity", str(key), "pi@192.168.1.23",
+         "-o", "BatchMode=yes", 'echo "$USER on $AWS_SSM_INSTANCE_ID"'],
+        capture_output=True, text=True, env=dict(os.environ), timeout=120,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, f"pi on {pi.instance_id}\n"), done.stderr
+    ssm = aws("ssm")
+    history = ssm.describe_sessions(
+        State="History", Filters=[{"key": "Target", "value": pi.instance_id}]
+    )["Sessions"]
+    assert "AWS-StartPortForwardingSessionToRemoteHost" in {s["DocumentName"] for s in history}
+    wait_for(
+        lambda: (
+            not ssm.describe_sessions(
+                State="Active", Filters=[{"key": "Target", "value": pi.instance_id}]
+            )["Sessions"]
+        ),
+        what="the forward's session to end",
+    )
