@@ -8,7 +8,8 @@
 4. shell channel: `ssm-tui connect web-1 --command 'head -c SIZE /dev/zero'` to /dev/null (a pty
          and the command wrapper on top of the channel, downloading: what a copy without ssh
          would ride on).
-5. cp of 1 byte: the fixed cost of a cp (fleet listing, key push, session, ssh handshake), so the
+5. cp --shell: the same file over the shell channel (no ssh: how `cp` reaches an mi- node).
+6. cp of 1 byte: the fixed cost of a cp (fleet listing, key push, session, ssh handshake), so the
          transfer's own rate is also printed with it taken off.
 All against a sandbox started here; prints MB/s and the ratios cp/scp and cp/channel.
 
@@ -151,7 +152,8 @@ def main() -> int:
         server_port = server.getsockname()[1]
         times: dict[str, list[float]] = {
             "ssm-tui cp": [], "scp over port forward": [], "data channel (port fwd)": [],
-            "shell channel (--command)": [], "ssm-tui cp of 1 byte": [],
+            "shell channel (--command)": [], "ssm-tui cp --shell": [],
+            "ssm-tui cp of 1 byte": [],
         }  # fmt: skip
         for _ in range(options.runs):
             times["ssm-tui cp"].append(
@@ -165,6 +167,20 @@ def main() -> int:
             if received.read_bytes() != payload.read_bytes():
                 raise RuntimeError("ssm-tui cp did not copy the file byte-exact")
             received.unlink()
+            times["ssm-tui cp --shell"].append(
+                _timed(
+                    [
+                        *cli,
+                        "cp",
+                        "--profile",
+                        "prod",
+                        "--shell",
+                        str(payload),
+                        f"{web1}:bench-shell.bin",
+                    ],
+                    env,
+                )  # fmt: skip
+            )
             times["ssm-tui cp of 1 byte"].append(
                 _timed([*cli, "cp", "--profile", "prod", str(tiny), f"{web1}:tiny.bin"], env)
             )
@@ -233,6 +249,9 @@ def main() -> int:
         print(f"cp / scp time ratio {cp / scp:.2f}; cp / data channel {cp / channel:.2f}")
         print(f"cp without its fixed cost ({fixed:.2f} s): {options.mb / transfer:.1f} MB/s, "
               f"{transfer / channel:.2f} x the data channel's time")  # fmt: skip
+        shell = medians["ssm-tui cp --shell"]
+        print(f"cp --shell / cp time ratio {shell / cp:.2f}; "
+              f"cp --shell / data channel {shell / channel:.2f}")  # fmt: skip
     finally:
         sandbox.stop()
     return 0
