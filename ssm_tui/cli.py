@@ -27,6 +27,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ssh-config": ("ssh_config", "print (or --write) ssh Host blocks for the fleet"),
     "ssh-proxy": ("ssh_proxy", "ssh ProxyCommand: an AWS-StartSSHSession on stdin/stdout"),
     "audit": ("audit", "search transcripts and watch sessions across every profile and account"),
+    "rdp": ("rdp", "Remote Desktop to a Windows instance (port 3389 forwarded, client started)"),
+    "forward": ("forward", "keep a port forward open (named in settings, or to a remote host)"),
 }
 
 

@@ -22,6 +22,12 @@ the file named by SSM_TUI_CONFIG. Every key is optional::
     [instances."i-0abc123"]
     login_command = "exec zsh -l"
 
+    [forwards.db]                      # a named port forward: `ssm-tui forward db`
+    target = "bastion-1"               # instance id or Name tag (any profile, or `profile`)
+    remote_host = "db.internal"        # optional: a host the instance reaches (ToRemoteHost)
+    remote_port = 5432
+    local_port = 15432                 # optional: 0 or absent picks a free port
+
     [keymap]                           # binding id -> keys (Textual's App.set_keymap)
     "app.help" = "f1"
     "app.quit" = "ctrl+q,ctrl+x"
@@ -33,7 +39,8 @@ top-level scalar and list also comes from the environment: `SSM_TUI_<KEY>` (e.g.
 
 Who reads what: `clients` (audit_role_session_name), `inventory` (regions, profiles.*.regions,
 max_concurrency_per_account), `ui.services` and the CLIs (profiles.*.hidden), the main screen
-(refresh_interval, login_command, instances.*, keymap), `plugin.launcher` (plugin).
+(refresh_interval, login_command, instances.*, keymap), `plugin.launcher` (plugin),
+`commands.forward` (forwards).
 
 pydantic is heavy to import (~0.2 s): this module is never on the first frame's path (the app
 reads the settings on its AWS thread after the first frame; tests/ui/test_first_frame_path.py).
@@ -124,6 +131,22 @@ class InstanceSettings(BaseModel):
     login_command: str | None = None
 
 
+class ForwardSettings(BaseModel):
+    """A named port forward (`[forwards.NAME]`), opened by `ssm-tui forward NAME` (issue 16)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: str
+    """Instance id or Name tag of the managed node the forward goes through."""
+    remote_port: int
+    remote_host: str | None = None
+    """A host the node reaches (AWS-StartPortForwardingSessionToRemoteHost); None: the node."""
+    local_port: int = 0
+    """0 picks a free port (kept across restarts)."""
+    profile: str | None = None
+    """Where to look for `target` (default: every profile the app shows)."""
+
+
 class Settings(BaseSettings):
     """The settings file's model; environment variables `SSM_TUI_<KEY>` override the file."""
 
@@ -144,6 +167,8 @@ class Settings(BaseSettings):
     """Show and read times in UTC instead of local time (`ssm_tui.timefmt`)."""
     profiles: dict[str, ProfileSettings] = {}
     instances: dict[str, InstanceSettings] = {}
+    # named port forwards (`ssm-tui forward NAME`, issue 16)
+    forwards: dict[str, ForwardSettings] = {}
     keymap: dict[str, str] = {}
     """Binding id -> keys (comma-separated), applied with Textual's `App.set_keymap`."""
     # moving around (issue 15): confirmations, favourites, remembered selection
@@ -239,6 +264,8 @@ def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
         return list(
             PatternHook.model_fields if "on_pattern" in loc[1:2] else AuditSettings.model_fields
         )
+    if len(loc) >= 3 and loc[0] == "forwards":
+        return list(ForwardSettings.model_fields)
     return list(Settings.model_fields)
 
 

@@ -5,7 +5,12 @@ local path. The copy is OpenSSH's `scp` (SFTP protocol) with the same transport 
 a throw-away key pushed with EC2 Instance Connect, `AWS-StartSSHSession` through our plugin as
 ProxyCommand. scp shows its progress meter on a terminal; the copy is byte-exact.
 
-Exit status: scp's (0 when copied), 255 when the target could not be reached.
+Where ssh cannot log in (a hybrid `mi-` node has no Instance Connect: without `--identity` no key
+of ours is in its authorized_keys), or with `--shell`, one file is copied over a Session Manager
+shell channel instead (`shell_copy.py`; SHA-256 checked), with no ssh at all.
+
+Exit status: scp's (0 when copied), 1 when a shell-channel copy failed, 255 when the target
+could not be reached.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user", "-u", help="OS user (default: the platform's, e.g. ec2-user)")
     parser.add_argument("--identity", "-i", type=Path, metavar="KEY", help="your private key")
     parser.add_argument("-r", dest="recursive", action="store_true", help="copy directories")
+    parser.add_argument(
+        "--shell", action="store_true", help="copy over the shell channel, not ssh (one file)"
+    )
     parser.add_argument("source", metavar="SRC", help="local path or [USER@]TARGET:path")
     parser.add_argument("destination", metavar="DST", help="local path or [USER@]TARGET:path")
 
@@ -49,19 +57,32 @@ def _fail(message: str, hint: str = "") -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ssm_tui.aws import ssh
+    from ssm_tui.aws.errors import SsmTuiError
+    from ssm_tui.commands import targets
     from ssm_tui.commands.ssh import Refused, prepare
 
-    scp = shutil.which("scp")
-    if scp is None:
-        return _fail("OpenSSH's scp is not installed", "install it (Debian: openssh-client)")
     source, destination = _remote(args.source), _remote(args.destination)
     if (source is None) == (destination is None):
         return _fail("give exactly one remote side, TARGET:path", "e.g. ssm-tui cp f web-1:/tmp/")
     remote = source or destination
     assert remote is not None
+    try:
+        fleet = targets.load_fleet(args.profile, args.regions or ())
+        instance = targets.one_target(fleet.instances, remote["target"])
+    except SsmTuiError as exc:
+        return _fail(exc.message, exc.hint)
+    no_ssh = not ssh.supports_instance_connect(instance) and args.identity is None
+    if args.shell or (no_ssh and ssh.supports_ssh(instance)):
+        return _over_shell(args, instance, source is not None, remote["path"])
+    scp = shutil.which("scp")
+    if scp is None:
+        return _fail("OpenSSH's scp is not installed", "install it (Debian: openssh-client)")
     with tempfile.TemporaryDirectory(prefix="ssm-tui-cp-") as scratch:
         try:
-            options, host = prepare(args, remote["target"], remote["user"] or "", Path(scratch))
+            options, host = prepare(
+                args, remote["target"], remote["user"] or "", Path(scratch), instance
+            )
         except Refused as refused:
             return _fail(*refused.args)
         remote_path = f"{host}:{remote['path']}"
@@ -78,3 +99,28 @@ def run(args: argparse.Namespace) -> int:
             return subprocess.call(argv)
         except KeyboardInterrupt:
             return 130
+
+
+def _over_shell(args: argparse.Namespace, instance: object, download: bool, path: str) -> int:
+    """One file over the shell channel (no ssh): `shell_copy.py`."""
+    from ssm_tui.aws import ssh
+    from ssm_tui.commands import shell_copy
+
+    if not ssh.supports_ssh(instance):  # type: ignore[arg-type]
+        return _fail(
+            f"copying over the shell channel needs a Linux or macOS instance, not "
+            f"{instance.platform_type}",  # type: ignore[attr-defined]
+        )
+    if args.recursive:
+        return _fail("-r needs ssh; over the shell channel cp copies one file at a time")
+    try:
+        if download:
+            shell_copy.download(instance, path, Path(args.destination))
+        else:
+            shell_copy.upload(instance, Path(args.source), path)
+    except shell_copy.CopyFailed as exc:
+        _fail(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

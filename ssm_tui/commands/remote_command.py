@@ -195,8 +195,12 @@ async def run(
     stdout: Writer | None = None,
     stderr: Writer | None = None,
     nonce: bytes | None = None,
+    upload: Callable[[Any], Any] | None = None,
 ) -> Outcome:
-    """Run the wrapper's session to its trailer; the remote status, or why there is none."""
+    """Run the wrapper's session to its trailer; the remote status, or why there is none.
+
+    `upload(client)`, when given, is awaited right after the nonce line: it sends the bytes the
+    command reads from the pty (`cp` over the shell channel: `head -c N </dev/tty`)."""
     from ssm_tui.plugin.client import DataChannelClient, SessionError
     from ssm_tui.plugin.main import make_resume
 
@@ -233,6 +237,8 @@ async def run(
                 return Outcome(None, "interrupted", caught[0])
             return _no_status(framed, closed, interrupted, "before the command started")
         await client.send_input(nonce + b"\n")
+        if upload is not None:
+            await upload(client)
         await _first(framed.done, closed, interrupted)
         if caught and not framed.complete:
             return Outcome(None, "interrupted; terminating the session", caught[0])

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 EXIT_FAILURE = 255
 
@@ -33,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--identity", "-i", type=Path, metavar="KEY", help="your private key (default: throw-away)"
     )
+    parser.add_argument(
+        "--via",
+        metavar="NODE",
+        help="TARGET is a host only NODE (a managed instance, e.g. mi-...) reaches",
+    )
+    parser.add_argument("--port", type=int, default=22, help="with --via: the host's ssh port")
     parser.add_argument("target", metavar="[USER@]TARGET", help="instance id or Name tag")
     parser.add_argument("ssh_args", nargs=argparse.REMAINDER, help="passed to ssh")
 
@@ -51,9 +58,10 @@ class Refused(Exception):
 
 
 def prepare(
-    args: argparse.Namespace, target: str, user: str, scratch: Path
+    args: argparse.Namespace, target: str, user: str, scratch: Path, instance: Any = None
 ) -> tuple[list[str], str]:
-    """(ssh options, host) for `target`: found in the fleet, the key pushed, our proxy set."""
+    """(ssh options, host) for `target` (or `instance`, already found): the key pushed, our
+    proxy set."""
     from ssm_tui.aws import ssh
     from ssm_tui.aws.errors import SsmTuiError
     from ssm_tui.commands import targets
@@ -61,8 +69,9 @@ def prepare(
     if args.identity is not None and not args.identity.is_file():
         raise Refused(f"--identity {args.identity}: no such file")
     try:
-        fleet = targets.load_fleet(args.profile, args.regions or ())
-        instance = targets.one_target(fleet.instances, target)
+        if instance is None:
+            fleet = targets.load_fleet(args.profile, args.regions or ())
+            instance = targets.one_target(fleet.instances, target)
     except SsmTuiError as exc:
         raise Refused(exc.message, exc.hint) from None
     if not ssh.supports_ssh(instance):
@@ -89,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     if ssh_binary is None:
         return _fail("OpenSSH's ssh is not installed", "install it (Debian: openssh-client)")
     user, _, target = args.target.rpartition("@")
+    if args.via:
+        return _via(args, ssh_binary, args.user or user, target)
     with tempfile.TemporaryDirectory(prefix="ssm-tui-ssh-") as scratch:
         try:
             options, host = prepare(args, target, args.user or user, Path(scratch))
@@ -98,3 +109,83 @@ def run(args: argparse.Namespace) -> int:
             return subprocess.call([ssh_binary, *options, host, *args.ssh_args])
         except KeyboardInterrupt:
             return 130
+
+
+def _via(args: argparse.Namespace, ssh_binary: str, user: str, host: str) -> int:
+    """ssh to `host` behind the managed node `--via`: a port forward to host:port through the
+    node (AWS-StartPortForwardingSessionToRemoteHost, kept by `plugin/forwarding.py` on a thread
+    of its own) and plain ssh to its local port. The host is not an instance: no Instance
+    Connect, so the login is the user's own key (`--identity`, else ssh's defaults)."""
+    import threading
+
+    from ssm_tui.aws import ssh
+    from ssm_tui.aws.errors import SsmTuiError
+    from ssm_tui.commands import targets
+    from ssm_tui.plugin.forwarding import ForwardSpec, ForwardStatus, ForwardStopped, keep_forward
+
+    if args.identity is not None and not args.identity.is_file():
+        return _fail(f"--identity {args.identity}: no such file")
+    if not 1 <= args.port <= 65535:
+        return _fail("--port is a number from 1 to 65535")
+    try:
+        fleet = targets.load_fleet(args.profile, args.regions or ())
+        node = targets.one_target(fleet.instances, args.via)
+    except SsmTuiError as exc:
+        return _fail(exc.message, exc.hint)
+    spec = ForwardSpec(
+        name=f"ssh {host}",
+        target=node.instance_id,
+        profile=node.profile,
+        region=node.region,
+        remote_port=args.port,
+        remote_host=host,
+    )
+    status = ForwardStatus()
+    opened = threading.Event()
+    failure: list[str] = []
+    control: dict[str, object] = {}
+
+    def forward() -> None:
+        async def keep() -> None:
+            stop = asyncio.Event()
+            control["loop"], control["stop"] = asyncio.get_running_loop(), stop
+
+            def on_change(state: ForwardStatus) -> None:
+                if state.state == "open":
+                    opened.set()
+
+            try:
+                await keep_forward(spec, status, stop, on_change)
+            except ForwardStopped as exc:
+                failure.append(str(exc))
+
+        try:
+            asyncio.run(keep())
+        finally:
+            opened.set()
+
+    thread = threading.Thread(target=forward, name="ssm-tui-forward", daemon=True)
+    thread.start()
+    try:
+        opened.wait()
+        if failure or status.state != "open":
+            return _fail(failure[0] if failure else "the port forward did not open")
+        options = [
+            "-p", str(status.local_port),
+            "-o", f"HostKeyAlias={host}.via.{node.instance_id}",
+            "-o", f"UserKnownHostsFile={ssh.known_hosts()}",
+            "-o", "StrictHostKeyChecking=accept-new",
+        ]  # fmt: skip
+        if user:
+            options += ["-o", f"User={user}"]
+        if args.identity is not None:
+            options += ["-i", str(args.identity), "-o", "IdentitiesOnly=yes"]
+        try:
+            return subprocess.call([ssh_binary, *options, "127.0.0.1", *args.ssh_args])
+        except KeyboardInterrupt:
+            return 130
+    finally:
+        loop, stop = control.get("loop"), control.get("stop")
+        if loop is not None and stop is not None:
+            loop.call_soon_threadsafe(stop.set)  # type: ignore[attr-defined]
+        thread.join(30)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -33,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
     from ssm_tui.commands.targets import quiet_botocore
 
     quiet_botocore()
+    # A session of our own: whoever ends ssh's process group (a closed terminal, the app's pane
+    # hanging up and then SIGKILLing the group's leftovers) must not kill us in the middle of
+    # TerminateSession. ssh's end still reaches us: stdin closes, and we end the session.
+    with contextlib.suppress(OSError):
+        os.setsid()
     if args.push_key is not None:
         if not args.user:
             print("ssm-tui ssh-proxy: --push-key needs --user", file=sys.stderr)

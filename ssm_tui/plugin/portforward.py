@@ -63,10 +63,14 @@ class PortForwarder:
         self._basic_lock = asyncio.Lock()
         self.server: asyncio.Server | None = None
         self.connections = 0
+        self.received = 0
+        """Bytes relayed to local connections (for `ssm-tui forward`'s status line)."""
+        self.sent = 0
 
     def on_output(self, payload_type: int, data: bytes) -> None:
         if not self.mux:
             if self._current is not None:
+                self.received += len(data)
                 self._current.write(data)
             return
         try:
@@ -79,6 +83,7 @@ class PortForwarder:
             if writer is None:
                 continue
             if event.data:
+                self.received += len(event.data)
                 writer.write(event.data)
             if event.fin:
                 self.smux.open_streams.discard(event.stream_id)
@@ -153,6 +158,7 @@ class PortForwarder:
                 data = await reader.read(65536)
                 if not data or stream_id not in self.smux.open_streams:
                     break
+                self.sent += len(data)
                 await self.client.send_input(self.smux.data(stream_id, data))
         finally:
             self._writers.pop(stream_id, None)
@@ -169,6 +175,7 @@ class PortForwarder:
                 data = await reader.read(65536)
                 if not data:
                     break
+                self.sent += len(data)
                 await self.client.send_input(data)
         finally:
             self._current = None

@@ -60,7 +60,12 @@ from ssm_tui.plugin.messages import (
 from ssm_tui.sandbox import commands, kms, shell
 from ssm_tui.sandbox import faults as fault_rules
 from ssm_tui.sandbox.context import Faults, SandboxContext
-from ssm_tui.sandbox.portfwd import MuxServer, StreamForwarder, loopback_host
+from ssm_tui.sandbox.portfwd import (
+    MuxServer,
+    StreamForwarder,
+    loopback_host,
+    remote_host_refusal,
+)
 from ssm_tui.sandbox.sessions import SandboxSession
 from ssm_tui.sandbox.shell import (
     CHUNK_LIMIT,
@@ -586,6 +591,10 @@ class SessionRuntime:
         if plan.is_port:
             if not plan.port:
                 self.end("Invalid portNumber parameter.")
+                return
+            refusal = remote_host_refusal((plan.properties or {}).get("host"))
+            if refusal is not None:
+                self.end(refusal)
                 return
             backend_type = MuxServer if plan.multiplexed else StreamForwarder
             self._port = backend_type(plan.host, plan.port, self)

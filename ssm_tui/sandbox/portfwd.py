@@ -49,6 +49,27 @@ class PortLink(Protocol):
         """End the session (channel_closed with `message`)."""
 
 
+DENIED_REMOTE_IPS = (
+    "169.254.169.254", "fd00:ec2::254", "169.254.169.253", "fd00:ec2::253", "169.254.169.123",
+    "fd00:ec2::123", "169.254.169.250", "169.254.169.251", "fd00:ec2::240",
+)  # fmt: skip
+"""The agent's DefaultDeniedPortForwardingRemoteIPs (agent/appconfig/constants.go): IMDS, the
+VPC's DNS, time sync and the like are never a remote host."""
+
+
+def remote_host_refusal(host: str | None) -> str | None:
+    """The agent's message when `host` may not be forwarded to (port.go validateParameters)."""
+    if not host:
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a name: the agent resolves it; the sandbox's pretend network has any name
+    if any(address == ipaddress.ip_address(denied) for denied in DENIED_REMOTE_IPS):
+        return f"Forwarding to IP address {host} is forbidden."
+    return None
+
+
 def loopback_host(host: str | None) -> str:
     """The address to dial for `host`: itself when it is loopback, else 127.0.0.1."""
     if not host or host == "localhost":

@@ -25,7 +25,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from ssm_tui.sandbox import instance_connect
+from ssm_tui.sandbox import instance_connect, rdp
 from ssm_tui.sandbox.sessions import InstanceView
 from ssm_tui.sandbox.shell import (
     ExitStatus,
@@ -75,6 +75,11 @@ def has_sshd(instance: Instance) -> bool:
 
 async def route(session: Any, host: str, port: int) -> tuple[str, int]:
     """Where a port session to (host, port) on the session's instance really connects."""
+    if port == rdp.RDP_PORT and _WORLD is not None and session is not None:
+        windows = _WORLD.by_id.get(getattr(session, "target", ""))
+        routed = await rdp.route(windows, host, port)  # a Windows instance's RDP greeting
+        if routed is not None:
+            return routed
     if port != SSH_PORT or _WORLD is None or session is None:
         return host, port
     instance = _WORLD.by_id.get(getattr(session, "target", ""))

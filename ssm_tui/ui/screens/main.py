@@ -92,6 +92,9 @@ class MainScreen(Screen[None]):
         ),  # fmt: skip
         Binding("S", "audit('search')", "Audit search", show=False, id="main.audit_search"),
         Binding("W", "audit('watch')", "Watch sessions", show=False, id="main.audit_watch"),
+        Binding("x", "run_command", "Run", id="main.run", tooltip="Run Command on this instance"),
+        Binding("X", "run_command(True)", "Run on all", id="main.run_all", show=False),
+        Binding("ctrl+s", "ssh", "ssh", id="main.ssh", show=False, tooltip="ssh to this instance"),
         *[
             Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
             for n in range(10)
@@ -409,6 +412,17 @@ class MainScreen(Screen[None]):
         from ssm_tui.ui.screens.audit import open_audit
 
         open_audit(self.app, self.services, list(self.fleet.scopes), kind)
+
+    def action_run_command(self, every_shown: bool = False) -> None:
+        """Run Command on the highlighted row, or every row shown (`ui/screens/run.py`)."""
+        from ssm_tui.ui.screens.run import open_run
+
+        open_run(self, self.services, every_shown)
+
+    def action_ssh(self) -> None:
+        from ssm_tui.ui.screens.ssh import open_ssh
+
+        open_ssh(self)
 
     def action_next_tab(self) -> None:
         self.tabs.action_next_tab()
