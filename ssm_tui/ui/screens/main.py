@@ -90,7 +90,7 @@ class MainScreen(Screen[None]):
             id="main.copy",
             tooltip="Copy the instance id, private IP, name or session id",
         ),  # fmt: skip
-        Binding("S", "audit('search')", "Audit search", show=False, id="main.audit_search"),
+        Binding("A", "audit('search')", "Audit search", show=False, id="main.audit_search"),
         Binding("W", "audit('watch')", "Watch sessions", show=False, id="main.audit_watch"),
         Binding("x", "run_command", "Run", id="main.run", tooltip="Run Command on this instance"),
         Binding("X", "run_command(True)", "Run on all", id="main.run_all", show=False),
