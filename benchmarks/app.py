@@ -95,9 +95,11 @@ def prepare_home(count: int, reach: int = REACH) -> Path:
     (home / "cfg" / "ssm-tui" / "config.toml").write_text(
         'regions = ["eu-west-1"]\nrefresh_interval = 3600\n'
     )
+    from ssm_tui.ui.fleet_model import cache_widths
     from ssm_tui.ui.services import Services
 
-    services = Services()  # saved as the app saves a refresh (with its display hints)
+    # saved as the app saves a refresh (with its display hints: the app hands them over)
+    services = Services(cache_widths=cache_widths)
     for (profile, region), instances in make_instances(count, reach=reach).items():
         services.save(ScopeResult(Scope(profile, region), tuple(instances)))
     services.flush()

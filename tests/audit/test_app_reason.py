@@ -25,8 +25,21 @@ async def test_connect_in_the_app_asks_for_the_reason_first(
         screen = app.screen
         table = screen.fleet.table
         target = await linux_target()
-        key = f"sandbox/us-east-1/{target}"
-        await until(pilot, lambda: key in table.visible_keys(), "fleet listed")
+
+        def listed() -> str | None:  # row keys are account/region/id, one row per instance
+            return next(
+                (
+                    k
+                    for k in table.visible_keys()
+                    if k.endswith(f"/us-east-1/{target}")
+                    and "sandbox" in table.model.rows[k].profiles
+                ),
+                None,
+            )
+
+        await until(pilot, listed, "fleet listed")
+        key = listed()
+        assert key is not None
         table.move_cursor_to(table.visible_keys().index(key))
         table.focus()
         await pilot.press("enter")

@@ -16,7 +16,8 @@ from tests.ui.conftest import fleet_of, wait_until
 from tests.ui.test_app import SIZE, open_first_linux_session
 
 
-async def test_closed_session_views_are_freed(sandbox_env) -> None:  # type: ignore[no-untyped-def]
+async def test_closed_session_views_are_freed(sandbox_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SSM_TUI_CONFIRM_CLOSE", "false")  # ctrl+w closes at once, no question
     app = SsmTuiApp()
     async with app.run_test(size=SIZE) as pilot:
         screen, view = await open_first_linux_session(pilot)

@@ -40,8 +40,19 @@ def test_builtin_plugin_holds_no_token_in_environ_argv_or_fds(sandbox_env):  # n
         assert b"AWS_SSM_START_SESSION_RESPONSE" not in environ
         assert b"TokenValue" not in environ
         assert b"TokenValue" not in cmdline
-        fds = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
-        assert not [target for target in fds if target.startswith("pipe:")]
+        # the token came on a pipe the plugin read and closed; the one pipe left is the status
+        # pipe it writes its connection state to (write end only, named in its environment)
+        variables = dict(item.split(b"=", 1) for item in environ.split(b"\0") if b"=" in item)
+        status_fd = variables.get(b"SSM_TUI_PLUGIN_STATUS_FD")
+        assert status_fd is not None
+        pipes = {
+            fd
+            for fd in os.listdir(f"/proc/{pid}/fd")
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("pipe:")
+        }
+        assert pipes == {status_fd.decode()}
+        flags = Path(f"/proc/{pid}/fdinfo/{status_fd.decode()}").read_text()
+        assert int(flags.split("flags:")[1].split()[0], 8) & os.O_ACCMODE == os.O_WRONLY
     finally:
         os.kill(child.pid, signal.SIGTERM)
         wait_gone({child.pid}, 30)

@@ -17,7 +17,7 @@ from textual.app import App, ComposeResult
 
 from ssm_tui.aws.models import Instance, Scope, ScopeResult
 from ssm_tui.store import Store
-from ssm_tui.ui.fleet_model import FleetModel
+from ssm_tui.ui.fleet_model import FleetModel, cache_widths
 from ssm_tui.ui.services import Services
 from ssm_tui.ui.widgets.fleet_view import FleetView
 
@@ -55,9 +55,10 @@ def _fleet(specs: list[tuple[int, str, int, int]]) -> dict[Scope, list[Instance]
 
 
 def _cache(fleet: dict[Scope, list[Instance]], path: Path) -> Store:
-    """A cache written as the app writes a refresh: through `Services.save`."""
+    """A cache written as the app writes a refresh: through `Services.save`, with the column
+    widths the app gives its services (`SsmTuiApp.__init__`)."""
     store = Store(path)
-    services = Services(store=store)
+    services = Services(store=store, cache_widths=cache_widths)
     for scope, instances in fleet.items():
         services.save(ScopeResult(scope, tuple(instances)))
     services.flush()

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ssm_tui.aws.models import Instance, Scope, ScopeResult
+from ssm_tui.ui.fleet_model import cache_widths
 from ssm_tui.ui.services import Services
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -58,7 +59,7 @@ def test_the_first_frame_reads_only_its_rows_and_never_loads_botocore(tmp_path):
         "[profile a]\nregion = us-east-1\n[profile b]\nregion = eu-west-1\n"
     )
     now = datetime.now(UTC)
-    services = Services()
+    services = Services(cache_widths=cache_widths)  # as the app's services save a refresh
     for profile in ("a", "b"):
         region = "us-east-1" if profile == "a" else "eu-west-1"
         instances = tuple(

@@ -66,15 +66,24 @@ async def test_slash_web_1_enter_picks_the_exact_name(frozen_app) -> None:  # no
 
 
 def _app_with(sandbox_env, **settings):  # noqa: ANN001, ANN003
+    """An app with these settings; its AWS context starts with the sandbox's account aliases
+    (each services object has a context of its own: the aliases `frozen_app` seeds are its
+    apps' only), so settings keyed by an alias see it."""
+    from ssm_tui.aws import accounts
+    from ssm_tui.aws.context import AwsContext, using
     from ssm_tui.aws.settings import Settings
     from ssm_tui.ui.app import SsmTuiApp
     from ssm_tui.ui.services import Services
-    from tests.ui.conftest import sandbox_world_now
+    from tests.ui.conftest import SANDBOX_ALIASES, sandbox_world_now
 
     now = sandbox_world_now(sandbox_env)
-    return SsmTuiApp(
-        Services(settings=Settings(**settings), clock=lambda: now, account_lookup=False)
+    with using(AwsContext()) as context:
+        for account_id, alias in SANDBOX_ALIASES.items():
+            accounts.remember_alias(account_id, alias)
+    services = Services(
+        settings=Settings(**settings), clock=lambda: now, account_lookup=False, context=context
     )
+    return SsmTuiApp(services)
 
 
 def _messages(app) -> list[str]:  # noqa: ANN001
@@ -91,9 +100,8 @@ async def _select(pilot, fleet, text: str) -> None:  # noqa: ANN001
 
 
 async def test_access_denied_is_remembered_and_names_the_profile_that_can_try(
-    sandbox_env, frozen_app
+    sandbox_env,
 ) -> None:  # noqa: ANN001
-    frozen_app()  # account aliases as the sandbox has them
     app = _app_with(sandbox_env, preferred_profiles={"acme-prod": "prod-readonly"})
     async with app.run_test(size=(160, 40)) as pilot:
         fleet = await wait_for_fleet(pilot)

@@ -40,5 +40,5 @@ async def test_label_shows_reconnecting_during_a_drop_then_connected(sandbox_env
         assert view.pane.screen_text().strip() == before.strip()
         view.pane.send(b"echo back-$((20+22))\r")  # and the session carries on
         await wait_until(pilot, lambda: "back-42" in view.pane.screen_text(), "the echo")
-        await pilot.press("ctrl+right_square_bracket", "ctrl+q")
+        await pilot.press("ctrl+right_square_bracket", "ctrl+q", "y")  # a live session: confirm
     assert not app.live_sessions

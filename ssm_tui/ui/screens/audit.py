@@ -121,7 +121,12 @@ class AuditSearchScreen(Screen[None]):
         from ssm_tui.ui.screens.transcript import TranscriptScreen
 
         hit = self.hits[int(str(event.row_key.value))]
-        screen = TranscriptScreen(session_id=hit.session_id, profile=hit.profile, region=hit.region)
+        screen = TranscriptScreen(
+            session_id=hit.session_id,
+            profile=hit.profile,
+            region=hit.region,
+            source=self.services.transcript_source(),  # this screen's services, not the app's
+        )
         self.app.use_styles("transcript")  # type: ignore[attr-defined]
         self.app.push_screen(screen)
         needle = hit.line.strip() if self.pattern.startswith("re:") else self.pattern
