@@ -98,15 +98,7 @@ class AuditHit:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "SessionId": self.session_id,
-            "Owner": self.owner,
-            "OwnerHint": self.owner_hint,
-            "OwnerArn": self.owner_arn,
-            "Target": self.target,
-            "InstanceName": self.instance_name,
-            "Profile": self.profile,
-            "AccountId": self.account_id,
-            "Region": self.region,
+            **_who_and_where(self),
             "Time": self.time.isoformat() if self.time else None,
             "Line": self.line,
             "Before": list(self.before),
@@ -116,6 +108,21 @@ class AuditHit:
             "LineNumber": self.line_number,
             "Reason": self.reason,
         }
+
+
+def _who_and_where(item: AuditHit | SessionEvent) -> dict[str, Any]:
+    """The JSON keys an audit hit and a watch event share: the session, its person, its place."""
+    return {
+        "SessionId": item.session_id,
+        "Owner": item.owner,
+        "OwnerHint": item.owner_hint,
+        "OwnerArn": item.owner_arn,
+        "Target": item.target,
+        "InstanceName": item.instance_name,
+        "Profile": item.profile,
+        "AccountId": item.account_id,
+        "Region": item.region,
+    }
 
 
 @dataclass(slots=True)
@@ -667,15 +674,7 @@ class SessionEvent:
     def as_json(self) -> dict[str, Any]:
         return {
             "Event": self.kind,
-            "SessionId": self.session_id,
-            "Owner": self.owner,
-            "OwnerHint": self.owner_hint,
-            "OwnerArn": self.owner_arn,
-            "Target": self.target,
-            "InstanceName": self.instance_name,
-            "Profile": self.profile,
-            "AccountId": self.account_id,
-            "Region": self.region,
+            **_who_and_where(self),
             "Reason": self.reason,
             "StartDate": self.start.isoformat() if self.start else None,
             "EndDate": self.end.isoformat() if self.end else None,
