@@ -173,8 +173,12 @@ async def test_the_program_gets_default_dispositions_and_an_empty_mask_from_a_th
     def start_blocked() -> tuple[PtyProcess, Output]:
         async def run() -> tuple[PtyProcess, Output]:
             out = Output()
+            # the status is read by the program itself once the shell has exec'd it: a shell's
+            # status read through a child of it was flaky under load (a nearly full blocked
+            # mask, most likely the shell caught mid-fork)
             proc = PtyProcess(
-                ["sh", "-c", "cat /proc/$$/status; ps -o tty= -p $$; echo pid=$$"], on_data=out
+                ["sh", "-c", "ps -o tty= -p $$; echo pid=$$; exec cat /proc/self/status"],
+                on_data=out,
             )
             await proc.start()
             await proc.wait()
