@@ -322,6 +322,9 @@ class _Merger:
 
     def __init__(self, scopes: Sequence[Scope], profiles: Sequence[Profile], reach: Reach) -> None:
         self.reach = reach
+        self.order = {p.name: n for n, p in enumerate(profiles)}
+        """Config order: the last tie-break of the profile a node's session uses, as in the app
+        (not the order the scopes happened to answer in)."""
         account_of = {p.name: p.account_id for p in profiles}
         self.waiting: dict[tuple[str, str], set[Scope]] = {}
         for scope in scopes:
@@ -359,7 +362,8 @@ class _Merger:
 
         out = []
         for node in nodes:
-            views = self.nodes.pop(node)
+            last = len(self.order)
+            views = sorted(self.nodes.pop(node), key=lambda v: self.order.get(v.profile, last))
             self.written.add(node)
             chosen = choose(views, self.reach)
             self.profiles_of[chosen.key] = [v.profile for v in views]
