@@ -22,12 +22,29 @@ import dataclasses
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from ssm_tui.aws.models import Instance, Profile, Scope, ScopeResult, StartedSession
+from ssm_tui.aws.models import (
+    HistoryResult,
+    Instance,
+    InvocationResult,
+    LogsProblem,
+    Profile,
+    Scope,
+    ScopeError,
+    ScopeResult,
+    StartedSession,
+    TranscriptListing,
+    TranscriptRef,
+)
+
+if TYPE_CHECKING:
+    from ssm_tui.aws.audit import AuditResult, Query, Watcher
+    from ssm_tui.aws.logs import TranscriptPage, TranscriptReader
+    from ssm_tui.plugin.launcher import PluginLaunch
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,7 +75,7 @@ def select_profiles(
         written = load_profiles(include_discovered=include_discovered)
         profiles = [p for p in [*written, *extra] if not settings.is_hidden(p.name)]
     if not profiles and required:
-        from ssm_tui.aws.errors import SsmTuiError
+        from ssm_tui.aws.exceptions import SsmTuiError
 
         raise SsmTuiError("no AWS profiles found", NO_PROFILES_HINT)
     return profiles
@@ -166,19 +183,54 @@ class TranscriptSource(NamedTuple):
     """The transcript viewer's two calls: `find(profile, region, session_id)` -> (refs,
     problems), and `open(ref)`, an async context giving a reader with `next_page()`."""
 
-    find: Callable[[str, str, str], Awaitable[Any]]
-    open: Callable[[Any], Any]
+    find: Callable[[str, str, str], Awaitable[tuple[list[TranscriptRef], list[LogsProblem]]]]
+    open: Callable[[TranscriptRef], AbstractAsyncContextManager[PageReader]]
 
 
 class PageReader:
     """A transcript reader living on the AWS loop, read from another loop page by page."""
 
-    def __init__(self, aws: AwsLoop, reader: Any) -> None:
+    def __init__(self, aws: AwsLoop, reader: TranscriptReader) -> None:
         self._aws = aws
         self._reader = reader
 
-    async def next_page(self) -> Any:
+    async def next_page(self) -> TranscriptPage:
         return await self._aws.run(self._reader.next_page())
+
+
+class CommandRun:
+    """One Run Command from the app (`aws.commands`), on the AWS loop: each instance's result
+    as it comes, the run's own failure explained, and `cancel` from any loop."""
+
+    def __init__(self, aws: AwsLoop) -> None:
+        from ssm_tui.aws.commands import CommandService
+
+        self._aws = aws
+        self._service = CommandService()
+
+    async def run(
+        self,
+        instances: Sequence[Instance],
+        script: str,
+        *,
+        comment: str = "",
+        on_result: Callable[[InvocationResult], None] | None = None,
+    ) -> ScopeError | None:
+        """Run `script`; None when every invocation was followed to its end, else why not
+        (a failing scope is one of the results, not this)."""
+        from ssm_tui.aws.errors import explain
+
+        try:
+            await self._aws.run(
+                self._service.run(list(instances), script, comment=comment, on_result=on_result)
+            )
+        except Exception as exc:  # noqa: BLE001 - explained for the caller to show
+            return explain(exc, None)
+        return None
+
+    async def cancel(self) -> None:
+        """CancelCommand for every command still followed: nothing keeps running unseen."""
+        await self._aws.run(self._service.cancel())
 
 
 @dataclass
@@ -219,6 +271,24 @@ class Services:
 
             self.context = AwsContext()
         self.aws.context = self.context
+
+    @classmethod
+    def of(cls, host: object) -> Services:
+        """The services object `host` holds (`SsmTuiApp.services`): a widget mounted without
+        loaders loads through its app's. Raises `TypeError` when the host has none."""
+        services = getattr(host, "services", None)
+        if not isinstance(services, cls):
+            raise TypeError(f"{type(host).__name__} holds no Services")
+        return services
+
+    @staticmethod
+    def explain(
+        exc: BaseException, profile: str | None = None, region: str | None = None
+    ) -> ScopeError:
+        """A failure as the user reads it: what went wrong and the next step (`aws.errors`)."""
+        from ssm_tui.aws.errors import explain
+
+        return explain(exc, profile, region)
 
     def forget(self) -> None:
         """Forget every session, identity and account name learnt (after `aws sso login`)."""
@@ -406,7 +476,9 @@ class Services:
         concurrent.futures.wait(writes)
 
     # -- history and transcripts (the side panels' and the viewer's loaders) ----------------
-    async def history(self, scopes: Sequence[Scope], target: str | None, store: Any = None) -> Any:
+    async def history(
+        self, scopes: Sequence[Scope], target: str | None, store: Any = None
+    ) -> HistoryResult:
         """`aws.history.fetch_history` on the AWS loop: a `HistoryResult` (errors as rows)."""
         from ssm_tui.aws.history import fetch_history
 
@@ -414,12 +486,12 @@ class Services:
 
     async def transcript_listings(
         self, scopes: Sequence[Scope], everyone: bool, limit: int
-    ) -> list[Any]:
+    ) -> list[TranscriptListing]:
         """One `TranscriptListing` per scope, on the AWS loop; a scope that fails becomes a
         listing holding its problem, so one failing profile never hides the others."""
-        from ssm_tui.aws.logs import TranscriptListing, list_transcripts, problem_for
+        from ssm_tui.aws.logs import list_transcripts, problem_for
 
-        async def gather() -> list[Any]:
+        async def gather() -> list[TranscriptListing]:
             results = await asyncio.gather(
                 *(
                     list_transcripts(s.profile, s.region, everyone=everyone, limit=limit)
@@ -445,13 +517,15 @@ class Services:
         """How the viewer finds and reads transcripts: both on the AWS loop."""
         return TranscriptSource(self._find_transcripts, self._open_transcript)
 
-    async def _find_transcripts(self, profile: str, region: str, session_id: str) -> Any:
+    async def _find_transcripts(
+        self, profile: str, region: str, session_id: str
+    ) -> tuple[list[TranscriptRef], list[LogsProblem]]:
         from ssm_tui.aws.logs import find_transcripts
 
         return await self.aws.run(find_transcripts(profile, region, session_id))
 
     @asynccontextmanager
-    async def _open_transcript(self, ref: Any) -> AsyncIterator[PageReader]:
+    async def _open_transcript(self, ref: TranscriptRef) -> AsyncIterator[PageReader]:
         """`aws.logs.open_transcript` entered, read and left on the AWS loop (its client and
         every page request live there); the caller awaits each page from its own loop."""
         from ssm_tui.aws.logs import open_transcript
@@ -469,6 +543,33 @@ class Services:
                 raise
         else:
             await self.aws.run(opened.__aexit__(None, None, None))
+
+    # -- Run Command and audit (the run and audit screens' calls) ----------------------------
+    def command_run(self) -> CommandRun:
+        """A Run Command to start (and cancel) from the app, on the AWS loop."""
+        return CommandRun(self.aws)
+
+    def audit_query(self, text: str, since: str) -> Query:
+        """The audit search for `text` (`re:` begins a regex) over the last `since` (`7d`, an
+        ISO date). Raises `re.error` for a regex that does not compile, before any AWS call."""
+        from ssm_tui.aws.audit import Query, parse_age
+
+        regex = text.startswith("re:")
+        query = Query(pattern=text[3:] if regex else text, regex=regex, since=parse_age(since))
+        query.compiled()
+        return query
+
+    async def audit_search(self, scopes: Sequence[Scope], query: Query) -> AuditResult:
+        """Every transcript of `scopes` searched (`aws.audit.search`) on the AWS loop."""
+        from ssm_tui.aws.audit import search
+
+        return await self.aws.run(search(list(scopes), query))
+
+    def audit_watcher(self, scopes: Sequence[Scope]) -> Watcher:
+        """The live session feed over `scopes`; poll it with `aws.run(watcher.poll())`."""
+        from ssm_tui.aws.audit import Watcher
+
+        return Watcher(list(scopes))
 
     # -- sessions --------------------------------------------------------------------------
     def submit_start(
@@ -503,7 +604,7 @@ class Services:
             terminate_session(started.profile, started.region, started.session_id)
         )
 
-    def plugin_command(self, started: StartedSession) -> Any:
+    def plugin_command(self, started: StartedSession) -> PluginLaunch:
         """How to run the session's plugin (`ssm_tui.plugin.launcher.PluginLaunch`).
 
         The `plugin` setting: auto (official if installed, else ours), official, builtin.

@@ -22,12 +22,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from ssm_tui.aws.models import StartedSession
+from ssm_tui.aws.models import Instance, ScopeError, StartedSession
 
 if TYPE_CHECKING:
-    from ssm_tui.services import Services
+    from ssm_tui.plugin.launcher import PluginLaunch
+    from ssm_tui.services import DocumentChoice, Services
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,17 @@ class OpenedSession(NamedTuple):
     """
 
     started: StartedSession
-    launch: Any
+    launch: PluginLaunch
     login_command: str | None
+
+
+class StartFailed(Exception):
+    """No session to show: StartSession failed, or the plugin cannot run (the session it
+    opened is ended first). `error` says why, with the next step, for the profile used."""
+
+    def __init__(self, error: ScopeError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class SessionManager:
@@ -72,9 +82,11 @@ class SessionManager:
         return len(self._starting)
 
     # -- start -----------------------------------------------------------------------------
-    async def start(self, profile: str, region: str, target: str, choice: Any) -> StartedSession:
+    async def start(
+        self, profile: str, region: str, target: str, choice: DocumentChoice
+    ) -> StartedSession:
         """StartSession, registered in `open` the moment AWS answers, even when the caller
-        was cancelled meanwhile (`choice`: a `DocumentChoice`)."""
+        was cancelled meanwhile."""
         future = asyncio.wrap_future(self.services.submit_start(profile, region, target, choice))
         self._starting.add(future)
         future.add_done_callback(self._start_answered)
@@ -87,12 +99,23 @@ class SessionManager:
         started = future.result()
         self.open[started.session_id] = started
 
-    async def open_session(self, instance: Any, choice: Any) -> OpenedSession | None:
+    async def open_session(
+        self, instance: Instance, choice: DocumentChoice
+    ) -> OpenedSession | None:
         """StartSession on `instance`, then how to run its plugin and the login command.
 
-        None when closing began meanwhile (the session is registered; closing ends it). A
-        plugin that cannot be found ends the AWS session before the error is raised.
+        None when closing began meanwhile (the session is registered; closing ends it). Any
+        failure is a `StartFailed` holding the explained error (`aws.errors.explain`); a
+        plugin that cannot be found ends the AWS session first.
         """
+        try:
+            return await self._open(instance, choice)
+        except Exception as exc:  # noqa: BLE001 - explained for the caller to show
+            from ssm_tui.aws.errors import explain
+
+            raise StartFailed(explain(exc, instance.profile, instance.region)) from exc
+
+    async def _open(self, instance: Instance, choice: DocumentChoice) -> OpenedSession | None:
         started = await self.start(instance.profile, instance.region, instance.instance_id, choice)
         if self._closing:
             return None

@@ -19,9 +19,11 @@ No Textual and no Rich here: the CLIs, the services and the widgets all import i
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from typing import Any
 
+_CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _CARET = {i: "^" + chr(i + 64) for i in range(0x20)} | {0x7F: "^?"}
 
 
@@ -73,3 +75,8 @@ def json_line(value: Any, **kwargs: Any) -> str:
     if text.isprintable():
         return text
     return "".join(ch if _shown(ch) else _json_escape(ch) for ch in text)
+
+
+def strip_escapes(line: str) -> str:
+    """The text a person saw: terminal escapes removed, carriage returns dropped."""
+    return _CSI.sub("", line).replace("\r", "")

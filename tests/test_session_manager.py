@@ -122,9 +122,12 @@ async def test_a_missing_plugin_ends_the_session_it_started(
     before = sessions_of(target, "Active")
     monkeypatch.setenv("PATH", str(tmp_path))  # no session-manager-plugin anywhere on it
     from ssm_tui.plugin.launcher import PluginNotFound
+    from ssm_tui.session_manager import StartFailed
 
-    with pytest.raises(PluginNotFound):
+    with pytest.raises(StartFailed) as failed:
         await manager.open_session(target, DocumentChoice())
+    assert isinstance(failed.value.__cause__, PluginNotFound)
+    assert "plugin not found" in failed.value.error.message  # explained for the tab to show
     assert not manager.open
     assert not sessions_of(target, "Active") - before
 

@@ -33,6 +33,7 @@ from typing import Any
 from ssm_tui.aws.clients import client
 from ssm_tui.aws.errors import explain
 from ssm_tui.aws.models import Scope, ScopeError
+from ssm_tui.text import strip_escapes
 
 CHUNK = 1024 * 1024
 """Bytes per ranged S3 GET."""
@@ -48,8 +49,6 @@ BOTOCORE_PREFIX = "botocore-session-"
 BOTOCORE_HINT = (
     "a session from another tool (no role_session_name): ssm-tui names role sessions after you"
 )
-
-_CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 
 # -- records ------------------------------------------------------------------------------------
@@ -169,14 +168,9 @@ class Query:
         return '"' + self.pattern + '"'
 
 
-def strip_escapes(line: str) -> str:
-    """The text a person saw: terminal escapes removed, carriage returns dropped."""
-    return _CSI.sub("", line).replace("\r", "")
-
-
 def owner_of(owner_arn: str, session_id: str) -> tuple[str, str]:
     """(person, hint) from the owner ARN, else from the session id (`alice-0abc…`)."""
-    from ssm_tui.aws.logs import caller_name
+    from ssm_tui.aws.models import caller_name
 
     name = caller_name(owner_arn) if owner_arn else ""
     if not name:

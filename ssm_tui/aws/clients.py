@@ -53,6 +53,7 @@ from ssm_tui import __version__
 from ssm_tui.aws import context, credentials
 from ssm_tui.aws import profiles as profiles_mod
 from ssm_tui.aws.errors import UnknownProfileError
+from ssm_tui.aws.models import caller_name_from_arn
 from ssm_tui.aws.profiles import ENV_PROFILE, _config_error
 from ssm_tui.aws.settings import load_settings
 
@@ -364,14 +365,6 @@ async def caller_identity(profile: str | None, region: str | None = None) -> dic
                 reply = await sts.get_caller_identity()
             identities[key] = {k: str(reply.get(k, "")) for k in ("Account", "Arn", "UserId")}
     return identities[key]
-
-
-def caller_name_from_arn(arn: str) -> str | None:
-    """`alice` from `...:user/alice` or `...:assumed-role/Role/alice`; None for root."""
-    resource = arn.split(":", 5)[-1] if arn.count(":") >= 5 else ""
-    if not resource or resource == "root" or "/" not in resource:
-        return None
-    return resource.rsplit("/", 1)[-1] or None
 
 
 @asynccontextmanager

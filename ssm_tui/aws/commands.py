@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
-from ssm_tui.aws.models import Instance
+from ssm_tui.aws.models import Instance, InvocationResult
 
 SHELL_DOCUMENT = "AWS-RunShellScript"
 POWERSHELL_DOCUMENT = "AWS-RunPowerShellScript"
@@ -26,25 +26,6 @@ NOT_SENT = "NotConnected"
 """Our status for a chosen instance that is not Online: nothing was sent to it."""
 POLL_FIRST = 0.3
 POLL_MAX = 2.0
-
-
-class InvocationResult(NamedTuple):
-    """How one instance ran the command (or why it did not)."""
-
-    instance: Instance
-    document: str
-    command_id: str
-    status: str
-    details: str
-    exit_code: int | None
-    stdout: str
-    stderr: str
-    error: str = ""
-    """Why nothing ran here (the scope's AWS error, or the instance was not connected)."""
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "Success"
 
 
 def document_for(instance: Instance) -> str:

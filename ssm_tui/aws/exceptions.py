@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ssm_tui.aws.models import LogsProblem
 
 
 class SsmTuiError(Exception):
@@ -81,3 +85,11 @@ class NetworkError(SsmTuiError):
     """The endpoint could not be reached (no network, wrong region, proxy)."""
 
     code = "NetworkError"
+
+
+class LogsError(Exception):
+    """A session-logs call failed in a way the caller should show as its `LogsProblem`."""
+
+    def __init__(self, problem: LogsProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem

@@ -5,106 +5,29 @@ record in SQLite of every session it started (exit status, which plugin ran it, 
 `fetch_history` asks every scope concurrently, merges both by session id, and never lets one
 failing profile hide the others: a failure becomes a `ScopeError` next to the rows that did load.
 
-Callers: the history panel, the fleet ("who else is connected now": `others_connected`) and
-`ssm-tui history`.
+Callers: the services object (for the history panel), `who_else` and `ssm-tui history`. The
+records (`SessionSummary`, `HistoryResult`) and `others_connected` are in `aws.models`.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ssm_tui.aws.clients import client
 from ssm_tui.aws.errors import explain
-from ssm_tui.aws.logs import caller_name
-from ssm_tui.aws.models import Scope, ScopeError
+from ssm_tui.aws.models import (
+    HistoryResult,
+    Scope,
+    ScopeError,
+    SessionSummary,
+    others_connected,
+)
 
 DEFAULT_CONCURRENCY = 8
 """Scopes asked at once (each makes a few paged DescribeSessions calls)."""
-ACTIVE_STATUSES = frozenset({"Connected", "Connecting", "Disconnected", "Terminating"})
-"""Statuses DescribeSessions reports under State=Active."""
-
-
-@dataclass(frozen=True, slots=True)
-class SessionSummary:
-    """One row of history: a session as AWS and/or the local record know it."""
-
-    session_id: str
-    target: str
-    status: str
-    owner: str = ""
-    """The caller ARN that started it (AWS) or the local user's profile caller."""
-    start: datetime | None = None
-    end: datetime | None = None
-    reason: str = ""
-    document: str = ""
-    profile: str = ""
-    account_id: str = ""
-    region: str = ""
-    s3_output: str = ""
-    cloudwatch_output: str = ""
-    source: str = "aws"
-    """'aws', 'local' or 'both': where this row was found."""
-    exit_status: int | None = None
-    """From the local record: the remote command's status when one came back (`connect
-    --command`); None when none is known (shell sessions: the agent sends none)."""
-    plugin: str = ""
-    """From the local record: 'official' or 'builtin'."""
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
-
-    @property
-    def exit_text(self) -> str:
-        """The remote status for display: the number, or "—" when none is known."""
-        return "—" if self.exit_status is None else str(self.exit_status)
-
-    @property
-    def owner_name(self) -> str:
-        """The user or role session name of the owner (what the console shows)."""
-        return caller_name(self.owner) if self.owner else ""
-
-    @property
-    def log_location(self) -> str:
-        """Where the transcript is (or will be), for the history column."""
-        return self.cloudwatch_output or self.s3_output
-
-    def as_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (`ssm-tui history --json`)."""
-        return {
-            "SessionId": self.session_id,
-            "Target": self.target,
-            "Status": self.status,
-            "Owner": self.owner,
-            "StartDate": self.start.isoformat() if self.start else None,
-            "EndDate": self.end.isoformat() if self.end else None,
-            "Reason": self.reason,
-            "DocumentName": self.document,
-            "Profile": self.profile,
-            "AccountId": self.account_id,
-            "Region": self.region,
-            "OutputUrl": {
-                "S3OutputUrl": self.s3_output,
-                "CloudWatchOutputUrl": self.cloudwatch_output,
-            },
-            "Source": self.source,
-            "ExitStatus": self.exit_status,
-            "Plugin": self.plugin,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryResult:
-    """Sessions of every scope that answered, newest first, and why the others did not."""
-
-    sessions: tuple[SessionSummary, ...] = ()
-    errors: tuple[ScopeError, ...] = ()
-    callers: tuple[tuple[str, str], ...] = ()
-    """(profile, caller ARN) for each scope whose identity was read: who "me" is."""
 
 
 class LocalRecord(Protocol):
@@ -195,8 +118,7 @@ def merge(aws: Iterable[SessionSummary], local: Iterable[SessionSummary]) -> lis
         if known is None:
             by_id[row.session_id] = row
             continue
-        by_id[row.session_id] = replace(
-            known,
+        by_id[row.session_id] = known._replace(
             source="both",
             exit_status=row.exit_status,
             plugin=row.plugin or known.plugin,
@@ -310,25 +232,6 @@ def _started_by(row: SessionSummary, roles: dict[str, str]) -> bool:
         return False
     owner_role = row.owner.split(":assumed-role/", 1)[1].split("/", 1)[0]
     return owner_role.startswith(role) if role.endswith("_") else owner_role == role
-
-
-def others_connected(
-    sessions: Iterable[SessionSummary], instance_id: str, me: Iterable[str] = ()
-) -> list[SessionSummary]:
-    """Active sessions on `instance_id` whose owner is not one of `me` (ARNs or caller names).
-
-    Pure, so the fleet can call it on rows it already has.
-    """
-    mine = {m for m in me if m}
-    names = {caller_name(m) if ":" in m else m for m in mine}
-    return [
-        s
-        for s in sessions
-        if s.target == instance_id
-        and s.active
-        and s.owner not in mine
-        and (not s.owner or s.owner_name not in names)
-    ]
 
 
 async def who_else(scopes: Sequence[Scope], instance_id: str) -> list[SessionSummary]:

@@ -6,9 +6,10 @@ session id) and/or an S3 bucket (`prefix/SESSIONID.log`). A session id begins wi
 name (IAM user name or role session name), which is how "my transcripts" are found by prefix.
 
 Callers: the logs panel (`list_transcripts`), the transcript viewer and `ssm-tui logs`
-(`find_transcripts`, `open_transcript`). Failures never escape as tracebacks: they become a
-`LogsProblem` with a state the UI can show (not configured, no permission naming the IAM action,
-not written yet) and a next step.
+(`find_transcripts`, `open_transcript`), all through the services object for the UI. Failures
+never escape as tracebacks: they become a `LogsProblem` with a state the UI can show (not
+configured, no permission naming the IAM action, not written yet) and a next step. The records
+are in `aws.models`, `LogsError` in `aws.exceptions`: the UI imports those, never this module.
 """
 
 from __future__ import annotations
@@ -19,17 +20,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from botocore import exceptions as bce
 
-from ssm_tui.aws.clients import caller_name_from_arn, client
+from ssm_tui.aws.clients import client
 from ssm_tui.aws.errors import DENIED_CODES, explain
+from ssm_tui.aws.exceptions import LogsError
+from ssm_tui.aws.models import (
+    TRANSCRIPT_LIMIT,
+    CallerIdentity,
+    LoggingPreferences,
+    LogsProblem,
+    LogsState,
+    TranscriptListing,
+    TranscriptRef,
+    caller_name,
+)
 
 PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell"
-DEFAULT_LIMIT = 500
-"""Transcripts listed per source at most (newest first); the panel can ask for more."""
 FIRST_PAGE_EVENTS = 1000
 """Events in the first CloudWatch page: small, so the viewer shows something at once."""
 PAGE_EVENTS = 10_000
@@ -60,136 +69,6 @@ NOT_WRITTEN_HINT = (
 NOT_FOUND_CODES = frozenset(
     {"ResourceNotFoundException", "NoSuchKey", "NoSuchBucket", "404", "NotFound"}
 )
-
-
-class LogsState(StrEnum):
-    """What the logs panel shows when there is no list of transcripts to show."""
-
-    NOT_CONFIGURED = "not-configured"
-    NO_PERMISSION = "no-permission"
-    NOT_WRITTEN = "not-written"
-    ERROR = "error"
-
-
-@dataclass(frozen=True, slots=True)
-class LogsProblem:
-    """Why (part of) the logs could not be read, and what to do about it."""
-
-    state: LogsState
-    message: str
-    hint: str = ""
-    action: str = ""
-    """The IAM action that was denied (NO_PERMISSION), e.g. `logs:GetLogEvents`."""
-    profile: str = ""
-    source: str = ""
-    """'cloudwatch', 's3', 'preferences' or 'identity'."""
-
-
-class LogsError(Exception):
-    """A call failed in a way the caller should show as a `LogsProblem`."""
-
-    def __init__(self, problem: LogsProblem) -> None:
-        super().__init__(problem.message)
-        self.problem = problem
-
-
-@dataclass(frozen=True, slots=True)
-class CallerIdentity:
-    """Who the profile's credentials are, and the name Session Manager puts in session ids."""
-
-    account_id: str
-    arn: str
-    name: str
-    """IAM user name or role session name: the prefix of this caller's session ids."""
-
-    @property
-    def session_prefix(self) -> str:
-        return f"{self.name}-"
-
-
-@dataclass(frozen=True, slots=True)
-class LoggingPreferences:
-    """The account's Session Manager logging settings, from `SSM-SessionManagerRunShell`."""
-
-    profile: str
-    region: str
-    log_group: str = ""
-    s3_bucket: str = ""
-    s3_prefix: str = ""
-    cloudwatch_encryption: bool = False
-    s3_encryption: bool = False
-    cloudwatch_streaming: bool = False
-    kms_key_id: str = ""
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.log_group or self.s3_bucket)
-
-    def s3_key(self, session_id: str) -> str:
-        """Where Session Manager puts one session's transcript in the bucket."""
-        return f"{self.key_prefix}{session_id}.log"
-
-    @property
-    def key_prefix(self) -> str:
-        prefix = self.s3_prefix.strip("/")
-        return f"{prefix}/" if prefix else ""
-
-    def describe(self) -> str:
-        """One line for the panel header."""
-        parts = []
-        if self.log_group:
-            enc = ", encrypted" if self.cloudwatch_encryption else ""
-            stream = ", streaming" if self.cloudwatch_streaming else ""
-            parts.append(f"CloudWatch {self.log_group}{enc}{stream}")
-        if self.s3_bucket:
-            enc = ", encrypted" if self.s3_encryption else ""
-            parts.append(f"S3 s3://{self.s3_bucket}/{self.key_prefix}{enc}")
-        return " · ".join(parts) if parts else "logging not configured"
-
-
-@dataclass(frozen=True, slots=True)
-class TranscriptRef:
-    """One transcript: a CloudWatch stream or an S3 object."""
-
-    source: str
-    """'cloudwatch' or 's3'."""
-    profile: str
-    region: str
-    session_id: str
-    container: str
-    """Log group name or bucket name."""
-    name: str
-    """Stream name or object key."""
-    size: int | None = None
-    """Bytes (S3 object size, CloudWatch storedBytes when the service reports it)."""
-    first_time: datetime | None = None
-    last_time: datetime | None = None
-    """Last event time (CloudWatch) or LastModified (S3): the sort key, newest first."""
-
-    @property
-    def location(self) -> str:
-        if self.source == "s3":
-            return f"s3://{self.container}/{self.name}"
-        return f"{self.container}:{self.name}"
-
-    @property
-    def key(self) -> str:
-        return f"{self.source}|{self.profile}|{self.region}|{self.container}|{self.name}"
-
-
-@dataclass(frozen=True, slots=True)
-class TranscriptListing:
-    """What the logs panel shows for one profile: preferences, transcripts and problems."""
-
-    profile: str
-    region: str
-    preferences: LoggingPreferences | None = None
-    caller: CallerIdentity | None = None
-    items: tuple[TranscriptRef, ...] = ()
-    problems: tuple[LogsProblem, ...] = ()
-    truncated: bool = False
-    """More transcripts exist than `limit` allowed."""
-    everyone: bool = False
 
 
 @dataclass(slots=True)
@@ -246,15 +125,6 @@ def problem_for(
 
 
 # -- identity and preferences -------------------------------------------------------------------
-
-
-def caller_name(arn: str) -> str:
-    """The name Session Manager puts at the start of session ids, from a caller ARN.
-
-    `arn:aws:iam::1:user/path/alice` → alice; `arn:aws:sts::1:assumed-role/Role/alice` → alice
-    (the role session name); root → root.
-    """
-    return caller_name_from_arn(arn) or ("root" if arn.endswith(":root") else arn)
 
 
 async def caller_identity(profile: str, region: str) -> CallerIdentity:
@@ -427,19 +297,13 @@ def _newest_first(refs: list[TranscriptRef]) -> list[TranscriptRef]:
     return sorted(refs, key=lambda r: (r.last_time or floor, r.session_id), reverse=True)
 
 
-def matches(ref: TranscriptRef, search: str) -> bool:
-    """Case-insensitive substring match on the session id and location (the panel's search)."""
-    folded = search.casefold()
-    return folded in ref.session_id.casefold() or folded in ref.location.casefold()
-
-
 async def list_transcripts(
     profile: str,
     region: str,
     *,
     everyone: bool = False,
     search: str = "",
-    limit: int = DEFAULT_LIMIT,
+    limit: int = TRANSCRIPT_LIMIT,
 ) -> TranscriptListing:
     """The profile's transcripts from CloudWatch and S3, newest first. Never raises for AWS errors.
 
@@ -482,7 +346,7 @@ async def list_transcripts(
     results = await asyncio.gather(*jobs)
     refs = [ref for found, _ in results for ref in found]
     if search:
-        refs = [ref for ref in refs if matches(ref, search)]
+        refs = [ref for ref in refs if ref.matches(search)]
     ordered = _newest_first(refs)
     truncated = any(more for _, more in results) or len(ordered) > limit
     return TranscriptListing(

@@ -41,12 +41,8 @@ def default_user(instance: Instance) -> str:
     return "ec2-user"
 
 
-def supports_ssh(instance: Instance) -> bool:
-    return instance.platform_type in ("Linux", "MacOS")
-
-
 def supports_instance_connect(instance: Instance) -> bool:
-    return instance.instance_id.startswith("i-") and supports_ssh(instance)
+    return instance.instance_id.startswith("i-") and instance.supports_ssh
 
 
 def data_dir() -> Path:

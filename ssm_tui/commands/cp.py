@@ -22,6 +22,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ssm_tui.aws.models import Instance
 
 EXIT_FAILURE = 255
 _REMOTE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<target>[^/:]+):(?P<path>.*)$")
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     except SsmTuiError as exc:
         return _fail(exc.message, exc.hint)
     no_ssh = not ssh.supports_instance_connect(instance) and args.identity is None
-    if args.shell or (no_ssh and ssh.supports_ssh(instance)):
+    if args.shell or (no_ssh and instance.supports_ssh):
         return _over_shell(args, instance, source is not None, remote["path"])
     scp = shutil.which("scp")
     if scp is None:
@@ -101,15 +105,14 @@ def run(args: argparse.Namespace) -> int:
             return 130
 
 
-def _over_shell(args: argparse.Namespace, instance: object, download: bool, path: str) -> int:
+def _over_shell(args: argparse.Namespace, instance: Instance, download: bool, path: str) -> int:
     """One file over the shell channel (no ssh): `shell_copy.py`."""
-    from ssm_tui.aws import ssh
     from ssm_tui.commands import shell_copy
 
-    if not ssh.supports_ssh(instance):  # type: ignore[arg-type]
+    if not instance.supports_ssh:
         return _fail(
             f"copying over the shell channel needs a Linux or macOS instance, not "
-            f"{instance.platform_type}",  # type: ignore[attr-defined]
+            f"{instance.platform_type}",
         )
     if args.recursive:
         return _fail("-r needs ssh; over the shell channel cp copies one file at a time")

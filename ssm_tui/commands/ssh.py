@@ -74,7 +74,7 @@ def prepare(
             instance = targets.one_target(fleet.instances, target)
     except SsmTuiError as exc:
         raise Refused(exc.message, exc.hint) from None
-    if not ssh.supports_ssh(instance):
+    if not instance.supports_ssh:
         raise Refused(
             f"{instance.name} ({instance.instance_id}) is a {instance.platform_type} instance",
             "ssh needs Linux or macOS; use `ssm-tui connect` for a shell",

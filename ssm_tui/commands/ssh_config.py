@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def host_blocks(instances: list, key: Path) -> str:
     from ssm_tui.aws import ssh
 
-    usable = [i for i in instances if i.ping_status == "Online" and ssh.supports_ssh(i)]
+    usable = [i for i in instances if i.ping_status == "Online" and i.supports_ssh]
     names: dict[str, int] = {}
     for instance in usable:
         names[instance.name] = names.get(instance.name, 0) + 1

@@ -6,16 +6,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ssm_tui.aws.exceptions import LogsError
 from ssm_tui.aws.logs import (
-    LogsError,
-    LogsState,
-    TranscriptRef,
     find_transcripts,
     list_transcripts,
     open_transcript,
     problem_for,
     read_preferences,
 )
+from ssm_tui.aws.models import LogsState, TranscriptRef
 from ssm_tui.term.transcript import TranscriptDocument
 from tests.history.conftest import (
     PROFILE,

@@ -13,17 +13,18 @@ import pytest
 from textual.pilot import Pilot
 
 from ssm_tui import timefmt
-from ssm_tui.aws.history import HistoryResult, SessionSummary
-from ssm_tui.aws.logs import (
-    TURN_ON_HINT,
+from ssm_tui.aws.logs import TURN_ON_HINT
+from ssm_tui.aws.models import (
     CallerIdentity,
+    HistoryResult,
     LoggingPreferences,
     LogsProblem,
     LogsState,
+    ScopeError,
+    SessionSummary,
     TranscriptListing,
     TranscriptRef,
 )
-from ssm_tui.aws.models import ScopeError
 from ssm_tui.ui.screens.transcript import TranscriptScreen
 from ssm_tui.ui.widgets.history_panel import HistoryPanel
 from ssm_tui.ui.widgets.logs_panel import LogsPanel

@@ -81,17 +81,13 @@ class AuditSearchScreen(Screen[None]):
 
     @work(exclusive=True, group="audit-search", exit_on_error=False)
     async def _search(self, text: str) -> None:
-        from ssm_tui.aws.audit import Query, parse_age, search
-
-        regex = text.startswith("re:")
-        query = Query(pattern=text[3:] if regex else text, regex=regex, since=parse_age(self.since))
         status = self.query_one("#audit-status", Static)
         try:
-            query.compiled()
+            query = self.services.audit_query(text, self.since)
         except Exception as exc:  # noqa: BLE001 - a bad regex is said, not raised
             status.update(f"not a regex: {exc}")
             return
-        result = await self.services.aws.run(search(self.scopes, query))
+        result = await self.services.audit_search(self.scopes, query)
         self.hits = list(result.hits)
         table = self.query_one(DataTable)
         table.clear()
@@ -130,7 +126,7 @@ class AuditSearchScreen(Screen[None]):
         self.app.use_styles("transcript")  # type: ignore[attr-defined]
         self.app.push_screen(screen)
         needle = hit.line.strip() if self.pattern.startswith("re:") else self.pattern
-        from ssm_tui.aws.audit import strip_escapes
+        from ssm_tui.text import strip_escapes
 
         screen.call_after_refresh(screen.search, strip_escapes(needle)[:200])
 
@@ -160,12 +156,10 @@ class AuditWatchScreen(Screen[None]):
             yield Static("first poll…", id="audit-status", markup=False)
 
     def on_mount(self) -> None:
-        from ssm_tui.aws.audit import Watcher
-
         self.query_one(DataTable).add_columns(
             "EVENT", "SINCE", "OWNER", "INSTANCE", "ACCOUNT", "REGION", "REASON"
         )
-        self.watcher = Watcher(self.scopes)
+        self.watcher = self.services.audit_watcher(self.scopes)
         self._poll()
         self.set_interval(self.interval, self._poll, name="audit-watch")
 

@@ -37,7 +37,7 @@ from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.models import Account, Instance, Profile, Scope, ScopeError
 from ssm_tui.services import DocumentChoice, ScopeChoice, Services
-from ssm_tui.session_manager import SessionManager
+from ssm_tui.session_manager import SessionManager, StartFailed
 from ssm_tui.ui.messages import SessionFailed, SessionOpened, TranscriptRequested
 from ssm_tui.ui.startup import resume_gc
 from ssm_tui.ui.widgets.fleet_table import FleetTable
@@ -185,10 +185,9 @@ class MainScreen(Screen[None]):
         try:
             profiles, _scopes, interval = await self.services.aws.run(read())
         except Exception as exc:  # noqa: BLE001 - a broken AWS config must not stop the app
-            from ssm_tui.aws.errors import explain
-
-            self.notify_error("AWS config unreadable", explain(exc, None))
-            self.fleet.progress.set_config_problems([explain(exc, None).message])  # stays on
+            error = self.services.explain(exc)
+            self.notify_error("AWS config unreadable", error)
+            self.fleet.progress.set_config_problems([error.message])  # stays on
             profiles, interval = [], 30.0
         if keymap := getattr(self.services.get_settings(), "keymap", None):
             self.app.set_keymap(dict(keymap))  # the settings' [keymap]: binding id -> keys
@@ -497,12 +496,10 @@ class MainScreen(Screen[None]):
 
     @work(group="session-start", exit_on_error=False, description="StartSession")
     async def _start(self, view_id: str, instance: Instance, choice: DocumentChoice) -> None:
-        from ssm_tui.aws.errors import explain
-
         try:
             opened = await self.sessions.open_session(instance, choice)
-        except Exception as exc:  # noqa: BLE001 - shown with its next step
-            error = explain(exc, instance.profile, instance.region)
+        except StartFailed as failed:  # explained, with its next step
+            error = failed.error
             error = self.fleet.session_denied(instance, error)  # issue 15: remembered, who else
             self.post_message(SessionFailed(error, instance.instance_id, view_id))
             return

@@ -23,9 +23,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
-from ssm_tui.aws.models import Instance
+from ssm_tui.aws.models import Instance, InvocationResult
+from ssm_tui.services import CommandRun, Services
 from ssm_tui.ui.fleet_model import literal
-from ssm_tui.ui.services import Services
 
 FIRST_LINE = 60
 """Characters of an invocation's first output line shown in its row."""
@@ -58,7 +58,7 @@ class RunScreen(Screen[None]):
     class Finished(Message):
         """One invocation ended (or was never sent): its `InvocationResult`."""
 
-        def __init__(self, result: object) -> None:
+        def __init__(self, result: InvocationResult) -> None:
             super().__init__()
             self.result = result
 
@@ -73,10 +73,10 @@ class RunScreen(Screen[None]):
         super().__init__()
         self.services = services
         self.instances = instances
-        self.results: dict[str, Any] = {}
-        """`ssm_tui.aws.commands.InvocationResult` by instance key."""
+        self.results: dict[str, InvocationResult] = {}
+        """`ssm_tui.aws.models.InvocationResult` by instance key."""
         self.running = False
-        self._service: object | None = None
+        self._service: CommandRun | None = None
 
     def compose(self) -> ComposeResult:
         names = ", ".join(i.name or i.instance_id for i in self.instances[:5])
@@ -127,34 +127,25 @@ class RunScreen(Screen[None]):
 
     @work(group="run-command", exit_on_error=False, description="SendCommand")
     async def _run(self, script: str) -> None:
-        from ssm_tui.aws.commands import CommandService
-        from ssm_tui.aws.errors import explain
-
-        service = CommandService()
+        service = self.services.command_run()
         self._service = service
 
-        def finished(result: Any) -> None:
+        def finished(result: InvocationResult) -> None:
             self.post_message(self.Finished(result))
 
-        try:
-            await self.services.aws.run(
-                service.run(self.instances, script, comment="ssm-tui", on_result=finished)
-            )
-        except Exception as exc:  # noqa: BLE001 - shown, never a traceback
-            self.post_message(self.AllDone(explain(exc, None).message))
-            return
-        self.post_message(self.AllDone())
+        error = await service.run(self.instances, script, comment="ssm-tui", on_result=finished)
+        self.post_message(self.AllDone(error.message if error is not None else ""))
 
     @on(Finished)
     def _finished(self, message: Finished) -> None:
         result = message.result
-        key = result.instance.key  # type: ignore[attr-defined]
+        key = result.instance.key
         self.results[key] = result
         table = self.query_one("#run-results", DataTable)
-        status = result.status  # type: ignore[attr-defined]
+        status = result.status
         style = "green" if status == "Success" else "red"
-        code = result.exit_code  # type: ignore[attr-defined]
-        shown = result.stdout or result.stderr or result.error  # type: ignore[attr-defined]
+        code = result.exit_code
+        shown = result.stdout or result.stderr or result.error
         table.update_cell(key, "status", Text(status, style=style))
         table.update_cell(key, "exit", Text("" if code is None else str(code)))
         table.update_cell(key, "output", literal(first_line(shown)))
@@ -208,7 +199,7 @@ class RunScreen(Screen[None]):
         service = self._service
         if service is not None and self.running:
             try:
-                await self.services.aws.run(service.cancel())  # type: ignore[attr-defined]
+                await service.cancel()
             except Exception:  # noqa: BLE001 - leaving anyway; the commands time out on AWS
                 pass
         self.dismiss(None)

@@ -13,7 +13,7 @@ started and tracks (`live_sessions`, history); ssh's session belongs to the ssh 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,6 +23,9 @@ from textual.widgets import Static
 
 from ssm_tui.aws.models import Instance
 from ssm_tui.ui.fleet_model import literal
+
+if TYPE_CHECKING:
+    from ssm_tui.ui.widgets.terminal import TerminalPane
 
 
 def ssh_argv(instance: Instance) -> list[str]:
@@ -72,8 +75,8 @@ class SshScreen(Screen[None]):
             line.append(f"  ■ ended (exit status {self.exit_status}) — escape: back", style="red")
         return line
 
-    def on_terminal_pane_exited(self, event: object) -> None:
-        self.exit_status = event.exit_status  # type: ignore[attr-defined]
+    def on_terminal_pane_exited(self, event: TerminalPane.Exited) -> None:
+        self.exit_status = event.exit_status
         self.query_one("#ssh-title", Static).update(self._title())
         self.focus()
 
@@ -83,13 +86,12 @@ class SshScreen(Screen[None]):
 
 def open_ssh(screen: Screen[Any]) -> None:
     """Push an ssh screen for the highlighted row (Linux/macOS only: ssh needs an sshd)."""
-    from ssm_tui.aws import ssh
     from ssm_tui.ui.widgets.fleet_view import FleetView
 
     row = screen.query_one(FleetView).table.cursor_row
     if row is None:
         return
-    if not ssh.supports_ssh(row.instance):
+    if not row.instance.supports_ssh:
         screen.notify(
             f"ssh needs Linux or macOS; this is a {row.instance.platform_type} instance.",
             markup=False,

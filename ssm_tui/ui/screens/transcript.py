@@ -44,7 +44,9 @@ from textual.strip import Strip
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
-from ssm_tui.aws.logs import LogsError, LogsProblem, TranscriptRef
+from ssm_tui.aws.exceptions import LogsError
+from ssm_tui.aws.models import LogsProblem, TranscriptRef
+from ssm_tui.services import Services
 from ssm_tui.term.transcript import SearchHit, TranscriptDocument, render_line, visible_line
 from ssm_tui.timefmt import format_time, parse_time, zone_label
 from ssm_tui.ui.widgets.key_bar import KeyBar
@@ -502,7 +504,7 @@ class TranscriptScreen(Screen[None]):
     async def read_pages(self) -> None:
         """Read pages while the screen wants them; sleep otherwise. Cancelled on close."""
         ref = self.ref
-        source = self.source or self.app.services.transcript_source()  # type: ignore[attr-defined]
+        source = self.source or Services.of(self.app).transcript_source()
         try:
             if ref is None:
                 refs, problems = await source.find(

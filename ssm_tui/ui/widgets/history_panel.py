@@ -12,7 +12,7 @@ selected instance and every instance; `r` reloads.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,8 +27,8 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
-from ssm_tui.aws.history import HistoryResult, SessionSummary, others_connected
-from ssm_tui.aws.models import Scope
+from ssm_tui.aws.models import HistoryResult, Scope, SessionSummary, others_connected
+from ssm_tui.services import Services
 from ssm_tui.term.transcript import visible_line as _symbols
 from ssm_tui.text import printable
 from ssm_tui.timefmt import format_time, zone_label
@@ -216,14 +216,13 @@ class HistoryPanel(Vertical, can_focus=False):
         summary = self._sessions.get(session_id)
         if summary is None or not summary.active:
             return
-        ended = replace(
-            summary,
+        ended = summary._replace(
             status="Terminated",
             end=datetime.now(UTC),
             exit_status=summary.exit_status if exit_status is None else exit_status,
         )
         sessions = tuple(ended if s.session_id == session_id else s for s in self.result.sessions)
-        self.show_result(replace(self.result, sessions=sessions))
+        self.show_result(self.result._replace(sessions=sessions))
 
     def session_started(self) -> None:
         """One of the app's own sessions opened: reload soon, so its row appears."""
@@ -263,7 +262,7 @@ class HistoryPanel(Vertical, can_focus=False):
         if self._load_history is not None:
             result = await self._load_history(scopes, target)
         else:
-            result = await self.app.services.history(scopes, target, self.store)  # type: ignore[attr-defined]
+            result = await Services.of(self.app).history(scopes, target, self.store)
         self.post_message(self.Loaded(result, request))
 
     @on(Loaded)

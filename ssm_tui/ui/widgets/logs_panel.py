@@ -27,8 +27,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
-from ssm_tui.aws.logs import DEFAULT_LIMIT, TranscriptListing, TranscriptRef, matches
-from ssm_tui.aws.models import Scope
+from ssm_tui.aws.models import TRANSCRIPT_LIMIT, Scope, TranscriptListing, TranscriptRef
+from ssm_tui.services import Services
 from ssm_tui.term.transcript import visible_line as _symbols
 from ssm_tui.text import printable
 from ssm_tui.timefmt import format_time, zone_label
@@ -135,7 +135,7 @@ class LogsPanel(Vertical, can_focus=False):
         """None: the app's services object (`app.services.transcript_listings`)."""
         self.scopes: tuple[Scope, ...] = ()
         self.everyone = False
-        self.limit = DEFAULT_LIMIT
+        self.limit = TRANSCRIPT_LIMIT
         self.listings: list[TranscriptListing] = []
         self.filter = ""
         self._refs: dict[str, SessionTranscripts] = {}
@@ -179,7 +179,7 @@ class LogsPanel(Vertical, can_focus=False):
                 unique.setdefault((ref.source, ref.region, ref.container, ref.name), ref)
         refs = list(unique.values())
         if self.filter:
-            refs = [ref for ref in refs if matches(ref, self.filter)]
+            refs = [ref for ref in refs if ref.matches(self.filter)]
         return sorted(refs, key=lambda r: (r.last_time is not None, r.last_time), reverse=True)
 
     def on_mount(self) -> None:
@@ -194,8 +194,10 @@ class LogsPanel(Vertical, can_focus=False):
                 self.local = {r.session_id: r for r in store.local_sessions()}
             except Exception:  # noqa: BLE001 - names are a nicety; the rows still list
                 self.local = {}
-        for fleet in self.screen.query("FleetView"):
-            for row in fleet.model.rows.values():  # type: ignore[attr-defined]
+        from ssm_tui.ui.widgets.fleet_view import FleetView
+
+        for fleet in self.screen.query(FleetView):
+            for row in fleet.model.rows.values():
                 instance = row.instance
                 if instance.name:
                     self.names.setdefault(instance.instance_id, instance.name)
@@ -294,7 +296,7 @@ class LogsPanel(Vertical, can_focus=False):
         self.action_reload()
 
     def action_more(self) -> None:
-        self.limit += DEFAULT_LIMIT
+        self.limit += TRANSCRIPT_LIMIT
         self.action_reload()
 
     def action_search(self) -> None:
@@ -327,7 +329,7 @@ class LogsPanel(Vertical, can_focus=False):
     async def load(
         self, scopes: tuple[Scope, ...], everyone: bool, limit: int, request: int
     ) -> None:
-        load = self._load_listings or self.app.services.transcript_listings  # type: ignore[attr-defined]
+        load = self._load_listings or Services.of(self.app).transcript_listings
         listings = await load(scopes, everyone, limit)
         self.post_message(self.Loaded(listings, request))
 
