@@ -63,8 +63,8 @@ def select_profiles(
     once), else every profile of the AWS config plus `extra` (SSO discoveries) that the
     settings do not hide (`include_discovered`: with the SSO profiles discovered so far).
 
-    One rule for the app and every CLI. `required`: finding none is an `SsmTuiError` with the
-    next step (the CLIs exit 2 with it); the app passes False and shows an empty fleet.
+    One rule for the app and every CLI. `required`: finding none is a `NoProfilesError` with
+    the next step (the CLIs exit 2 with it); the app passes False and shows an empty fleet.
     Raises `ConfigError` for a malformed config and `UnknownProfileError` for a bad name.
     """
     from ssm_tui.aws.profiles import get_profile, load_profiles
@@ -75,9 +75,9 @@ def select_profiles(
         written = load_profiles(include_discovered=include_discovered)
         profiles = [p for p in [*written, *extra] if not settings.is_hidden(p.name)]
     if not profiles and required:
-        from ssm_tui.aws.exceptions import SsmTuiError
+        from ssm_tui.aws.exceptions import NoProfilesError
 
-        raise SsmTuiError("no AWS profiles found", NO_PROFILES_HINT)
+        raise NoProfilesError("no AWS profiles found", NO_PROFILES_HINT)
     return profiles
 
 

@@ -29,6 +29,11 @@ class SsmTuiError(Exception):
         return f"{self.message}\n  {self.hint}" if self.hint else self.message
 
 
+class NoProfilesError(SsmTuiError):
+    """No AWS profile to work on (`services.select_profiles`): none in the config files, none
+    from the environment. `connect` then tries the default credential chain (an instance role)."""
+
+
 class ConfigError(SsmTuiError):
     """A configuration file (AWS config, credentials, ssm-tui settings) could not be read."""
 

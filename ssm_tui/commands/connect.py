@@ -183,20 +183,19 @@ def _find(args: argparse.Namespace) -> None:
     """A TARGET that is a name: found in every profile's fleet (or `--profile`'s), offline ones
     with the reason no session can start; `args` then names its profile, region and id.
 
-    Only when no fleet can be listed at all (no profile in the config: credentials from the
-    environment) does the name go to EC2 in the default profile, as before (`_resolve_name`).
+    Only when `select_profiles` finds no profile at all (credentials come from the default
+    chain: an instance role, a container) does the name go to EC2 there (`_resolve_name`); a
+    bad config or an unknown --profile is said as it is.
     """
-    from ssm_tui.aws.errors import SsmTuiError
+    from ssm_tui.aws.exceptions import NoProfilesError
     from ssm_tui.commands.targets import NotFound, load_fleet, one_target
 
     if args.target.startswith(("i-", "mi-", "ecs:")):
         return
     try:
         fleet = load_fleet([args.profile] if args.profile else None, _regions_of(args.region))
-    except NotFound:
-        raise
-    except SsmTuiError:
-        return  # `_start` asks EC2 with the default chain
+    except NoProfilesError:
+        return  # `_start` asks EC2 with the default chain (an instance role, say)
     try:
         instance = one_target(fleet.instances, args.target)
     except NotFound as exc:

@@ -19,6 +19,10 @@ import argparse
 import asyncio
 import signal
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ssm_tui.plugin.forwarding import ForwardSpec
 
 EXIT_FAILURE = 255
 
@@ -115,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
-async def _forward(spec: object) -> int:
+async def _forward(spec: ForwardSpec) -> int:
     from ssm_tui.commands.list_cmd import printable
     from ssm_tui.plugin.forwarding import (
         ForwardStatus,
@@ -132,7 +136,7 @@ async def _forward(spec: object) -> int:
     last: list[str] = [""]
 
     def show(status: ForwardStatus) -> None:
-        line = printable(status_line(spec, status))  # type: ignore[arg-type]
+        line = printable(status_line(spec, status))
         if live:
             sys.stderr.write("\r\x1b[K" + line)
             sys.stderr.flush()
@@ -144,7 +148,7 @@ async def _forward(spec: object) -> int:
 
     status = ForwardStatus()
     try:
-        await keep_forward(spec, status, stop, show)  # type: ignore[arg-type]
+        await keep_forward(spec, status, stop, show)
     except ForwardStopped as exc:
         if live:
             sys.stderr.write("\n")

@@ -143,12 +143,12 @@ def _via(args: argparse.Namespace, ssh_binary: str, user: str, host: str) -> int
     status = ForwardStatus()
     opened = threading.Event()
     failure: list[str] = []
-    control: dict[str, object] = {}
+    control: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}
 
     def forward() -> None:
         async def keep() -> None:
             stop = asyncio.Event()
-            control["loop"], control["stop"] = asyncio.get_running_loop(), stop
+            control["stop"] = (asyncio.get_running_loop(), stop)
 
             def on_change(state: ForwardStatus) -> None:
                 if state.state == "open":
@@ -185,7 +185,7 @@ def _via(args: argparse.Namespace, ssh_binary: str, user: str, host: str) -> int
         except KeyboardInterrupt:
             return 130
     finally:
-        loop, stop = control.get("loop"), control.get("stop")
-        if loop is not None and stop is not None:
-            loop.call_soon_threadsafe(stop.set)  # type: ignore[attr-defined]
+        if "stop" in control:
+            loop, stop = control["stop"]
+            loop.call_soon_threadsafe(stop.set)
         thread.join(30)

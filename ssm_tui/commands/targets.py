@@ -26,19 +26,15 @@ class Fleet(NamedTuple):
 
 
 def load_fleet(profile_names: Sequence[str] | None, regions: Sequence[str] = ()) -> Fleet:
-    """Every instance of the profiles (SsmTuiError for a bad config or unknown profile)."""
+    """Every instance of the profiles (`select_profiles`: SsmTuiError for a bad config, an
+    unknown profile, or none at all)."""
     from ssm_tui.aws.inventory import default_scopes
-    from ssm_tui.aws.profiles import get_profile, load_profiles
     from ssm_tui.aws.settings import load_settings
+    from ssm_tui.services import select_profiles
 
     quiet_botocore()
     settings = load_settings()
-    if profile_names:
-        profiles = [get_profile(name) for name in dict.fromkeys(profile_names)]
-    else:
-        profiles = [p for p in load_profiles() if not settings.is_hidden(p.name)]
-    if not profiles:
-        raise SsmTuiError("no AWS profiles found", "run `aws configure` or set AWS_CONFIG_FILE")
+    profiles = select_profiles(profile_names, settings)
     scopes = default_scopes(profiles, list(regions), settings)
     return asyncio.run(_collect(scopes, profiles))
 

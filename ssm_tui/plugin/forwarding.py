@@ -21,7 +21,11 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from ssm_tui.aws.models import StartedSession
+    from ssm_tui.plugin.portforward import PortForwarder
 
 PORT_DOCUMENT = "AWS-StartPortForwardingSession"
 REMOTE_PORT_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
@@ -137,7 +141,7 @@ async def keep_forward(
 
 
 async def _run_one(
-    started: object,
+    started: StartedSession,
     spec: ForwardSpec,
     status: ForwardStatus,
     stop: asyncio.Event,
@@ -151,9 +155,9 @@ async def _run_one(
     from ssm_tui.plugin.main import OutputRouter, make_resume
     from ssm_tui.plugin.messages import PayloadFlag
 
-    session_id = started.session_id  # type: ignore[attr-defined]
-    profile, region = started.profile, started.region  # type: ignore[attr-defined]
-    endpoint = started.endpoint_url  # type: ignore[attr-defined]
+    session_id = started.session_id
+    profile, region = started.profile, started.region
+    endpoint = started.endpoint_url
     router = OutputRouter()
 
     def said(text: str) -> None:
@@ -161,8 +165,8 @@ async def _run_one(
         on_change(status)
 
     client = DataChannelClient(
-        started.stream_url,  # type: ignore[attr-defined]
-        started.token_value,  # type: ignore[attr-defined]
+        started.stream_url,
+        started.token_value,
         session_id=session_id,
         resume=make_resume(session_id, profile, region, endpoint),
         on_output=router,
@@ -218,17 +222,17 @@ async def _run_one(
             await terminate_session(profile or None, region or None, session_id, endpoint)
 
 
-def _count(forwarder: object, status: ForwardStatus, base: tuple[int, int, int]) -> None:
+def _count(forwarder: PortForwarder, status: ForwardStatus, base: tuple[int, int, int]) -> None:
     """The forward's totals: the earlier sessions' (`base`) plus this session's counters."""
-    status.connections = base[0] + forwarder.connections  # type: ignore[attr-defined]
-    status.received = base[1] + forwarder.received  # type: ignore[attr-defined]
-    status.sent = base[2] + forwarder.sent  # type: ignore[attr-defined]
+    status.connections = base[0] + forwarder.connections
+    status.received = base[1] + forwarder.received
+    status.sent = base[2] + forwarder.sent
     writers = getattr(forwarder, "_writers", None) or {}
     status.active = len(writers) or int(getattr(forwarder, "_current", None) is not None)
 
 
 async def _tick(
-    forwarder: object,
+    forwarder: PortForwarder,
     status: ForwardStatus,
     base: tuple[int, int, int],
     on_change: Callable[[ForwardStatus], None],

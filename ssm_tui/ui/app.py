@@ -255,7 +255,7 @@ class SsmTuiApp(App[int]):
 
         panes = [view.pane for screen in self.screen_stack for view in screen.query(SessionView)]
         await asyncio.gather(
-            *(pane.terminate() for pane in panes if pane is not None),  # type: ignore[attr-defined]
+            *(pane.terminate() for pane in panes if pane is not None),
             return_exceptions=True,
         )
         await self.sessions.close()

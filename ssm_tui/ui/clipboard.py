@@ -15,6 +15,10 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +67,9 @@ async def copy_to_system(text: str, argv: list[str]) -> bool:
     return process.returncode == 0
 
 
-async def copy(app: object, text: str) -> str:
+async def copy(app: App[Any], text: str) -> str:
     """OSC 52 now, the system clipboard too when a tool exists; says where the text went."""
-    app.copy_to_clipboard(text)  # type: ignore[attr-defined]
+    app.copy_to_clipboard(text)
     argv = system_tool()
     if argv is None:
         return "terminal clipboard (OSC 52)"

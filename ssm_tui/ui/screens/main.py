@@ -605,7 +605,7 @@ class MainScreen(Screen[None]):
     async def _close(self, view: SessionView) -> None:
         started = view.started
         if view.pane is not None:
-            await cast("TerminalPane", view.pane).terminate()
+            await view.pane.terminate()
         if started is not None:
             status = getattr(view.pane, "exit_status", None)
             if self.sessions.record_end(started.session_id, status):  # not yet ended

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import events
@@ -23,6 +23,9 @@ from textual.widgets import Static
 from ssm_tui.aws.models import Instance, StartedSession
 from ssm_tui.ui.fleet_model import literal
 from ssm_tui.ui.services import DocumentChoice
+
+if TYPE_CHECKING:
+    from ssm_tui.ui.widgets.terminal import TerminalPane
 
 PORT_OPENED = re.compile(r"Port (\d+) opened for sessionId")
 """What both plugins print once the local port listens (the official one and ours)."""
@@ -54,7 +57,7 @@ class SessionView(Vertical, can_focus=True):
         self.choice = choice
         self.started: StartedSession | None = None
         self.plugin = ""
-        self.pane: Widget | None = None
+        self.pane: TerminalPane | None = None
         self.state = "starting"
         self.exit_status: int | None = None
         self._status: Any = None
