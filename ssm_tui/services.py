@@ -151,6 +151,26 @@ class AwsLoop:
             loop.close()
 
 
+class StartFailed(Exception):
+    """No session to show: StartSession failed, or the plugin cannot run (a session it had
+    opened is ended first). `error` says why, with the next step, for the profile used."""
+
+    def __init__(self, error: ScopeError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+async def _explained(coro: Coroutine[Any, Any, T], profile: str, region: str) -> T:
+    """`coro`'s result; its failure as a `StartFailed` explained for `profile` (on the AWS
+    loop, where the explaining reads the profile's kind)."""
+    try:
+        return await coro
+    except Exception as exc:  # noqa: BLE001 - explained for the caller to show
+        from ssm_tui.aws.errors import explain
+
+        raise StartFailed(explain(exc, profile, region)) from exc
+
+
 async def _in_context(context: Any, coro: Coroutine[Any, Any, T]) -> T:
     """Run `coro` with the AWS context installed (for this task and the tasks it starts)."""
     from ssm_tui.aws.context import install
@@ -575,7 +595,8 @@ class Services:
     def submit_start(
         self, profile: str, region: str, target: str, choice: DocumentChoice
     ) -> concurrent.futures.Future[StartedSession]:
-        """StartSession on the AWS thread, as a future nobody's cancellation can abandon.
+        """StartSession on the AWS thread, as a future nobody's cancellation can abandon; a
+        failure is a `StartFailed` explained for `profile`.
 
         Once the request left, the session may exist whatever happens to the caller: the
         session manager keeps this future and ends what it opened (`SessionManager.start`).
@@ -583,13 +604,17 @@ class Services:
         from ssm_tui.aws.sessions import start_session
 
         return self.aws.submit(
-            start_session(
+            _explained(
+                start_session(
+                    profile,
+                    region,
+                    target,
+                    document_name=choice.document_name,
+                    parameters=choice.parameters or None,
+                    reason=choice.reason,
+                ),
                 profile,
                 region,
-                target,
-                document_name=choice.document_name,
-                parameters=choice.parameters or None,
-                reason=getattr(choice, "reason", None),
             )
         )
 
@@ -604,16 +629,24 @@ class Services:
             terminate_session(started.profile, started.region, started.session_id)
         )
 
-    def plugin_command(self, started: StartedSession) -> PluginLaunch:
-        """How to run the session's plugin (`ssm_tui.plugin.launcher.PluginLaunch`).
-
-        The `plugin` setting: auto (official if installed, else ours), official, builtin.
-        """
-        from ssm_tui.plugin.launcher import BUILTIN, OFFICIAL_NAME, plugin_command
+    def plugin_program(self) -> list[str]:
+        """The plugin program the `plugin` setting picks: auto (official if installed, else
+        ours), official, builtin. Asked before StartSession, so that a plugin that cannot run
+        starts no session: raises `StartFailed`, explained."""
+        from ssm_tui.plugin.launcher import BUILTIN, OFFICIAL_NAME, resolve_plugin
 
         setting = getattr(self.get_settings(), "plugin", "auto")
         choice = {"auto": None, "builtin": BUILTIN, "official": OFFICIAL_NAME}.get(setting)
-        return plugin_command(started, plugin=choice, status=True)  # ours: the pane's label
+        try:
+            return resolve_plugin(choice)
+        except Exception as exc:
+            raise StartFailed(self.explain(exc)) from exc
+
+    def plugin_command(self, started: StartedSession, program: list[str]) -> PluginLaunch:
+        """How to run the session's plugin, `program` (`plugin_program`), on `started`."""
+        from ssm_tui.plugin.launcher import plugin_command
+
+        return plugin_command(started, program=program, status=True)  # ours: the pane's label
 
     def record_start(self, started: StartedSession, account_id: str, plugin: str) -> None:
         store = self.get_store()

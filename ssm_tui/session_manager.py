@@ -24,11 +24,11 @@ import concurrent.futures
 import logging
 from typing import TYPE_CHECKING, NamedTuple
 
-from ssm_tui.aws.models import Instance, ScopeError, StartedSession
+from ssm_tui.aws.models import Instance, StartedSession
+from ssm_tui.services import DocumentChoice, Services, StartFailed
 
 if TYPE_CHECKING:
     from ssm_tui.plugin.launcher import PluginLaunch
-    from ssm_tui.services import DocumentChoice, Services
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +47,6 @@ class OpenedSession(NamedTuple):
     started: StartedSession
     launch: PluginLaunch
     login_command: str | None
-
-
-class StartFailed(Exception):
-    """No session to show: StartSession failed, or the plugin cannot run (the session it
-    opened is ended first). `error` says why, with the next step, for the profile used."""
-
-    def __init__(self, error: ScopeError) -> None:
-        super().__init__(error.message)
-        self.error = error
 
 
 class SessionManager:
@@ -105,25 +96,18 @@ class SessionManager:
         """StartSession on `instance`, then how to run its plugin and the login command.
 
         None when closing began meanwhile (the session is registered; closing ends it). Any
-        failure is a `StartFailed` holding the explained error (`aws.errors.explain`); a
-        plugin that cannot be found ends the AWS session first.
+        failure is a `StartFailed` holding the explained error; the plugin is looked up
+        before StartSession, so a missing one starts no session.
         """
-        try:
-            return await self._open(instance, choice)
-        except Exception as exc:  # noqa: BLE001 - explained for the caller to show
-            from ssm_tui.aws.errors import explain
-
-            raise StartFailed(explain(exc, instance.profile, instance.region)) from exc
-
-    async def _open(self, instance: Instance, choice: DocumentChoice) -> OpenedSession | None:
+        program = self.services.plugin_program()
         started = await self.start(instance.profile, instance.region, instance.instance_id, choice)
         if self._closing:
             return None
         try:
-            launch = self.services.plugin_command(started)
-        except Exception:
+            launch = self.services.plugin_command(started, program)
+        except Exception as exc:  # noqa: BLE001 - the pipes could not be made: end it, say why
             await self.end(started)
-            raise
+            raise StartFailed(self.services.explain(exc, instance.profile)) from exc
         login = None
         if choice.document_name is None:
             settings = self.services.get_settings()

@@ -113,23 +113,24 @@ async def test_closing_during_a_slow_start_ends_what_it_opened(
     assert not sessions_of(target, "Active") - before
 
 
-async def test_a_missing_plugin_ends_the_session_it_started(
+async def test_a_missing_plugin_starts_no_session(
     services: Services, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     target = linux_target()
     services.settings = services.get_settings().model_copy(update={"plugin": "official"})
     manager = SessionManager(services)
-    before = sessions_of(target, "Active")
+    before = sessions_of(target, "Active") | sessions_of(target, "History")
     monkeypatch.setenv("PATH", str(tmp_path))  # no session-manager-plugin anywhere on it
     from ssm_tui.plugin.launcher import PluginNotFound
-    from ssm_tui.session_manager import StartFailed
+    from ssm_tui.services import StartFailed
 
     with pytest.raises(StartFailed) as failed:
         await manager.open_session(target, DocumentChoice())
     assert isinstance(failed.value.__cause__, PluginNotFound)
     assert "plugin not found" in failed.value.error.message  # explained for the tab to show
-    assert not manager.open
-    assert not sessions_of(target, "Active") - before
+    assert not manager.open and not manager.starting
+    # looked up before StartSession: no session was opened (and so none had to be ended)
+    assert sessions_of(target, "Active") | sessions_of(target, "History") == before
 
 
 async def test_end_all_now_needs_no_event_loop_but_the_aws_one(services: Services) -> None:

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             )
         return _run_command(args)
     try:
-        launcher.resolve_plugin(plugin)  # fail before starting a session
+        program = launcher.resolve_plugin(plugin)  # fail before starting a session
     except launcher.PluginNotFound as exc:
         return _fail(str(exc), "give a path to session-manager-plugin, or --plugin builtin")
     try:
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(exc.message, exc.hint)
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
-    launch = launcher.plugin_command(started, plugin)
+    launch = launcher.plugin_command(started, program=program)
     _record_start(started, launch.label)
     try:
         return _run_plugin(started, launch)

@@ -123,10 +123,14 @@ def plugin_command(
     started: StartedSession,
     plugin: str | None = None,
     *,
+    program: list[str] | None = None,
     token_pipe: bool = True,
     status: bool = False,
 ) -> PluginLaunch:
     """How to run `started` with the chosen plugin; the token is never on argv.
+
+    `program`: the plugin `resolve_plugin` found before StartSession (so that a missing one
+    starts no session); else `plugin` is resolved now.
 
     Ours reads the response from a pipe (`token_pipe`, the default) or, with
     `token_pipe=False`, from the environment as the official plugin does. With `status`, ours
@@ -145,7 +149,7 @@ def plugin_command(
         }
     )
     endpoint = started.endpoint_url or f"https://ssm.{started.region}.amazonaws.com"
-    command = resolve_plugin(plugin)
+    command = program if program is not None else resolve_plugin(plugin)
     builtin = is_builtin(command)
     rest = [started.region, "StartSession", started.profile, json.dumps(request), endpoint]
     if builtin and token_pipe:

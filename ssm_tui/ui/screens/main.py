@@ -36,8 +36,8 @@ from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.models import Account, Instance, Profile, Scope, ScopeError
-from ssm_tui.services import DocumentChoice, ScopeChoice, Services
-from ssm_tui.session_manager import SessionManager, StartFailed
+from ssm_tui.services import DocumentChoice, ScopeChoice, Services, StartFailed
+from ssm_tui.session_manager import SessionManager
 from ssm_tui.ui.messages import SessionFailed, SessionOpened, TranscriptRequested
 from ssm_tui.ui.startup import resume_gc
 from ssm_tui.ui.widgets.fleet_table import FleetTable
