@@ -643,10 +643,14 @@ class Services:
             raise StartFailed(self.explain(exc)) from exc
 
     def plugin_command(self, started: StartedSession, program: list[str]) -> PluginLaunch:
-        """How to run the session's plugin, `program` (`plugin_program`), on `started`."""
+        """How to run the session's plugin, `program` (`plugin_program`), on `started`; a
+        `StartFailed`, explained, when its pipes cannot be made (too many open files)."""
         from ssm_tui.plugin.launcher import plugin_command
 
-        return plugin_command(started, program=program, status=True)  # ours: the pane's label
+        try:
+            return plugin_command(started, program=program, status=True)  # ours: pane's label
+        except Exception as exc:
+            raise StartFailed(self.explain(exc, started.profile, started.region)) from exc
 
     def record_start(self, started: StartedSession, account_id: str, plugin: str) -> None:
         store = self.get_store()

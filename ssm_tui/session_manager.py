@@ -105,9 +105,9 @@ class SessionManager:
             return None
         try:
             launch = self.services.plugin_command(started, program)
-        except Exception as exc:  # noqa: BLE001 - the pipes could not be made: end it, say why
+        except StartFailed:  # its pipes could not be made: end the session it is for
             await self.end(started)
-            raise StartFailed(self.services.explain(exc, instance.profile)) from exc
+            raise
         login = None
         if choice.document_name is None:
             settings = self.services.get_settings()

@@ -7,7 +7,7 @@ through `ssm_tui.ui.clipboard` (OSC 52 and the system clipboard).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from rich.table import Table
 from rich.text import Text
@@ -18,9 +18,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ssm_tui.aws.models import Instance
-
-if TYPE_CHECKING:
-    from ssm_tui.ui.screens.main import MainScreen
 
 
 class CopyChoice(NamedTuple):
@@ -68,17 +65,17 @@ class CopyMenu(ModalScreen[CopyChoice | None]):
         self.dismiss(next((c for c in self.found if c.key == key), None))
 
 
-def open_copy_menu(screen: MainScreen) -> None:
+def open_copy_menu(screen: object) -> None:
     """`y` on the main screen: the session tab shown, else the highlighted fleet row."""
-    view = screen._active_view()
+    view = screen._active_view()  # type: ignore[attr-defined]
     if view is not None:
         started = view.started
         found = choices(view.instance, started.session_id if started is not None else None)
     else:
-        fleet = screen.fleet
-        row = fleet.table.cursor_row
+        fleet = screen.fleet  # type: ignore[attr-defined]
+        row = fleet.model.rows.get(fleet.table.cursor_key)
         found = choices(row.instance if row is not None else None)
-    app = screen.app
+    app = screen.app  # type: ignore[attr-defined]
     if not found:
         app.notify("Nothing to copy here.", timeout=3)
         return
@@ -92,6 +89,6 @@ def open_copy_menu(screen: MainScreen) -> None:
 
     def picked(choice: CopyChoice | None) -> None:
         if choice is not None:
-            screen.run_worker(copy_it(choice), group="copy", exit_on_error=False)
+            screen.run_worker(copy_it(choice), group="copy", exit_on_error=False)  # type: ignore[attr-defined]
 
     app.push_screen(CopyMenu(found), picked)
