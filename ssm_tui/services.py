@@ -640,7 +640,9 @@ class Services:
         try:
             return resolve_plugin(choice)
         except Exception as exc:
-            raise StartFailed(self.explain(exc)) from exc
+            from ssm_tui.aws.errors import explain
+
+            raise StartFailed(explain(exc, None)) from exc
 
     def plugin_command(self, started: StartedSession, program: list[str]) -> PluginLaunch:
         """How to run the session's plugin, `program` (`plugin_program`), on `started`; a
@@ -650,7 +652,9 @@ class Services:
         try:
             return plugin_command(started, program=program, status=True)  # ours: pane's label
         except Exception as exc:
-            raise StartFailed(self.explain(exc, started.profile, started.region)) from exc
+            from ssm_tui.aws.errors import explain
+
+            raise StartFailed(explain(exc, started.profile, started.region)) from exc
 
     def record_start(self, started: StartedSession, account_id: str, plugin: str) -> None:
         store = self.get_store()
