@@ -102,7 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=3_000_000, help="`seq 1 N` output")
     args = parser.parse_args()
-    from ssm_tui.aws.models import TranscriptRef
+    from ssm_tui.aws.models.logs import TranscriptRef
     from ssm_tui.demo import SandboxProcess
 
     with tempfile.TemporaryDirectory() as tmp:

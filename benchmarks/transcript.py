@@ -156,7 +156,7 @@ def main() -> int:
 
     from ssm_tui.aws import logs as logs_mod
     from ssm_tui.aws.clients import forget_sessions
-    from ssm_tui.aws.models import TranscriptRef
+    from ssm_tui.aws.models.logs import TranscriptRef
     from ssm_tui.demo import SandboxProcess
 
     with tempfile.TemporaryDirectory() as tmp:

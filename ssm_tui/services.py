@@ -27,23 +27,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from ssm_tui.aws.models import (
-    HistoryResult,
-    Instance,
-    InvocationResult,
-    LogsProblem,
-    Profile,
-    Scope,
-    ScopeError,
-    ScopeResult,
-    StartedSession,
-    TranscriptListing,
-    TranscriptRef,
-)
+from ssm_tui.aws.models import Instance, Profile, Scope, ScopeError, ScopeResult, StartedSession
 
 if TYPE_CHECKING:
     from ssm_tui.aws.audit import AuditResult, Query, Watcher
     from ssm_tui.aws.logs import TranscriptPage, TranscriptReader
+    from ssm_tui.aws.models.commands import InvocationResult
+    from ssm_tui.aws.models.history import HistoryResult
+    from ssm_tui.aws.models.logs import LogsProblem, TranscriptListing, TranscriptRef
     from ssm_tui.plugin.launcher import PluginLaunch
 
 log = logging.getLogger(__name__)
@@ -510,6 +501,7 @@ class Services:
         """One `TranscriptListing` per scope, on the AWS loop; a scope that fails becomes a
         listing holding its problem, so one failing profile never hides the others."""
         from ssm_tui.aws.logs import list_transcripts, problem_for
+        from ssm_tui.aws.models.logs import TranscriptListing
 
         async def gather() -> list[TranscriptListing]:
             results = await asyncio.gather(

@@ -170,7 +170,7 @@ class Query:
 
 def owner_of(owner_arn: str, session_id: str) -> tuple[str, str]:
     """(person, hint) from the owner ARN, else from the session id (`alice-0abc…`)."""
-    from ssm_tui.aws.models import caller_name
+    from ssm_tui.aws.models.history import caller_name
 
     name = caller_name(owner_arn) if owner_arn else ""
     if not name:

@@ -53,7 +53,7 @@ from ssm_tui import __version__
 from ssm_tui.aws import context, credentials
 from ssm_tui.aws import profiles as profiles_mod
 from ssm_tui.aws.errors import UnknownProfileError
-from ssm_tui.aws.models import caller_name_from_arn
+from ssm_tui.aws.models.history import caller_name_from_arn
 from ssm_tui.aws.profiles import ENV_PROFILE, _config_error
 from ssm_tui.aws.settings import load_settings
 

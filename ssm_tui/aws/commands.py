@@ -15,7 +15,8 @@ import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ssm_tui.aws.models import Instance, InvocationResult
+from ssm_tui.aws.models import Instance
+from ssm_tui.aws.models.commands import InvocationResult
 
 SHELL_DOCUMENT = "AWS-RunShellScript"
 POWERSHELL_DOCUMENT = "AWS-RunPowerShellScript"

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ssm_tui.aws.models import LogsProblem
+    from ssm_tui.aws.models.logs import LogsProblem
 
 
 class SsmTuiError(Exception):

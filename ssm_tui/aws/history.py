@@ -18,13 +18,8 @@ from typing import Any, Protocol
 
 from ssm_tui.aws.clients import client
 from ssm_tui.aws.errors import explain
-from ssm_tui.aws.models import (
-    HistoryResult,
-    Scope,
-    ScopeError,
-    SessionSummary,
-    others_connected,
-)
+from ssm_tui.aws.models import Scope, ScopeError
+from ssm_tui.aws.models.history import HistoryResult, SessionSummary, others_connected
 
 DEFAULT_CONCURRENCY = 8
 """Scopes asked at once (each makes a few paged DescribeSessions calls)."""

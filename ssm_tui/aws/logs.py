@@ -27,7 +27,8 @@ from botocore import exceptions as bce
 from ssm_tui.aws.clients import client
 from ssm_tui.aws.errors import DENIED_CODES, explain
 from ssm_tui.aws.exceptions import LogsError
-from ssm_tui.aws.models import (
+from ssm_tui.aws.models.history import caller_name
+from ssm_tui.aws.models.logs import (
     TRANSCRIPT_LIMIT,
     CallerIdentity,
     LoggingPreferences,
@@ -35,7 +36,6 @@ from ssm_tui.aws.models import (
     LogsState,
     TranscriptListing,
     TranscriptRef,
-    caller_name,
 )
 
 PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell"

@@ -7,7 +7,8 @@ from typing import Any
 import boto3
 
 from ssm_tui.aws.history import fetch_history, who_else
-from ssm_tui.aws.models import Scope, StartedSession, others_connected
+from ssm_tui.aws.models import Scope, StartedSession
+from ssm_tui.aws.models.history import others_connected
 from ssm_tui.store import Store
 from tests.history.conftest import ACCOUNT, PROFILE, REGION, Ran, drive, linux_target, start_session
 

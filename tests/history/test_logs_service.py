@@ -14,7 +14,7 @@ from ssm_tui.aws.logs import (
     problem_for,
     read_preferences,
 )
-from ssm_tui.aws.models import LogsState, TranscriptRef
+from ssm_tui.aws.models.logs import LogsState, TranscriptRef
 from ssm_tui.term.transcript import TranscriptDocument
 from tests.history.conftest import (
     PROFILE,

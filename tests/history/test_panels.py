@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 
-from ssm_tui.aws.models import Scope, StartedSession, TranscriptRef
+from ssm_tui.aws.models import Scope, StartedSession
+from ssm_tui.aws.models.logs import TranscriptRef
 from ssm_tui.store import Store
 from ssm_tui.ui.screens.transcript import TranscriptScreen, TranscriptView
 from ssm_tui.ui.widgets.history_panel import HistoryPanel

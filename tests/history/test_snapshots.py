@@ -14,14 +14,13 @@ from textual.pilot import Pilot
 
 from ssm_tui import timefmt
 from ssm_tui.aws.logs import TURN_ON_HINT
-from ssm_tui.aws.models import (
+from ssm_tui.aws.models import ScopeError
+from ssm_tui.aws.models.history import HistoryResult, SessionSummary
+from ssm_tui.aws.models.logs import (
     CallerIdentity,
-    HistoryResult,
     LoggingPreferences,
     LogsProblem,
     LogsState,
-    ScopeError,
-    SessionSummary,
     TranscriptListing,
     TranscriptRef,
 )

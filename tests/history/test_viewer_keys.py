@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ssm_tui.aws.models import TranscriptRef
+from ssm_tui.aws.models.logs import TranscriptRef
 from ssm_tui.ui.app import SsmTuiApp
 from ssm_tui.ui.screens.help import HelpScreen
 from ssm_tui.ui.screens.transcript import TranscriptScreen, TranscriptView

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ssm_tui.aws.models import TranscriptRef
+from ssm_tui.aws.models.logs import TranscriptRef
 from ssm_tui.ui.screens import transcript
 from ssm_tui.ui.screens.transcript import ScreenReplay, TranscriptScreen, TranscriptView
 from tests.history.apps import STYLES, Host, until

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ssm_tui.aws.models import TranscriptRef
+from ssm_tui.aws.models.logs import TranscriptRef
 from ssm_tui.ui.screens.transcript import TranscriptScreen
 from tests.history.apps import Host, until
 from tests.history.conftest import ACCOUNT, PROFILE, REGION, put_s3

@@ -23,7 +23,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
-from ssm_tui.aws.models import Instance, InvocationResult
+from ssm_tui.aws.models import Instance
+from ssm_tui.aws.models.commands import InvocationResult
 from ssm_tui.services import CommandRun, Services
 from ssm_tui.ui.fleet_model import literal
 

@@ -45,7 +45,7 @@ from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from ssm_tui.aws.exceptions import LogsError
-from ssm_tui.aws.models import LogsProblem, TranscriptRef
+from ssm_tui.aws.models.logs import LogsProblem, TranscriptRef
 from ssm_tui.services import Services
 from ssm_tui.term.transcript import SearchHit, TranscriptDocument, render_line, visible_line
 from ssm_tui.timefmt import format_time, parse_time, zone_label

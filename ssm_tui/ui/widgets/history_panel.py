@@ -27,7 +27,8 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
-from ssm_tui.aws.models import HistoryResult, Scope, SessionSummary, others_connected
+from ssm_tui.aws.models import Scope
+from ssm_tui.aws.models.history import HistoryResult, SessionSummary, others_connected
 from ssm_tui.services import Services
 from ssm_tui.term.transcript import visible_line as _symbols
 from ssm_tui.text import printable

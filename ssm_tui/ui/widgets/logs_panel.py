@@ -27,7 +27,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
-from ssm_tui.aws.models import TRANSCRIPT_LIMIT, Scope, TranscriptListing, TranscriptRef
+from ssm_tui.aws.models import Scope
+from ssm_tui.aws.models.logs import TRANSCRIPT_LIMIT, TranscriptListing, TranscriptRef
 from ssm_tui.services import Services
 from ssm_tui.term.transcript import visible_line as _symbols
 from ssm_tui.text import printable
