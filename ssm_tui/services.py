@@ -131,6 +131,8 @@ class AwsLoop:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            # as `asyncio.run` does: what lives for the loop (the AWS clients) closes with it
+            await asyncio.get_running_loop().shutdown_asyncgens()
 
         try:
             asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(timeout)

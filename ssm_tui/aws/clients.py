@@ -1,5 +1,8 @@
-"""aiobotocore clients for any profile, with one cached session per profile and audit-friendly
-assume-role session names.
+"""aiobotocore clients for any profile, one session per profile and one long-lived client per
+profile, service, region and endpoint, with audit-friendly assume-role session names.
+
+Only public aiobotocore/botocore API (issue 14): the session's constructor arguments, its
+`data_loader` component, `full_config`, `create_client`, `set_default_client_config`.
 
 Why sessions are cached: a botocore session caches the resolved credentials (one AssumeRole or SSO
 GetRoleCredentials per profile, refreshed by botocore before they expire), so refreshing the fleet
@@ -7,16 +10,15 @@ every few minutes does not re-assume every role. Sessions are kept per event loo
 aiobotocore's refreshable credentials hold asyncio locks, and per "config fingerprint" (AWS_*
 variables, config file times) so an edited ~/.aws/config is picked up without restarting.
 
-Client creation is made cheap because a fleet listing creates hundreds of clients (SSM and EC2
-per profile and region, STS per AssumeRole). Stock aiobotocore spends ~10 ms of CPU per session
-registering its ~130 built-in event handlers, and per client ~20 ms loading the CA bundle into a
-new TLS context plus ~10 ms re-reading the service model and building a client class with one
-method per operation (EC2 has ~700). Here all sessions share one data loader (JSON parsed once),
-start from a copy of one emitter that already holds the built-in handlers, share one
-`ServiceModel` and client class per service (`_SharedClientCreator`) and one TLS context per
-verify setting (`SharedTLSHTTPSession`), and the AWS config files are parsed once per config
-fingerprint, each session getting its own copy (`_full_config`). Credentials, config and retries
-stay per session, exactly botocore's.
+Why clients are long-lived: a new aiobotocore client costs ~30 ms of CPU (a TLS context loading
+the whole CA bundle, a `ServiceModel` and a client class with one method per operation: EC2 has
+~700), and none of that has a public hook to share between clients. So `client()` makes one per
+profile, service, region and endpoint and keeps it for the life of the event loop (the app's AWS
+thread, a CLI's `asyncio.run`): a refresh, a history lookup or a session start reuses the client
+and its open connections. They are closed when the loop shuts down, or after `forget_sessions()`.
+What is shared between sessions, publicly: one data loader (each JSON model parsed once), a copy of
+one emitter that already holds botocore's built-in handlers (~10 ms per session otherwise), and
+the AWS config files parsed once per config fingerprint (each session gets its own copy).
 
 Audit attribution: botocore names a role session `botocore-session-<digits>` when the profile has
 no `role_session_name`, which makes every Session Manager id and CloudTrail entry anonymous. Before
@@ -31,18 +33,16 @@ from __future__ import annotations
 import asyncio
 import copy
 import getpass
+import logging
 import os
 import re
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-import aiobotocore.session
 import botocore.loaders
 import botocore.session
-import botocore.utils
-from aiobotocore.client import AioBaseClient, AioClientCreator
 from aiobotocore.config import AioConfig
 from aiobotocore.hooks import AioHierarchicalEmitter
 from aiobotocore.httpsession import AIOHTTPSession
@@ -57,12 +57,14 @@ from ssm_tui.aws.models.history import caller_name_from_arn
 from ssm_tui.aws.profiles import ENV_PROFILE, _config_error
 from ssm_tui.aws.settings import load_settings
 
+log = logging.getLogger(__name__)
+
 RETRY_MODE = "standard"
 """botocore's retry mode: exponential backoff with jitter, throttling errors retried.
 
-Not "adaptive": its client-side token bucket lives in one client, and ours are short-lived (one
-per scope), so it only adds waiting (measured: 30 % throttling took ~2x longer to list the same
-fleet); the per-account semaphores in `inventory` are what keeps the request rate bounded."""
+Not "adaptive": its client-side token bucket throttles the client that saw the throttling, and
+the per-account semaphores in `inventory` already keep the request rate bounded (measured: 30 %
+throttling took ~2x longer to list the same fleet with it)."""
 MAX_ATTEMPTS = 8
 """Attempts per call (1 + 7 retries with botocore's exponential backoff and jitter)."""
 CONNECT_TIMEOUT = 5.0
@@ -71,18 +73,21 @@ MAX_POOL_CONNECTIONS = 40
 """Connections one client keeps: the inventory's 32 concurrent calls per account and region plus
 its own page chains on the same client, so none of them waits for a free connection."""
 
-_tls_lock = threading.Lock()
-_tls_contexts: dict[tuple, tuple[Any, Any]] = {}
-
 
 class SharedTLSHTTPSession(AIOHTTPSession):
     """aiobotocore's HTTP session, with TLS contexts shared by every client of the process.
 
-    Stock aiobotocore builds a new SSL context per client and loads the whole CA bundle into it
-    (~20 ms of CPU, in a worker thread), which was most of the cost of a new client. A context
-    depends only on the inputs in the key below, and `ssl.SSLContext` is safe to share between
-    connections, so one per distinct key is built and reused. (A CA bundle edited on disk is read
-    again by a new process, as with any long-lived TLS client.)
+    The one private hook left (issue 14), because no public way exists: stock aiobotocore
+    builds a new `ssl.SSLContext` per client and loads the whole CA bundle into it (measured
+    ~25 ms of CPU each; sharing it took a cold 80-scope listing from ~11 s of CPU to ~4 s), and
+    its public `AioConfig(connector_args={"ssl_context": ...})` fails every call with the aiohttp
+    backend (aiohttp: "ssl_context and ssl parameters are mutually exclusive"; aiobotocore 3.10).
+    The override only caches what `_build_ssl_contexts` returns; if a release renames or
+    reshapes it, `tls_sharing()` says so, clients fall back to stock aiobotocore (slower, same
+    behaviour), and `tests/aws/test_client_reuse.py` fails to say the speed-up is gone.
+
+    A context depends only on the inputs in the key below, and `ssl.SSLContext` is safe to share
+    between connections. (A CA bundle edited on disk is read again by a new process.)
     """
 
     def _build_ssl_contexts(self, proxy_url: str | None) -> tuple[Any, Any]:
@@ -101,8 +106,27 @@ class SharedTLSHTTPSession(AIOHTTPSession):
             return _tls_contexts[key]
 
 
+_tls_lock = threading.Lock()
+_tls_contexts: dict[tuple, tuple[Any, Any]] = {}
+
+
+def tls_sharing() -> bool:
+    """Whether the installed aiobotocore has the hook `SharedTLSHTTPSession` overrides (a method
+    `_build_ssl_contexts(proxy_url)` returning the endpoint's and the proxy's contexts, and the
+    attributes the key reads)."""
+    import inspect
+
+    method = getattr(AIOHTTPSession, "_build_ssl_contexts", None)
+    if method is None or list(inspect.signature(method).parameters) != ["self", "proxy_url"]:
+        return False
+    probe = AIOHTTPSession()
+    return all(hasattr(probe, a) for a in ("_verify", "_cert_file", "_key_file", "_proxy_config"))
+
+
+_TLS_OPTIONS = {"http_session_cls": SharedTLSHTTPSession} if tls_sharing() else {}
+
 BASE_CONFIG = AioConfig(
-    http_session_cls=SharedTLSHTTPSession,
+    **_TLS_OPTIONS,
     retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS},
     connect_timeout=CONNECT_TIMEOUT,
     read_timeout=READ_TIMEOUT,
@@ -112,89 +136,115 @@ BASE_CONFIG = AioConfig(
 
 _ROLE_SESSION_NAME_RE = re.compile(r"[^\w+=,.@-]", re.ASCII)
 
-# What is learnt while running (sessions, identities, endpoints, the parsed config) lives in
-# the current `AwsContext` (`ssm_tui.aws.context`); below, botocore's read-only data, shared by
+# What is learnt while running (sessions, clients, identities, endpoints, the parsed config) lives
+# in the current `AwsContext` (`ssm_tui.aws.context`); below, botocore's read-only data, shared by
 # every context: it never goes stale.
 _loader: botocore.loaders.Loader | None = None
 _template_emitter: AioHierarchicalEmitter | None = None
-_service_models: dict[tuple, Any] = {}
-_client_methods: dict[tuple, dict[str, Any]] = {}
-_client_classes: dict[tuple, tuple[type, dict[str, Any]]] = {}
 
 
 def _shared_loader() -> botocore.loaders.Loader:
+    """One data loader for every session: each model's JSON is read and parsed once."""
     global _loader
     if _loader is None:
         _loader = botocore.loaders.create_loader()
     return _loader
 
 
-class _SharedClientCreator(AioClientCreator):
-    """aiobotocore's client creator, sharing service models and client classes between sessions.
+class _ConfiguredSession(AioSession):
+    """An aiobotocore session whose `full_config` is the dict it was given.
 
-    Only for clients whose session uses our shared loader (ours); any other session gets stock
-    behaviour. Sharing is safe because a `ServiceModel` is read-only once built and a client class
-    only holds the operation methods (closures over the operation name), while everything that
-    differs per client (credentials, endpoint, config, event handlers) lives on the instance. The
-    `creating-client-class` handlers still run for every client, on a copy of the cached methods;
-    a class is reused only when they produce exactly the same attributes and bases.
-    """
+    botocore parses the files on the first `full_config` read; ours comes parsed already (once per
+    config fingerprint, leniently where botocore rejects a file: `profiles.load_full_config`),
+    with the discovered profiles and the audit name written into this session's own copy. Every
+    botocore reader of the config (credential providers, `get_scoped_config`, the profile map)
+    goes through this public property."""
 
-    def _load_service_model(self, service_name: str, api_version: str | None = None) -> Any:
-        if self._loader is not _loader:
-            return super()._load_service_model(service_name, api_version)
-        key = (service_name, api_version)
-        if key not in _service_models:
-            _service_models[key] = super()._load_service_model(service_name, api_version)
-        return _service_models[key]
+    def __init__(self, config: dict, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ssm_tui_config = config
 
-    async def _create_client_class(self, service_name: str, service_model: Any) -> type:
-        if self._loader is not _loader:
-            return await super()._create_client_class(service_name, service_model)
-        model_key = (service_name, id(service_model))
-        if model_key not in _client_methods:
-            methods = self._create_methods(service_model)
-            methods["_PY_TO_OP_NAME"] = self._create_name_mapping(service_model)
-            _client_methods[model_key] = methods
-        class_attributes = dict(_client_methods[model_key])
-        bases: list[type] = [AioBaseClient]
-        service_id = service_model.service_id.hyphenize()
-        await self._event_emitter.emit(
-            f"creating-client-class.{service_id}",
-            class_attributes=class_attributes,
-            base_classes=bases,
-        )
-        key = (
-            model_key,
-            tuple((name, id(value)) for name, value in class_attributes.items()),
-            tuple(bases),
-        )
-        if key not in _client_classes:
-            # The attributes are kept alive with the class, so their ids stay unique.
-            name = botocore.utils.get_service_module_name(service_model)
-            _client_classes[key] = (type(name, tuple(bases), class_attributes), class_attributes)
-        return _client_classes[key][0]
+    @property
+    def full_config(self) -> dict:
+        return self.ssm_tui_config
 
 
-aiobotocore.session.AioClientCreator = _SharedClientCreator
-"""aiobotocore's session builds its client creator by this module-level name; the subclass above
-only changes anything for sessions made here (see `_SharedClientCreator`)."""
+class _ConfiguredSyncSession(botocore.session.Session):
+    """The same for a plain botocore session (`resolved_endpoint`)."""
+
+    def __init__(self, config: dict, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ssm_tui_config = config
+
+    @property
+    def full_config(self) -> dict:
+        return self.ssm_tui_config
 
 
-def _new_session() -> AioSession:
+def _new_session(config: dict) -> AioSession:
     """A fresh aiobotocore session, its built-in handlers copied from a template emitter.
 
     Registering the handlers (with aiobotocore's signature checks) is most of a session's cost;
     the handlers are module-level functions, so a copy of one registered emitter is equivalent.
+    Public API only: the session's `event_hooks` and `include_builtin_handlers` arguments, the
+    emitter's `copy` and the `data_loader` component.
     """
     global _template_emitter
     if _template_emitter is None:
         emitter = AioHierarchicalEmitter()
         AioSession(event_hooks=emitter)  # registers botocore's built-in handlers into `emitter`
         _template_emitter = emitter
-    session = AioSession(event_hooks=copy.copy(_template_emitter), include_builtin_handlers=False)
+    session = _ConfiguredSession(
+        config, event_hooks=copy.copy(_template_emitter), include_builtin_handlers=False
+    )
     session.register_component("data_loader", _shared_loader())
     return session
+
+
+class LoopClients:
+    """The open clients of one event loop (aiobotocore's clients belong to the loop they were
+    made on). Closed when the loop shuts its async generators down (`lifetime`), by `aclose()`,
+    or after `forget_sessions()`; errors closing one never stop the others."""
+
+    def __init__(self) -> None:
+        self.clients: dict[tuple, Any] = {}
+        self.locks: dict[tuple, asyncio.Lock] = {}
+        self.stack = AsyncExitStack()
+        self.lifetime: AsyncGenerator[None, None] | None = None
+
+    async def aclose(self) -> None:
+        self.clients.clear()
+        stack, self.stack = self.stack, AsyncExitStack()
+        try:
+            await stack.aclose()
+        except Exception:  # noqa: BLE001 - a connection that fails to close is gone anyway
+            log.debug("closing AWS clients failed", exc_info=True)
+
+
+async def _lifetime(state: LoopClients) -> AsyncGenerator[None, None]:
+    """Closes a loop's clients when it is finalized.
+
+    `asyncio.run`, `asyncio.Runner` (pytest-asyncio) and the app's AWS thread call
+    `loop.shutdown_asyncgens()` before closing a loop, which runs this `finally`; a generator
+    dropped earlier (`forget_sessions`) is closed by asyncio's finalizer hook, on its own loop.
+    """
+    try:
+        yield
+    finally:
+        await state.aclose()
+
+
+async def _loop_clients() -> LoopClients:
+    """The current context's open clients for the running loop."""
+    loop = asyncio.get_running_loop()
+    loops = context.current().clients
+    state = loops.get(loop)
+    if state is None:
+        state = LoopClients()
+        state.lifetime = _lifetime(state)
+        await state.lifetime.__anext__()
+        loops[loop] = state
+    return state
 
 
 def config_fingerprint() -> tuple:
@@ -238,37 +288,33 @@ def _botocore_profile(profile: str | None, config: dict) -> str | None:
     return profile
 
 
-def _full_config(session: botocore.session.Session, fingerprint: tuple | None) -> dict:
-    """`session.full_config`, parsed from the files once per config fingerprint.
+def _parsed_config(fingerprint: tuple | None) -> dict:
+    """A session's own copy of the parsed config files, parsed once per config fingerprint.
 
     Each session gets its own deep copy (the audit name and discovered profiles are written into
     it), so sessions stay independent; a 40-profile listing then parses the files once instead
     of once per profile (measured: ~7 % of the CPU of a cold 40-profile listing). The fingerprint
     holds the files' modification times and sizes, so an edited file is parsed again.
     """
-    if fingerprint is None:
-        session._config = profiles_mod.load_full_config()  # botocore's, or lenient (issue 13)
-        return session.full_config
-    parsed = context.current().parsed_configs
-    cached = parsed.get(fingerprint)
-    if cached is None:
-        # botocore's own parse, or (a file it rejects or cannot read) the lenient one, where a
-        # broken section costs only its profile (`profiles.read_config`)
-        cached = profiles_mod.load_full_config()
-        parsed.clear()  # only the current fingerprint is worth keeping
-        parsed[fingerprint] = cached
-    session._config = copy.deepcopy(cached)  # what `full_config` would have parsed
-    return session.full_config
-
-
-def _prepare(
-    session: botocore.session.Session, profile: str | None, fingerprint: tuple | None = None
-) -> str | None:
-    """Load the config into `session`, inject discovered profiles, select `profile`."""
     try:
-        config = _full_config(session, fingerprint)
+        if fingerprint is None:
+            return profiles_mod.load_full_config()  # botocore's, or lenient (issue 13)
+        parsed = context.current().parsed_configs
+        cached = parsed.get(fingerprint)
+        if cached is None:
+            # botocore's own parse, or (a file it rejects or cannot read) the lenient one, where
+            # a broken section costs only its profile (`profiles.read_config`)
+            cached = profiles_mod.load_full_config()
+            parsed.clear()  # only the current fingerprint is worth keeping
+            parsed[fingerprint] = cached
+        return copy.deepcopy(cached)
     except bce.ConfigParseError as exc:
         raise _config_error(exc) from None
+
+
+def _prepare(session: botocore.session.Session, profile: str | None) -> str | None:
+    """Inject discovered profiles into `session`'s config and select `profile`."""
+    config = session.full_config
     name = _botocore_profile(profile, config)
     if name is None:
         # The default chain: AWS_PROFILE (if set) still names a profile that may need the audit
@@ -299,10 +345,10 @@ async def get_session(profile: str | None) -> AioSession:
     async with lock:
         if key in cache:
             return cache[key]
-        session = _new_session()
+        session = _new_session(_parsed_config(key[0]))
         # Also the config of botocore's own STS/SSO clients (AssumeRole, GetRoleCredentials).
         session.set_default_client_config(BASE_CONFIG)
-        name = _prepare(session, profile, key[0])
+        name = _prepare(session, profile)
         credentials.install(session)  # deadlines: credential_process, unreachable endpoints
         if name is not None:
             await _apply_audit_name(session, name, key[0])
@@ -378,15 +424,43 @@ async def client(
 ) -> AsyncIterator[Any]:
     """An aiobotocore client of `service` for `profile` in `region` (and `endpoint_url`).
 
+    The client is long-lived (see the module docstring): one per profile, service, region and
+    endpoint for the life of the event loop, shared by every caller (aiobotocore clients are safe
+    for concurrent calls); leaving the `async with` does not close it. A client with its own
+    `config` (e.g. unsigned SSO calls) is made for the block and closed after it. A config edit
+    (a new fingerprint) gets new clients: the key holds the fingerprint.
+
     Credentials follow botocore's chain for the profile (keys, assume-role, SSO, credential_process,
     AWS_* variables, AWS_ENDPOINT_URL*). Retries: botocore's RETRY_MODE, MAX_ATTEMPTS attempts.
     Raises `UnknownProfileError` / `ConfigError`; AWS errors are botocore's (see `errors.explain`).
     """
-    session = await get_session(profile)
-    async with session.create_client(
-        service, region_name=region, config=config, endpoint_url=endpoint_url
-    ) as c:
-        yield c
+    if config is not None:
+        session = await get_session(profile)
+        async with session.create_client(
+            service, region_name=region, config=config, endpoint_url=endpoint_url
+        ) as own:
+            yield own
+        return
+    state = await _loop_clients()
+    key = (config_fingerprint(), service, profile, region, endpoint_url)
+    found = state.clients.get(key)
+    if found is None:
+        async with state.locks.setdefault(key, asyncio.Lock()):
+            found = state.clients.get(key)
+            if found is None:
+                session = await get_session(profile)
+                found = await state.stack.enter_async_context(
+                    session.create_client(service, region_name=region, endpoint_url=endpoint_url)
+                )
+                state.clients[key] = found
+    yield found
+
+
+async def aclose() -> None:
+    """Close the running loop's clients now (they also close when the loop shuts down)."""
+    state = context.current().clients.pop(asyncio.get_running_loop(), None)
+    if state is not None:
+        await state.aclose()
 
 
 def resolved_endpoint(service: str, profile: str | None, region: str | None) -> str:
@@ -398,7 +472,7 @@ def resolved_endpoint(service: str, profile: str | None, region: str | None) -> 
     key = (config_fingerprint(), service, profile, region)
     endpoints = context.current().endpoints
     if key not in endpoints:
-        session = botocore.session.Session()
+        session = _ConfiguredSyncSession(_parsed_config(key[0]))
         session.register_component("data_loader", _shared_loader())
         _prepare(session, profile)
         c = session.create_client(
@@ -412,5 +486,7 @@ def resolved_endpoint(service: str, profile: str | None, region: str | None) -> 
 
 
 def forget_sessions() -> None:
-    """Drop cached sessions and names (after `aws sso login`, or a settings change)."""
+    """Drop cached sessions, clients and names (after `aws sso login`, or a settings change).
+
+    The clients are closed on their own loops (asyncio's finalizer for their `lifetime`)."""
     context.current().forget_sessions()

@@ -1,24 +1,24 @@
 """The AWS layer's memory in one object: sessions, identities, account ids and labels, endpoints.
 
 What `clients` and `accounts` learn while the app runs (botocore sessions with their credentials,
-GetCallerIdentity answers, account aliases, resolved endpoints, the parsed AWS config) used to be
-module-level dicts, which every test had to clear by hand. They live in an `AwsContext` now:
-the services object owns one (`Services.context`) and its AWS loop runs every coroutine with it
-installed, so two services objects (two tests, a benchmark's cold and warm runs) never share
-what they learnt, and `forget()` clears all of it at once.
+the long-lived clients, GetCallerIdentity answers, account aliases, resolved endpoints, the parsed
+AWS config) used to be module-level dicts, which every test had to clear by hand. They live in an
+`AwsContext` now: the services object owns one (`Services.context`) and its AWS loop runs every
+coroutine with it installed, so two services objects (two tests, a benchmark's cold and warm runs)
+never share what they learnt, and `forget()` clears all of it at once.
 
 The context is found through a `ContextVar`: asyncio copies it into every task, so the layer's
 functions keep their signatures and a lookup costs a dict read. Code that sets none (a CLI's
 `asyncio.run`) uses the process's default context.
 
-Left module-level in `clients`, on purpose: botocore's read-only data (the loader, service
-models, client classes, the handler template). It never goes stale, and sharing it between
-contexts is what makes a new client cheap.
+Left module-level in `clients`, on purpose: botocore's read-only data (the data loader and the
+handler template). It never goes stale, and sharing it between contexts makes a session cheap.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +34,10 @@ class AwsContext:
             weakref.WeakKeyDictionary()
         )
         """aiobotocore sessions by event loop, then (config fingerprint, profile)."""
+        self.clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        """`clients.LoopClients` by event loop: the open, long-lived clients."""
         self.locks: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[tuple, asyncio.Lock]
         ] = weakref.WeakKeyDictionary()
@@ -53,7 +57,14 @@ class AwsContext:
         """The app's `Settings` when its services object gave them (else read from disk)."""
 
     def forget_sessions(self) -> None:
-        """Drop sessions, identities, endpoints and the parsed config (after `aws sso login`)."""
+        """Drop sessions, clients, identities, endpoints and the parsed config (after `aws sso
+        login`). The clients are closed on their own loops (this may be called from another
+        thread); a loop already closed closed its clients when it shut down."""
+        for loop, state in list(self.clients.items()):
+            if not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # closed meanwhile
+                    loop.call_soon_threadsafe(_close_soon, loop, state)
+        self.clients.clear()
         self.sessions.clear()
         self.locks.clear()
         self.identities.clear()
@@ -73,6 +84,17 @@ class AwsContext:
         """Drop everything learnt (the settings given stay)."""
         self.forget_sessions()
         self.forget_accounts()
+
+
+def _close_soon(loop: asyncio.AbstractEventLoop, state: Any) -> None:
+    """On `loop`: close a forgotten `LoopClients` in a task of its own (kept referenced until
+    it is done: asyncio holds running tasks only weakly)."""
+    task = loop.create_task(state.aclose())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Task] = set()
 
 
 _DEFAULT = AwsContext()

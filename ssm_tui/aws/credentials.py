@@ -3,12 +3,15 @@
 botocore's `ProcessProvider` runs a profile's `credential_process` and waits for it with no
 timeout: a helper that waits for a prompt nobody sees (an MFA or browser step), or simply hangs,
 hung `ssm-tui list` and the app's refresh for ever, and quitting left its children running.
-`TimedProcessProvider` takes its place in the session's credential resolver (through the
-resolver's public `insert_before`/`remove`): the same contract (JSON `Version: 1` on stdout), run
-in its own process group with stdin closed, ended with its whole group after
-`process_timeout()` seconds or when the caller is cancelled, and every way it can fail (program
-missing, not executable, non-zero exit, no JSON, missing keys) becomes a `CredentialRetrievalError`
-whose message says which, so `errors.explain` can give the next step.
+`timed_process_provider` gives botocore's own provider our `popen` (its public constructor
+argument) and takes its place in the session's credential resolver (through the resolver's public
+`insert_after`/`remove`): the same contract (JSON `Version: 1` on stdout), run in its own process
+group with stdin closed, ended with its whole group after `process_timeout()` seconds or when the
+caller is cancelled, and every way it can fail (program missing, not executable, non-zero exit,
+no JSON, missing keys) becomes a `CredentialRetrievalError` whose message says which, so
+`errors.explain` can give the next step. A role profile's `source_profile` is resolved through
+an assume-role provider of ours, built with botocore's public constructor arguments, whose
+`profile_provider_builder` hands out the same timed provider (issue 14: no private API).
 
 Connection failures: botocore's standard retry mode retries a connection error like a throttle
 (8 attempts with backoff up to 20 s), so a region that does not exist (its endpoint's DNS name
@@ -28,13 +31,16 @@ import subprocess
 from typing import Any
 
 from aiobotocore.credentials import (
+    AioAssumeRoleProvider,
+    AioCanonicalNameCredentialSourcer,
     AioConfigProvider,
+    AioContainerProvider,
+    AioEnvProvider,
     AioProcessProvider,
     AioProfileProviderBuilder,
     AioSharedCredentialProvider,
 )
 from botocore import exceptions as bce
-from botocore.compat import compat_shell_split
 
 from ssm_tui.aws.profiles import lenient_load_config, lenient_raw_parse, read_config
 from ssm_tui.text import printable
@@ -75,42 +81,22 @@ def _kill_group(process: asyncio.subprocess.Process) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-class TimedProcessProvider(AioProcessProvider):
-    """botocore's credential_process provider with a deadline and readable failures."""
+class _TimedProcess:
+    """What botocore's `ProcessProvider` awaits from its `popen`: `communicate()` and then
+    `returncode`. Here `communicate()` has a deadline, and checks the output so that each way
+    it can fail raises a `CredentialRetrievalError` saying which (botocore then parses output
+    known to be good)."""
 
-    METHOD = "ssm-tui-process"
+    def __init__(self, process: asyncio.subprocess.Process, program: str) -> None:
+        self._process = process
+        self._program = program
 
-    async def _retrieve_credentials_using(self, credential_process: str) -> dict[str, Any]:
-        argv = compat_shell_split(credential_process)
-        if not argv:
-            raise _fail("credential_process is empty")
-        program = printable(argv[0])
-        spawn = asyncio.ensure_future(
-            asyncio.create_subprocess_exec(
-                *argv,
-                stdin=subprocess.DEVNULL,  # nobody can answer a prompt: fail instead of waiting
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,  # its own group: a timeout or quit ends its children too
-            )
-        )
-        try:
-            # shielded: cancelled mid-spawn (a sibling call failed), asyncio would kill the
-            # helper's pid only, and a child it had already started lived on
-            process = await asyncio.shield(spawn)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                started = await spawn
-                _kill_group(started)
-                await started.wait()
-            raise
-        except FileNotFoundError:
-            raise _fail(f"credential_process program not found: {program}") from None
-        except PermissionError:
-            raise _fail(f"credential_process program is not executable: {program}") from None
-        except OSError as exc:
-            raise _fail(f"credential_process could not start {program}: {exc}") from None
-        timeout = process_timeout()
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode
+
+    async def communicate(self) -> tuple[bytes, bytes]:
+        process, program, timeout = self._process, self._program, process_timeout()
         try:
             async with asyncio.timeout(timeout):
                 stdout, stderr = await process.communicate()
@@ -134,16 +120,50 @@ class TimedProcessProvider(AioProcessProvider):
             raise _fail("credential_process printed JSON that is not an object")
         if parsed.get("Version") != 1:
             raise _fail(f"credential_process answered Version {parsed.get('Version')!r}, not 1")
-        try:
-            return {
-                "access_key": parsed["AccessKeyId"],
-                "secret_key": parsed["SecretAccessKey"],
-                "token": parsed.get("SessionToken"),
-                "expiry_time": parsed.get("Expiration"),
-                "account_id": self._get_account_id(parsed),
-            }
-        except KeyError as exc:
-            raise _fail(f"credential_process output lacks {exc.args[0]}") from None
+        for key in ("AccessKeyId", "SecretAccessKey"):
+            if key not in parsed:
+                raise _fail(f"credential_process output lacks {key}")
+        return stdout, stderr
+
+
+async def _timed_popen(*argv: str, **_: Any) -> _TimedProcess:
+    """botocore's `popen` for credential_process: stdin closed, its own process group."""
+    if not argv:
+        raise _fail("credential_process is empty")
+    program = printable(argv[0])
+    spawn = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(
+            *argv,
+            stdin=subprocess.DEVNULL,  # nobody can answer a prompt: fail instead of waiting
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own group: a timeout or quit ends its children too
+        )
+    )
+    try:
+        # shielded: cancelled mid-spawn (a sibling call failed), asyncio would kill the
+        # helper's pid only, and a child it had already started lived on
+        process = await asyncio.shield(spawn)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            started = await spawn
+            _kill_group(started)
+            await started.wait()
+        raise
+    except FileNotFoundError:
+        raise _fail(f"credential_process program not found: {program}") from None
+    except PermissionError:
+        raise _fail(f"credential_process program is not executable: {program}") from None
+    except OSError as exc:
+        raise _fail(f"credential_process could not start {program}: {exc}") from None
+    return _TimedProcess(process, program)
+
+
+def timed_process_provider(profile_name: str, session: Any) -> AioProcessProvider:
+    """botocore's credential_process provider for `profile_name`, with our deadline."""
+    return AioProcessProvider(
+        profile_name=profile_name, load_config=lambda: session.full_config, popen=_timed_popen
+    )
 
 
 def _bounded_connect_retries(
@@ -172,25 +192,69 @@ def _config_file_provider(filename: str, profile_name: str) -> AioConfigProvider
 class TimedProfileProviderBuilder(AioProfileProviderBuilder):
     """The providers a role profile's `source_profile` is resolved with: its credential_process
     under the same deadline (a hung helper behind an assume-role profile hung the listing), and
-    the key files read as leniently as `profiles.read_config` reads them."""
+    the key files read as leniently as `profiles.read_config` reads them. Only the builder's
+    public `providers()` is overridden: botocore's list, with those three swapped for ours."""
 
-    def _create_process_provider(self, profile_name: str) -> TimedProcessProvider:
-        return TimedProcessProvider(
-            profile_name=profile_name, load_config=lambda: self._session.full_config
-        )
+    def __init__(self, session: Any, **kwargs: Any) -> None:
+        super().__init__(session, **kwargs)
+        self.ssm_tui_session = session
 
-    def _create_shared_credential_provider(self, profile_name: str) -> Any:
-        filename = self._session.get_config_variable("credentials_file")
-        return _shared_file_provider(filename, profile_name)
-
-    def _create_config_provider(self, profile_name: str) -> Any:
-        filename = self._session.get_config_variable("config_file")
-        return _config_file_provider(filename, profile_name)
+    def providers(self, profile_name: str, disable_env_vars: bool = False) -> list[Any]:
+        session = self.ssm_tui_session
+        files = session.get_config_variable
+        ours = []
+        for provider in super().providers(profile_name, disable_env_vars=disable_env_vars):
+            if isinstance(provider, AioProcessProvider):
+                provider = timed_process_provider(profile_name, session)
+            elif isinstance(provider, AioSharedCredentialProvider):
+                provider = _shared_file_provider(files("credentials_file"), profile_name)
+            elif isinstance(provider, AioConfigProvider):
+                provider = _config_file_provider(files("config_file"), profile_name)
+            ours.append(provider)
+        return ours
 
 
 def _swap(resolver: Any, name: str, provider: Any) -> None:
-    resolver.insert_before(name, provider)
-    resolver.remove(name)
+    """Put `provider` where botocore's provider `name` is (ours may carry the same name)."""
+    resolver.insert_after(name, provider)
+    resolver.remove(name)  # the first of that name: botocore's
+
+
+def _sts_creator(session: Any) -> Any:
+    """How botocore's assume-role provider makes its STS client (as botocore's own does)."""
+
+    def create(service_name: str, **kwargs: Any) -> Any:
+        return session.create_client(service_name, **{"region_name": None, **kwargs})
+
+    return create
+
+
+def _assume_role_provider(session: Any, profile: str, resolver: Any) -> AioAssumeRoleProvider:
+    """botocore's assume-role provider for `profile`, built as `create_credential_resolver`
+    builds it, with `TimedProfileProviderBuilder` resolving its source profile."""
+    cache: dict = {}
+
+    def chain_provider(method: str, default: Any) -> Any:
+        try:
+            return resolver.get_provider(method)
+        except bce.UnknownCredentialError:  # the env provider is left out for a named profile
+            return default()
+
+    sourcer = AioCanonicalNameCredentialSourcer(
+        [
+            chain_provider("env", AioEnvProvider),
+            chain_provider("container-role", AioContainerProvider),
+            resolver.get_provider("iam-role"),
+        ]
+    )
+    return AioAssumeRoleProvider(
+        load_config=lambda: session.full_config,
+        client_creator=_sts_creator(session),
+        cache=cache,
+        profile_name=profile,
+        credential_sourcer=sourcer,
+        profile_provider_builder=TimedProfileProviderBuilder(session, cache=cache),
+    )
 
 
 def install(session: Any) -> None:
@@ -209,8 +273,7 @@ def install(session: Any) -> None:
         return
     resolver = session.get_component("credential_provider")
     if "credential_process" in config:
-        timed = TimedProcessProvider(profile_name=profile, load_config=lambda: session.full_config)
-        _swap(resolver, "custom-process", timed)
+        _swap(resolver, "custom-process", timed_process_provider(profile, session))
     if lenient:
         files = session.get_config_variable
         _swap(
@@ -219,11 +282,5 @@ def install(session: Any) -> None:
             _shared_file_provider(files("credentials_file"), profile),
         )
         _swap(resolver, "config-file", _config_file_provider(files("config_file"), profile))
-    assume = resolver.get_provider("assume-role")
-    builder = getattr(assume, "_profile_provider_builder", None)
-    if role and isinstance(builder, AioProfileProviderBuilder):
-        # botocore builds the source profile's providers with this builder, which it creates
-        # inside `create_credential_resolver` (no public hook): the same builder, with ours.
-        timed_builder = TimedProfileProviderBuilder.__new__(TimedProfileProviderBuilder)
-        timed_builder.__dict__.update(builder.__dict__)
-        assume._profile_provider_builder = timed_builder
+    if role:
+        _swap(resolver, "assume-role", _assume_role_provider(session, profile, resolver))

@@ -221,7 +221,8 @@ def big_world():  # type: ignore[no-untyped-def]
 async def _record_calls(profile: str) -> list[tuple[str, dict[str, Any]]]:
     """(operation, params) of every call the profile's clients make from now on, in order.
 
-    Registered on the profile's cached session, whose handlers every new client copies.
+    Registered on the profile's cached session, whose handlers every new client copies; the
+    clients already open (they are long-lived) are closed first, so the next ones copy it.
     """
     calls: list[tuple[str, dict[str, Any]]] = []
 
@@ -230,6 +231,7 @@ async def _record_calls(profile: str) -> list[tuple[str, dict[str, Any]]]:
 
     session = await clients.get_session(profile)
     session.register("before-parameter-build", record)
+    await clients.aclose()
     return calls
 
 
