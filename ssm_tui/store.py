@@ -32,7 +32,7 @@ from ssm_tui.aws.models import (
 )
 
 APP_NAME = "ssm-tui"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _CACHE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS cached_scope (
@@ -57,10 +57,14 @@ CREATE TABLE IF NOT EXISTS cached_instance (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS cached_instance_by_name
     ON cached_instance (online, name_order, instance_id, key);
+CREATE INDEX IF NOT EXISTS cached_instance_by_node
+    ON cached_instance (region, instance_id, online);
 """
 """One row per cached instance (a JSON array in its scope's `fields` order), indexed in the
 fleet's default order so a first frame reads only the rows it draws (`first_online_by_name`).
-`widths` is the caller's display hint for the scope (the fleet's column widths over its rows)."""
+`widths` is the caller's display hint for the scope (the fleet's column widths over its rows).
+`cached_instance_by_node` lets the first frame count nodes (a node is listed once per profile
+reaching it) without sorting every row: 9 ms -> 1.3 ms for 6,000 rows (schema version 2)."""
 
 _DATA_SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -485,8 +489,11 @@ class Store:
                     "WITH firsts AS (SELECT DISTINCT name_order, instance_id, region"
                     " FROM cached_instance WHERE online = 1"
                     " ORDER BY name_order, instance_id, region LIMIT ?)"
+                    # CROSS JOIN keeps that order of the loops: SQLite's own choice scanned
+                    # every online row to look each up in `firsts` (11 ms instead of 4 for
+                    # 6,000 rows, most of the first frame's cache read)
                     " SELECT s.fields, i.row FROM firsts AS f"
-                    " JOIN cached_instance AS i ON i.online = 1"
+                    " CROSS JOIN cached_instance AS i ON i.online = 1"
                     " AND i.name_order = f.name_order AND i.instance_id = f.instance_id"
                     " AND i.region = f.region"
                     " JOIN cached_scope AS s ON s.profile = i.profile AND s.region = i.region"

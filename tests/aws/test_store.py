@@ -191,3 +191,24 @@ def test_an_unreadable_cache_row_drops_its_scope() -> None:
     head = store.first_online_by_name(10)
     assert [i.instance_id for i in head.instances] == ["i-2"]
     assert (head.total, head.online) == (2, 2)
+
+
+def test_a_cache_of_schema_1_gets_the_node_index_and_keeps_its_rows() -> None:
+    """Schema 2 adds `cached_instance_by_node` (the first frame counts nodes through it); a
+    cache file written by version 1 gets it when opened, with its rows as they were."""
+    from ssm_tui.store import default_cache_path
+
+    store = Store()
+    scope = Scope("prod", "us-east-1")
+    store.save_inventory(ScopeResult(scope, (_instance("i-1"), _instance("i-2"))), [8] * 10)
+    with sqlite3.connect(default_cache_path()) as conn:  # as version 1 left it
+        conn.execute("DROP INDEX cached_instance_by_node")
+        conn.execute("PRAGMA user_version=1")
+    reopened = Store()
+    with sqlite3.connect(default_cache_path()) as conn:
+        names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    assert "cached_instance_by_node" in names and version == 2
+    head = reopened.first_online_by_name(10)
+    assert [i.instance_id for i in head.instances] == ["i-1", "i-2"]
+    assert (head.total, head.online) == (2, 2)

@@ -202,7 +202,7 @@ class MainScreen(Screen[None]):
             box.value = text
         if ui_state.wanted(self.services.get_settings()):
             ui_state.Rememberer(self).start()
-        self.set_interval(interval, self.fleet.auto_refresh, name="inventory-refresh")
+        self.set_interval(interval, self.fleet.refresh_when_idle, name="inventory-refresh")
         if self.services.account_lookup:
             self._resolve_accounts()
 

@@ -5,6 +5,12 @@ cell of every new row), far from the 50 ms a filter keystroke may take. This wid
 API: the model hands it an ordered list of keys, each visible line is rendered from cells the model
 prepared once, and a row updated by a refresh redraws only its own line. The cursor is a row *key*,
 so refreshes, sorting and filtering keep it on the same instance.
+
+Painting, not filtering, is what a keystroke costs (10,000 rows: ~3 ms to filter, the rest is
+Textual rendering lines and the garbage collector): so `show` repaints only the lines on screen
+whose row changed (typing on after `web` usually keeps the top rows), a cursor move repaints its
+two lines, and the rendered lines are kept for the last `LINE_CACHE` rows drawn only (every row
+ever drawn kept thousands of Textual strips alive, which each full collection walked).
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -23,6 +30,12 @@ from textual.strip import Strip
 from ssm_tui.ui.fleet_model import COLUMNS, FleetModel, FleetRow, status_cell
 
 _GAP = 2
+
+_Drawn = tuple[int, int, list[str | None]]
+"""(scroll y, cursor index, the row key of each body line): what the table shows now."""
+
+LINE_CACHE = 512
+"""Rendered lines kept (by row key): a few screens of scrolling back and forth."""
 
 
 _STALE = Style(dim=True)
@@ -105,9 +118,8 @@ class FleetTable(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.model = model
         self._keys: list[str] = []
-        self._index: dict[str, int] = {}
         self._cursor = 0
-        self._cache: dict[str, Strip] = {}
+        self._cache: LRUCache[str, Strip] = LRUCache(LINE_CACHE)
         self._widths: tuple[int, ...] = ()
         self._header_cache: tuple[object, Strip] | None = None
         self._user_moved = False
@@ -137,26 +149,64 @@ class FleetTable(ScrollView, can_focus=True):
         `rows` is the view's length when `keys` are only its first rows (a first frame drawn
         before the rest of the cache is read): the scrollbar is then already the right size.
         """
-        if changed is None or self.model.widths != self._widths:
+        every_line = changed is None or self.model.widths != self._widths
+        if every_line:
             self._widths = self.model.widths  # new column widths: every cached line is stale
             self._cache.clear()
         else:
-            for key in changed:
-                self._cache.pop(key, None)
+            for key in changed or ():
+                self._cache.discard(key)
+        before = self._on_screen()
         old_key = self.cursor_key
         self._keys = keys
-        self._index = {key: i for i, key in enumerate(keys)}
         if not self._user_moved:
             self._cursor = 0  # until the user moves it, the cursor stays on the first row
-        elif old_key in self._index:
-            self._cursor = self._index[old_key]
+        elif old_key is not None and old_key in keys:  # scans at C speed: cheaper than the
+            self._cursor = keys.index(old_key)  # dict of 10,000 keys a keystroke used to build
         else:
             self._cursor = min(self._cursor, max(len(keys) - 1, 0))
         width = sum(self.model.widths) + _GAP * len(COLUMNS)
-        self.virtual_size = Size(width, max(len(keys), rows or 0) + 1)
+        size = Size(width, max(len(keys), rows or 0) + 1)
+        if size != self.virtual_size:
+            # assigning `virtual_size` also repaints every line; the layout (scrollbars) it
+            # asks for is all a new length needs, the lines are repainted below as needed
+            self.set_reactive(FleetTable.virtual_size, size)
+            self.refresh(repaint=False, layout=True)
         self._set_cursor_key()
         self._scroll_cursor_into_view()
-        self.refresh()
+        if every_line:
+            self.refresh()
+        else:
+            self._refresh_changed(before, changed or set())
+
+    def _on_screen(self) -> _Drawn:
+        """(scroll y, cursor index, key of each body line) as now drawn: what `show` compares."""
+        top = int(self.scroll_y)
+        body = max(self.size.height - 1, 0)
+        shown: list[str | None] = list(self._keys[top : top + body])
+        shown += [None] * (body - len(shown))
+        return top, self._cursor, shown
+
+    def _refresh_changed(self, before: _Drawn, changed: set[str]) -> None:
+        """Repaint the body lines whose row differs from `before` (all of them if it scrolled).
+
+        Textual keeps every other line as it rendered it; a line is the same when it shows the
+        same row, unchanged, with the cursor on it or not as before.
+        """
+        top, cursor, shown = before
+        now_top, _, now = self._on_screen()
+        if now_top != top or len(now) != len(shown):
+            self.refresh()
+            return
+        width = max(self.virtual_size.width, self.size.width)
+        for y, (old, new) in enumerate(zip(shown, now, strict=True), start=1):
+            index = top + y - 1
+            if (
+                old != new
+                or (new is not None and new in changed)
+                or (index == cursor) != (index == self._cursor)
+            ):
+                self.refresh(Region(0, y, width, 1))
 
     # -- cursor ----------------------------------------------------------------------------
     def _set_cursor_key(self) -> None:
@@ -169,10 +219,11 @@ class FleetTable(ScrollView, can_focus=True):
         if not self._keys:
             return
         self._user_moved = True
+        before = self._on_screen()
         self._cursor = max(0, min(index, len(self._keys) - 1))
         self._set_cursor_key()
         self._scroll_cursor_into_view()
-        self.refresh()
+        self._refresh_changed(before, set())  # its two lines, or all if it scrolled
 
     def _scroll_cursor_into_view(self) -> None:
         body = max(self.size.height - 1, 1)
@@ -298,7 +349,8 @@ class FleetTable(ScrollView, can_focus=True):
                 if row is None:
                     return Strip.blank(width, base)
                 stale = row.scope in self.model.stale  # a failed scope's older rows: dimmed
-                cached = self._cache[key] = self._row_line(row, base + _STALE if stale else base)
+                cached = self._row_line(row, base + _STALE if stale else base)
+                self._cache.set(key, cached)
             strip = cached
             if index == self._cursor:
                 strip = Strip(Segment.apply_style(list(strip), post_style=cursor))
