@@ -15,15 +15,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _timing import bench_sandbox  # noqa: E402  (benchmarks/_timing.py)
 
 PROFILE, REGION, ACCOUNT = "sandbox", "us-east-1", "111111111111"
 BUCKET = f"acme-ssm-sessions-{ACCOUNT}-{REGION}"
@@ -103,25 +103,19 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=3_000_000, help="`seq 1 N` output")
     args = parser.parse_args()
     from ssm_tui.aws.logs import TranscriptRef
-    from ssm_tui.demo import SandboxProcess
 
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SSM_TUI_"))}
-        env["HOME"] = tmp
-        with SandboxProcess(directory=Path(tmp) / "sbx", env=env) as sandbox:
-            os.environ.update(sandbox.env)
-            os.environ["HOME"] = tmp
-            import boto3
+    with bench_sandbox("ssm-tui-memory-transcript-", in_process=True):
+        import boto3
 
-            body = "".join(f"{i}\r\n" for i in range(1, args.lines + 1)).encode()
-            key = f"session-logs/{SESSION}.log"
-            s3 = boto3.Session(profile_name=PROFILE, region_name=REGION).client("s3")
-            s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-            size = len(body)
-            del body, s3
-            gc.collect()
-            ref = TranscriptRef("s3", PROFILE, REGION, SESSION, BUCKET, key, size=size)
-            asyncio.run(measure(ref, size))
+        body = "".join(f"{i}\r\n" for i in range(1, args.lines + 1)).encode()
+        key = f"session-logs/{SESSION}.log"
+        s3 = boto3.Session(profile_name=PROFILE, region_name=REGION).client("s3")
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+        size = len(body)
+        del body, s3
+        gc.collect()
+        ref = TranscriptRef("s3", PROFILE, REGION, SESSION, BUCKET, key, size=size)
+        asyncio.run(measure(ref, size))
 
 
 if __name__ == "__main__":
