@@ -162,6 +162,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     with bench_sandbox("ssm-tui-memory-sessions-", in_process=True):
+        os.environ["SSM_TUI_CONFIRM_CLOSE"] = "false"  # the loop closes live tabs: no question
         asyncio.run(loop(args.sessions, args.trace))
 
 
