@@ -582,10 +582,10 @@ class SessionRuntime:
                 self._input(msg.payload)
             elif kind == PayloadType.SIZE:
                 cols, rows = parse_size(msg.payload)
-                if cols and rows:
-                    self.size = (rows, cols)
-                    if self._shell is not None:
-                        self._shell.resize(rows, cols)
+                # as the agent's SetSize: any size, 0x0 included, as uint16 (`shell_unix.go`)
+                self.size = (rows & 0xFFFF, cols & 0xFFFF)
+                if self._shell is not None:
+                    self._shell.resize(*self.size)
             elif kind == PayloadType.HANDSHAKE_RESPONSE:
                 self._handshake_response(msg.payload)
             elif kind == PayloadType.ENC_CHALLENGE_RESPONSE:
@@ -704,7 +704,7 @@ class SessionRuntime:
                     env=shell_environment(instance, home),
                     on_output=self._shell_output,
                     on_exit=self._shell_exit,
-                    size=self.size or (24, 80),
+                    size=self.size or shell.AGENT_START_SIZE,
                     read_delay=shell.AGENT_START_DELAY,
                 )
             try:
