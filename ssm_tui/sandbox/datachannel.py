@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import struct
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -313,16 +314,18 @@ def _batch_writer(websocket: Any) -> Callable[[list[bytes]], bool] | None:
     Starlette's `send_bytes` is one ASGI message per frame: through uvicorn that is one pass of
     its send path and one system call per frame, most of the sandbox's cost of acking a paste
     (the agent writes each ack on its own too, but in Go). Where the ASGI send is uvicorn's
-    websockets Sans-I/O protocol (its `ws` implementation by default), the frames go through
-    that protocol's own `websockets` connection (the same frames, in order) and its transport
-    at once. Private to uvicorn (`conn`, `transport`, `writable`, `close_sent`, `disconnected`):
-    anything else, or a state its `send` would refuse, returns False and the caller sends frame
-    by frame through the public road, which raises as it should.
+    websockets Sans-I/O protocol (its `ws` implementation by default), the frames (the same,
+    in order; built here when no extension was negotiated) go to that protocol's transport at
+    once. Private to uvicorn (`conn`, `transport`, `writable`, `close_sent`, `disconnected`)
+    and websockets (`extensions`, `expect_continuation_frame`): anything else, or a state its
+    `send` would refuse, returns False and the caller sends frame by frame through the public
+    road, which raises as it should.
     """
     try:
         from uvicorn.protocols.websockets.websockets_sansio_impl import (
             WebSocketsSansIOProtocol,
         )
+        from websockets.protocol import OPEN
     except ImportError:  # pragma: no cover - uvicorn without the Sans-I/O implementation
         return None
     protocol = getattr(getattr(websocket, "_send", None), "__self__", None)
@@ -344,12 +347,31 @@ def _batch_writer(websocket: Any) -> Callable[[list[bytes]], bool] | None:
         ):
             return False
         conn = protocol.conn
-        for frame in frames:
-            conn.send_binary(frame)
-        transport.write(b"".join(conn.data_to_send()))
+        if conn.extensions or conn.expect_continuation_frame or conn.state is not OPEN:
+            for frame in frames:  # compression negotiated, or not open: websockets' own road
+                conn.send_binary(frame)
+            transport.write(b"".join(conn.data_to_send()))
+        else:
+            transport.write(b"".join(_server_binary_frame(frame) for frame in frames))
         return True
 
     return write
+
+
+def _server_binary_frame(payload: bytes) -> bytes:
+    """One unmasked, final binary frame (RFC 6455 5.2), as websockets' `send_binary` writes it
+    for a server without extensions; a header in front of the payload is all it takes."""
+    length = len(payload)
+    if length < 126:
+        return _FRAME_SHORT.pack(0x82, length) + payload
+    if length < 65536:
+        return _FRAME_MEDIUM.pack(0x82, 126, length) + payload
+    return _FRAME_LONG.pack(0x82, 127, length) + payload
+
+
+_FRAME_SHORT = struct.Struct("!BB")
+_FRAME_MEDIUM = struct.Struct("!BBH")
+_FRAME_LONG = struct.Struct("!BBQ")
 
 
 # --- one session -----------------------------------------------------------------------------
