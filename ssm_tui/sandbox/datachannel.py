@@ -347,8 +347,10 @@ def _batch_writer(websocket: Any) -> Callable[[list[bytes]], bool] | None:
         ):
             return False
         conn = protocol.conn
-        if conn.extensions or conn.expect_continuation_frame or conn.state is not OPEN:
-            for frame in frames:  # compression negotiated, or not open: websockets' own road
+        if conn.state is not OPEN or conn.expect_continuation_frame:
+            return False  # closing: uvicorn's send says what happens
+        if conn.extensions:
+            for frame in frames:  # compression negotiated: websockets builds the frames
                 conn.send_binary(frame)
             transport.write(b"".join(conn.data_to_send()))
         else:
