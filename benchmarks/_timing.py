@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -25,23 +26,42 @@ K = TypeVar("K")
 
 @contextlib.contextmanager
 def bench_sandbox(
-    prefix: str, *, folder: str = "sandbox", **options: Any
+    prefix: str, *, folder: str = "sandbox", in_process: bool = False, **options: Any
 ) -> Iterator[tuple[SandboxProcess, Path, dict[str, str]]]:
     """A started sandbox, its scratch folder, and the environment to run clients with.
 
-    The environment (also applied to this process, for boto3) has no AWS_* of the caller's and
-    a HOME in the scratch folder, so nothing of the user's own setup is read or written.
+    The environment (also applied to this process, for boto3) has none of the caller's AWS_* or
+    SSM_TUI_* and a HOME in the scratch folder, so nothing of the user's own setup is read or
+    written. With `in_process` (a benchmark that runs the app itself, not as a child) this
+    process gets that HOME too, its XDG data and cache folders in the scratch folder, and the
+    sandbox's SSO token in that HOME (botocore reads it only from ~/.aws/sso/cache). The scratch
+    folder is removed at the end.
     """
     scratch = Path(tempfile.mkdtemp(prefix=prefix))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_CALLERS)}
     env["HOME"] = str(scratch / "home")
-    sandbox = SandboxProcess(directory=scratch / folder, env=env, **options).start(timeout=60)
+    Path(env["HOME"]).mkdir()
     try:
-        env.update(sandbox.env)
-        os.environ.update(sandbox.env)
-        yield sandbox, scratch, env
+        sandbox = SandboxProcess(directory=scratch / folder, env=env, **options).start(timeout=60)
+        try:
+            env.update(sandbox.env)
+            if in_process:
+                for key in [k for k in os.environ if k.startswith(_CALLERS)]:
+                    del os.environ[key]
+                env["XDG_DATA_HOME"] = env["XDG_CACHE_HOME"] = str(scratch / "xdg")
+                os.environ["HOME"] = env["HOME"]
+                os.environ["XDG_DATA_HOME"] = os.environ["XDG_CACHE_HOME"] = env["XDG_DATA_HOME"]
+                sandbox.install_sso_token(env["HOME"])
+            os.environ.update(sandbox.env)
+            yield sandbox, scratch, env
+        finally:
+            sandbox.stop()
     finally:
-        sandbox.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+_CALLERS = ("AWS_", "SSM_TUI_")
+"""Environment variables of the caller's own setup that no benchmark may read."""
 
 
 def timed(argv: list[str], env: Mapping[str, str], **kwargs: Any) -> float:

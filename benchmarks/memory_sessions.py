@@ -17,13 +17,14 @@ import asyncio
 import gc
 import os
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _timing import bench_sandbox  # noqa: E402  (benchmarks/_timing.py)
 
 
 def rss_mb() -> float:
@@ -160,17 +161,9 @@ def main() -> None:
         "--trace", type=int, default=5, help="tracemalloc from this session (0: off)"
     )
     args = parser.parse_args()
-    from ssm_tui.demo import SandboxProcess
-
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SSM_TUI_"))}
-        env["HOME"] = tmp
-        with SandboxProcess(directory=Path(tmp) / "sbx", env=env) as sandbox:
-            os.environ.update(sandbox.env)
-            os.environ["HOME"] = tmp
-            os.environ["XDG_DATA_HOME"] = os.environ["XDG_CACHE_HOME"] = tmp
-            sandbox.install_sso_token(tmp)
-            asyncio.run(loop(args.sessions, args.trace))
+    with bench_sandbox("ssm-tui-memory-sessions-", in_process=True):
+        os.environ["SSM_TUI_CONFIRM_CLOSE"] = "false"  # the loop closes live tabs: no question
+        asyncio.run(loop(args.sessions, args.trace))
 
 
 if __name__ == "__main__":

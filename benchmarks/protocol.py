@@ -10,6 +10,8 @@ It starts its own sandbox (``ssm_tui.demo.SandboxProcess``), then measures, for 
    prints a marker (seconds); --rounds times per way, the ways alternated round by round in
    sessions open side by side, so each pair of pastes shares the machine's load. The paste goal
    is the median of the per-round ratios official / ssm-tui, printed with its min and max.
+   Also printed: the CPU time each paste cost the plugin process and the sandbox process
+   (from /proc), which is what bounds a paste on a busy machine, whatever its load.
 
 Ways in: ``local`` = bash in a pty of its own (the ceiling: no network, no protocol);
 ``ssm-tui`` = ``ssm-tui connect TARGET --plugin builtin`` in a pty (StartSession, our plugin,
@@ -146,32 +148,60 @@ def echo(pty: Pty, keys: int) -> dict:
 PASTE_DATA = ((b"0123456789abcdef" * 64 + b"\n") * (PASTE_SIZE // 1025 + 1))[:PASTE_SIZE]
 
 
-def paste(pty: Pty) -> float:
-    """1 MB written into `head -c` in a raw remote pty, until the shell's marker (seconds)."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def paste(pty: Pty, watched: tuple[int, ...] = ()) -> tuple[float, tuple[float, ...]]:
+    """1 MB written into `head -c` in a raw remote pty, until the shell's marker: (seconds, CPU
+    seconds each of `watched` spent meanwhile)."""
     pty.send(
         f"stty raw -echo; head -c {PASTE_SIZE} >/dev/null; stty sane -echo; "
         "echo PA''STED\r".encode()
     )
     time.sleep(0.5)  # let the shell start head before the flood
+    before = [cpu_seconds(pid) for pid in watched]
     start = time.perf_counter()
     writer = threading.Thread(target=pty.send, args=(PASTE_DATA,))
     writer.start()
     pty.read_until(b"PASTED", timeout=600)
     elapsed = time.perf_counter() - start
     writer.join()
-    return elapsed
+    used = tuple(cpu_seconds(pid) - b for pid, b in zip(watched, before, strict=True))
+    return elapsed, used
 
 
 def measure(
-    ways: list[tuple[str, list[str]]], env: dict[str, str], args: argparse.Namespace
+    ways: list[tuple[str, list[str]]],
+    env: dict[str, str],
+    args: argparse.Namespace,
+    sandbox_pid: int | None = None,
 ) -> list[dict]:
     """Every way open at once; throughput and echo one way after the other, then the pastes
-    alternated way by way for --rounds rounds, so each round's pastes share the machine's load."""
+    alternated way by way for --rounds rounds, so each round's pastes share the machine's load.
+    With `sandbox_pid`, each paste also records the CPU time of the way's plugin process (the
+    child of `ssm-tui connect`) and of the sandbox."""
     opened = [(name, open_way(argv, env)) for name, argv in ways]
+    watched: list[tuple[int, ...]] = []
+    for _name, pty in opened:
+        plugins = children(pty.proc.pid)
+        watched.append((plugins[0], sandbox_pid) if plugins and sandbox_pid else ())
     try:
         results = []
         for name, pty in opened:
-            result: dict = {"name": name, "pastes": []}
+            result: dict = {"name": name, "pastes": [], "cpu": []}
             if "throughput" in args.only:
                 result |= throughput(pty, args.mb)
             if "echo" in args.only:
@@ -179,8 +209,11 @@ def measure(
             results.append(result)
         if "paste" in args.only:
             for _ in range(args.rounds):
-                for result, (_name, pty) in zip(results, opened, strict=True):
-                    result["pastes"].append(paste(pty))
+                for result, (_name, pty), pids in zip(results, opened, watched, strict=True):
+                    elapsed, used = paste(pty, pids)
+                    result["pastes"].append(elapsed)
+                    if used:
+                        result["cpu"].append(used)
         for result in results:
             if result["pastes"]:
                 result["paste_s"] = statistics.median(result["pastes"])
@@ -235,7 +268,8 @@ def main() -> int:
         try:
             for rtt in rtts:
                 sandbox.set_faults(data_channel_latency=int(round(rtt / 2)))
-                runs.append((rtt, measure(remote, env, args)))
+                pid = sandbox.process.pid if sandbox.process is not None else None
+                runs.append((rtt, measure(remote, env, args, pid)))
         finally:
             sandbox.reset_faults()
 
@@ -287,6 +321,14 @@ def main() -> int:
                 f"  goal echo <= 1 RTT + 5 ms = {echo_goal:g} ms: ssm-tui median "
                 f"{ours['rtt_median_ms']:.1f} ms ({verdict})"
             )
+        for r in results:
+            if r.get("cpu"):
+                plugin_ms = statistics.median(c[0] for c in r["cpu"]) * 1000
+                sandbox_ms = statistics.median(c[1] for c in r["cpu"]) * 1000
+                print(
+                    f"  CPU per paste, {r['name']}: plugin {plugin_ms:.0f} ms, sandbox "
+                    f"{sandbox_ms:.0f} ms (medians; {PASTE_SIZE // 1024} messages each way)"
+                )
         theirs = next((r for r in results if r["name"] == "official"), None)
         if theirs is not None and ours.get("pastes"):
             pairs = [t / o for t, o in zip(theirs["pastes"], ours["pastes"], strict=True)]

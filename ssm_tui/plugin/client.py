@@ -52,7 +52,8 @@ CHUNK_SIZE = m.MAX_CHUNK
 """Bytes per input message: what the official plugin and agent use, safe with the real service."""
 CLIENT_WINDOW = 2048
 """Input messages in flight without an ack: 2 MB, so a 1 MB paste needs one round trip even at
-50 ms RTT (the agent keeps up to 10 000 out of order, so this is well within what it accepts)."""
+50 ms RTT (the agent keeps up to 100 000 out of order, `IncomingMessageBufferCapacity` in its
+`session/config/config.go`, so this is well within what it accepts)."""
 PING_INTERVAL = 5.0
 PING_TIMEOUT = 10.0
 """A websocket ping every 5 s, and a pong due within 10 s: a dead link (no FIN, no RST: Wi-Fi
@@ -449,6 +450,11 @@ class DataChannelClient:
         data = frame.encode() if isinstance(frame, str) else frame
         try:
             msg = m.decode(data)
+            if msg.message_type == m.ACKNOWLEDGE:  # most frames of a paste: the short road
+                freed = self.channel.ack(m.parse_ack(msg.payload))
+                if freed:
+                    await self._write(freed)
+                return
             result = self.channel.receive(msg)
         except m.MessageDecodeError as exc:
             log.debug("dropping a bad frame: %s", exc)  # as the official plugin does

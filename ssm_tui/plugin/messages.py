@@ -426,12 +426,17 @@ def size_payload(cols: int, rows: int) -> bytes:
 
 
 def parse_size(payload: bytes) -> tuple[int, int]:
-    """(cols, rows) from a Size payload; values are clamped to the uint16 a pty accepts."""
+    """(cols, rows) from a Size payload, as the agent's `SizeData` (uint32 fields) reads it.
+
+    Not clamped: the agent passes them to the pty as uint16 (`shell_unix.go` SetSize), 0x0
+    included; what fits a pty is the receiver's business."""
     body = _load_object(payload, "size")
     cols, rows = body.get("cols"), body.get("rows")
     if not (_is_int(cols) and _is_int(rows)):
         raise MessageDecodeError("size: cols and rows must be integers")
-    return max(0, min(cols, 0xFFFF)), max(0, min(rows, 0xFFFF))
+    if not (0 <= cols <= 0xFFFFFFFF and 0 <= rows <= 0xFFFFFFFF):
+        raise MessageDecodeError("size: cols and rows must fit a uint32")
+    return cols, rows
 
 
 def _is_int(value: object) -> TypeGuard[int]:

@@ -36,7 +36,11 @@ READS_PER_WAKEUP = 8
 """Reads per readable event before going back to the loop (keeps other sessions served)."""
 
 DEFAULT_SIZE = (24, 80)
-"""Rows, columns until the client's first Size message (the plugin sends it only after output)."""
+"""Rows, columns of a `PtyShell` made without a size."""
+
+AGENT_START_SIZE = (0, 0)
+"""The pty of a session until the client's first Size message: the agent's `pty.Start` sets
+none, so it is the kernel's 0x0 (`shell_unix.go`)."""
 
 SHELL = "/bin/sh"
 """The agent runs `sh` (Standard_Stream) and `sh -c` (InteractiveCommands)."""
@@ -343,9 +347,10 @@ class PtyShell:
                 waiter.set_result(None)
 
     def resize(self, rows: int, cols: int) -> None:
-        """Set the pty's window size; the kernel sends SIGWINCH to the foreground job."""
-        rows = max(1, min(rows, 0xFFFF))
-        cols = max(1, min(cols, 0xFFFF))
+        """Set the pty's window size (as uint16, 0 allowed, as the agent's `pty.Setsize`); the
+        kernel sends SIGWINCH to the foreground job."""
+        rows &= 0xFFFF
+        cols &= 0xFFFF
         self._size = (rows, cols)
         if self._process is not None and not self._finished:
             with contextlib.suppress(OSError):

@@ -406,8 +406,9 @@ def _logging_prefs(self: Any, content: dict[str, Any]) -> LoggingPrefs | None:
         log_group=group,
         s3_bucket=bucket,
         s3_prefix=inputs.get("s3KeyPrefix") or "",
-        # the agent's single-command plugin turns streaming off (singlecommand.go)
-        cloudwatch_streaming=streaming and content.get("sessionType") != "NonInteractiveCommands",
+        # the agent's single-command plugin (InteractiveCommands and NonInteractiveCommands)
+        # turns streaming off; the log goes up when the session ends (singlecommand.go)
+        cloudwatch_streaming=streaming and content.get("sessionType") == "Standard_Stream",
     )
 
 

@@ -21,6 +21,10 @@ SHELL = "SSM-SessionManagerRunShell"
 DEV = Scope("dev", "eu-west-1")
 
 
+_streaming_versions: dict[str, str] = {}
+"""The document version with streaming on, per content (the sandbox outlives one test)."""
+
+
 @pytest.fixture
 def dev_streams(aws: Any) -> Iterator[None]:
     """dev's preferences with CloudWatch streaming on (put back afterwards)."""
@@ -28,9 +32,12 @@ def dev_streams(aws: Any) -> Iterator[None]:
     original = ssm.get_document(Name=SHELL)
     content = json.loads(original["Content"])
     content["inputs"]["cloudWatchStreamingEnabled"] = True
-    version = ssm.update_document(
-        Name=SHELL, Content=json.dumps(content), DocumentVersion="$LATEST"
-    )["DocumentDescription"]["DocumentVersion"]
+    version = _streaming_versions.get(json.dumps(content, sort_keys=True))
+    if version is None:  # made once: the same content again is DuplicateDocumentContent
+        version = ssm.update_document(
+            Name=SHELL, Content=json.dumps(content), DocumentVersion="$LATEST"
+        )["DocumentDescription"]["DocumentVersion"]
+        _streaming_versions[json.dumps(content, sort_keys=True)] = version
     ssm.update_document_default_version(Name=SHELL, DocumentVersion=version)
     forget_sessions()
     try:
@@ -96,3 +103,46 @@ async def test_a_streamed_line_is_found_and_watched_while_the_session_runs(
     lines = [line for d in documents for line in d["sessionData"]]
     assert sum(line.endswith(f"LIVE-7-{marker}") for line in lines) == 1  # streamed once, not again
     assert any(f"unfinished-{marker}" in line for line in lines)
+
+
+async def test_a_command_session_is_not_streamed_but_written_when_it_ends(
+    dev_streams: None,
+) -> None:
+    """The agent's single-command plugins (InteractiveCommands and NonInteractiveCommands) turn
+    `CloudWatchStreamingEnabled` off for their session (`plugins/singlecommand/singlecommand.go`):
+    nothing is in CloudWatch while the command runs; the shell plugin's end-of-session upload
+    (streaming off) writes it once the command ends (`shell/shell.go` finishLogging)."""
+    marker = uuid.uuid4().hex[:10]
+    target = await linux_target("dev", "eu-west-1")
+    started = await start_session(
+        target,
+        "dev",
+        "eu-west-1",
+        DocumentName="AWS-StartInteractiveCommand",
+        Parameters={"command": [f"sh -c 'echo CMD-{marker}; sleep 4'"]},
+    )
+    sid = started["SessionId"]
+    out = bytearray()
+    async with DataChannelClient(
+        started["StreamUrl"],
+        started["TokenValue"],
+        session_id=sid,
+        on_output=lambda _type, data: out.extend(data),
+    ) as channel:
+        await channel.wait_ready()
+        while f"CMD-{marker}".encode() not in out:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2.5)  # the sandbox streams every second when it streams
+        async with client("logs", "dev", "eu-west-1") as logs:
+            streams = await logs.describe_log_streams(
+                logGroupName="/acme/ssm/sessions", logStreamNamePrefix=sid
+            )
+        assert streams["logStreams"] == []  # not streamed while it runs
+        await asyncio.wait_for(channel.wait_closed(), 30)
+
+    async def written() -> Any:
+        result = await search([DEV], Query(pattern=f"CMD-{marker}"))
+        return result.hits
+
+    (hit,) = await _until(written)
+    assert hit.session_id == sid and hit.source == "cloudwatch"

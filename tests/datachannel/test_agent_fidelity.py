@@ -81,9 +81,10 @@ async def test_input_is_acked_only_once_the_pty_has_taken_it(
     try:
         await client.wait_for_output(b"$ ")
         await client.type(
-            f"stty raw -echo; until [ -e {go} ]; do sleep 0.1; done; "
+            f"stty raw -echo; echo RA''W; until [ -e {go} ]; do sleep 0.1; done; "
             f"head -c {size} >/dev/null; stty sane; echo TA''KEN\r"
         )
+        await client.wait_for_output(b"RAW")  # no echo from here on (else a race under load)
         await client.pump(lambda: client.channel.idle)
         for _ in range(size // 1024):
             await client.type(b"x" * 1024)
@@ -94,6 +95,33 @@ async def test_input_is_acked_only_once_the_pty_has_taken_it(
         go.touch()
         await client.wait_for_output(b"TAKEN", timeout=60)
         await client.pump(lambda: client.channel.idle)
+    finally:
+        await client.close()
+        server.registry.terminate(session.session_id)
+
+
+async def test_the_pty_has_the_size_the_client_sent_and_none_before(server: ServerHarness) -> None:
+    """The agent starts the shell with `pty.Start` (no size: the kernel's 0x0) and its `SetSize`
+    applies every Size message as it is, 0x0 included, as uint16 (`shell_unix.go`): a client
+    that sends no size, or 0x0, gets a pty of no width on AWS, so it must not here either."""
+    session = server.new_session()
+    client = await ProtocolClient.open(server.stream_url(session), session.token)
+    try:
+        await client.wait_for_output(b"$ ")
+        await client.type("echo size=$(stty size)\r")
+        await client.wait_for_output(b"size=0 0\r\n")
+        await client.resize(cols=132, rows=43)
+        mark = len(client.output)
+        await client.type("echo size=$(stty size)\r")
+        await client.wait_for_output(b"size=43 132\r\n", start=mark)
+        await client.resize(cols=0, rows=0)
+        mark = len(client.output)
+        await client.type("echo size=$(stty size)\r")
+        await client.wait_for_output(b"size=0 0\r\n", start=mark)
+        await client.resize(cols=65536 + 100, rows=65536 + 30)  # uint32 on the wire, uint16 here
+        mark = len(client.output)
+        await client.type("echo size=$(stty size)\r")
+        await client.wait_for_output(b"size=30 100\r\n", start=mark)
     finally:
         await client.close()
         server.registry.terminate(session.session_id)
