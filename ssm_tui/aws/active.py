@@ -17,9 +17,13 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from ssm_tui.aws.audit import owner_of
-from ssm_tui.aws.clients import client
+from ssm_tui.aws.clients import RETRY_MODE, client
 from ssm_tui.aws.errors import explain
 from ssm_tui.aws.models import Scope, ScopeError
+
+ATTEMPTS = 3
+"""Attempts per DescribeSessions call, not the inventory's 8: the question comes back with every
+refresh, and a throttled scope keeps its last answer until then (`ui.widgets.fleet_extras`)."""
 
 
 class Connected(NamedTuple):
@@ -64,7 +68,10 @@ async def active_sessions(scope: Scope) -> ActiveResult:
     """The Active sessions one profile sees in one region (errors as the result's `error`)."""
     found: list[Connected] = []
     try:
-        async with client("ssm", scope.profile, scope.region) as ssm:
+        from aiobotocore.config import AioConfig
+
+        config = AioConfig(retries={"mode": RETRY_MODE, "max_attempts": ATTEMPTS})
+        async with client("ssm", scope.profile, scope.region, config=config) as ssm:
             paginator = ssm.get_paginator("describe_sessions")
             async for page in paginator.paginate(State="Active"):
                 found.extend(connected(item) for item in page.get("Sessions", []))

@@ -112,7 +112,8 @@ def with_essentials(keys: Sequence[str]) -> tuple[str, ...]:
     out = list(keys)
     for n, key in enumerate(DEFAULT):
         if key in ESSENTIAL and key not in out:
-            out.insert(min(n, len(out)), key)
+            before = [out.index(k) for k in DEFAULT[:n] if k in out]
+            out.insert(max(before) + 1 if before else 0, key)
     return tuple(out)
 
 
@@ -241,8 +242,8 @@ def fit(
 ) -> ColumnLayout | None:
     """The columns of `wanted` that fit in `room` cells; None: the default path draws them.
 
-    Narrow status first, then the lowest priority leave (the rightmost of equal priority), then
-    the essential columns are cut down to `LEAST`.
+    Narrow status first; then the essential columns and, by priority, each other column that
+    still fits; then, if even the essential ones do not fit, they are cut down to `LEAST`.
     """
     columns = [KNOWN[key] for key in wanted]
     widths = [
@@ -260,12 +261,15 @@ def fit(
     for n, column in enumerate(columns):
         if column.key == "status":
             widths[n] = min(widths[n], NARROW_STATUS)
-    while total() > room:
-        optional = [n for n, c in enumerate(columns) if c.key not in ESSENTIAL]
-        if not optional:
-            break
-        drop = min(optional, key=lambda n: (columns[n].priority, -n))
-        del columns[drop], widths[drop]
+    # the essential columns, then each other one by priority (leftmost first) if it still fits
+    kept = {n for n, c in enumerate(columns) if c.key in ESSENTIAL}
+    used = sum(widths[n] + GAP for n in kept)
+    for n in sorted(set(range(len(columns))) - kept, key=lambda n: (-columns[n].priority, n)):
+        if used + widths[n] + GAP <= room:
+            kept.add(n)
+            used += widths[n] + GAP
+    columns = [c for n, c in enumerate(columns) if n in kept]
+    widths = [w for n, w in enumerate(widths) if n in kept]
     keys = [c.key for c in columns]
     for key, least in LEAST.items():
         over = total() - room
