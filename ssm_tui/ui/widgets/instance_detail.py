@@ -90,9 +90,9 @@ def detail_text(
             out.append(f"\n  {session.hint}", style="dim")
         out.append("\n")
     for why in unknown:
-        line = literal(f"AWS did not say for {why}")
-        line.stylize("yellow")
-        out.append_text(line)
+        said = literal(f"AWS did not say for {why}")
+        said.stylize("yellow")
+        out.append_text(said)
         out.append("\n")
     listed = {session.session_id for session in connected}
     live = [session for session in live if session.session_id not in listed]
