@@ -46,7 +46,7 @@ SHORT_STATUS: dict[str, str] = {
 }
 """The narrow status column's words (each one a `status:` filter word)."""
 NARROW_STATUS = 2 + max(map(len, SHORT_STATUS.values()))
-LEAST: dict[str, int] = {"name": 12, "account": 10, "profile": 10}
+LEAST: dict[str, int] = {"profile": 10, "account": 10, "name": 12}
 """How far an essential column is cut when even they do not fit (the order is the cut order)."""
 MARK = "✔"
 """Drawn over a marked row's status dot (issue 16's row marking)."""

@@ -346,3 +346,72 @@ def test_marked_rows_snapshot(snap_compare, frozen_app):  # noqa: ANN001
         await settle(pilot)
 
     assert snap_compare(frozen_app(), terminal_size=(100, 20), run_before=run_before)
+
+
+# -- the fitting rule, on its own ---------------------------------------------------------------
+
+
+def _widths() -> list[int]:
+    """Default columns' widths as the sandbox has them (status 16 wide, name 19, ...)."""
+    from ssm_tui.ui.fleet_model import COLUMNS
+
+    sample = {"status": 16, "name": 19, "id": 19, "account": 9, "profile": 18, "region": 9,
+              "platform": 24, "ip": 12, "agent": 10, "ping": 9}  # fmt: skip
+    return [sample[key] for key, _ in COLUMNS]
+
+
+def test_fit_keeps_the_default_path_while_everything_fits() -> None:
+    widths = _widths()
+    assert fleet_columns.fit(fleet_columns.DEFAULT, widths, {}, 400) is None
+
+
+def test_fit_narrows_status_then_keeps_what_fits_by_priority() -> None:
+    layout = fleet_columns.fit(fleet_columns.DEFAULT, _widths(), {}, 78)
+    assert layout is not None and layout.narrow
+    # essentials (10+19+9+18 + 4 gaps = 64), then id (21) does not fit but region (11) does
+    assert layout.keys == ("status", "name", "account", "profile", "region")
+    assert layout.width <= 78
+
+
+def test_fit_cuts_the_essentials_last_and_never_drops_them() -> None:
+    layout = fleet_columns.fit(fleet_columns.DEFAULT, _widths(), {}, 50)
+    assert layout is not None
+    assert layout.keys == ("status", "name", "account", "profile")
+    assert layout.width <= 50
+    assert dict(zip(layout.keys, layout.widths, strict=True))["profile"] == 10
+
+
+def test_toggled_and_with_essentials_keep_order_and_the_columns_that_matter() -> None:
+    default = fleet_columns.DEFAULT
+    assert fleet_columns.toggled(default, "name") == default  # essential: stays
+    assert fleet_columns.toggled(default, "ami")[-1] == "ami"
+    without_region = fleet_columns.toggled(default, "region")
+    assert "region" not in without_region
+    assert fleet_columns.toggled(without_region, "region") == default  # back in its place
+    assert fleet_columns.with_essentials(("ami", "name")) == (
+        "status", "ami", "name", "account", "profile"
+    )  # fmt: skip
+
+
+def test_columns_remembered_unless_the_setting_changed(clean_aws_env: Any) -> None:
+    fleet_columns.save_columns(("status", "name", "account", "profile", "vpc"), ())
+    assert fleet_columns.load_columns((), True)[0][-1] == "vpc"
+    assert fleet_columns.load_columns((), False)[0] == fleet_columns.DEFAULT
+    # the file was edited since: its columns win over the app's last choice
+    chosen, unknown = fleet_columns.load_columns(("name", "ami", "nope"), True)
+    assert chosen == ("status", "name", "account", "profile", "ami") and unknown == ["nope"]
+
+
+def test_a_control_character_in_an_optional_column_is_shown_escaped() -> None:
+    from rich.console import Console
+
+    from ssm_tui.aws.models import Instance
+    from ssm_tui.ui.fleet_model import build_row
+
+    instance = Instance("p", "1", "r", "i-1", "web", "Online", computer_name="evil\x1b[2Jhost")
+    row = build_row(instance)
+    layout = fleet_columns.ColumnLayout(
+        (KNOWN["status"], KNOWN["name"], KNOWN["computer"]), (10, 6, 20)
+    )
+    strip = layout.line(row, fleet_columns.Style(), Console(), {}, {})
+    assert "\x1b" not in strip.text and "evil^[[2Jhost" in strip.text
