@@ -285,7 +285,7 @@ class TableExtras:
     """What the fleet table draws beyond `fleet_model.COLUMNS`: chosen columns, their layout,
     marked rows (issue 16) and who is connected (issues 15/17). One attribute on the table."""
 
-    __slots__ = ("wanted", "layout", "marked", "who", "widths")
+    __slots__ = ("wanted", "layout", "marked", "who", "widths", "_fitted")
 
     def __init__(self) -> None:
         self.wanted: tuple[str, ...] = DEFAULT
@@ -297,6 +297,8 @@ class TableExtras:
         """Row key -> the Connected cell of a node someone is connected to."""
         self.widths: dict[str, int] = {}
         """Optional columns' widths over every row (measured when rows change)."""
+        self._fitted: tuple[object, ...] = ()
+        """What the last fit was made of: a keystroke's `show` (same rows) reuses it."""
 
     def columns(self) -> tuple[str, ...]:
         """The wanted columns, with Connected after Name while someone is connected."""
@@ -306,9 +308,15 @@ class TableExtras:
             wanted = (*wanted[:place], WHO, *wanted[place:])
         return wanted
 
-    def fit(self, rows: Iterable[FleetRow], base_widths: Sequence[int], room: int, measure: bool):
+    def fit(
+        self, rows: Iterable[FleetRow], base_widths: Sequence[int], room: int, measure: bool
+    ) -> ColumnLayout | None:
         """The layout for this width (`measure`: the rows changed, measure optional columns)."""
         wanted = self.columns()
+        made_of = (wanted, base_widths, room)
+        if not measure and made_of == self._fitted:
+            return self.layout
+        self._fitted = made_of
         optional = [KNOWN[k] for k in wanted if KNOWN[k].text is not None]
         if optional and (measure or any(c.key not in self.widths for c in optional)):
             rows = list(rows)

@@ -19,6 +19,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ssm_tui.nodes import Reach, is_denied, ranked
+from ssm_tui.timefmt import format_time
 from ssm_tui.ui.fleet_model import FleetRow, format_last_ping, literal
 
 
@@ -36,10 +37,11 @@ def detail_text(
     recent: Sequence[Any],
     connected: Sequence[Any] = (),
     unknown: Sequence[str] = (),
+    asked: bool = False,
 ) -> Text:
     """The panel's text for one row (`live`: StartedSession, `recent`: store.LocalSession,
     `connected`: aws.active.Connected from DescribeSessions, `unknown`: why AWS did not say for
-    some profiles)."""
+    some profiles, `asked`: AWS answered for this node's profiles at least once)."""
     i = row.instance
     out = Text(no_wrap=False, end="")
     out.append_text(literal(i.name))
@@ -77,9 +79,7 @@ def detail_text(
         out.append("\n")
     out.append("\nConnected now\n", style="bold underline")
     for session in connected:  # issues 15/17: from AWS, whoever started them
-        since = (
-            "" if session.start is None else f"since {session.start.astimezone():%Y-%m-%d %H:%M}  "
-        )
+        since = "" if session.start is None else f"since {format_time(session.start, label=True)}  "
         out.append_text(literal(session.person))
         out.append(f"  {since}", style="dim")
         out.append_text(literal(session.session_id))
@@ -90,14 +90,15 @@ def detail_text(
             out.append(f"\n  {session.hint}", style="dim")
         out.append("\n")
     for why in unknown:
-        said = literal(f"AWS did not say for {why}")
-        said.stylize("yellow")
-        out.append_text(said)
+        note = literal(f"AWS did not say for {why}")
+        note.stylize("yellow")
+        out.append_text(note)
         out.append("\n")
     listed = {session.session_id for session in connected}
     live = [session for session in live if session.session_id not in listed]
     if not live and not connected:
-        out.append("nobody\n" if not unknown else "nobody else known\n", style="dim")
+        said = "nobody" if asked and not unknown else "nobody else known"
+        out.append(said + ("\n" if asked else " (only this machine's sessions)\n"), style="dim")
     for session in live:
         out.append_text(literal(f"{session.session_id}  via {session.profile}"))
         out.append("\n")
@@ -153,13 +154,14 @@ class InstanceDetail(VerticalScroll):
                 recent = []
         live_ids = {s.session_id for s in live}
         live = [*live, *(s for s in recent if s.ended_at is None and s.session_id not in live_ids)]
-        connected, unknown = self._connected(row)
+        connected, unknown, asked = self._connected(row)
         body.update(
-            detail_text(row, reach, self.services.clock(), live, recent, connected, unknown)
+            detail_text(row, reach, self.services.clock(), live, recent, connected, unknown, asked)
         )
 
-    def _connected(self, row: FleetRow) -> tuple[Sequence[Any], list[str]]:
-        """The fleet's Active sessions on this node and the profiles AWS did not answer for."""
+    def _connected(self, row: FleetRow) -> tuple[Sequence[Any], list[str], bool]:
+        """The fleet's Active sessions on this node, the profiles AWS did not answer for, and
+        whether AWS answered for any of its profiles yet."""
         for fleet in self.screen.query("FleetView"):  # by name: no import cycle with the view
             errors = getattr(fleet, "who_errors", {})
             unknown = [
@@ -167,5 +169,6 @@ class InstanceDetail(VerticalScroll):
                 for scope, error in errors.items()
                 if scope in row.scopes
             ]
-            return getattr(fleet, "connected", {}).get(row.key, ()), unknown
-        return (), []
+            asked = any(scope in row.scopes for scope in getattr(fleet, "_who_by_scope", {}))
+            return getattr(fleet, "connected", {}).get(row.key, ()), unknown, asked
+        return (), [], False
