@@ -415,3 +415,50 @@ def test_a_control_character_in_an_optional_column_is_shown_escaped() -> None:
     )
     strip = layout.line(row, fleet_columns.Style(), Console(), {}, {})
     assert "\x1b" not in strip.text and "evil^[[2Jhost" in strip.text
+
+
+def test_the_new_columns_filter_on_what_they_show() -> None:
+    from ssm_tui.aws.models import Instance
+    from ssm_tui.filtering import filter_instances
+
+    role = "arn:aws:iam::1:instance-profile/SSMInstanceRole"
+    web = Instance("p", "1", "r", "i-1", "web", "Online", computer_name="ip-10-0-0-1.internal",
+                   resource_type="EC2Instance", iam_role=role)  # fmt: skip
+    pi = Instance("p", "1", "r", "mi-2", "pi", "Online", computer_name="raspberrypi",
+                  resource_type="ManagedInstance")  # fmt: skip
+    both = [web, pi]
+    assert filter_instances(both, "iam:ssminstancerole") == [web]  # the name the column shows
+    assert filter_instances(both, f"iam:{role}") == [web]  # and the whole ARN
+    assert filter_instances(both, "computer:raspberry") == [pi]
+    assert filter_instances(both, "resource:managedinstance") == [pi]
+    assert filter_instances(both, "resource:managed") == []  # a whole value, as type: is
+
+
+async def test_describe_sessions_per_scope_a_denied_one_is_its_own_error(
+    quiet_sandbox: Any,
+) -> None:
+    from ssm_tui.aws.models import Scope
+    from ssm_tui.ui.services import Services
+
+    ssm = boto3_ssm("dev")
+    target = next(
+        i["InstanceId"]
+        for i in ssm.describe_instance_information()["InstanceInformationList"]
+        if i["PingStatus"] == "Online" and i["PlatformType"] == "Linux"
+    )
+    sid = ssm.start_session(Target=target, Reason="check")["SessionId"]
+    quiet_sandbox.set_faults(sessions_denied_profile="prod")
+    services = Services(store=False, account_lookup=False)
+    try:
+        dev, prod = await services.active_sessions(
+            [Scope("dev", "eu-west-1"), Scope("prod", "us-east-1")]
+        )
+    finally:
+        ssm.terminate_session(SessionId=sid)
+        services.aws.stop()
+    assert dev.error is None
+    (session,) = [s for s in dev.sessions if s.session_id == sid]
+    assert (session.person, session.target, session.reason) == ("alice", target, "check")
+    assert session.start is not None and session.start.tzinfo is not None
+    assert prod.error is not None and prod.error.code == "AccessDeniedException"
+    assert prod.sessions == ()
