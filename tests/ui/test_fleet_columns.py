@@ -11,9 +11,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from textual.pilot import Pilot
 
+from ssm_tui.aws.audit import BOTOCORE_HINT
 from ssm_tui.aws.clients import forget_sessions
 from ssm_tui.filtering import PREFIXES, parse_query
 from ssm_tui.ui import fleet_columns
@@ -25,7 +27,8 @@ from ssm_tui.ui.screens.run import RunScreen
 from .conftest import wait_for_fleet, wait_until
 from .test_snapshots import settle
 
-PROFILES = {"sandbox": "us-east-1", "prod": "us-east-1", "dev": "eu-west-1"}
+PROFILES = {"sandbox": "us-east-1", "prod": "us-east-1", "dev": "eu-west-1",
+            "prod-readonly": "us-east-1"}  # fmt: skip
 
 
 def header(fleet: Any) -> list[str]:
@@ -46,8 +49,6 @@ def row_text(fleet: Any, key: str) -> str:
 
 
 def boto3_ssm(profile: str) -> Any:
-    import boto3
-
     return boto3.Session(profile_name=profile, region_name=PROFILES[profile]).client("ssm")
 
 
@@ -218,7 +219,22 @@ async def test_a_session_another_profile_started_shows_on_the_row(
         key = _linux_node(fleet, "dev")
         target = fleet.model.rows[key].instance.instance_id
         assert "Connected" not in header(fleet)
-        ssm = boto3_ssm("dev")  # boto3 with dev's role session name: alice, not this app
+        # another tool (boto3) through another profile than the row's (prod-readonly, no role
+        # session name) on a prod node, and dev's boto3 (its role session name: alice)
+        other = next(
+            k
+            for k in fleet.table.visible_keys()
+            if fleet.model.rows[k].instance.profile == "prod"
+            and "prod-readonly" in fleet.model.rows[k].profiles
+            and "Restricted" not in fleet.model.rows[k].instance.tags
+            and fleet.model.rows[k].instance.platform_type == "Linux"
+        )
+        readonly = boto3.Session(profile_name="prod-readonly", region_name="us-east-1")
+        tool = readonly.client("ssm")
+        other_sid = tool.start_session(Target=fleet.model.rows[other].instance.instance_id)[
+            "SessionId"
+        ]
+        ssm = boto3_ssm("dev")
         sid = ssm.start_session(Target=target, Reason="deploy 1.2")["SessionId"]
         try:
             await pilot.press("r")
@@ -227,6 +243,10 @@ async def test_a_session_another_profile_started_shows_on_the_row(
             assert "◆ alice" in row_text(fleet, key)
             (session,) = fleet.connected[key]
             assert session.session_id == sid and session.start is not None
+            await wait_until(pilot, lambda: other in fleet.table.extras.who, "the other marker")
+            assert "◆ botocore-session-" in row_text(fleet, other)
+            (elsewhere,) = fleet.connected[other]
+            assert elsewhere.session_id == other_sid and elsewhere.hint == BOTOCORE_HINT
             await pilot.press("slash", *f"={target}", "enter", "d")
             await wait_until(pilot, lambda: app.screen.query("#instance-detail-body"), "panel")
             body = str(app.screen.query_one("#instance-detail-body").render())
@@ -234,8 +254,10 @@ async def test_a_session_another_profile_started_shows_on_the_row(
             assert "deploy 1.2" in body
         finally:
             ssm.terminate_session(SessionId=sid)
+            tool.terminate_session(SessionId=other_sid)
         await pilot.press("r")
         await wait_until(pilot, lambda: key not in fleet.table.extras.who, "marker gone")
+        assert other not in fleet.table.extras.who
 
 
 @pytest.mark.parametrize("fault", ["sessions_denied_profile", "sessions_throttled_profile"])
