@@ -16,13 +16,9 @@ and segments (no `Text` per cell) so a row costs what it cost before.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -32,6 +28,9 @@ from textual.strip import Strip
 
 from ssm_tui.aws.models import Instance
 from ssm_tui.ui.fleet_model import COLUMNS, PING_STYLES, FleetRow, literal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -344,8 +343,11 @@ def load_columns(setting: Sequence[str], remember: bool) -> tuple[tuple[str, ...
     """(columns to show, names in the setting that are no column).
 
     The columns chosen in the app last time win, unless the `columns` setting changed since
-    (the file is edited by hand: it is the newer wish).
+    (the file is edited by hand: it is the newer wish). Read after the first frame, as the
+    settings are (hence the imports here).
     """
+    import json
+
     configured, unknown = resolve(setting)
     configured = with_essentials(configured) if configured else DEFAULT
     if not remember:
@@ -368,6 +370,10 @@ def load_columns(setting: Sequence[str], remember: bool) -> tuple[tuple[str, ...
 
 def save_columns(columns: Sequence[str], setting: Sequence[str]) -> None:
     """Remember the app's choice, with the setting it was made over (see `load_columns`)."""
+    import contextlib
+    import json
+    import os
+
     configured, _ = resolve(setting)
     configured = with_essentials(configured) if configured else DEFAULT
     path = state_path()
