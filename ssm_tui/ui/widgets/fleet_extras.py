@@ -106,9 +106,10 @@ class FleetExtras(Widget):
 
     def describe_marks(self, line: Text) -> None:
         """The status line's word on marks (how many, and that `x` runs on them)."""
-        if self.marked:
+        count = sum(1 for key in self.marked if key in self.model.rows)  # gone rows: not counted
+        if count:
             line.append("  ·  ")
-            line.append(f"{len(self.marked)} marked", style="bold")
+            line.append(f"{count} marked", style="bold")
             line.append(" (x runs on them, u clears)")
 
     # -- columns ---------------------------------------------------------------------------
