@@ -11,7 +11,8 @@ may hold spaces.
 - `field:value` for every column the UI shows. Key-like fields match a whole value:
   `profile:prod` is `prod`, never `prod-readonly` (`profile:prod*` is every profile starting with
   prod); so do `id:`/`instance:`, `ip:`, `state:`, `type:`, `ami:`, `vpc:`, `subnet:`, `iam:`.
-  Descriptive fields match a substring: `name:`, `account:`, `region:`, `platform:`, `agent:`.
+  Descriptive fields match a substring: `name:`, `account:`, `region:`, `platform:`, `agent:`,
+  `computer:`; `resource:` (EC2Instance, ManagedInstance) is a whole value.
   A `*` in any value is a wildcard.
 - `status:` matches the start of a status word: `online`, `connectionlost` (`lost`), `inactive`,
   and `offline` (ConnectionLost + Inactive). A status term shows offline rows although the view
@@ -32,7 +33,7 @@ from typing import NamedTuple
 from ssm_tui.aws.models import Instance
 
 WORD_FIELDS = frozenset(
-    {"profile", "id", "ip", "state", "type", "ami", "vpc", "subnet", "iam", "status"}
+    {"profile", "id", "ip", "state", "type", "ami", "vpc", "subnet", "iam", "status", "resource"}
 )
 """Fields holding tab-separated whole values (`\\tprod\\tprod-readonly\\t`): a term is one value."""
 
@@ -56,12 +57,16 @@ PREFIXES: dict[str, str] = {
     "subnet": "subnet",
     "iam": "iam",
     "tag": "tags",
+    # the fleet's optional columns (issue 15, `ui.fleet_columns`): their titles too
+    "computer": "computer",
+    "resource": "resource",
 }
 """`prefix:` of a field term -> the field it searches (column titles and their short forms)."""
 
 FIELDS = (
     "blob", "short", "exact", "status", "account", "profile", "region", "platform", "id",
     "name", "tags", "ip", "agent", "state", "type", "ami", "vpc", "subnet", "iam",
+    "computer", "resource",
 )  # fmt: skip
 """Lowercase one-line texts kept per row (`search_fields`)."""
 
@@ -122,7 +127,10 @@ def search_fields(instance: Instance, account: str, profiles: Sequence[str] = ()
         "ami": _words(instance.image_id),
         "vpc": _words(instance.vpc_id),
         "subnet": _words(instance.subnet_id),
-        "iam": _words(instance.iam_role),
+        # the ARN, and the name the fleet's IAM role column shows (issue 15)
+        "iam": _words(instance.iam_role, instance.iam_role.rsplit("/", 1)[-1]),
+        "computer": instance.computer_name.lower().translate(_ONE_LINE),
+        "resource": _words(instance.resource_type),
     }
 
 

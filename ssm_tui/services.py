@@ -265,6 +265,9 @@ class Services:
     account_lookup: bool = True
     """Ask AWS for account aliases (rows' labels, the picker's accounts); off in snapshots,
     which seed the aliases with `accounts.remember_alias` and must make no extra call."""
+    active_lookup: bool = True
+    """issues 15/17: ask DescribeSessions (Active) after each refresh, for who is connected; off
+    in snapshots, where the shared sandbox's other sessions would change the frame."""
     initial_profiles: tuple[str, ...] = ()
     """`ssm-tui --profile`: the fleet opens on these (empty: every profile)."""
     initial_regions: tuple[str, ...] = ()
@@ -423,6 +426,13 @@ class Services:
                 dataclasses.replace(i, account_label=labels[i.account_id]) for i in result.instances
             ),
         )
+
+    async def active_sessions(self, scopes: Sequence[Scope]) -> list[Any]:
+        """issues 15/17: DescribeSessions State=Active of each scope on the AWS loop, one
+        `aws.active.ActiveResult` each (a failing scope is an error there, never a raise)."""
+        from ssm_tui.aws.active import active_in
+
+        return await self.aws.run(active_in(list(scopes)))
 
     def get_store(self) -> Any:
         if self.store is None:

@@ -183,6 +183,10 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     # issue 15 (one row per instance): account id or alias -> the profile Enter uses for it
     preferred_profiles: dict[str, str] = {}
+    # fleet columns (issue 15): the fleet table's columns in order, by key or title (`status`,
+    # `name`, `type`, `ami`, `vpc`…; `ssm_tui.ui.fleet_columns`); empty: the default columns.
+    # The app's `C` key and palette change them; the change is remembered between runs.
+    columns: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_string_list)] = ()
     _path: Path | None = PrivateAttr(default=None)
 
     @classmethod

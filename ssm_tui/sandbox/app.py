@@ -122,6 +122,9 @@ class SandboxApp:
         if target.startswith("AmazonSSM.") and scope["method"] == "POST":
             body = await _read_body(receive)
             operation = target.split(".", 1)[1]
+            if operation == "DescribeSessions" and (fault := self._sessions_fault(signed, caller)):
+                await _send_reply(send, fault_reply("json", fault))
+                return
             try:
                 params = json.loads(body or b"{}")
             except ValueError:
@@ -181,6 +184,16 @@ class SandboxApp:
             ):
                 if name and self._is_broken(name, access_key, caller):
                     return fault_reply(protocol, fault)
+        return None
+
+    def _sessions_fault(self, signed: Any, caller: Caller | None) -> str | None:
+        """issue 17: the DescribeSessions fault of the caller's profile ("denied", "throttle")."""
+        for name, fault in (
+            (self.faults.sessions_denied_profile, "denied"),
+            (self.faults.sessions_throttled_profile, "throttle"),
+        ):
+            if name and signed.access_key and self._is_broken(name, signed.access_key, caller):
+                return fault
         return None
 
     def _is_broken(self, profile_name: str, access_key: str, caller: Caller | None) -> bool:

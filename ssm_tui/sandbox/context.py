@@ -33,6 +33,11 @@ class Faults:
     ec2_denied_profile: str | None = None
     """Profile whose EC2 calls are all denied (UnauthorizedOperation), as for a role without
     ec2:DescribeInstances."""
+    # issue 17 (who else is connected, in the fleet): DescribeSessions of one profile fails
+    sessions_denied_profile: str | None = None
+    """Profile whose SSM DescribeSessions calls are denied (AccessDeniedException)."""
+    sessions_throttled_profile: str | None = None
+    """Profile whose SSM DescribeSessions calls are all throttled, past any retries."""
     drop_sessions_after: float | None = None
     """Seconds after which the data channel cuts each session's websocket (None: never)."""
     socket_lifetime: float | None = None
@@ -91,7 +96,13 @@ def _coerce(name: str, value: Any) -> Any:
         if not 0.0 <= fraction <= 1.0:
             raise ValueError("throttle must be between 0 and 1")
         return fraction
-    if name in ("broken_profile", "ec2_throttled_profile", "ec2_denied_profile"):
+    if name in (
+        "broken_profile",
+        "ec2_throttled_profile",
+        "ec2_denied_profile",
+        "sessions_denied_profile",
+        "sessions_throttled_profile",
+    ):
         return str(value) if value else None
     if name == "data_channel_latency":
         number = int(value or 0)

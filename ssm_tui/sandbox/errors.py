@@ -51,6 +51,7 @@ _CODES: dict[tuple[str, str], tuple[str, int]] = {
     ("s3", "expired"): ("ExpiredToken", 400),
     ("rest-json", "expired"): ("UnauthorizedException", 401),
     ("ec2", "denied"): ("UnauthorizedOperation", 403),
+    ("json", "denied"): ("AccessDeniedException", 400),
     ("json", "unknown-key"): ("UnrecognizedClientException", 400),
     ("ec2", "unknown-key"): ("AuthFailure", 401),
     ("query", "unknown-key"): ("InvalidClientTokenId", 403),

@@ -58,6 +58,13 @@ def _instance_commands() -> type[Provider]:
     return InstanceCommands
 
 
+def _fleet_commands() -> type[Provider]:
+    """issues 15/16: the fleet's columns and row marks."""
+    from ssm_tui.ui.fleet_commands import FleetCommands
+
+    return FleetCommands
+
+
 def _session_commands() -> type[Provider]:
     from ssm_tui.ui.commands import SessionCommands
 
@@ -71,7 +78,9 @@ class SsmTuiApp(App[int]):
     CSS_PATH = [STYLES / "app.tcss", STYLES / "fleet.tcss"]
     """What the first frame shows. The main screen's other areas bring their file when first
     mounted (`use_styles`), as each other screen does when first shown."""
-    COMMANDS = App.COMMANDS | {_scope_commands, _instance_commands, _session_commands}
+    COMMANDS = App.COMMANDS | {
+        _scope_commands, _instance_commands, _session_commands, _fleet_commands
+    }  # fmt: skip
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, and filters"),
         Binding(

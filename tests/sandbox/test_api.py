@@ -465,6 +465,8 @@ def test_admin_endpoint_validates_changes(sandbox) -> None:
         "broken_profile": None,
         "ec2_throttled_profile": None,
         "ec2_denied_profile": None,
+        "sessions_denied_profile": None,
+        "sessions_throttled_profile": None,
         "drop_sessions_after": None,
         "socket_lifetime": None,
         "data_channel_outage": None,

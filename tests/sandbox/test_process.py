@@ -92,6 +92,8 @@ def test_fault_flags_apply_from_the_start(flagged: SandboxProcess, monkeypatch) 
         "broken_profile": "sandbox",
         "ec2_throttled_profile": None,
         "ec2_denied_profile": None,
+        "sessions_denied_profile": None,
+        "sessions_throttled_profile": None,
         "drop_sessions_after": 30.0,
         "socket_lifetime": None,
         "data_channel_outage": None,

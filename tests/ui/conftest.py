@@ -63,7 +63,7 @@ async def wait_for_fleet(pilot: Pilot) -> FleetView:
 
 
 @pytest.fixture
-def frozen_app(sandbox_env) -> Callable[[], SsmTuiApp]:  # noqa: ANN001
+def frozen_app(sandbox_env) -> Callable[..., SsmTuiApp]:  # noqa: ANN001
     """Builds apps whose clock stands 30 s after the sandbox world's "now" (stable ages).
 
     Account labels are what the services object's AWS context learnt (the picker, the history
@@ -75,11 +75,20 @@ def frozen_app(sandbox_env) -> Callable[[], SsmTuiApp]:  # noqa: ANN001
 
     now = sandbox_world_now(sandbox_env)
 
-    def make() -> SsmTuiApp:
+    def make(active_lookup: bool = False) -> SsmTuiApp:
+        """`active_lookup`: ask AWS who is connected (off: other tests' sessions on the shared
+        sandbox would change the frame)."""
         with using(AwsContext()) as context:
             for account_id, alias in SANDBOX_ALIASES.items():
                 accounts.remember_alias(account_id, alias)
-        return SsmTuiApp(Services(clock=lambda: now, account_lookup=False, context=context))
+        return SsmTuiApp(
+            Services(
+                clock=lambda: now,
+                account_lookup=False,
+                context=context,
+                active_lookup=active_lookup,
+            )
+        )
 
     return make
 

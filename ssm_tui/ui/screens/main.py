@@ -189,6 +189,7 @@ class MainScreen(Screen[None]):
             self.notify_error("AWS config unreadable", error)
             self.fleet.progress.set_config_problems([error.message])  # stays on
             profiles, interval = [], 30.0
+        self.fleet.use_columns(self.services.get_settings())  # issue 15: chosen columns
         if keymap := getattr(self.services.get_settings(), "keymap", None):
             self.app.set_keymap(dict(keymap))  # the settings' [keymap]: binding id -> keys
         self.profiles = profiles

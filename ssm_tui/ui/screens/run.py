@@ -214,8 +214,8 @@ def open_run(screen: Screen[Any], services: Services, every_shown: bool) -> None
     table = fleet.table
     if every_shown:
         rows = [fleet.model.rows.get(key) for key in table.visible_keys()]
-    else:
-        rows = [table.cursor_row]
+    else:  # the marked rows when there are (issue 16), else the highlighted one
+        rows = fleet.marked_rows() or [table.cursor_row]
     instances = [row.instance for row in rows if row is not None and row.instance.ping_status]
     if not instances:
         screen.notify("No managed instance to run a command on.", markup=False)

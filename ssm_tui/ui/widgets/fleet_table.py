@@ -27,6 +27,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ssm_tui.ui.fleet_columns import MARK, TableExtras
 from ssm_tui.ui.fleet_model import COLUMNS, FleetModel, FleetRow, status_cell
 
 _GAP = 2
@@ -65,6 +66,7 @@ class FleetTable(ScrollView, can_focus=True):
         "fleet-table--header",
         "fleet-table--cursor",
         "fleet-table--sorted",
+        "fleet-table--marked",
     }
 
     DEFAULT_CSS = """
@@ -125,6 +127,9 @@ class FleetTable(ScrollView, can_focus=True):
         self._user_moved = False
         self._style_cache: tuple[Style, Style] | None = None
         self._styled: dict[tuple[str, str, str], list[Segment]] = {}
+        self.extras = TableExtras()
+        """Chosen columns and their fit to the width, marked rows, who is connected (issue 15,
+        16, 17: `ui.fleet_columns`); the default columns that fit are drawn as before."""
 
     # -- data ------------------------------------------------------------------------------
     @property
@@ -156,6 +161,8 @@ class FleetTable(ScrollView, can_focus=True):
         else:
             for key in changed or ():
                 self._cache.discard(key)
+        if self.fit_columns(changed is None or bool(changed)):
+            every_line = True  # other columns: every line is drawn anew
         before = self._on_screen()
         old_key = self.cursor_key
         self._keys = keys
@@ -166,6 +173,8 @@ class FleetTable(ScrollView, can_focus=True):
         else:
             self._cursor = min(self._cursor, max(len(keys) - 1, 0))
         width = sum(self.model.widths) + _GAP * len(COLUMNS)
+        if self.extras.layout is not None:
+            width = self.extras.layout.width
         size = Size(width, max(len(keys), rows or 0) + 1)
         if size != self.virtual_size:
             # assigning `virtual_size` also repaints every line; the layout (scrollbars) it
@@ -261,6 +270,8 @@ class FleetTable(ScrollView, can_focus=True):
             self.move_cursor_to(index)
 
     def _column_at(self, x: int) -> str | None:
+        if self.extras.layout is not None:
+            return self.extras.layout.column_at(x)
         left = 0
         for (key, _), width in zip(COLUMNS, self.model.widths, strict=True):
             if left <= x < left + width + _GAP:
@@ -337,7 +348,7 @@ class FleetTable(ScrollView, can_focus=True):
         width = self.size.width
         base, cursor = self._styles()
         if y == 0:
-            strip = self._header()
+            strip = self._header() if self.extras.layout is None else self._fitted_header()
         else:
             index = scroll_y + y - 1
             if index >= len(self._keys):
@@ -349,16 +360,53 @@ class FleetTable(ScrollView, can_focus=True):
                 if row is None:
                     return Strip.blank(width, base)
                 stale = row.scope in self.model.stale  # a failed scope's older rows: dimmed
-                cached = self._row_line(row, base + _STALE if stale else base)
+                style = base + _STALE if stale else base
+                layout = self.extras.layout
+                cached = (
+                    self._row_line(row, style)
+                    if layout is None
+                    else layout.line(row, style, self.app.console, self._styled, self.extras.who)
+                )
                 self._cache.set(key, cached)
             strip = cached
+            if key in self.extras.marked:
+                strip = self._marked(strip)
             if index == self._cursor:
                 strip = Strip(Segment.apply_style(list(strip), post_style=cursor))
                 strip = strip.extend_cell_length(width + scroll_x, base + cursor)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def on_resize(self) -> None:
+        if self.fit_columns(False):  # issue 15: the columns this width holds
+            layout = self.extras.layout
+            width = sum(self.model.widths) + _GAP * len(COLUMNS)
+            self.virtual_size = Size(layout.width if layout else width, self.virtual_size.height)
+            self.refresh()
         self._scroll_cursor_into_view()
+
+    # -- columns and marks (issues 15, 16: `ui.fleet_columns`) ---------------------------------
+    def fit_columns(self, measure: bool) -> bool:
+        """Choose the columns this width holds; whether they changed (`measure`: rows did)."""
+        room = self.size.width or max(self.app.size.width - 2, 20)
+        layout = self.extras.fit(self.model.rows.values(), self.model.widths, room, measure)
+        if layout == self.extras.layout:
+            return False
+        self.extras.layout = layout
+        self._cache.clear()
+        return True
+
+    def _fitted_header(self) -> Strip:
+        assert self.extras.layout is not None
+        style = self.get_component_rich_style("fleet-table--header")
+        sorted_style = self.get_component_rich_style("fleet-table--sorted")
+        return self.extras.layout.header(
+            style, sorted_style, self.model.sort_column, self.model.sort_reverse
+        )
+
+    def _marked(self, strip: Strip) -> Strip:
+        """A marked row: the marker over its status dot."""
+        mark = Strip([Segment(MARK, self.get_component_rich_style("fleet-table--marked"))], 1)
+        return Strip.join([mark, strip.crop(1)])
 
     def _styles(self) -> tuple[Style, Style]:
         """(base, cursor) styles, computed once per style change rather than per line."""

@@ -27,6 +27,7 @@ from ssm_tui.nodes import Reach
 from ssm_tui.ui.fleet_model import COLUMNS, FleetModel
 from ssm_tui.ui.messages import RefreshFinished, ScopeLoaded
 from ssm_tui.ui.services import Services
+from ssm_tui.ui.widgets.fleet_extras import FleetExtras
 from ssm_tui.ui.widgets.fleet_table import FleetTable
 from ssm_tui.ui.widgets.line import Line
 from ssm_tui.ui.widgets.scope_progress import ScopeProgress
@@ -43,7 +44,7 @@ def _age(elapsed: timedelta) -> str:
     return f"{seconds}s"
 
 
-class FleetView(Vertical):
+class FleetView(FleetExtras, Vertical):
     """Every instance of the selected scopes, filtered as you type."""
 
     BINDING_GROUP_TITLE = "Fleet"
@@ -248,6 +249,7 @@ class FleetView(Vertical):
 
         if scopes:
             await self.services.stream(scopes, deliver)
+            await self.ask_who(scopes)  # issues 15/17: who is connected, from AWS
         # a broken AWS config stays on the progress line until it is fixed (issue 13)
         self.progress.set_config_problems(await self.services.config_problems())
         self.post_message(RefreshFinished(refresh_id))
@@ -320,6 +322,7 @@ class FleetView(Vertical):
             line.append(f", {stale} dimmed from failed profiles")
             if oldest is not None:
                 line.append(f" (listed {_age(self.services.clock() - oldest)} ago)")
+        self.describe_marks(line)  # issue 16: marked rows
         self.query_one("#fleet-status", Line).update(line)
 
     # -- filter ----------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Every tag, the EC2 state, type, AMI, VPC, subnet and IAM role, the agent and platform, every
 profile that reaches the node (the one Enter uses first; denied ones marked), who is connected
-now (this app's open sessions and this machine's unfinished ones) and its last sessions from
-the local record. It follows the fleet cursor. AWS text is shown literally.
+now (every Active session AWS reports, with its start time, issues 15/17; then this app's open
+sessions and this machine's unfinished ones AWS did not list) and its last sessions from the
+local record. It follows the fleet cursor. AWS text is shown literally.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ssm_tui.nodes import Reach, is_denied, ranked
+from ssm_tui.timefmt import format_time
 from ssm_tui.ui.fleet_model import FleetRow, format_last_ping, literal
 
 
@@ -28,9 +30,18 @@ def _line(text: Text, label: str, value: str) -> None:
 
 
 def detail_text(
-    row: FleetRow, reach: Reach, now: datetime, live: Sequence[Any], recent: Sequence[Any]
+    row: FleetRow,
+    reach: Reach,
+    now: datetime,
+    live: Sequence[Any],
+    recent: Sequence[Any],
+    connected: Sequence[Any] = (),
+    unknown: Sequence[str] = (),
+    asked: bool = False,
 ) -> Text:
-    """The panel's text for one row (`live`: StartedSession, `recent`: store.LocalSession)."""
+    """The panel's text for one row (`live`: StartedSession, `recent`: store.LocalSession,
+    `connected`: aws.active.Connected from DescribeSessions, `unknown`: why AWS did not say for
+    some profiles, `asked`: AWS answered for this node's profiles at least once)."""
     i = row.instance
     out = Text(no_wrap=False, end="")
     out.append_text(literal(i.name))
@@ -67,8 +78,27 @@ def detail_text(
             out.append("  (Enter uses it)", style="dim")
         out.append("\n")
     out.append("\nConnected now\n", style="bold underline")
-    if not live:
-        out.append("nobody from this machine\n", style="dim")
+    for session in connected:  # issues 15/17: from AWS, whoever started them
+        since = "" if session.start is None else f"since {format_time(session.start, label=True)}  "
+        out.append_text(literal(session.person))
+        out.append(f"  {since}", style="dim")
+        out.append_text(literal(session.session_id))
+        if session.reason:
+            out.append("  reason: ", style="dim")
+            out.append_text(literal(session.reason))
+        if session.hint:
+            out.append(f"\n  {session.hint}", style="dim")
+        out.append("\n")
+    for why in unknown:
+        note = literal(f"AWS did not say for {why}")
+        note.stylize("yellow")
+        out.append_text(note)
+        out.append("\n")
+    listed = {session.session_id for session in connected}
+    live = [session for session in live if session.session_id not in listed]
+    if not live and not connected:
+        said = "nobody" if asked and not unknown else "nobody else known"
+        out.append(said + ("\n" if asked else " (only this machine's sessions)\n"), style="dim")
     for session in live:
         out.append_text(literal(f"{session.session_id}  via {session.profile}"))
         out.append("\n")
@@ -124,4 +154,21 @@ class InstanceDetail(VerticalScroll):
                 recent = []
         live_ids = {s.session_id for s in live}
         live = [*live, *(s for s in recent if s.ended_at is None and s.session_id not in live_ids)]
-        body.update(detail_text(row, reach, self.services.clock(), live, recent))
+        connected, unknown, asked = self._connected(row)
+        body.update(
+            detail_text(row, reach, self.services.clock(), live, recent, connected, unknown, asked)
+        )
+
+    def _connected(self, row: FleetRow) -> tuple[Sequence[Any], list[str], bool]:
+        """The fleet's Active sessions on this node, the profiles AWS did not answer for, and
+        whether AWS answered for any of its profiles yet."""
+        for fleet in self.screen.query("FleetView"):  # by name: no import cycle with the view
+            errors = getattr(fleet, "who_errors", {})
+            unknown = [
+                f"{scope.profile}/{scope.region}: {error.message}"
+                for scope, error in errors.items()
+                if scope in row.scopes
+            ]
+            asked = any(scope in row.scopes for scope in getattr(fleet, "_who_by_scope", {}))
+            return getattr(fleet, "connected", {}).get(row.key, ()), unknown, asked
+        return (), [], False
