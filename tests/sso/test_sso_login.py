@@ -1,0 +1,103 @@
+"""The headless device login (`aws/sso_login.py`) against the sandbox's OIDC service."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from ssm_tui.aws.models import Scope
+from ssm_tui.aws.sso_login import DeviceCode, LoginExpired, login_target, sso_login
+from tests.sso.conftest import (
+    SSO_PROFILE,
+    botocore_home,
+    open_in_browser,
+    read_json,
+    token_file,
+)
+
+
+async def _list(profile: str) -> object:
+    from ssm_tui.aws.inventory import InventoryService
+
+    async with InventoryService() as inventory:
+        results = [r async for r in inventory.stream([Scope(profile, "us-east-1")])]
+    return results[0]
+
+
+async def test_expired_profile_fails_then_device_login_makes_it_list(expired_env) -> None:  # type: ignore[no-untyped-def]
+    before = await _list(SSO_PROFILE)
+    assert before.error is not None and before.error.code == "SSOTokenExpired"
+
+    shown: list[DeviceCode] = []
+    pages: list[str] = []
+
+    def on_code(code: DeviceCode) -> None:
+        shown.append(code)
+        # the person opens the URL in a browser (off this loop, as a browser would be)
+        asyncio.get_running_loop().run_in_executor(
+            None, lambda: pages.append(open_in_browser(code.verification_uri_complete))
+        )
+
+    result = await asyncio.wait_for(sso_login(SSO_PROFILE, on_code), 60)
+    assert len(shown) == 1
+    assert shown[0].verification_uri == expired_env.endpoint + "/device"
+    assert shown[0].user_code in shown[0].verification_uri_complete
+    assert "Request approved" in pages[0]
+
+    cached = read_json(token_file(botocore_home(), expired_env))
+    assert Path(result.cache_file) == token_file(botocore_home(), expired_env)
+    assert cached["startUrl"] == result.target.start_url
+    assert {"accessToken", "expiresAt", "clientId", "clientSecret", "refreshToken"} <= set(cached)
+
+    from ssm_tui.aws import clients
+
+    clients.forget_sessions()
+    after = await _list(SSO_PROFILE)
+    assert after.error is None
+    from ssm_tui.sandbox.world import build_world
+
+    world = build_world(expired_env.info["seed"], expired_env.info["instances"])
+    expected = {
+        i.instance_id
+        for i in world.instances
+        if i.account_id == "333333333333" and i.region == "us-east-1" and i.ping_status
+    }
+    assert expected and {i.instance_id for i in after.instances} == expected
+
+
+def test_login_target_names_the_profiles_sharing_the_session(expired_env) -> None:  # type: ignore[no-untyped-def]
+    target = login_target(SSO_PROFILE)
+    assert target.session_name and target.session_name.startswith("ssm-tui-sandbox-")
+    assert target.scopes == ("sso:account:access",)
+    assert target.profiles == (SSO_PROFILE,)
+
+
+def test_a_profile_without_sso_says_so(expired_env) -> None:  # type: ignore[no-untyped-def]
+    from ssm_tui.aws.sso_login import NotSsoProfile
+
+    with pytest.raises(NotSsoProfile, match="does not use IAM Identity Center"):
+        login_target("prod")
+
+
+async def test_cancelled_login_leaves_the_cache_as_it_was(expired_env) -> None:  # type: ignore[no-untyped-def]
+    path = token_file(botocore_home(), expired_env)
+    before = path.read_bytes()
+    asked = asyncio.Event()
+    task = asyncio.create_task(sso_login(SSO_PROFILE, lambda code: asked.set()))
+    await asyncio.wait_for(asked.wait(), 30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert path.read_bytes() == before
+    assert not list(path.parent.glob("*.tmp"))
+
+
+async def test_code_not_approved_in_time_is_expired(expired_env) -> None:  # type: ignore[no-untyped-def]
+    expired_env.sso_oidc(device_code_ttl=1)
+    path = token_file(botocore_home(), expired_env)
+    before = path.read_bytes()
+    with pytest.raises(LoginExpired, match="expired before it was approved"):
+        await asyncio.wait_for(sso_login(SSO_PROFILE, lambda code: None), 60)
+    assert path.read_bytes() == before
