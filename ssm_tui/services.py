@@ -405,6 +405,28 @@ class Services:
         writes, self._writes = self._writes, []
         concurrent.futures.wait(writes)
 
+    # -- SSO login (issue 15) ----------------------------------------------------------------
+    def sso_login_target(self, profile: str) -> Any:
+        """The sso-session `profile` logs in through (`aws.sso_login.LoginTarget`); raises
+        `SsmTuiError` (`NotSsoProfile`, `UnknownProfileError`, `ConfigError`)."""
+        from ssm_tui.aws.sso_login import login_target
+
+        return login_target(profile)
+
+    async def sso_login(self, profile: str, on_code: Callable[[Any], object]) -> Any:
+        """The device login of `profile` on the AWS loop (`aws.sso_login.sso_login`); `on_code`
+        is called from the AWS thread. Afterwards the cached sessions of every profile of that
+        login are dropped, so the next listing uses the new token. Cancelling the caller
+        cancels the login; the token cache is then untouched."""
+        from ssm_tui.aws.sso_login import forget_sessions, sso_login
+
+        async def login() -> Any:
+            result = await sso_login(profile, on_code)
+            forget_sessions(result.target.profiles)
+            return result
+
+        return await self.aws.run(login())
+
     # -- history and transcripts (the side panels' and the viewer's loaders) ----------------
     async def history(self, scopes: Sequence[Scope], target: str | None, store: Any = None) -> Any:
         """`aws.history.fetch_history` on the AWS loop: a `HistoryResult` (errors as rows)."""

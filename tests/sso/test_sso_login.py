@@ -101,3 +101,21 @@ async def test_code_not_approved_in_time_is_expired(expired_env) -> None:  # typ
     with pytest.raises(LoginExpired, match="expired before it was approved"):
         await asyncio.wait_for(sso_login(SSO_PROFILE, lambda code: None), 60)
     assert path.read_bytes() == before
+
+
+async def test_slow_down_makes_the_client_wait_five_seconds_more(expired_env) -> None:  # type: ignore[no-untyped-def]
+    """A client whose sleep returns at once polls too fast: the service says SlowDown, and the
+    next wait is the interval plus 5 s (RFC 8628 §3.5), as the aws-cli's fetcher does."""
+    waits: list[float] = []
+
+    class Stop(Exception):
+        pass
+
+    async def hasty_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        await sso_login(SSO_PROFILE, lambda code: None, sleep=hasty_sleep)
+    assert waits == [1, 6]
