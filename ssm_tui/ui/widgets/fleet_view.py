@@ -209,6 +209,17 @@ class FleetView(Vertical):
         self.progress.start(self.scopes)
         self._refresh(list(self.scopes), self._refresh_id)
 
+    def refresh_scopes(self, scopes: Sequence[Scope]) -> None:
+        """List only these scopes again (after an SSO login), into the refresh on show: the
+        other profiles' rows and progress stay as they are (issue 15)."""
+        if scopes:
+            self._refresh_some(list(scopes), self._refresh_id)
+
+    @work(group="fleet-refresh-some", exit_on_error=False, description="inventory (some)")
+    async def _refresh_some(self, scopes: list[Scope], refresh_id: int) -> None:
+        await self.services.stream(scopes, lambda r: self.post_message(ScopeLoaded(r, refresh_id)))
+        self.screen.refresh_bindings()
+
     # TODO(lead, issue 14): this shadows DOMNode.auto_refresh (a property); rename it
     # `refresh_when_idle` together with its one caller in ui/screens/main.py at the merge.
     def auto_refresh(self) -> None:  # type: ignore[override]
@@ -257,6 +268,7 @@ class FleetView(Vertical):
         if message.refresh_id == self._refresh_id:
             self._refreshing = False
             self.progress.finish()
+            self.screen.refresh_bindings()  # keys that depend on failures (L: SSO login)
 
     def refresh_failed(self) -> None:
         """The refresh worker raised (reported by the screen); allow the next one."""
