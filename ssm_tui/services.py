@@ -417,11 +417,22 @@ class Services:
         """The device login of `profile` on the AWS loop (`aws.sso_login.sso_login`); `on_code`
         is called from the AWS thread. Afterwards the cached sessions of every profile of that
         login are dropped, so the next listing uses the new token. Cancelling the caller
-        cancels the login; the token cache is then untouched."""
+        cancels the login; the token cache is then untouched. Every failure comes back as an
+        `SsmTuiError` worded by `aws.errors.explain` (its `code` kept), so a screen needs no
+        AWS module to show it."""
+        from ssm_tui.aws.errors import SsmTuiError, explain
         from ssm_tui.aws.sso_login import forget_sessions, sso_login
 
         async def login() -> Any:
-            result = await sso_login(profile, on_code)
+            try:
+                result = await sso_login(profile, on_code)
+            except SsmTuiError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - botocore's, a network failure...
+                problem = explain(exc, profile)
+                error = SsmTuiError(problem.message, problem.hint)
+                error.code = problem.code
+                raise error from exc
             forget_sessions(result.target.profiles)
             return result
 

@@ -475,11 +475,11 @@ class MainScreen(Screen[None]):
 
     # -- SSO login (issue 15: `ssm_tui/ui/screens/sso_login.py`) ---------------------------
     def _logins_to_offer(self) -> list[str]:
+        fleets = self.query(FleetView)
+        if not fleets or not fleets.first().progress.errors:
+            return []  # the usual case, and the first frame's: no import, no walk
         from ssm_tui.ui.screens.sso_login import logins_to_offer
 
-        fleets = self.query(FleetView)
-        if not fleets:
-            return []
         fleet = fleets.first()
         row = fleet.table.cursor_row if fleet.query(FleetTable) else None
         return logins_to_offer(fleet.progress.errors, getattr(row, "profiles", ()) or ())

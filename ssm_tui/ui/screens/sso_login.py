@@ -90,7 +90,7 @@ class SsoLoginScreen(ModalScreen[Any]):
     @work(exclusive=True, group="sso-login", exit_on_error=False, description="SSO login")
     async def _login(self) -> None:
         """The device login on the AWS loop; cancelling this worker cancels it there."""
-        from ssm_tui.aws.errors import explain
+        from ssm_tui.aws.exceptions import SsmTuiError
 
         self.state, self.code, self.problem = "starting", None, None
         self._draw()
@@ -98,8 +98,12 @@ class SsoLoginScreen(ModalScreen[Any]):
             result = await self.services.sso_login(self.profile, self.post_message_code)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - every failure is shown, with its next step
-            self.problem = explain(exc, self.profile)
+        except Exception as exc:  # noqa: BLE001 - never a dialog stuck on "Starting"
+            if isinstance(exc, SsmTuiError):  # worded by the services, with a next step
+                self.problem = ScopeError(self.profile, None, exc.message, exc.hint, exc.code)
+            else:
+                log.exception("SSO login of %s", self.profile)
+                self.problem = ScopeError(self.profile, None, f"the SSO login failed: {exc}")
             self.state = "failed"
             self._draw()
             self.refresh_bindings()
@@ -170,6 +174,9 @@ class SsoLoginScreen(ModalScreen[Any]):
         url = self.query_one("#sso-url", Static)
         code = self.query_one("#sso-code", Static)
         keys = self.query_one("#sso-keys", Static)
+        if self.code is None or self.state == "failed":
+            url.update("")
+            code.update("")
         if self.state == "failed" and self.problem is not None:
             line = Text(self.problem.message, style="bold red")
             if self.problem.hint:

@@ -217,7 +217,10 @@ class FleetView(Vertical):
 
     @work(group="fleet-refresh-some", exit_on_error=False, description="inventory (some)")
     async def _refresh_some(self, scopes: list[Scope], refresh_id: int) -> None:
-        await self.services.stream(scopes, lambda r: self.post_message(ScopeLoaded(r, refresh_id)))
+        def deliver(result: ScopeResult) -> None:
+            self.post_message(ScopeLoaded(result, refresh_id))
+
+        await self.services.stream(scopes, deliver)
         self.screen.refresh_bindings()
 
     # TODO(lead, issue 14): this shadows DOMNode.auto_refresh (a property); rename it
