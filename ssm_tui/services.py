@@ -413,15 +413,18 @@ class Services:
 
         return login_target(profile)
 
-    async def sso_login(self, profile: str, on_code: Callable[[Any], object]) -> Any:
+    async def sso_login(
+        self, profile: str, on_code: Callable[[Any], object], also: Sequence[str] = ()
+    ) -> Any:
         """The device login of `profile` on the AWS loop (`aws.sso_login.sso_login`); `on_code`
         is called from the AWS thread. Afterwards the cached sessions of every profile of that
         login are dropped, so the next listing uses the new token. Cancelling the caller
         cancels the login; the token cache is then untouched. Every failure comes back as an
         `SsmTuiError` worded by `aws.errors.explain` (its `code` kept), so a screen needs no
-        AWS module to show it."""
+        AWS module to show it. `also`: more profiles (discovered ones too) to count in the
+        result's `target.profiles` when they log in through the same sso-session."""
         from ssm_tui.aws.errors import SsmTuiError, explain
-        from ssm_tui.aws.sso_login import forget_sessions, sso_login
+        from ssm_tui.aws.sso_login import forget_sessions, same_login, sso_login
 
         async def login() -> Any:
             try:
@@ -433,6 +436,7 @@ class Services:
                 error = SsmTuiError(problem.message, problem.hint)
                 error.code = problem.code
                 raise error from exc
+            result = same_login(result, also)
             forget_sessions(result.target.profiles)
             return result
 

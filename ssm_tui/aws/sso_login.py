@@ -30,7 +30,7 @@ import asyncio
 import hashlib
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -320,6 +320,25 @@ def _expired() -> LoginExpired:
         "the SSO login code expired before it was approved",
         "start the login again and approve it in the browser within the time shown",
     )
+
+
+def same_login(result: LoginResult, candidates: Iterable[str]) -> LoginResult:
+    """`result` whose `target.profiles` also holds the `candidates` that log in through the same
+    sso-session (or legacy start URL): SSO profiles discovered through it, for one."""
+    target = result.target
+    extra: list[str] = []
+    for name in candidates:
+        if name in target.profiles or name in extra:
+            continue
+        try:
+            other = login_target(name)
+        except SsmTuiError:
+            continue
+        if (other.session_name, other.start_url) == (target.session_name, target.start_url):
+            extra.append(name)
+    if not extra:
+        return result
+    return result._replace(target=target._replace(profiles=(*target.profiles, *extra)))
 
 
 def forget_sessions(profiles: tuple[str, ...]) -> None:

@@ -110,3 +110,25 @@ async def test_a_code_not_approved_in_time_says_so_and_r_starts_again(
         )
         await asyncio.to_thread(open_in_browser, dialog.code.verification_uri_complete)
         await wait_until(pilot, lambda: app.screen is main_screen(app), "the dialog to close")
+
+
+async def test_the_footer_and_the_palette_offer_the_login_only_when_needed(
+    make_app: Any, expired_env: Any
+) -> None:
+    from ssm_tui.ui.widgets.key_bar import KeyBar
+
+    app = make_app()
+    async with app.run_test(size=(200, 40)) as pilot:
+        fleet = await wait_for_fleet(pilot)
+        screen = main_screen(app)
+        bar = screen.query_one(KeyBar)
+        await wait_until(pilot, lambda: "L" in [s.key for s in bar.spans], "L in the footer")
+        await pilot.press("ctrl+p", *"SSO login")
+        await pilot.pause(0.5)
+        await pilot.press("enter")  # "SSO login: sso-dev"
+        await wait_until(pilot, lambda: getattr(app.screen, "code", None), "the dialog's code")
+        assert app.screen.profile == SSO_PROFILE
+        await asyncio.to_thread(open_in_browser, app.screen.code.verification_uri_complete)
+        await wait_until(pilot, lambda: _sso_rows(fleet), "the SSO profile's rows")
+        await wait_until(pilot, lambda: "L" not in [s.key for s in bar.spans], "L gone")
+        assert not [c for c in app.get_system_commands(screen) if "SSO login" in c.title]

@@ -24,11 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -484,11 +486,22 @@ class MainScreen(Screen[None]):
         row = fleet.table.cursor_row if fleet.query(FleetTable) else None
         return logins_to_offer(fleet.progress.errors, getattr(row, "profiles", ()) or ())
 
-    def action_sso_login(self) -> None:
+    def sso_login_commands(self) -> Iterator[SystemCommand]:
+        """The palette's "SSO login: X", one per profile that needs it (`SsmTuiApp`)."""
+        for profile in self._logins_to_offer():
+            yield SystemCommand(
+                f"SSO login: {profile}",
+                "Log in with IAM Identity Center, as aws sso login (L)",
+                partial(self.action_sso_login, profile),
+            )
+
+    def action_sso_login(self, profile: str | None = None) -> None:
         """`L`: the device login of a profile that failed for want of it, then its rows."""
         from ssm_tui.ui.screens.sso_login import SsoLoginScreen
 
         offered = self._logins_to_offer()
+        if profile is not None:
+            offered = [profile, *offered]
         if not offered:
             self.notify("No profile needs an SSO login.", timeout=4)
             return
@@ -502,7 +515,8 @@ class MainScreen(Screen[None]):
             names = ", ".join(sorted({scope.profile for scope in scopes})) or offered[0]
             self.notify(f"Logged in; listing {names} again.", title="SSO login", timeout=5)
 
-        self.app.push_screen(SsoLoginScreen(self.services, offered[0]), done)
+        login = SsoLoginScreen(self.services, offered[0], also=tuple(offered[1:]))
+        self.app.push_screen(login, done)
 
     # -- sessions --------------------------------------------------------------------------
     @on(FleetView.ConnectRequested)

@@ -65,10 +65,13 @@ class SsoLoginScreen(ModalScreen[Any]):
             super().__init__()
             self.code = code
 
-    def __init__(self, services: Any, profile: str) -> None:
+    def __init__(self, services: Any, profile: str, also: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.services = services
         self.profile = profile
+        self.also = also
+        """Other profiles that failed for want of a login: those of the same login are listed
+        again with it (SSO profiles discovered through that login among them)."""
         self.code: Any = None
         self.state = "starting"  # starting | waiting | failed | done
         self.problem: ScopeError | None = None
@@ -95,7 +98,9 @@ class SsoLoginScreen(ModalScreen[Any]):
         self.state, self.code, self.problem = "starting", None, None
         self._draw()
         try:
-            result = await self.services.sso_login(self.profile, self.post_message_code)
+            result = await self.services.sso_login(
+                self.profile, self.post_message_code, also=self.also
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - never a dialog stuck on "Starting"
