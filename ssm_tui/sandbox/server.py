@@ -212,6 +212,7 @@ async def _serve(
         # device login against it wrote there).
         for folder in token_dirs:
             portal.remove_token(folder / cache_file_name())
+            oidc.remove_registrations(folder)
 
 
 async def _serve_until_stopped(

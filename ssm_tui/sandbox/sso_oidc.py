@@ -23,16 +23,18 @@ ListAccounts and ListAccountRoles work with it exactly as with the seeded one.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, quote
 
 from ssm_tui.sandbox.errors import Reply
 from ssm_tui.sandbox.sso_portal import SsoPortal
-from ssm_tui.sandbox.world import SSO_START_URL, SSO_USER
+from ssm_tui.sandbox.world import SSO_REGION, SSO_SESSION, SSO_START_URL, SSO_USER
 
 OIDC_PATHS = frozenset({"/client/register", "/device_authorization", "/token"})
 VERIFICATION_PATH = "/device"
@@ -276,6 +278,26 @@ class DeviceAuthority:
             f"<p>{html.escape(SSO_USER)}, {app_name} now has access (code {html.escape(code)}). "
             "You can close this window and return to the application.</p>",
         )
+
+    def remove_registrations(self, folder: Path) -> None:
+        """Remove the client registration a device login cached in `folder` for this sandbox
+        (aws-cli v2's key: sha1 of tool, start URL, region, scopes, session), if it is one this
+        sandbox issued: it must not outlive the sandbox in a user's SSO cache."""
+        for scopes in (sorted(KNOWN_SCOPES), None):
+            args = {
+                "tool": "botocore",
+                "startUrl": SSO_START_URL,
+                "region": SSO_REGION,
+                "scopes": scopes,
+                "session_name": SSO_SESSION,
+            }
+            key = hashlib.sha1(json.dumps(args, sort_keys=True).encode("utf-8")).hexdigest()
+            path = folder / f"{key}.json"
+            try:
+                if json.loads(path.read_text(encoding="utf-8")).get("clientId") in self.clients:
+                    path.unlink()
+            except (OSError, ValueError, AttributeError):
+                pass
 
     # -- internals -------------------------------------------------------------------------
     def _client(self, params: dict[str, object]) -> Client:

@@ -87,3 +87,31 @@ def test_login_of_a_profile_without_sso_is_a_usage_error(expired_env) -> None:  
     process = _start("nope", "--no-browser")
     _, err = process.communicate(timeout=120)
     assert process.returncode == 2 and "unknown profile 'nope'" in err
+
+
+def test_a_login_against_the_sandbox_leaves_nothing_in_the_cache_after_it(tmp_path: Path) -> None:
+    """`ssm-tui --demo`'s case: the sandbox writes into the user's own SSO cache, so what a device
+    login against it wrote there (token, client registration) goes when the sandbox stops."""
+    from ssm_tui.demo import SandboxProcess
+
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SSM_TUI_"))}
+    env["HOME"] = str(home)
+    cache = home / ".aws" / "sso" / "cache"
+    sandbox = SandboxProcess(
+        instances=3, directory=tmp_path / "files", env=env, sso_cache=cache, sso_token="expired"
+    )
+    with sandbox:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ssm_tui.cli", "login", SSO_PROFILE, "--no-browser"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**env, **sandbox.env},
+        )  # fmt: skip
+        assert process.stdout is not None
+        for line in process.stdout:
+            if "autofill the code" in line:
+                break
+        assert "Request approved" in open_in_browser(process.stdout.readline().strip())
+        process.stdout.read()
+        assert process.wait(timeout=120) == 0
+        assert len(list(cache.glob("*.json"))) == 2  # the token and the registration
+    assert list(cache.glob("*.json")) == []
