@@ -132,3 +132,15 @@ async def test_the_footer_and_the_palette_offer_the_login_only_when_needed(
         await wait_until(pilot, lambda: _sso_rows(fleet), "the SSO profile's rows")
         await wait_until(pilot, lambda: "L" not in [s.key for s in bar.spans], "L gone")
         assert not [c for c in app.get_system_commands(screen) if "SSO login" in c.title]
+
+
+async def test_e_says_that_L_logs_in(make_app: Any) -> None:  # noqa: N802
+    app = make_app()
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await wait_for_fleet(pilot)
+        await pilot.press("e")
+        await pilot.pause(0.2)
+        (note,) = [n for n in app._notifications if n.title == "Profiles that failed"]
+        assert f"{SSO_PROFILE}/us-east-1" in note.message
+        assert "run: aws sso login --profile sso-dev" in note.message
+        assert note.message.endswith("Press L to log in from here (SSO login).")

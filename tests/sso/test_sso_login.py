@@ -119,3 +119,30 @@ async def test_slow_down_makes_the_client_wait_five_seconds_more(expired_env) ->
     with pytest.raises(Stop):
         await sso_login(SSO_PROFILE, lambda code: None, sleep=hasty_sleep)
     assert waits == [1, 6]
+
+
+async def test_botocore_renews_the_login_with_its_refresh_token(expired_env) -> None:  # type: ignore[no-untyped-def]
+    """A token written by the login that is about to expire is renewed by botocore's own
+    `SSOTokenProvider` (CreateToken with `refresh_token`, against the sandbox) on next use."""
+    expired_env.sso_oidc(token_ttl=120)  # inside botocore's 15-minute refresh window
+    code: list[DeviceCode] = []
+
+    def on_code(shown: DeviceCode) -> None:
+        code.append(shown)
+        asyncio.get_running_loop().run_in_executor(
+            None, open_in_browser, shown.verification_uri_complete
+        )
+
+    await asyncio.wait_for(sso_login(SSO_PROFILE, on_code), 60)
+    path = token_file(botocore_home(), expired_env)
+    first = read_json(path)
+
+    from ssm_tui.aws import clients
+
+    clients.forget_sessions()
+    listed = await _list(SSO_PROFILE)
+    assert listed.error is None and listed.instances
+    renewed = read_json(path)
+    assert renewed["accessToken"] != first["accessToken"]
+    assert renewed["refreshToken"] != first["refreshToken"]
+    assert renewed["clientId"] == first["clientId"]

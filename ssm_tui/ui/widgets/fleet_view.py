@@ -433,6 +433,10 @@ class FleetView(Vertical):
             + (f"\n  → {error.hint}" if error.hint else "")
             for scope, error in errors
         ]
+        from ssm_tui.ui.screens.sso_login import needs_login
+
+        if any(needs_login(error) for _, error in errors):  # issue 15
+            lines.append("Press L to log in from here (SSO login).")
         self.notify(
             "\n".join(lines),
             title="Profiles that failed",
