@@ -46,8 +46,6 @@ SLOW_DOWN_STEP = 5
 EXPIRY_WINDOW = timedelta(minutes=15)
 """A cached registration this close to its end is replaced (botocore's refresh window)."""
 CLIENT_NAME = "ssm-tui"
-LOGIN_CODES = frozenset({"SSOTokenExpired", "SSOTokenMissing", "SSOTokenUnreadable"})
-"""`ScopeError.code`s a device login fixes (`aws.errors.explain`, `aws.accounts`)."""
 
 
 class LoginTarget(NamedTuple):
@@ -215,11 +213,13 @@ async def sso_login(
     config = AioConfig(signature_version=UNSIGNED, retries={"mode": "standard", "max_attempts": 3})
     async with client("sso-oidc", profile, target.region, config=config) as oidc:
         registration = await _registration(oidc, target, cache, now)
-        reply = await oidc.start_device_authorization(
-            clientId=registration["clientId"],
-            clientSecret=registration["clientSecret"],
-            startUrl=target.start_url,
-        )
+        try:
+            reply = await _authorize(oidc, registration, target)
+        except oidc.exceptions.InvalidClientException:
+            # a cached registration the service no longer knows (revoked, another region):
+            # register again once, as a first login would
+            registration = await _registration(oidc, target, cache, now, force=True)
+            reply = await _authorize(oidc, registration, target)
         code = DeviceCode(
             target,
             reply["verificationUri"],
@@ -259,12 +259,24 @@ async def sso_login(
     return LoginResult(target, expires_at, os.path.join(folder, token_cache_key(target) + ".json"))
 
 
+async def _authorize(oidc: Any, registration: dict[str, Any], target: LoginTarget) -> Any:
+    return await oidc.start_device_authorization(
+        clientId=registration["clientId"],
+        clientSecret=registration["clientSecret"],
+        startUrl=target.start_url,
+    )
+
+
 async def _registration(
-    oidc: Any, target: LoginTarget, cache: JSONFileCache, now: Callable[[], datetime]
+    oidc: Any,
+    target: LoginTarget,
+    cache: JSONFileCache,
+    now: Callable[[], datetime],
+    force: bool = False,
 ) -> dict[str, Any]:
     key = registration_cache_key(target)
     try:
-        cached = cache[key]
+        cached = None if force else cache[key]
     except KeyError:
         cached = None
     if isinstance(cached, dict) and {"clientId", "clientSecret"} <= cached.keys():

@@ -146,3 +146,40 @@ async def test_botocore_renews_the_login_with_its_refresh_token(expired_env) -> 
     assert renewed["accessToken"] != first["accessToken"]
     assert renewed["refreshToken"] != first["refreshToken"]
     assert renewed["clientId"] == first["clientId"]
+
+
+async def test_a_registration_the_service_forgot_is_made_again(expired_env) -> None:  # type: ignore[no-untyped-def]
+    """A cached client registration the service rejects (InvalidClientException) is replaced."""
+    import json
+
+    from ssm_tui.aws.sso_login import registration_cache_key
+
+    target = login_target(SSO_PROFILE)
+    path = botocore_home() / ".aws" / "sso" / "cache" / f"{registration_cache_key(target)}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    forgotten = {"clientId": "gone", "clientSecret": "gone", "expiresAt": "2099-01-01T00:00:00Z"}
+    path.write_text(json.dumps(forgotten))
+    asked = asyncio.Event()
+    task = asyncio.create_task(sso_login(SSO_PROFILE, lambda code: asked.set()))
+    await asyncio.wait_for(asked.wait(), 30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert read_json(path)["clientId"] != "gone"
+
+
+async def test_profiles_discovered_through_the_login_are_of_the_same_login(expired_env) -> None:  # type: ignore[no-untyped-def]
+    from ssm_tui.aws.accounts import discover_sso
+    from ssm_tui.aws.profiles import load_profiles
+    from ssm_tui.aws.sso_login import same_login
+
+    def approve(code: DeviceCode) -> None:
+        asyncio.get_running_loop().run_in_executor(
+            None, open_in_browser, code.verification_uri_complete
+        )
+
+    result = await asyncio.wait_for(sso_login(SSO_PROFILE, approve), 60)
+    found, errors = await discover_sso(load_profiles())
+    assert not errors and found
+    widened = same_login(result, ["prod", *(p.name for p in found)])
+    assert widened.target.profiles == (SSO_PROFILE, *(p.name for p in found))

@@ -30,8 +30,7 @@ from ssm_tui.aws.models import Scope, ScopeError
 log = logging.getLogger(__name__)
 
 LOGIN_CODES = frozenset({"SSOTokenExpired", "SSOTokenMissing", "SSOTokenUnreadable"})
-"""Failures a new SSO login fixes (the same set as `aws.sso_login.LOGIN_CODES`, kept here so the
-main screen decides without importing botocore)."""
+"""`ScopeError.code`s a new SSO login fixes (from `aws.errors.explain` and `aws.accounts`)."""
 
 
 def needs_login(error: ScopeError) -> bool:
