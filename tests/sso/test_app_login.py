@@ -17,9 +17,16 @@ from tests.ui.conftest import main_screen, wait_for_fleet, wait_until
 
 @pytest.fixture
 def make_app(expired_env: Any) -> Any:
+    """Apps on the expired sandbox whose timer never refreshes on its own during a test: every
+    listing after the first is one the test caused."""
     from ssm_tui.aws.context import AwsContext
+    from ssm_tui.aws.settings import Settings
 
-    return lambda: SsmTuiApp(Services(account_lookup=False, context=AwsContext()))
+    return lambda: SsmTuiApp(
+        Services(
+            settings=Settings(refresh_interval=3600), account_lookup=False, context=AwsContext()
+        )
+    )
 
 
 def _sso_rows(fleet: Any) -> list[Any]:
