@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audit", "search transcripts and watch sessions across every profile and account"),
     "rdp": ("rdp", "Remote Desktop to a Windows instance (port 3389 forwarded, client started)"),
     "forward": ("forward", "keep a port forward open (named in settings, or to a remote host)"),
+    "login": ("login", "log an SSO profile in, as `aws sso login` does (device login)"),
 }
 
 

@@ -67,6 +67,7 @@ class SandboxProcess:
         *,
         env: dict[str, str] | None = None,
         sso_cache: str | os.PathLike[str] | None = None,
+        sso_token: str | None = None,
     ) -> None:
         self.instances = instances
         self.seed = seed
@@ -78,6 +79,8 @@ class SandboxProcess:
         self.directory: Path | None = Path(directory) if directory is not None else None
         self._child_env = env
         self._sso_cache = Path(sso_cache) if sso_cache is not None else None
+        self.sso_token = sso_token
+        """The seeded SSO login: valid (None: the default), expired or absent."""
         self.process: subprocess.Popen[str] | None = None
         self.endpoint = ""
         self.env: dict[str, str] = {}
@@ -109,6 +112,7 @@ class SandboxProcess:
             "--throttle": self.throttle,
             "--broken-profile": self.broken_profile,
             "--drop-sessions-after": self.drop_sessions_after,
+            "--sso-token": self.sso_token,
             # Never the real ~/.aws: callers put the token where they need it (install_sso_token).
             "--sso-cache": self._sso_cache or self.directory / "home" / ".aws" / "sso" / "cache",
         }
@@ -248,6 +252,10 @@ class SandboxProcess:
 
     def reset_faults(self) -> dict[str, Any]:
         return self._admin("POST", "/_sandbox/faults/reset", {})
+
+    def sso_oidc(self, **changes: Any) -> dict[str, Any]:
+        """The OIDC device flow's timing (device_code_ttl, interval, token_ttl; reset=True)."""
+        return self._admin("POST", "/_sandbox/sso", changes)
 
     def faults(self) -> dict[str, Any]:
         return self._admin("GET", "/_sandbox/faults", None)

@@ -498,6 +498,43 @@ class Services:
         writes, self._writes = self._writes, []
         concurrent.futures.wait(writes)
 
+    # -- SSO login (issue 15) ----------------------------------------------------------------
+    def sso_login_target(self, profile: str) -> Any:
+        """The sso-session `profile` logs in through (`aws.sso_login.LoginTarget`); raises
+        `SsmTuiError` (`NotSsoProfile`, `UnknownProfileError`, `ConfigError`)."""
+        from ssm_tui.aws.sso_login import login_target
+
+        return login_target(profile)
+
+    async def sso_login(
+        self, profile: str, on_code: Callable[[Any], object], also: Sequence[str] = ()
+    ) -> Any:
+        """The device login of `profile` on the AWS loop (`aws.sso_login.sso_login`); `on_code`
+        is called from the AWS thread. Afterwards the cached sessions of every profile of that
+        login are dropped, so the next listing uses the new token. Cancelling the caller
+        cancels the login; the token cache is then untouched. Every failure comes back as an
+        `SsmTuiError` worded by `aws.errors.explain` (its `code` kept), so a screen needs no
+        AWS module to show it. `also`: more profiles (discovered ones too) to count in the
+        result's `target.profiles` when they log in through the same sso-session."""
+        from ssm_tui.aws.errors import SsmTuiError, explain
+        from ssm_tui.aws.sso_login import forget_sessions, same_login, sso_login
+
+        async def login() -> Any:
+            try:
+                result = await sso_login(profile, on_code)
+            except SsmTuiError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - botocore's, a network failure...
+                problem = explain(exc, profile)
+                error = SsmTuiError(problem.message, problem.hint)
+                error.code = problem.code
+                raise error from exc
+            result = same_login(result, also)
+            forget_sessions(result.target.profiles)
+            return result
+
+        return await self.aws.run(login())
+
     # -- history and transcripts (the side panels' and the viewer's loaders) ----------------
     async def history(
         self, scopes: Sequence[Scope], target: str | None, store: Any = None

@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--demo-seed", type=int, default=None, help=argparse.SUPPRESS
     )  # a fixed world for screenshots
+    parser.add_argument(
+        "--demo-sso",
+        choices=("valid", "expired", "absent"),
+        default=None,
+        help="the demo's SSO login (default valid): expired or absent to try L (SSO login)",
+    )
     # The fleet to open on. Their own dests: `list --profile` (a subcommand's option of the same
     # name) would otherwise overwrite these with its default.
     parser.add_argument(
@@ -110,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
         from ssm_tui.demo import SandboxProcess
 
         print("starting the sandbox…", file=sys.stderr, flush=True)
-        sandbox = SandboxProcess(seed=getattr(args, "demo_seed", None))
+        sandbox = SandboxProcess(
+            seed=getattr(args, "demo_seed", None), sso_token=getattr(args, "demo_sso", None)
+        )
         try:
             sandbox.start()
             sandbox.apply_environment(os.environ)  # the caller's AWS_* never reach the demo

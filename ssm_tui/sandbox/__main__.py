@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="botocore's SSO token cache to write into (default ~/.aws/sso/cache)",
     )
     parser.add_argument(
+        "--sso-token",
+        choices=("valid", "expired", "absent"),
+        default="valid",
+        help="the seeded sso-session's login: valid (default), expired or absent; then log in "
+        "with the device flow (`ssm-tui login sso-dev`, or L in the app)",
+    )
+    parser.add_argument(
         "--kms",
         action="store_true",
         help="KMS-encrypted sessions: a key per account in the Session Manager preferences",
@@ -182,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         exit_with_stdin=args.exit_with_stdin,
         kms=args.kms,
         audit_history=args.audit_history,
+        sso_token=args.sso_token,
     )
     try:
         return run(options)

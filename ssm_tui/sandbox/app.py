@@ -1,7 +1,8 @@
 """The one ASGI application on the sandbox's port: a front router in front of moto.
 
 Order of a request: websocket upgrades go to the data channel; `/_sandbox/` is the admin endpoint;
-the unsigned SSO portal paths go to `SsoPortal`; every signed AWS call then passes the fault gate
+the unsigned SSO portal paths go to `SsoPortal`, the unsigned SSO OIDC paths and the device
+verification page to `DeviceAuthority`; every signed AWS call then passes the fault gate
 (latency, throttling, expired credentials) and goes either to the fast EC2 DescribeInstances or to
 moto (through a2wsgi, in its thread pool), which carries the added SSM operations.
 """
@@ -28,6 +29,7 @@ from ssm_tui.sandbox.context import Faults, SandboxContext
 from ssm_tui.sandbox.errors import Reply, fault_reply, protocol_of
 from ssm_tui.sandbox.identity import Caller, resolve_caller, restore_from_token, signed_scope
 from ssm_tui.sandbox.sessions import SandboxSession, SessionRegistry
+from ssm_tui.sandbox.sso_oidc import OIDC_PATHS, VERIFICATION_PATH, DeviceAuthority
 from ssm_tui.sandbox.sso_portal import PORTAL_PATHS, TOKEN_HEADER, SsoPortal
 from ssm_tui.sandbox.world import PROFILES, World, sso_role_arn
 
@@ -44,6 +46,7 @@ class SandboxApp:
     registry: SessionRegistry
     faults: Faults
     portal: SsoPortal
+    oidc: DeviceAuthority
     base_access_key: str
     info: dict[str, Any]
     context: SandboxContext | None = None
@@ -66,6 +69,8 @@ class SandboxApp:
                 query = scope.get("query_string", b"").decode("latin-1")
                 reply = self.portal.handle(scope["method"], path, query, headers[TOKEN_HEADER])
             await _send_reply(send, reply)
+            return
+        if "authorization" not in headers and await self._sso_oidc(scope, receive, send, path):
             return
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         signed = signed_scope(
@@ -159,6 +164,18 @@ class SandboxApp:
             receive = _replay(body, receive)
         await self.moto(scope, receive, send)
 
+    async def _sso_oidc(self, scope: Scope, receive: Receive, send: Send, path: str) -> bool:
+        """The unsigned OIDC calls (`sso_oidc.py`) and the page a browser opens; False: not one."""
+        method = scope["method"]
+        if path in OIDC_PATHS and method == "POST":
+            reply = self.oidc.handle(path, await _read_body(receive))
+        elif path == VERIFICATION_PATH and method == "GET":
+            reply = self.oidc.verification_page(scope.get("query_string", b"").decode("latin-1"))
+        else:
+            return False
+        await _send_reply(send, reply)
+        return True
+
     async def _wait_for_ssm(self) -> None:
         if not ssm_api.MOTO_SEEDED.is_set():
             await asyncio.to_thread(ssm_api.MOTO_SEEDED.wait, 120)
@@ -240,6 +257,8 @@ class SandboxApp:
             await _send_reply(send, reply)
         elif path == "/_sandbox/audit-history" and method == "POST":
             await self._audit_history(receive, send)
+        elif path == "/_sandbox/sso" and method in ("GET", "POST"):
+            await self._sso_admin(method, receive, send)
         elif path == "/_sandbox/info" and method == "GET":
             await _send_reply(send, _json_reply(200, self.info))
         else:
@@ -259,6 +278,22 @@ class SandboxApp:
             return
         made = await asyncio.to_thread(seed_history, self.world, self.registry, days)
         await _send_reply(send, _json_reply(200, {"sessions": made}))
+
+    async def _sso_admin(self, method: str, receive: Receive, send: Send) -> None:
+        """GET / POST `{"device_code_ttl": s, "interval": s, "token_ttl": s}` (`sso_oidc.py`)."""
+        if method == "POST":
+            try:
+                changes = json.loads(await _read_body(receive) or b"{}")
+                if not isinstance(changes, dict):
+                    raise ValueError("expected a JSON object")
+                if changes.pop("reset", False):
+                    self.oidc.timing = type(self.oidc.timing)()
+                self.oidc.timing.update(changes)
+            except (ValueError, TypeError) as error:
+                await _send_reply(send, _json_reply(400, {"error": str(error)}))
+                return
+        state = {**self.oidc.timing.as_dict(), "seeded_token": self.portal.seeded}
+        await _send_reply(send, _json_reply(200, state))
 
     async def _kms_admin(self, method: str, receive: Receive, send: Send) -> None:
         """GET / POST `{"enabled": bool, "deny_profile": name|null}` (`sandbox/kms.py`)."""

@@ -54,6 +54,8 @@ class Options:
     """KMS-encrypted sessions from the start (`sandbox/kms.py`; also switchable at run time)."""
     audit_history: int = 0
     """Days of past sessions to seed for the audit views (`sandbox/audit_seed.py`; 0: none)."""
+    sso_token: str = "valid"
+    """The seeded sso-session's login: valid, expired or absent (`aws sso login` needed)."""
 
 
 def run(options: Options) -> int:
@@ -106,7 +108,8 @@ async def _serve(
     from ssm_tui.sandbox.identity import install_persistent_credentials
     from ssm_tui.sandbox.seed import seed_moto
     from ssm_tui.sandbox.sessions import SessionRegistry
-    from ssm_tui.sandbox.sso_portal import SsoPortal
+    from ssm_tui.sandbox.sso_oidc import DeviceAuthority
+    from ssm_tui.sandbox.sso_portal import SsoPortal, cache_file_name
     from ssm_tui.sandbox.world import ACCOUNTS, PROFILES, build_world
 
     world = build_world(options.seed, options.instances)
@@ -127,9 +130,11 @@ async def _serve(
         }
     )
     env = write_files(directory, env_file, endpoint, credentials)
-    portal = SsoPortal()
+    portal = SsoPortal(seeded=options.sso_token)
     sso_cache = options.sso_cache or Path.home() / ".aws" / "sso" / "cache"
-    token_paths = [portal.write_token(directory / "sso-cache"), portal.write_token(sso_cache)]
+    token_dirs = [directory / "sso-cache", sso_cache]
+    token_paths = [portal.write_token(folder) for folder in token_dirs]
+    oidc = DeviceAuthority(portal, endpoint)
     stream_base = endpoint.replace("http://", "ws://", 1)
     ssm_api.install(world, registry, stream_base, directory / "hosts")
     from ssm_tui.sandbox import run_command, sshd
@@ -165,6 +170,7 @@ async def _serve(
         "pid": os.getpid(),
         "env": env,
         "sso_token_files": [str(path) for path in token_paths if path is not None],
+        "sso_token": options.sso_token,
     }
     # moto's dispatcher and a2wsgi spell the same WSGI/ASGI calls with different types (plain
     # dicts against TypedDicts), so the two boundaries are asserted rather than inferred.
@@ -176,6 +182,7 @@ async def _serve(
         registry=registry,
         faults=faults,
         portal=portal,
+        oidc=oidc,
         base_access_key=credentials.access_key_id,
         info=info,
     )
@@ -201,10 +208,11 @@ async def _serve(
         await sshd.shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        # The token is the sandbox's: it must not outlive it in the user's SSO cache.
-        for path in token_paths:
-            if path is not None:
-                portal.remove_token(path)
+        # The token is the sandbox's: it must not outlive it in the user's SSO cache (nor one a
+        # device login against it wrote there).
+        for folder in token_dirs:
+            portal.remove_token(folder / cache_file_name())
+            oidc.remove_registrations(folder)
 
 
 async def _serve_until_stopped(
@@ -292,6 +300,7 @@ def _announce(info: dict[str, Any], directory: Path) -> None:
         f"ssm-tui sandbox on {info['endpoint']} (pid {info['pid']}, "
         f"started in {info['startup_seconds']:.2f} s)",
         "  AWS APIs   sts ec2 ssm logs s3 organizations iam (moto) + Session Manager, SSO portal",
+        "             + SSO OIDC device login (verification page /device)",
         f"  websocket  {info['endpoint'].replace('http', 'ws', 1)}/v1/data-channel/<SessionId>",
         f"  admin      GET/POST {info['endpoint']}/_sandbox/faults, /_sandbox/kms, "
         "GET /_sandbox/info",

@@ -3,8 +3,10 @@
 The portal API is unsigned (the bearer token travels in `x-amz-sso_bearer_token`), so moto's
 dispatcher cannot tell it apart and misroutes it; the front router sends these paths here.
 The token is the one the sandbox writes into botocore's SSO token cache, so an `sso_session`
-profile resolves exactly as botocore resolves it, with no browser. Role credentials are real STS
-credentials in moto, so every later call lands in the chosen account as that role.
+profile resolves exactly as botocore resolves it, with no browser; `seeded="expired"` or
+`"absent"` starts the sandbox as a user whose login ran out (or who never logged in), and the
+OIDC device flow (`sso_oidc.py`) issues tokens this portal accepts as well. Role credentials are
+real STS credentials in moto, so every later call lands in the chosen account as that role.
 """
 
 from __future__ import annotations
@@ -41,13 +43,46 @@ def cache_file_name(sso_session: str = SSO_SESSION) -> str:
     return hashlib.sha1(sso_session.encode("utf-8")).hexdigest() + ".json"
 
 
+SEEDED_STATES = ("valid", "expired", "absent")
+"""The seeded sso-session login: valid 12 hours, expired an hour ago, or never written."""
+
+
+def _new_token() -> str:
+    return "aoa" + secrets.token_urlsafe(48)
+
+
 @dataclass(slots=True)
 class SsoPortal:
-    token: str = field(default_factory=lambda: "aoa" + secrets.token_urlsafe(48))
+    token: str = field(default_factory=_new_token)
     valid: bool = True
     expires_at: datetime = field(
         default_factory=lambda: datetime.now(UTC).replace(microsecond=0) + timedelta(hours=12)
     )
+    seeded: str = "valid"
+    issued: dict[str, datetime] = field(default_factory=dict)
+    """Access tokens the OIDC service issued (`sso_oidc.py`), with their expiry."""
+
+    def __post_init__(self) -> None:
+        if self.seeded not in SEEDED_STATES:
+            raise ValueError(f"seeded must be one of {', '.join(SEEDED_STATES)}")
+        if self.seeded == "expired":
+            self.expires_at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        elif self.seeded == "absent":
+            self.valid = False
+
+    def issue(self, lifetime_seconds: int) -> str:
+        """A new access token (a completed device login), valid `lifetime_seconds`."""
+        token = _new_token()
+        self.issued[token] = datetime.now(UTC) + timedelta(seconds=lifetime_seconds)
+        return token
+
+    def accepts(self, token: str | None) -> bool:
+        """AWS checks a bearer token's expiry itself, whatever the client's cache says."""
+        now = datetime.now(UTC)
+        if token is not None and token == self.token:
+            return self.valid and now < self.expires_at
+        expiry = self.issued.get(token or "")
+        return expiry is not None and now < expiry
 
     def token_cache_json(self) -> str:
         return json.dumps(
@@ -61,7 +96,12 @@ class SsoPortal:
         )
 
     def write_token(self, cache_dir: Path) -> Path | None:
-        """Write the cached token; never overwrite a real user's token for another start URL."""
+        """Write the cached token; never overwrite a real user's token for another start URL.
+
+        An `absent` login writes nothing (None), as for a user who never ran `aws sso login`.
+        """
+        if self.seeded == "absent":
+            return None
         path = cache_dir / cache_file_name()
         try:
             if path.exists():
@@ -76,22 +116,27 @@ class SsoPortal:
         return path
 
     def remove_token(self, path: Path) -> None:
-        """Remove a token file this portal wrote, unless something else has replaced it since."""
+        """Remove a token file this portal wrote or a device login with it wrote, unless
+        something else has replaced it since (its token is then not one of this portal's)."""
         try:
             existing = json.loads(path.read_text(encoding="utf-8"))
-            if existing.get("accessToken") == self.token:
+            if existing.get("accessToken") == self.token or existing.get("accessToken") in (
+                self.issued
+            ):
                 path.unlink()
         except (OSError, ValueError):
             pass
 
     def handle(self, method: str, path: str, query: str, token: str | None) -> Reply:
-        if token != self.token or not self.valid:
+        if not self.accepts(token):
             return error_reply(
                 "rest-json", "UnauthorizedException", "Session token not found or invalid", 401
             )
         params = {key: values[0] for key, values in parse_qs(query).items()}
         if path == "/logout" and method == "POST":
-            self.valid = False
+            if token == self.token:
+                self.valid = False
+            self.issued.pop(token or "", None)
             return Reply(200, [(b"content-type", b"application/json")], b"")
         if method != "GET":
             return error_reply("rest-json", "InvalidRequestException", "Unsupported method", 400)

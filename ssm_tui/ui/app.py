@@ -15,10 +15,11 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from ssm_tui.aws.models import StartedSession
@@ -30,6 +31,7 @@ from ssm_tui.ui.themes import DEFAULT_THEME, THEMES
 
 if TYPE_CHECKING:
     from textual.command import Provider
+    from textual.screen import Screen
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +162,12 @@ class SsmTuiApp(App[int]):
         for name in names:
             path = os.path.abspath(STYLES / f"{name}.tcss")
             add_stylesheet(self, path)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's, plus "SSO login: X" while a profile needs one (issue 15)."""
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, MainScreen):
+            yield from screen.sso_login_commands()
 
     def get_default_screen(self) -> MainScreen:
         """The main screen is the default screen: no blank frame before the fleet."""

@@ -24,11 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -95,6 +97,13 @@ class MainScreen(Screen[None]):
         Binding("x", "run_command", "Run", id="main.run", tooltip="Run Command on this instance"),
         Binding("X", "run_command(True)", "Run on all", id="main.run_all", show=False),
         Binding("ctrl+s", "ssh", "ssh", id="main.ssh", show=False, tooltip="ssh to this instance"),
+        Binding(
+            "L",
+            "sso_login",
+            "SSO login",
+            id="main.sso_login",
+            tooltip="Log in the profile whose IAM Identity Center login expired (as aws sso login)",
+        ),  # fmt: skip
         *[
             Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
             for n in range(10)
@@ -462,7 +471,52 @@ class MainScreen(Screen[None]):
             return self._active_view() is not None
         if action == "toggle_split":
             return len(self._order) >= 2 or None
+        if action == "sso_login":  # shown only while a profile needs it (issue 15)
+            return bool(self._logins_to_offer())
         return True
+
+    # -- SSO login (issue 15: `ssm_tui/ui/screens/sso_login.py`) ---------------------------
+    def _logins_to_offer(self) -> list[str]:
+        fleets = self.query(FleetView)
+        if not fleets or not fleets.first().progress.errors:
+            return []  # the usual case, and the first frame's: no import, no walk
+        from ssm_tui.ui.screens.sso_login import logins_to_offer
+
+        fleet = fleets.first()
+        row = fleet.table.cursor_row if fleet.query(FleetTable) else None
+        return logins_to_offer(fleet.progress.errors, getattr(row, "profiles", ()) or ())
+
+    def sso_login_commands(self) -> Iterator[SystemCommand]:
+        """The palette's "SSO login: X", one per profile that needs it (`SsmTuiApp`)."""
+        for profile in self._logins_to_offer():
+            yield SystemCommand(
+                f"SSO login: {profile}",
+                "Log in with IAM Identity Center, as aws sso login (L)",
+                partial(self.action_sso_login, profile),
+            )
+
+    def action_sso_login(self, profile: str | None = None) -> None:
+        """`L`: the device login of a profile that failed for want of it, then its rows."""
+        from ssm_tui.ui.screens.sso_login import SsoLoginScreen
+
+        offered = self._logins_to_offer()
+        if profile is not None:
+            offered = [profile, *offered]
+        if not offered:
+            self.notify("No profile needs an SSO login.", timeout=4)
+            return
+
+        def done(result: object) -> None:
+            if result is None:
+                return
+            profiles = set(getattr(getattr(result, "target", None), "profiles", ()) or ())
+            scopes = [scope for scope in self.fleet.scopes if scope.profile in profiles]
+            self.fleet.refresh_scopes(scopes)
+            names = ", ".join(sorted({scope.profile for scope in scopes})) or offered[0]
+            self.notify(f"Logged in; listing {names} again.", title="SSO login", timeout=5)
+
+        login = SsoLoginScreen(self.services, offered[0], also=tuple(offered[1:]))
+        self.app.push_screen(login, done)
 
     # -- sessions --------------------------------------------------------------------------
     @on(FleetView.ConnectRequested)

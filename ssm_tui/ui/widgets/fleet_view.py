@@ -232,6 +232,20 @@ class FleetView(FleetExtras, Vertical):
         self.progress.start(self.scopes)
         self._refresh(list(self.scopes), self._refresh_id)
 
+    def refresh_scopes(self, scopes: Sequence[Scope]) -> None:
+        """List only these scopes again (after an SSO login), into the refresh on show: the
+        other profiles' rows and progress stay as they are (issue 15)."""
+        if scopes:
+            self._refresh_some(list(scopes), self._refresh_id)
+
+    @work(group="fleet-refresh-some", exit_on_error=False, description="inventory (some)")
+    async def _refresh_some(self, scopes: list[Scope], refresh_id: int) -> None:
+        def deliver(result: ScopeResult) -> None:
+            self.post_message(ScopeLoaded(result, refresh_id))
+
+        await self.services.stream(scopes, deliver)
+        self.screen.refresh_bindings()
+
     def refresh_when_idle(self) -> None:
         """Timer callback: a refresh still running is left alone, not restarted.
 
@@ -282,6 +296,7 @@ class FleetView(FleetExtras, Vertical):
         if message.refresh_id == self._refresh_id:
             self._refreshing = False
             self.progress.finish()
+            self.screen.refresh_bindings()  # keys that depend on failures (L: SSO login)
 
     def refresh_failed(self) -> None:
         """The refresh worker raised (reported by the screen); allow the next one."""
@@ -444,6 +459,10 @@ class FleetView(FleetExtras, Vertical):
             + (f"\n  → {error.hint}" if error.hint else "")
             for scope, error in errors
         ]
+        from ssm_tui.ui.screens.sso_login import needs_login
+
+        if any(needs_login(error) for _, error in errors):  # issue 15
+            lines.append("Press L to log in from here (SSO login).")
         self.notify(
             "\n".join(lines),
             title="Profiles that failed",
