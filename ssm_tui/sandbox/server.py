@@ -127,6 +127,9 @@ async def _serve(
         }
     )
     env = write_files(directory, env_file, endpoint, credentials)
+    from ssm_tui.sandbox import windows_password
+
+    windows_key = windows_password.install(directory)  # the Windows instances' key pair
     portal = SsoPortal()
     sso_cache = options.sso_cache or Path.home() / ".aws" / "sso" / "cache"
     token_paths = [portal.write_token(directory / "sso-cache"), portal.write_token(sso_cache)]
@@ -165,6 +168,7 @@ async def _serve(
         "pid": os.getpid(),
         "env": env,
         "sso_token_files": [str(path) for path in token_paths if path is not None],
+        "windows_key_pair": {"name": windows_password.KEY_NAME, "private_key": str(windows_key)},
     }
     # moto's dispatcher and a2wsgi spell the same WSGI/ASGI calls with different types (plain
     # dicts against TypedDicts), so the two boundaries are asserted rather than inferred.
@@ -249,6 +253,10 @@ def _finish_ssm(ready: threading.Event) -> None:
     try:
         ssm_api.install_into_moto()
         seed_ssm_documents()
+        from ssm_tui.sandbox import windows_password
+        from ssm_tui.sandbox.world import ACCOUNTS, REGIONS
+
+        windows_password.import_into_moto(list(ACCOUNTS.values()), list(REGIONS))
         from ssm_tui.sandbox import kms
 
         kms.documents_seeded()
