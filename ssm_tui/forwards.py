@@ -105,6 +105,17 @@ class Forward:
         return " · ".join(parts)
 
 
+@dataclass(frozen=True)
+class AdHocForward:
+    """A forward that is not in the settings (the app's RDP action): `ForwardSettings`' fields."""
+
+    target: str
+    remote_port: int
+    remote_host: str | None = None
+    local_port: int = 0
+    profile: str | None = None
+
+
 def spec_for(name: str, settings: Any, instance: Any) -> ForwardSpec:
     """The forward `settings` describes, through the node `instance` (an `Instance`)."""
     return ForwardSpec(

@@ -95,6 +95,9 @@ class MainScreen(Screen[None]):
         Binding("x", "run_command", "Run", id="main.run", tooltip="Run Command on this instance"),
         Binding("X", "run_command(True)", "Run on all", id="main.run_all", show=False),
         Binding("ctrl+s", "ssh", "ssh", id="main.ssh", show=False, tooltip="ssh to this instance"),
+        # issue 16: named port forwards, RDP to a Windows row, broadcast keys to several tabs
+        Binding("F", "forwards", "Forwards", id="main.forwards", show=False, tooltip="Forwards"),
+        Binding("R", "rdp", "RDP", id="main.rdp", show=False, tooltip="RDP to this Windows row"),
         *[
             Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
             for n in range(10)
@@ -423,6 +426,16 @@ class MainScreen(Screen[None]):
         from ssm_tui.ui.screens.ssh import open_ssh
 
         open_ssh(self)
+
+    def action_forwards(self) -> None:
+        from ssm_tui.ui.screens.forwards import open_forwards
+
+        open_forwards(self.app)
+
+    def action_rdp(self) -> None:
+        from ssm_tui.ui.screens.rdp import open_rdp
+
+        open_rdp(self)
 
     def action_next_tab(self) -> None:
         self.tabs.action_next_tab()
