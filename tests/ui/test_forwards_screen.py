@@ -96,7 +96,8 @@ async def test_a_named_forward_opens_counts_bytes_survives_the_socket_and_ends_w
             await wait_until(pilot, lambda: isinstance(app.screen, ForwardsScreen), "forwards")
             screen = app.screen
             assert isinstance(screen, ForwardsScreen)
-            assert _line(screen, 0).startswith("○ echo  closed  127.0.0.1:free port -> 10.20.30.40:")
+            closed = "○ echo  closed  127.0.0.1:free port -> 10.20.30.40:"
+            assert _line(screen, 0).startswith(closed)
             assert _line(screen, 1).startswith("○ nowhere  closed")
             await pilot.press("down", "enter")  # a target the fleet does not have
             await wait_until(pilot, lambda: "failed" in _line(screen, 1), "nowhere failed")
