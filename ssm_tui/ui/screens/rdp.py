@@ -78,6 +78,7 @@ class RdpScreen(Screen[None]):
         )
         key = Input(placeholder="private key file (.pem) of the instance's key pair", id="rdp-key")
         key.display = False
+        key.disabled = True  # hidden: takes no keys (p, y, l are the screen's)
         yield key
         yield Static(
             Text("escape: back (the forward stays open: F lists it) · x: close the forward"),
@@ -177,6 +178,7 @@ class RdpScreen(Screen[None]):
             self._after_key = then
             box = self.query_one("#rdp-key", Input)
             box.display = True
+            box.disabled = False
             box.focus()
             return None
         return self.key_file
@@ -188,8 +190,14 @@ class RdpScreen(Screen[None]):
         if not path:
             return
         self.key_file = path
-        event.input.display = False
+        self._hide_key()
         self._fetch(self._after_key or "show")
+
+    def _hide_key(self) -> None:
+        box = self.query_one("#rdp-key", Input)
+        box.display = False
+        box.disabled = True
+        self.set_focus(None)
 
     def action_show_password(self) -> None:
         if self.password is not None:
@@ -247,9 +255,8 @@ class RdpScreen(Screen[None]):
         self.app.pop_screen()
 
     def action_close(self) -> None:
-        box = self.query_one("#rdp-key", Input)
-        if box.display:
-            box.display = False
+        if self.query_one("#rdp-key", Input).display:
+            self._hide_key()
             return
         self.password = None
         self.app.pop_screen()
