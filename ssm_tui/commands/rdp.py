@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import signal
 import sys
@@ -172,7 +173,7 @@ async def _rdp(
     copy: bool = False,
 ) -> int:
     from ssm_tui.commands.list_cmd import printable
-    from ssm_tui.plugin.forwarding import ForwardStatus, ForwardStopped, keep_forward
+    from ssm_tui.plugin.forwarding import ForwardStopped
 
     password = None
     if key is not None:  # before the forward: a wrong key ends here, with nothing opened
@@ -183,6 +184,8 @@ async def _rdp(
             password = await administrator_password(spec.profile, spec.region, spec.target, key)
         except SsmTuiError as exc:
             return _fail(exc.message, exc.hint)
+    from ssm_tui.forwards import AdHocForward, Forward, ForwardManager
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -190,21 +193,29 @@ async def _rdp(
     opened = asyncio.Event()
     state: list[str] = [""]
 
-    def show(status: ForwardStatus) -> None:
+    def show(changed: Forward) -> None:
+        status = changed.status
         if status.state == "open" and not opened.is_set():
             opened.set()
         if status.state != state[0] and status.state in ("restarting", "open") and state[0]:
             print(f"ssm-tui rdp: session {status.state}", file=sys.stderr, flush=True)
         state[0] = status.state
 
-    status = ForwardStatus()
-    forward = asyncio.create_task(keep_forward(spec, status, stop, show))
+    # the same kept-open forward as `ssm-tui forward` and the app's (`ssm_tui/forwards.py`)
+    manager = ForwardManager({}, on_change=show)
+    manager.add(spec.name, AdHocForward(spec.target, RDP_PORT, profile=spec.profile))
+    record = manager.open(spec.name, spec)
+    status = record.status
+    forward = asyncio.create_task(manager.wait(spec.name))
     waiter = asyncio.create_task(opened.wait())
-    await asyncio.wait({forward, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({forward, waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
     code = 0
     try:
         if forward.done():
             forward.result()  # ForwardStopped: the reason
+            return 0
+        if stop.is_set():
             return 0
         port = status.local_port
         command = client_command(port, user)
@@ -221,21 +232,27 @@ async def _rdp(
         if launch and command is not None:
             client = await asyncio.create_subprocess_exec(*command)
             ended = asyncio.create_task(client.wait())
-            await asyncio.wait({ended, forward}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({ended, forward, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if client.returncode is None:
                 client.terminate()
                 await client.wait()
             code = client.returncode or 0
-            stop.set()
         elif launch:
             print("  --launch: no RDP client to start (xfreerdp, wlfreerdp, open or mstsc)")
-        await forward
+            await asyncio.wait({forward, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        else:
+            await asyncio.wait({forward, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if forward.done():
+            forward.result()
     except ForwardStopped as exc:
         return _fail(str(exc))
     finally:
-        stop.set()
         waiter.cancel()
+        stopper.cancel()
+        await manager.close_all()
         if not forward.done():
+            forward.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ForwardStopped):
             await forward
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
