@@ -42,7 +42,8 @@ top-level scalar and list also comes from the environment: `SSM_TUI_<KEY>` (e.g.
 Who reads what: `clients` (audit_role_session_name), `inventory` (regions, profiles.*.regions,
 max_concurrency_per_account), `ui.services` and the CLIs (profiles.*.hidden), the main screen
 (refresh_interval, login_command, instances.*, keymap), `plugin.launcher` (plugin),
-`commands.forward` (forwards).
+`commands.forward` and the app's forwards screen through `ssm_tui.forwards` (forwards),
+`aws.rdp_password` (rdp_key: `ssm-tui rdp --password`, the app's RDP screen).
 
 pydantic is heavy to import (~0.2 s): this module is never on the first frame's path (the app
 reads the settings on its AWS thread after the first frame; tests/ui/test_first_frame_path.py).
