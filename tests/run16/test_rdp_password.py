@@ -200,3 +200,36 @@ def test_rdp_password_with_a_wrong_or_missing_key_says_so(sandbox_env: Any, tmp_
     assert unset.returncode == 255
     assert "no private key for this instance's password" in unset.stderr
     assert "rdp_key" in unset.stderr
+
+
+def test_rdp_copy_gives_the_password_to_the_clipboard_tool_not_the_screen(
+    aws: Any, sandbox_env: Any, tmp_path: Path
+) -> None:
+    """`--copy`: the password goes to the desktop's clipboard tool on its stdin (here a stand-in
+    for xclip that keeps what it was given), and is not printed."""
+    win = prod_instance("win-ad-01")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    kept = tmp_path / "clipboard.txt"
+    tool = bin_dir / "xclip"
+    tool.write_text(f"#!/bin/sh\ncat > {kept}\n")
+    tool.chmod(0o755)
+    env = dict(os.environ, DISPLAY=":0", PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    env.pop("WAYLAND_DISPLAY", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ssm_tui.cli", "rdp", "win-ad-01", "--profile", "prod",
+         "--copy", "--key", str(_seeded_key(sandbox_env))],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        assert "as Administrator" in process.stdout.readline()
+        assert process.stdout.readline() == "  password copied to the clipboard (xclip)\n"
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(60)
+    assert code == 0
+    password = windows_password.administrator_password(win)
+    assert kept.read_text() == password
+    rest = process.stdout.read() if process.stdout else ""
+    assert password not in rest
