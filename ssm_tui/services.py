@@ -670,6 +670,28 @@ class Services:
             terminate_session(started.profile, started.region, started.session_id)
         )
 
+    # -- RDP password (issue 16, `aws/rdp_password.py`) -------------------------------------
+    def rdp_key_path(self, instance: Instance) -> str | None:
+        """The private key file the settings name for this instance's password (None: none)."""
+        from ssm_tui.aws.rdp_password import key_path_for
+
+        found = key_path_for(
+            self.get_settings(), instance.instance_id, instance.name, instance.profile
+        )
+        return str(found) if found is not None else None
+
+    async def rdp_password(self, instance: Instance, key_file: str) -> str:
+        """GetPasswordData, decrypted with `key_file`; `RdpPasswordError` says what went wrong."""
+        from pathlib import Path
+
+        from ssm_tui.aws.rdp_password import administrator_password
+
+        return await self.aws.run(
+            administrator_password(
+                instance.profile, instance.region, instance.instance_id, Path(key_file)
+            )
+        )
+
     def plugin_program(self) -> list[str]:
         """The plugin program the `plugin` setting picks: auto (official if installed, else
         ours), official, builtin. Asked before StartSession, so that a plugin that cannot run

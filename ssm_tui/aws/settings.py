@@ -28,6 +28,8 @@ the file named by SSM_TUI_CONFIG. Every key is optional::
     remote_port = 5432
     local_port = 15432                 # optional: 0 or absent picks a free port
 
+    rdp_key = "~/.ssh/acme-windows.pem"   # GetPasswordData's key (also per profile/instance)
+
     [keymap]                           # binding id -> keys (Textual's App.set_keymap)
     "app.help" = "f1"
     "app.quit" = "ctrl+q,ctrl+x"
@@ -40,7 +42,8 @@ top-level scalar and list also comes from the environment: `SSM_TUI_<KEY>` (e.g.
 Who reads what: `clients` (audit_role_session_name), `inventory` (regions, profiles.*.regions,
 max_concurrency_per_account), `ui.services` and the CLIs (profiles.*.hidden), the main screen
 (refresh_interval, login_command, instances.*, keymap), `plugin.launcher` (plugin),
-`commands.forward` (forwards).
+`commands.forward` and the app's forwards screen through `ssm_tui.forwards` (forwards),
+`aws.rdp_password` (rdp_key: `ssm-tui rdp --password`, the app's RDP screen).
 
 pydantic is heavy to import (~0.2 s): this module is never on the first frame's path (the app
 reads the settings on its AWS thread after the first frame; tests/ui/test_first_frame_path.py).
@@ -100,6 +103,8 @@ class ProfileSettings(BaseModel):
     """Leave the profile out of the fleet, the CLIs and the picker."""
     # audit (issue 17): a StartSession Reason is asked for and required on this profile
     require_reason: bool = False
+    # RDP password (issue 16, `aws/rdp_password.py`): the key pair's private key (.pem)
+    rdp_key: str | None = None
 
 
 class PatternHook(BaseModel):
@@ -129,6 +134,8 @@ class InstanceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     login_command: str | None = None
+    # RDP password (issue 16, `aws/rdp_password.py`): the key pair's private key (.pem)
+    rdp_key: str | None = None
 
 
 class ForwardSettings(BaseModel):
@@ -169,6 +176,9 @@ class Settings(BaseSettings):
     instances: dict[str, InstanceSettings] = {}
     # named port forwards (`ssm-tui forward NAME`, issue 16)
     forwards: dict[str, ForwardSettings] = {}
+    # RDP password (issue 16): the private key for GetPasswordData when no instance or profile
+    # names one (`[instances.X] rdp_key`, `[profiles.P] rdp_key`; by id or Name tag)
+    rdp_key: str | None = None
     keymap: dict[str, str] = {}
     """Binding id -> keys (comma-separated), applied with Textual's `App.set_keymap`."""
     # moving around (issue 15): confirmations, favourites, remembered selection

@@ -22,6 +22,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ssm_tui.forwards import ForwardManager
     from ssm_tui.plugin.forwarding import ForwardSpec
 
 EXIT_FAILURE = 255
@@ -64,7 +65,6 @@ def run(args: argparse.Namespace) -> int:
     from ssm_tui.aws.errors import SsmTuiError
     from ssm_tui.aws.settings import ForwardSettings, load_settings
     from ssm_tui.commands import targets
-    from ssm_tui.plugin.forwarding import ForwardSpec
 
     try:
         settings = load_settings()
@@ -104,29 +104,20 @@ def run(args: argparse.Namespace) -> int:
         instance = targets.one_target(fleet.instances, named.target)
     except SsmTuiError as exc:
         return _fail(exc.message, exc.hint)
-    spec = ForwardSpec(
-        name=args.name,
-        target=instance.instance_id,
-        profile=instance.profile,
-        region=instance.region,
-        remote_port=named.remote_port,
-        remote_host=named.remote_host,
-        local_port=named.local_port,
-    )
+    from ssm_tui.forwards import ForwardManager, spec_for
+
+    manager = ForwardManager({args.name: named})
     try:
-        return asyncio.run(_forward(spec))
+        return asyncio.run(_forward(manager, spec_for(args.name, named, instance)))
     except KeyboardInterrupt:
         return 0
 
 
-async def _forward(spec: ForwardSpec) -> int:
+async def _forward(manager: ForwardManager, spec: ForwardSpec) -> int:
+    """Run the one forward through the manager the app uses too, printing its status line."""
     from ssm_tui.commands.list_cmd import printable
-    from ssm_tui.plugin.forwarding import (
-        ForwardStatus,
-        ForwardStopped,
-        keep_forward,
-        status_line,
-    )
+    from ssm_tui.forwards import Forward, status_of
+    from ssm_tui.plugin.forwarding import ForwardStopped
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -135,8 +126,11 @@ async def _forward(spec: ForwardSpec) -> int:
     live = sys.stderr.isatty()
     last: list[str] = [""]
 
-    def show(status: ForwardStatus) -> None:
-        line = printable(status_line(spec, status))
+    def show(forward: Forward) -> None:
+        status = forward.status
+        if forward.error:
+            return  # a failure is printed once, below
+        line = printable(status_of(forward))
         if live:
             sys.stderr.write("\r\x1b[K" + line)
             sys.stderr.flush()
@@ -146,14 +140,22 @@ async def _forward(spec: ForwardSpec) -> int:
             last[0] = str(key)
             print(line, file=sys.stderr, flush=True)
 
-    status = ForwardStatus()
+    manager.on_change = show
+    manager.open(spec.name, spec)
+    stopper = asyncio.create_task(stop.wait())
+    waiter = asyncio.create_task(manager.wait(spec.name))
     try:
-        await keep_forward(spec, status, stop, show)
-    except ForwardStopped as exc:
-        if live:
-            sys.stderr.write("\n")
-        return _fail(str(exc))
+        await asyncio.wait({stopper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if not waiter.done():
+            await manager.close(spec.name)
+        try:
+            await waiter
+        except ForwardStopped as exc:
+            if live:
+                sys.stderr.write("\n")
+            return _fail(str(exc))
     finally:
+        stopper.cancel()
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
     if live:

@@ -68,7 +68,7 @@ class ForwardStatus:
     """The live state a status line shows; updated in place by `keep_forward`."""
 
     state: str = "starting"
-    """starting | open | restarting | stopped"""
+    """starting | open | reconnecting (the socket, same session) | restarting | stopped"""
     local_port: int = 0
     session_id: str = ""
     sessions: int = 0
@@ -80,6 +80,8 @@ class ForwardStatus:
     """When the forward first opened (epoch seconds)."""
     message: str = ""
     """Why the last session ended, or what the agent said."""
+    reconnects: int = 0
+    """Times the data channel's socket was closed and resumed (the session itself went on)."""
 
 
 class ForwardStopped(Exception):
@@ -164,6 +166,17 @@ async def _run_one(
         status.message = text.strip()
         on_change(status)
 
+    def socket_state(state: str, why: str) -> None:
+        """The service closed the socket: "reconnecting" until ResumeSession brings it back."""
+        if state == "reconnecting" and status.state == "open":
+            status.state = "reconnecting"
+            status.message = why
+        elif state == "connected" and status.state == "reconnecting":
+            status.state = "open"
+            status.reconnects += 1
+            status.message = ""
+        on_change(status)
+
     client = DataChannelClient(
         started.stream_url,
         started.token_value,
@@ -172,6 +185,7 @@ async def _run_one(
         on_output=router,
         on_flag=router.on_flag,
         on_message=said,
+        on_state=socket_state,
         target_id=spec.target,
     )
     forwarder: portforward.PortForwarder | None = None

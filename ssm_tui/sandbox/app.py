@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ssm_tui.sandbox import cloudtrail, ec2_api, instance_connect, kms, ssm_api
+from ssm_tui.sandbox import cloudtrail, ec2_api, instance_connect, kms, ssm_api, windows_password
 from ssm_tui.sandbox import faults as faults_mod
 from ssm_tui.sandbox.context import Faults, SandboxContext
 from ssm_tui.sandbox.errors import Reply, fault_reply, protocol_of
@@ -160,6 +160,11 @@ class SandboxApp:
                 await _send_reply(
                     send, ec2_api.describe_instances(self.world, account, signed.region, body)
                 )
+                return
+            if action == ["GetPasswordData"]:  # moto has none (`windows_password.py`)
+                account = _account(headers, caller)
+                reply = windows_password.get_password_data(self.world, account, signed.region, body)
+                await _send_reply(send, reply)
                 return
             receive = _replay(body, receive)
         await self.moto(scope, receive, send)

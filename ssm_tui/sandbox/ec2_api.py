@@ -87,6 +87,8 @@ def _instance_xml(instance: Instance) -> str:
         f"<item><key>{_x(k)}</key><value>{_x(v)}</value></item>" for k, v in instance.tags.items()
     )
     platform = "<platform>windows</platform>" if instance.platform_type == "Windows" else ""
+    if instance.platform_type == "Windows":  # launched with the seeded key pair (RDP password)
+        platform += "<keyName>acme-windows</keyName>"
     state_reason = (
         "<stateReason><code>Client.UserInitiatedShutdown</code><message>"
         "Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>"

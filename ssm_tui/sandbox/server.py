@@ -130,6 +130,9 @@ async def _serve(
         }
     )
     env = write_files(directory, env_file, endpoint, credentials)
+    from ssm_tui.sandbox import windows_password
+
+    windows_key = windows_password.install(directory)  # the Windows instances' key pair
     portal = SsoPortal(seeded=options.sso_token)
     sso_cache = options.sso_cache or Path.home() / ".aws" / "sso" / "cache"
     token_dirs = [directory / "sso-cache", sso_cache]
@@ -171,6 +174,7 @@ async def _serve(
         "env": env,
         "sso_token_files": [str(path) for path in token_paths if path is not None],
         "sso_token": options.sso_token,
+        "windows_key_pair": {"name": windows_password.KEY_NAME, "private_key": str(windows_key)},
     }
     # moto's dispatcher and a2wsgi spell the same WSGI/ASGI calls with different types (plain
     # dicts against TypedDicts), so the two boundaries are asserted rather than inferred.
@@ -257,6 +261,10 @@ def _finish_ssm(ready: threading.Event) -> None:
     try:
         ssm_api.install_into_moto()
         seed_ssm_documents()
+        from ssm_tui.sandbox import windows_password
+        from ssm_tui.sandbox.world import ACCOUNTS, REGIONS
+
+        windows_password.import_into_moto(list(ACCOUNTS.values()), list(REGIONS))
         from ssm_tui.sandbox import kms
 
         kms.documents_seeded()

@@ -275,6 +275,9 @@ class SsmTuiApp(App[int]):
             *(pane.terminate() for pane in panes if pane is not None),
             return_exceptions=True,
         )
+        from ssm_tui.ui.screens.forwards import close_app_forwards
+
+        await close_app_forwards(self)  # issue 16: the forwards opened from the app
         await self.sessions.close()
         await self.services.aclose()
 

@@ -156,4 +156,8 @@ class SessionCommands(_MainScreenProvider):
         if out:
             out.append(("session: close current tab", main.action_close_tab, "ctrl+w"))
             out.append(("session: split view on/off", main.action_toggle_split, "v"))
+            out.append(("session: broadcast keys on/off", main.action_broadcast, "B"))
+        # issue 16: the named port forwards and RDP to the highlighted Windows row
+        out.append(("forwards: named port forwards…", main.action_forwards, "F"))
+        out.append(("rdp: highlighted Windows instance", main.action_rdp, "R"))
         return out

@@ -103,6 +103,25 @@ class MainScreen(Screen[None]):
             "SSO login",
             id="main.sso_login",
             tooltip="Log in the profile whose IAM Identity Center login expired (as aws sso login)",
+        ),
+        # issue 16: named port forwards, RDP to a Windows row, broadcast keys to several tabs
+        Binding("F", "forwards", "Forwards", id="main.forwards", show=False, tooltip="Forwards"),
+        Binding("R", "rdp", "RDP", id="main.rdp", show=False, tooltip="RDP to this Windows row"),
+        Binding(
+            "B",
+            "broadcast",
+            "Broadcast",
+            id="main.broadcast",
+            show=False,
+            tooltip="Type once into every selected tab (on/off)",
+        ),
+        Binding(
+            "b",
+            "broadcast_tab",
+            "Broadcast tab",
+            id="main.broadcast_tab",
+            show=False,
+            tooltip="This tab in or out of the broadcast",
         ),  # fmt: skip
         *[
             Binding(str(n), f"favourite({n})", f"Favourite {n}", show=False, id=f"main.fav{n}")
@@ -433,6 +452,26 @@ class MainScreen(Screen[None]):
 
         open_ssh(self)
 
+    def action_forwards(self) -> None:
+        from ssm_tui.ui.screens.forwards import open_forwards
+
+        open_forwards(self.app)
+
+    def action_rdp(self) -> None:
+        from ssm_tui.ui.screens.rdp import open_rdp
+
+        open_rdp(self)
+
+    def action_broadcast(self) -> None:
+        from ssm_tui.ui import broadcast
+
+        broadcast.toggle(self)
+
+    def action_broadcast_tab(self) -> None:
+        from ssm_tui.ui import broadcast
+
+        broadcast.toggle_tab(self)
+
     def action_next_tab(self) -> None:
         self.tabs.action_next_tab()
 
@@ -579,6 +618,10 @@ class MainScreen(Screen[None]):
         pane = cast("TerminalPane", await view.attach(message.started, message.launch))
         if self.tabs.active == f"tab-{(view.id or '').removeprefix('session-')}":
             pane.focus()
+        if getattr(self, "broadcast_state", None) is not None:  # a reconnected pane: its hook
+            from ssm_tui.ui import broadcast
+
+            broadcast.sync(self)
         if message.login_command:
             self._type_login(pane, message.login_command)
         if message.started.document_name and message.started.document_name.startswith(
@@ -680,6 +723,10 @@ class MainScreen(Screen[None]):
             self.tabs.active = back_to  # before the removal: no other tab shows in between
         await view.remove()
         self.tabs.remove_tab(tab_id)
+        if getattr(self, "broadcast_state", None) is not None:  # issue 16: out of the broadcast
+            from ssm_tui.ui import broadcast
+
+            broadcast.forget(self, view_id)
         if self.tabs.active == back_to:
             pass
         elif self._order:

@@ -43,7 +43,9 @@ class TabBar(Widget, can_focus=True):
             tooltip="Back into the session's terminal (or the fleet table)",
         ),  # fmt: skip
     ]
-    COMPONENT_CLASSES = {"tab-bar--active", "tab-bar--underline", "tab-bar--rule"}
+    COMPONENT_CLASSES = {
+        "tab-bar--active", "tab-bar--underline", "tab-bar--rule", "tab-bar--broadcast",
+    }  # fmt: skip
     DEFAULT_CSS = """
     TabBar {
         height: 2;
@@ -58,6 +60,10 @@ class TabBar(Widget, can_focus=True):
         }
         .tab-bar--rule {
             color: $foreground 10%;
+        }
+        .tab-bar--broadcast {
+            color: $warning;
+            text-style: bold;
         }
         &:focus .tab-bar--active {
             background: $block-cursor-background;
@@ -95,6 +101,8 @@ class TabBar(Widget, can_focus=True):
         self.tabs: list[TabItem] = [TabItem(tab_id, _text(label))]
         self._active = tab_id
         self._spans: list[tuple[int, int, str]] = []
+        self.marked: frozenset[str] = frozenset()
+        """Tabs that receive broadcast keys (`ui/broadcast.py`): drawn with a mark."""
 
     @property
     def active(self) -> str:
@@ -121,6 +129,12 @@ class TabBar(Widget, can_focus=True):
         """Relabel a tab (a port-forward tab learns its real local port)."""
         self.tabs = [TabItem(t.id, _text(label)) if t.id == tab_id else t for t in self.tabs]
         self.refresh()
+
+    def set_marked(self, tab_ids: frozenset[str]) -> None:
+        """Mark these tabs (broadcast mode's selection); empty: no marks."""
+        if tab_ids != self.marked:
+            self.marked = tab_ids
+            self.refresh()
 
     def activate_number(self, number: int) -> bool:
         """Activate the `number`-th tab (1-based, the Fleet tab is 1); False when none."""
@@ -163,6 +177,9 @@ class TabBar(Widget, can_focus=True):
             start, first = line.cell_len, len(line)
             label = tab.label.copy()
             label.truncate(30, overflow="ellipsis")
+            if tab.id in self.marked:
+                mark = self.get_component_rich_style("tab-bar--broadcast")
+                label = Text.assemble(("⇶ ", mark), label)
             line.append_text(Text.assemble(" ", label, " "))
             if tab.id == self._active:  # characters, not cells: a wide label before takes fewer
                 line.stylize(active_style, first, len(line))

@@ -35,7 +35,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from rich.color import Color as RichColor
 from rich.segment import Segment
@@ -207,6 +207,9 @@ reach the remote program, Tab completes, Escape is the program's.
         `PtyProcess` closes them once the child started, `on_unmount` if it never did."""
         self.title = title or " ".join(self.argv)
         self.keyboard = keyboard
+        self.typed: Callable[[bytes], None] | None = None
+        """Where typed keys and pastes go instead of `send` when set (broadcast mode,
+        `ui/broadcast.py`); the app's own writes (a login command) always use `send`."""
         """False: keys are not sent (a port forward reads none) and stay the app's keys."""
         self.CAPTURES_KEYS = keyboard
         self.waiting_note = waiting_note
@@ -575,7 +578,7 @@ reach the remote program, Tab completes, Escape is the program's.
         self._clear_selection()
         if self._scroll:
             self.scroll_history(-self._scroll)
-        self.send(data)
+        (self.typed or self.send)(data)
 
     def on_paste(self, event: events.Paste) -> None:
         if not self.keyboard:
@@ -589,7 +592,7 @@ reach the remote program, Tab completes, Escape is the program's.
         data = text.replace("\r\n", "\r").replace("\n", "\r").encode("utf-8", "replace")
         if self.emulator.bracketed_paste:
             data = PASTE_START + data.replace(PASTE_END, b"") + PASTE_END
-        self.send(data)
+        (self.typed or self.send)(data)
 
     def action_release_focus(self) -> None:
         """Give the keyboard back to the app (the escape chord).
