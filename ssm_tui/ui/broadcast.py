@@ -130,7 +130,7 @@ def sync(screen: MainScreen) -> None:
         def typed(data: bytes, pane: Any = pane) -> None:
             fan_out(screen, pane, data)
 
-        pane.typed = typed if wanted else None  # type: ignore[attr-defined]
+        pane.typed = typed if wanted else None
     screen.tabs.set_marked(
         frozenset(_tab_id(v) for v in state.selected) if state.on else frozenset()
     )
