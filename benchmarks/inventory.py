@@ -234,7 +234,9 @@ async def concurrent(
     colds: list[Run] = []
     warms: list[Run] = []
     for _ in range(repeat):
-        clients.forget_sessions()  # sessions, credentials, identities
+        if hasattr(clients, "aclose"):  # long-lived clients (issue 14): closed before timing
+            await clients.aclose()
+        clients.forget_sessions()  # sessions, clients, credentials, identities
         accounts.forget()  # account ids too: an app's first start knows none of them
         async with InventoryService(keep_clients=True) as service:
             for runs in (colds, warms):

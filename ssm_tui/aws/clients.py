@@ -82,17 +82,20 @@ class SharedTLSHTTPSession(AIOHTTPSession):
     ~25 ms of CPU each; sharing it took a cold 80-scope listing from ~11 s of CPU to ~4 s), and
     its public `AioConfig(connector_args={"ssl_context": ...})` fails every call with the aiohttp
     backend (aiohttp: "ssl_context and ssl parameters are mutually exclusive"; aiobotocore 3.10).
-    The override only caches what `_build_ssl_contexts` returns; if a release renames or
-    reshapes it, `tls_sharing()` says so, clients fall back to stock aiobotocore (slower, same
-    behaviour), and `tests/aws/test_client_reuse.py` fails to say the speed-up is gone.
+    The override only caches what the builder returns: `_build_ssl_context(proxy_url)` in
+    aiobotocore 3.8, `_build_ssl_contexts(proxy_url)` (endpoint and proxy contexts) from 3.9. If a
+    release renames or reshapes both, `tls_sharing()` says so, clients fall back to stock
+    aiobotocore (slower, same behaviour), and `tests/aws/test_client_reuse.py` fails to say the
+    speed-up is gone.
 
     A context depends only on the inputs in the key below, and `ssl.SSLContext` is safe to share
     between connections. (A CA bundle edited on disk is read again by a new process.)
     """
 
-    def _build_ssl_contexts(self, proxy_url: str | None) -> tuple[Any, Any]:
+    def _shared(self, kind: str, build: Any, proxy_url: str | None) -> Any:
         settings = self._proxy_config.settings
         key = (
+            kind,
             self._verify,
             self._cert_file,
             self._key_file,
@@ -102,25 +105,42 @@ class SharedTLSHTTPSession(AIOHTTPSession):
         )
         with _tls_lock:  # runs in worker threads: build each context once
             if key not in _tls_contexts:
-                _tls_contexts[key] = super()._build_ssl_contexts(proxy_url)
+                _tls_contexts[key] = build(proxy_url)
             return _tls_contexts[key]
+
+    def _build_ssl_contexts(self, proxy_url: str | None) -> Any:  # aiobotocore >= 3.9
+        return self._shared("contexts", super()._build_ssl_contexts, proxy_url)
+
+    def _build_ssl_context(self, proxy_url: str | None) -> Any:  # aiobotocore 3.8
+        return self._shared("context", super()._build_ssl_context, proxy_url)
 
 
 _tls_lock = threading.Lock()
-_tls_contexts: dict[tuple, tuple[Any, Any]] = {}
+_tls_contexts: dict[tuple, Any] = {}
+TLS_BUILDERS = ("_build_ssl_contexts", "_build_ssl_context")
+
+
+def tls_builder() -> str | None:
+    """The TLS builder of the installed aiobotocore that `SharedTLSHTTPSession` caches: a method
+    `(self, proxy_url)`, on a session with the attributes the key reads; None when there is none."""
+    import inspect
+
+    probe = AIOHTTPSession()
+    if not all(hasattr(probe, a) for a in ("_verify", "_cert_file", "_key_file", "_proxy_config")):
+        return None
+    for name in TLS_BUILDERS:
+        method = getattr(AIOHTTPSession, name, None)
+        if method is not None and list(inspect.signature(method).parameters) == [
+            "self",
+            "proxy_url",
+        ]:
+            return name
+    return None
 
 
 def tls_sharing() -> bool:
-    """Whether the installed aiobotocore has the hook `SharedTLSHTTPSession` overrides (a method
-    `_build_ssl_contexts(proxy_url)` returning the endpoint's and the proxy's contexts, and the
-    attributes the key reads)."""
-    import inspect
-
-    method = getattr(AIOHTTPSession, "_build_ssl_contexts", None)
-    if method is None or list(inspect.signature(method).parameters) != ["self", "proxy_url"]:
-        return False
-    probe = AIOHTTPSession()
-    return all(hasattr(probe, a) for a in ("_verify", "_cert_file", "_key_file", "_proxy_config"))
+    """Whether `SharedTLSHTTPSession` shares TLS contexts with the installed aiobotocore."""
+    return tls_builder() is not None
 
 
 _TLS_OPTIONS = {"http_session_cls": SharedTLSHTTPSession} if tls_sharing() else {}
