@@ -206,8 +206,11 @@ class FleetView(FleetExtras, Vertical):
         instances) that took 0.3-1 s here, and it came every 20-40 filter keystrokes, in the
         middle of one (the benchmark's p95). `gc.freeze` moves what is alive now aside (they
         are still freed when unreferenced); collections then walk only what came later. Once
-        per app, before any session exists; undone when the fleet goes (`on_unmount`), so a
-        process running many apps (the tests) collects each one's leftovers.
+        per app, at start-up (no session is open yet: a closed session's widgets must stay
+        collectable, issue 13); undone when the fleet goes (`on_unmount`), so a process
+        running many apps (the tests) collects each one's leftovers. Rows rebuilt later (a
+        refresh, a new profile order) are walked again: the first full collection after
+        start-up still cost ~100 ms in the benchmark.
         """
         if not self._froze:
             self._froze = True
