@@ -165,7 +165,7 @@ class AuditWatchScreen(Screen[None]):
         self.query_one(DataTable).add_columns(
             "EVENT", "SINCE", "OWNER", "INSTANCE", "ACCOUNT", "REGION", "REASON"
         )
-        self.watcher = Watcher(self.scopes)
+        self.watcher = Watcher(self.scopes, retry_first=self.interval)  # failed: retried
         self._poll()
         self.set_interval(self.interval, self._poll, name="audit-watch")
 
@@ -189,9 +189,16 @@ class AuditWatchScreen(Screen[None]):
                 Text(event.region),
                 _shown(event.reason),
             )
+        for scope in self.watcher.recovered:
+            self.notify(
+                f"{scope.profile} ({scope.region}) works again", title="Watch", markup=False
+            )
         errors = "; ".join(f"{e.profile}: {e.message}" for e in self.watcher.errors)
+        back = ", ".join(s.profile for s in self.watcher.recovered)
         self.query_one("#audit-status", Static).update(
-            f"{table.row_count} event(s)" + (f" — {errors}" if errors else "")
+            f"{table.row_count} event(s)"
+            + (f" — {errors}" if errors else "")
+            + (f" — working again: {back}" if back else "")
         )
 
 
