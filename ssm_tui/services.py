@@ -410,7 +410,7 @@ class Services:
         """`aws.history.fetch_history` on the AWS loop: a `HistoryResult` (errors as rows)."""
         from ssm_tui.aws.history import fetch_history
 
-        return await self.aws.run(fetch_history(scopes, target=target, store=store))
+        return await self.aws.run(fetch_history(scopes, target=target, store=store, run_as=True))
 
     async def transcript_listings(
         self, scopes: Sequence[Scope], everyone: bool, limit: int
@@ -521,6 +521,10 @@ class Services:
                 store.record_session_start(started, account_id=account_id, plugin=plugin)
             except Exception:  # noqa: BLE001
                 log.exception("could not record session start")
+            else:  # issue 17: the Run As user, read on the AWS loop beside the start
+                from ssm_tui.aws.run_as import record_run_as
+
+                self.aws.submit(record_run_as(store, started))
 
     def record_end(self, session_id: str, exit_status: int | None) -> None:
         """Mark the session ended. `exit_status` is the plugin's, not the remote one: the agent

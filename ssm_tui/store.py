@@ -38,7 +38,8 @@ from ssm_tui.aws.models import (
 )
 
 APP_NAME = "ssm-tui"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: the session record's `run_as` / `run_as_source` columns (issue 17)."""
 BUSY_TIMEOUT = 10.0
 """Seconds SQLite waits for a lock within one statement (its busy handler)."""
 LOCK_PATIENCE = 60.0
@@ -117,7 +118,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     started_at TEXT NOT NULL,
     ended_at TEXT,
     exit_status INTEGER,
-    plugin TEXT NOT NULL
+    plugin TEXT NOT NULL,
+    run_as TEXT,
+    run_as_source TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_target ON sessions (target, started_at);
 CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_at);
@@ -131,6 +134,8 @@ CREATE TABLE IF NOT EXISTS denials (
 """
 """`denials`: StartSession answered AccessDenied for this profile on this instance (issue 15), so
 the next Enter picks another profile instead of repeating it; a session that starts clears it."""
+_DATA_COLUMNS = {"run_as": "TEXT", "run_as_source": "TEXT"}
+"""Columns added to `sessions` after its first layout (an older file gets them on open)."""
 
 
 class LocalSession(NamedTuple):
@@ -150,6 +155,12 @@ class LocalSession(NamedTuple):
     closed tab) is not the remote status."""
     plugin: str
     """'official' (session-manager-plugin) or 'builtin' (ssm-tui's own data channel)."""
+    run_as: str | None = None
+    """The OS user the session ran as (Run As), as read just before it started; None: unknown
+    (not a shell session, or the preferences were unreadable)."""
+    run_as_source: str | None = None
+    """Where the preview read it: 'preferences' (runAsDefaultUser), 'tag' (the principal's
+    SSMSessionRunAs) or 'default' (Run As off: ssm-user)."""
 
 
 def default_cache_path() -> Path:
@@ -277,6 +288,18 @@ def _write_scope(
             json.dumps(list(widths)) if widths is not None else None,
         ),
     )
+
+
+def _add_columns(conn: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    """Add the `columns` an older file's `table` lacks (NULL in its old rows)."""
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    for name, kind in columns.items():
+        if name not in have:
+            try:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            except sqlite3.OperationalError as exc:  # another ssm-tui added it meanwhile
+                if "duplicate column" not in str(exc):
+                    raise
 
 
 def _migrate_inventory(conn: sqlite3.Connection) -> None:
@@ -430,6 +453,8 @@ class Store:
                 return
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(schema)
+            if table == "denials":
+                _add_columns(conn, "sessions", _DATA_COLUMNS)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.commit()
             if table == "cached_instance":
@@ -597,17 +622,24 @@ class Store:
     # ------------------------------------------------------------------ local session record
 
     def record_session_start(
-        self, started: StartedSession, *, account_id: str, plugin: str
+        self,
+        started: StartedSession,
+        *,
+        account_id: str,
+        plugin: str,
+        run_as: str | None = None,
+        run_as_source: str | None = None,
     ) -> None:
         """Record a session the moment StartSession returned (never the token).
 
+        `run_as`: the OS user the Run As preview read before the start, when it knew one.
         Never raises: a record that cannot be written must not stop the session (`record_off`).
         """
         try:
             self._record(
                 "INSERT OR REPLACE INTO sessions (session_id, profile, account_id, region, target,"
-                " document_name, started_at, ended_at, exit_status, plugin)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
+                " document_name, started_at, ended_at, exit_status, plugin, run_as, run_as_source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)",
                 (
                     started.session_id,
                     started.profile,
@@ -617,6 +649,8 @@ class Store:
                     started.document_name,
                     _iso(datetime.now(UTC)),
                     plugin,
+                    run_as or None,
+                    (run_as_source or None) if run_as else None,
                 ),
             )
         except sqlite3.Error as exc:
@@ -628,6 +662,17 @@ class Store:
         if self.record_off:
             return
         self._run(self.data_path, lambda conn: conn.execute(sql, params))
+
+    def record_run_as(self, session_id: str, run_as: str, run_as_source: str) -> None:
+        """The Run As user of a recorded session, read while it started (the app reads it on
+        the AWS loop beside StartSession). Never raises; unknown ids are ignored."""
+        try:
+            self._record(
+                "UPDATE sessions SET run_as = ?, run_as_source = ? WHERE session_id = ?",
+                (run_as, run_as_source, session_id),
+            )
+        except sqlite3.Error as exc:
+            self.record_off = f"session record not written: {self.data_path}: {_reason(exc)}"
 
     def record_session_end(
         self, session_id: str, *, exit_status: int | None, ended_at: datetime | None = None
@@ -728,6 +773,8 @@ class Store:
                 ended_at=_time(row["ended_at"]),
                 exit_status=row["exit_status"],
                 plugin=row["plugin"],
+                run_as=row["run_as"],
+                run_as_source=row["run_as_source"],
             )
             for row in rows
         ]

@@ -53,6 +53,18 @@ class SessionSummary:
     --command`); None when none is known (shell sessions: the agent sends none)."""
     plugin: str = ""
     """From the local record: 'official' or 'builtin'."""
+    run_as: str = ""
+    """The OS user the session ran as (Run As), "" when no source knows it (`aws/run_as.py`)."""
+    run_as_source: str = ""
+    """Where `run_as` came from: the local record's 'preferences', 'tag' or 'default' (what the
+    Run As preview read at start) or 'stream' (the agent's streamed CloudWatch transcript)."""
+
+    @property
+    def run_as_text(self) -> str:
+        """The Run As user and where it is known from, or "—" (never a guess)."""
+        from ssm_tui.aws.run_as import describe
+
+        return describe(self.run_as, self.run_as_source)
 
     @property
     def active(self) -> bool:
@@ -94,6 +106,8 @@ class SessionSummary:
             "Source": self.source,
             "ExitStatus": self.exit_status,
             "Plugin": self.plugin,
+            "RunAs": self.run_as or None,
+            "RunAsSource": self.run_as_source or None,
         }
 
 
@@ -177,6 +191,8 @@ def from_local(record: Any) -> SessionSummary:
         source="local",
         exit_status=int(exit_status) if exit_status is not None else None,
         plugin=str(field("plugin", default="")),
+        run_as=str(field("run_as", default="")),
+        run_as_source=str(field("run_as_source", default="")),
     )
 
 
@@ -205,6 +221,8 @@ def merge(aws: Iterable[SessionSummary], local: Iterable[SessionSummary]) -> lis
             profile=row.profile or known.profile,
             account_id=known.account_id or row.account_id,
             end=known.end or (row.end if not known.active else None),
+            run_as=row.run_as or known.run_as,
+            run_as_source=row.run_as_source if row.run_as else known.run_as_source,
         )
     floor = datetime.min.replace(tzinfo=UTC)
     return sorted(by_id.values(), key=lambda r: (r.start or floor, r.session_id), reverse=True)
@@ -241,11 +259,13 @@ async def fetch_history(
     concurrency: int = DEFAULT_CONCURRENCY,
     local_limit: int = 500,
     page_size: int | None = None,
+    run_as: bool = False,
 ) -> HistoryResult:
     """Sessions of all `scopes` (all pages, concurrently) merged with the local record.
 
     A scope that fails yields a `ScopeError` and the rest still load. The same session seen
-    through two profiles of one account appears once.
+    through two profiles of one account appears once. `run_as`: also read the Run As user of
+    sessions from elsewhere from the agent's streamed transcripts (`aws/run_as.py`).
     """
     gate = asyncio.Semaphore(max(1, concurrency))
     errors: list[ScopeError] = []
@@ -282,6 +302,10 @@ async def fetch_history(
             if target:
                 local_rows = [r for r in local_rows if r.target == target]
     merged = merge(aws_rows.values(), local_rows)
+    if run_as:
+        from ssm_tui.aws.run_as import with_streamed_run_as
+
+        merged = await with_streamed_run_as(merged)
     errors.sort(key=lambda e: (e.profile, e.region or ""))
     return HistoryResult(tuple(merged), tuple(errors), tuple(sorted(callers)))
 

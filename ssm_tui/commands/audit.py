@@ -328,6 +328,7 @@ def _show_run_as(profile: str | None, args: argparse.Namespace) -> None:
         return
     if found is None:
         return
+    args.run_as = found  # the local record keeps it (history's Run As column)
     if found.enabled or sys.stderr.isatty():
         print(f"ssm-tui connect: {found.describe()}", file=sys.stderr)
 
