@@ -27,12 +27,12 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from ssm_tui.aws.clients import client
 
-if TYPE_CHECKING:
-    from ssm_tui.aws.history import SessionSummary
+Row = TypeVar("Row", bound=Any)
+"""An `aws.history.SessionSummary` (not imported: history uses this module)."""
 
 SOURCES = {
     "preferences": "recorded: runAsDefaultUser",
@@ -90,7 +90,7 @@ async def _streamed_user(profile: str, region: str, group: str, session_id: str)
     return user_of_event(str(events[0].get("message", ""))) if events else ""
 
 
-async def with_streamed_run_as(rows: Sequence[SessionSummary]) -> list[SessionSummary]:
+async def with_streamed_run_as(rows: Sequence[Row]) -> list[Row]:
     """`rows` with `run_as` filled in from streamed transcripts where the record did not say.
 
     Only rows AWS says were logged to CloudWatch are read, newest first, at most STREAM_READS.
@@ -101,7 +101,7 @@ async def with_streamed_run_as(rows: Sequence[SessionSummary]) -> list[SessionSu
     groups = await _log_groups({(r.profile, r.region) for r in wanted})
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(row: SessionSummary) -> tuple[str, str]:
+    async def one(row: Any) -> tuple[str, str]:
         group = groups.get((row.profile, row.region), "")
         if not group:
             return row.session_id, ""

@@ -26,6 +26,7 @@ def principal_tag(caller: Caller) -> str | None:
     """The caller's role's (or IAM user's) `SSMSessionRunAs` tag in moto's IAM, if any."""
     from moto.iam.models import iam_backends
 
+    tags: Any
     try:
         iam = iam_backends[caller.account_id]["aws"]
         if caller.role_name:
@@ -34,7 +35,7 @@ def principal_tag(caller: Caller) -> str | None:
             tags = iam.get_user(caller.name).tags
     except Exception:  # noqa: BLE001 - unknown principal (moto's default user): no tag
         return None
-    for tag in tags.values() if isinstance(tags, dict) else tags:
+    for tag in (tags.values() if isinstance(tags, dict) else tags) or ():
         if tag.get("Key") == TAG and tag.get("Value"):
             return str(tag["Value"])
     return None
