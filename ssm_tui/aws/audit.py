@@ -765,6 +765,8 @@ class Watcher:
         """The scopes failing now, each with when it is tried next."""
         self.recovered: list[Scope] = []
         """Scopes that work again after failing, on the poll they came back."""
+        self._round_errors: list[ScopeError] = []
+        """This poll's pattern-check failures (they never hold back the session polls)."""
 
     def _failed(self, retry: Retry | None, exc: BaseException, scope: Scope) -> Retry:
         """Count one more failure and schedule the next try."""
@@ -825,6 +827,7 @@ class Watcher:
     async def poll(self) -> list[SessionEvent]:
         """One round over every place: the events since the previous round."""
         self.recovered = []
+        self._round_errors = []
         if self._places is None:
             self._places = []
             self.began = datetime.now(UTC)
@@ -837,7 +840,8 @@ class Watcher:
         results = await asyncio.gather(*(self._poll_place(p) for p in self._places))
         self.errors = sorted(
             [self._shown(r) for r in self._unset.values()]
-            + [self._shown(p.retry) for p in self._places if p.retry is not None],
+            + [self._shown(p.retry) for p in self._places if p.retry is not None]
+            + self._round_errors,
             key=lambda e: (e.profile, e.region or ""),
         )
         return [event for chunk in results for event in chunk]
@@ -869,8 +873,8 @@ class Watcher:
         if self.patterns and place.log_group:
             try:
                 events += await self._patterns(place)
-            except Exception as exc:  # noqa: BLE001
-                place.retry = self._failed(place.retry, exc, place.scope)
+            except Exception as exc:  # noqa: BLE001 - said; the sessions are still polled
+                self._round_errors.append(_explain(exc, place.scope))
         return events
 
     def _kind(self, place: _WatchPlace, info: SessionInfo) -> str:
