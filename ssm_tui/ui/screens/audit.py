@@ -147,6 +147,7 @@ class AuditWatchScreen(Screen[None]):
         self.scopes = scopes
         self.interval = interval
         self.watcher: Any = None
+        self._polling = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="audit"):
@@ -166,15 +167,25 @@ class AuditWatchScreen(Screen[None]):
             "EVENT", "SINCE", "OWNER", "INSTANCE", "ACCOUNT", "REGION", "REASON"
         )
         self.watcher = Watcher(self.scopes, retry_first=self.interval)  # failed: retried
-        self._poll()
-        self.set_interval(self.interval, self._poll, name="audit-watch")
+        self._tick()
+        self.set_interval(self.interval, self._tick, name="audit-watch")
+
+    def _tick(self) -> None:
+        """Poll, unless the last poll is still running: cancelling it (a poll longer than the
+        interval, under load) dropped the events it had already taken from the watcher."""
+        if not self._polling:
+            self._polling = True
+            self._poll()
 
     def action_close(self) -> None:
         self.dismiss(None)
 
-    @work(exclusive=True, group="audit-watch", exit_on_error=False)
+    @work(group="audit-watch", exit_on_error=False)
     async def _poll(self) -> None:
-        events = await self.services.aws.run(self.watcher.poll())
+        try:
+            events = await self.services.aws.run(self.watcher.poll())
+        finally:
+            self._polling = False
         table = self.query_one(DataTable)
         for event in events:
             owner = _shown(event.owner)
