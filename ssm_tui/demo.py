@@ -68,6 +68,7 @@ class SandboxProcess:
         env: dict[str, str] | None = None,
         sso_cache: str | os.PathLike[str] | None = None,
         sso_token: str | None = None,
+        audit_history: int | None = None,
     ) -> None:
         self.instances = instances
         self.seed = seed
@@ -75,6 +76,8 @@ class SandboxProcess:
         self.throttle = throttle
         self.broken_profile = broken_profile
         self.drop_sessions_after = drop_sessions_after
+        self.audit_history = audit_history
+        """Days of past sessions seeded at start (`--audit-history`); None: none."""
         self._own_directory = directory is None
         self.directory: Path | None = Path(directory) if directory is not None else None
         self._child_env = env
@@ -113,6 +116,7 @@ class SandboxProcess:
             "--broken-profile": self.broken_profile,
             "--drop-sessions-after": self.drop_sessions_after,
             "--sso-token": self.sso_token,
+            "--audit-history": self.audit_history,
             # Never the real ~/.aws: callers put the token where they need it (install_sso_token).
             "--sso-cache": self._sso_cache or self.directory / "home" / ".aws" / "sso" / "cache",
         }
@@ -249,6 +253,13 @@ class SandboxProcess:
     def set_faults(self, **changes: Any) -> dict[str, Any]:
         """Change faults at run time: latency_ms, throttle, broken_profile, drop_sessions_after."""
         return self._admin("POST", "/_sandbox/faults", changes)
+
+    def seed_audit_history(self, days: int = 30) -> int:
+        """Seed `days` of past sessions (people, accounts, `sudo` in transcripts) into the running
+        sandbox (`sandbox/audit_seed.py`); the number of sessions made. `ssm-tui --demo` calls
+        it after its first frame: measured 0.8 s of the sandbox's start-up (load ~14), kept off
+        the demo's start."""
+        return int(self._admin("POST", "/_sandbox/audit-history", {"days": days})["sessions"])
 
     def reset_faults(self) -> dict[str, Any]:
         return self._admin("POST", "/_sandbox/faults/reset", {})

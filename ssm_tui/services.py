@@ -542,7 +542,7 @@ class Services:
         """`aws.history.fetch_history` on the AWS loop: a `HistoryResult` (errors as rows)."""
         from ssm_tui.aws.history import fetch_history
 
-        return await self.aws.run(fetch_history(scopes, target=target, store=store))
+        return await self.aws.run(fetch_history(scopes, target=target, store=store, run_as=True))
 
     async def transcript_listings(
         self, scopes: Sequence[Scope], everyone: bool, limit: int
@@ -626,11 +626,12 @@ class Services:
 
         return await self.aws.run(search(list(scopes), query))
 
-    def audit_watcher(self, scopes: Sequence[Scope]) -> Watcher:
-        """The live session feed over `scopes`; poll it with `aws.run(watcher.poll())`."""
+    def audit_watcher(self, scopes: Sequence[Scope], retry_first: float | None = None) -> Watcher:
+        """The live session feed over `scopes`; poll it with `aws.run(watcher.poll())`. A scope
+        that fails is retried after `retry_first` seconds, then with a doubling backoff."""
         from ssm_tui.aws.audit import Watcher
 
-        return Watcher(list(scopes))
+        return Watcher(list(scopes), retry_first=retry_first)
 
     # -- sessions --------------------------------------------------------------------------
     def submit_start(
@@ -726,6 +727,10 @@ class Services:
                 store.record_session_start(started, account_id=account_id, plugin=plugin)
             except Exception:  # noqa: BLE001
                 log.exception("could not record session start")
+            else:  # issue 17: the Run As user, read on the AWS loop beside the start
+                from ssm_tui.aws.run_as import record_run_as
+
+                self.aws.submit(record_run_as(store, started))
 
     def record_end(self, session_id: str, exit_status: int | None) -> None:
         """Mark the session ended. `exit_status` is the plugin's, not the remote one: the agent

@@ -6,6 +6,11 @@ history (user *data* dir). Both honour XDG_CACHE_HOME / XDG_DATA_HOME.
 
 Every call opens its own connection and runs one short transaction, so the app's UI thread, its
 workers and a CLI process can share the files; WAL mode lets readers run beside a writer.
+Writes take the lock when they begin (BEGIN IMMEDIATE). A busy database is waited for: SQLite's
+busy timeout per statement, then the whole call again, with a growing pause, until
+`LOCK_PATIENCE` has passed. Under load another app can hold the lock longer than the busy timeout
+(a commit stalled in fsync, a process descheduled), and two apps on one store must not lose a
+write to that ("database is locked" used to set `record_off`, and skipped cache writes).
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import platformdirs
 
@@ -33,6 +39,46 @@ from ssm_tui.aws.models import (
 
 APP_NAME = "ssm-tui"
 SCHEMA_VERSION = 2
+"""2: the session record's `run_as` / `run_as_source` columns (issue 17) and the cache's
+`cached_instance_by_node` index (the first frame's node count, issue 15)."""
+BUSY_TIMEOUT = 10.0
+"""Seconds SQLite waits for a lock within one statement (its busy handler)."""
+LOCK_PATIENCE = 60.0
+"""Seconds a call retries a database another connection keeps locked, before it gives up."""
+_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (extended codes: the low byte)
+
+T = TypeVar("T")
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """Is this "database is locked" (another connection holds the lock), not a broken file?"""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _BUSY_CODES
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _patiently(call: Callable[[], T], patience: float | None = None) -> T:
+    """`call()`, again while the database is busy, until `patience` (LOCK_PATIENCE) runs out."""
+    deadline = time.monotonic() + (LOCK_PATIENCE if patience is None else patience)
+    pause = 0.02
+    while True:
+        try:
+            return call()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
+
+
+def _connection(path: Path) -> sqlite3.Connection:
+    """A connection whose writes take the lock when they begin (no read-then-write upgrade,
+    which WAL answers with an immediate SQLITE_BUSY that no busy timeout waits out)."""
+    return sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level="IMMEDIATE")
+
 
 _CACHE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS cached_scope (
@@ -77,7 +123,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     started_at TEXT NOT NULL,
     ended_at TEXT,
     exit_status INTEGER,
-    plugin TEXT NOT NULL
+    plugin TEXT NOT NULL,
+    run_as TEXT,
+    run_as_source TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_target ON sessions (target, started_at);
 CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_at);
@@ -91,6 +139,8 @@ CREATE TABLE IF NOT EXISTS denials (
 """
 """`denials`: StartSession answered AccessDenied for this profile on this instance (issue 15), so
 the next Enter picks another profile instead of repeating it; a session that starts clears it."""
+_DATA_COLUMNS = {"run_as": "TEXT", "run_as_source": "TEXT"}
+"""Columns added to `sessions` after its first layout (an older file gets them on open)."""
 
 
 class LocalSession(NamedTuple):
@@ -110,6 +160,12 @@ class LocalSession(NamedTuple):
     closed tab) is not the remote status."""
     plugin: str
     """'official' (session-manager-plugin) or 'builtin' (ssm-tui's own data channel)."""
+    run_as: str | None = None
+    """The OS user the session ran as (Run As), as read just before it started; None: unknown
+    (not a shell session, or the preferences were unreadable)."""
+    run_as_source: str | None = None
+    """Where the preview read it: 'preferences' (runAsDefaultUser), 'tag' (the principal's
+    SSMSessionRunAs) or 'default' (Run As off: ssm-user)."""
 
 
 def default_cache_path() -> Path:
@@ -239,6 +295,18 @@ def _write_scope(
     )
 
 
+def _add_columns(conn: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    """Add the `columns` an older file's `table` lacks (NULL in its old rows)."""
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    for name, kind in columns.items():
+        if name not in have:
+            try:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            except sqlite3.OperationalError as exc:  # another ssm-tui added it meanwhile
+                if "duplicate column" not in str(exc):
+                    raise
+
+
 def _migrate_inventory(conn: sqlite3.Connection) -> None:
     """Move a cache of the first layout (one JSON payload per scope) into the current tables.
 
@@ -291,13 +359,16 @@ def _private_dir(path: Path, *, ours: bool) -> None:
 
 
 def _private_file(path: Path) -> None:
-    """Create `path` 0600 (SQLite gives its -wal and -shm files the database file's mode)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+    """Create `path` 0600 (SQLite gives its -wal and -shm files the database file's mode).
+
+    An existing file is only stat'ed and chmod'ed, never opened: closing any descriptor of a
+    file drops every POSIX lock this process holds on it, SQLite's included (another thread's
+    open connection would silently lose its locks).
+    """
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
     for extra in ("-wal", "-shm"):
         side = path.with_name(path.name + extra)
         with contextlib.suppress(OSError):
@@ -362,7 +433,7 @@ class Store:
             _private_dir(path.parent, ours=self._ours)
             _private_file(path)
             try:
-                self._init(path, schema, table)
+                _patiently(lambda: self._init(path, schema, table))
             except sqlite3.DatabaseError as exc:
                 if isinstance(exc, sqlite3.OperationalError):
                     raise  # locked, read-only, cannot open: the file itself is not at fault
@@ -378,7 +449,7 @@ class Store:
     @staticmethod
     def _init(path: Path, schema: str, table: str) -> None:
         """Create the tables once; a file that has them is only opened (no write at start-up)."""
-        conn = sqlite3.connect(path, timeout=10)
+        conn = _connection(path)
         try:
             found = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
@@ -387,6 +458,8 @@ class Store:
                 return
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(schema)
+            if table == "denials":
+                _add_columns(conn, "sessions", _DATA_COLUMNS)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.commit()
             if table == "cached_instance":
@@ -394,10 +467,11 @@ class Store:
         finally:
             conn.close()
 
+    @staticmethod
     @contextmanager
-    def _connect(self, path: Path) -> Iterator[sqlite3.Connection]:
+    def _connect(path: Path) -> Iterator[sqlite3.Connection]:
         """One short transaction on its own connection (thread-safe by construction)."""
-        conn = sqlite3.connect(path, timeout=10)
+        conn = _connection(path)
         conn.row_factory = sqlite3.Row
         try:
             with conn:
@@ -405,16 +479,25 @@ class Store:
         finally:
             conn.close()
 
-    def _connect_data(self) -> AbstractContextManager[sqlite3.Connection]:
-        """`_connect` to the session record, its table created on first use."""
+    def _run(self, path: Path, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(conn)` in one transaction, the whole of it again while the file is busy."""
+
+        def once() -> T:
+            with self._connect(path) as conn:
+                return work(conn)
+
+        return _patiently(once)
+
+    def _data_ready_now(self) -> None:
+        """The session record's tables, created on first use (`record_off` says if not)."""
         if not self._data_ready:
             self.record_off = self._open(self.data_path, _DATA_SCHEMA, "denials", "record")
             self._data_ready = True
-        return self._connect(self.data_path)
 
     def _cache_failed(self, exc: sqlite3.Error) -> None:
-        """A cache call failed: a broken file turns the cache off; a busy one only skips."""
-        if not (isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)):
+        """A cache call failed: a broken file turns the cache off; one busy past all patience
+        only skips this call (the cache is disposable)."""
+        if not _is_busy(exc):
             self.cache_off = f"inventory cache off: {self.cache_path}: {_reason(exc)}"
 
     # ------------------------------------------------------------------ inventory cache
@@ -428,8 +511,7 @@ class Store:
         if result.error is not None or result.from_cache or self.cache_off:
             return
         try:
-            with self._connect(self.cache_path) as conn:
-                _write_scope(conn, result, widths)
+            self._run(self.cache_path, lambda conn: _write_scope(conn, result, widths))
         except sqlite3.Error as exc:  # the cache is disposable: the listing itself stands
             self._cache_failed(exc)
 
@@ -437,16 +519,20 @@ class Store:
         """Every cached scope (from_cache=True, fetched_at = when it was listed)."""
         if self.cache_off:
             return []
+
+        def read(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
+            scopes = conn.execute(
+                "SELECT profile, region, fetched_at, elapsed, fields FROM cached_scope"
+                " ORDER BY profile, region"
+            ).fetchall()
+            rows = conn.execute(
+                "SELECT profile, region, row FROM cached_instance"
+                " ORDER BY profile, region, position"
+            ).fetchall()
+            return scopes, rows
+
         try:
-            with self._connect(self.cache_path) as conn:
-                scopes = conn.execute(
-                    "SELECT profile, region, fetched_at, elapsed, fields FROM cached_scope"
-                    " ORDER BY profile, region"
-                ).fetchall()
-                rows = conn.execute(
-                    "SELECT profile, region, row FROM cached_instance"
-                    " ORDER BY profile, region, position"
-                ).fetchall()
+            scopes, rows = self._run(self.cache_path, read)
         except sqlite3.Error as exc:
             self._cache_failed(exc)
             return []
@@ -481,31 +567,35 @@ class Store:
         """
         if self.cache_off:
             return CacheHead((), 0, 0, None)
+
+        def read(conn: sqlite3.Connection) -> tuple[list[Any], tuple[int, int], list[Any]]:
+            # the first `limit` nodes (one per region and id, however many profiles see
+            # it), each with every profile's row: the fleet shows one row per node
+            head = conn.execute(
+                "WITH firsts AS (SELECT DISTINCT name_order, instance_id, region"
+                " FROM cached_instance WHERE online = 1"
+                " ORDER BY name_order, instance_id, region LIMIT ?)"
+                # CROSS JOIN keeps that order of the loops: SQLite's own choice scanned every
+                # online row to look each up in `firsts` (11 ms instead of 4 for 6,000 rows,
+                # most of the first frame's cache read)
+                " SELECT s.fields, i.row FROM firsts AS f"
+                " CROSS JOIN cached_instance AS i ON i.online = 1"
+                " AND i.name_order = f.name_order AND i.instance_id = f.instance_id"
+                " AND i.region = f.region"
+                " JOIN cached_scope AS s ON s.profile = i.profile AND s.region = i.region"
+                " ORDER BY i.name_order, i.instance_id, i.key",
+                (limit,),
+            ).fetchall()
+            total, online = conn.execute(
+                "SELECT count(*), coalesce(sum(online), 0) FROM"
+                " (SELECT max(online) AS online FROM cached_instance"
+                " GROUP BY region, instance_id)"
+            ).fetchone()
+            saved = [w for (w,) in conn.execute("SELECT widths FROM cached_scope")]
+            return head, (total, online), saved
+
         try:
-            with self._connect(self.cache_path) as conn:
-                # the first `limit` nodes (one per region and id, however many profiles see
-                # it), each with every profile's row: the fleet shows one row per node
-                head = conn.execute(
-                    "WITH firsts AS (SELECT DISTINCT name_order, instance_id, region"
-                    " FROM cached_instance WHERE online = 1"
-                    " ORDER BY name_order, instance_id, region LIMIT ?)"
-                    # CROSS JOIN keeps that order of the loops: SQLite's own choice scanned
-                    # every online row to look each up in `firsts` (11 ms instead of 4 for
-                    # 6,000 rows, most of the first frame's cache read)
-                    " SELECT s.fields, i.row FROM firsts AS f"
-                    " CROSS JOIN cached_instance AS i ON i.online = 1"
-                    " AND i.name_order = f.name_order AND i.instance_id = f.instance_id"
-                    " AND i.region = f.region"
-                    " JOIN cached_scope AS s ON s.profile = i.profile AND s.region = i.region"
-                    " ORDER BY i.name_order, i.instance_id, i.key",
-                    (limit,),
-                ).fetchall()
-                total, online = conn.execute(
-                    "SELECT count(*), coalesce(sum(online), 0) FROM"
-                    " (SELECT max(online) AS online FROM cached_instance"
-                    " GROUP BY region, instance_id)"
-                ).fetchone()
-                saved = [w for (w,) in conn.execute("SELECT widths FROM cached_scope")]
+            head, (total, online), saved = self._run(self.cache_path, read)
         except sqlite3.Error as exc:
             self._cache_failed(exc)
             return CacheHead((), 0, 0, None)
@@ -527,27 +617,37 @@ class Store:
     def clear_inventory(self) -> None:
         if self.cache_off:
             return
+
+        def clear(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM cached_instance")
+            conn.execute("DELETE FROM cached_scope")
+
         try:
-            with self._connect(self.cache_path) as conn:
-                conn.execute("DELETE FROM cached_instance")
-                conn.execute("DELETE FROM cached_scope")
+            self._run(self.cache_path, clear)
         except sqlite3.Error as exc:
             self._cache_failed(exc)
 
     # ------------------------------------------------------------------ local session record
 
     def record_session_start(
-        self, started: StartedSession, *, account_id: str, plugin: str
+        self,
+        started: StartedSession,
+        *,
+        account_id: str,
+        plugin: str,
+        run_as: str | None = None,
+        run_as_source: str | None = None,
     ) -> None:
         """Record a session the moment StartSession returned (never the token).
 
+        `run_as`: the OS user the Run As preview read before the start, when it knew one.
         Never raises: a record that cannot be written must not stop the session (`record_off`).
         """
         try:
             self._record(
                 "INSERT OR REPLACE INTO sessions (session_id, profile, account_id, region, target,"
-                " document_name, started_at, ended_at, exit_status, plugin)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
+                " document_name, started_at, ended_at, exit_status, plugin, run_as, run_as_source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)",
                 (
                     started.session_id,
                     started.profile,
@@ -557,6 +657,8 @@ class Store:
                     started.document_name,
                     _iso(datetime.now(UTC)),
                     plugin,
+                    run_as or None,
+                    (run_as_source or None) if run_as else None,
                 ),
             )
         except sqlite3.Error as exc:
@@ -564,11 +666,21 @@ class Store:
 
     def _record(self, sql: str, params: tuple[Any, ...]) -> None:
         """One write to the session record (nothing when it is off)."""
-        connection = self._connect_data()
+        self._data_ready_now()
         if self.record_off:
             return
-        with connection as conn:
-            conn.execute(sql, params)
+        self._run(self.data_path, lambda conn: conn.execute(sql, params))
+
+    def record_run_as(self, session_id: str, run_as: str, run_as_source: str) -> None:
+        """The Run As user of a recorded session, read while it started (the app reads it on
+        the AWS loop beside StartSession). Never raises; unknown ids are ignored."""
+        try:
+            self._record(
+                "UPDATE sessions SET run_as = ?, run_as_source = ? WHERE session_id = ?",
+                (run_as, run_as_source, session_id),
+            )
+        except sqlite3.Error as exc:
+            self.record_off = f"session record not written: {self.data_path}: {_reason(exc)}"
 
     def record_session_end(
         self, session_id: str, *, exit_status: int | None, ended_at: datetime | None = None
@@ -609,26 +721,32 @@ class Store:
 
     def denials(self) -> dict[tuple[str, str], str]:
         """(profile, instance id) -> the denial's message, for every remembered denial."""
-        connection = self._connect_data()
+        self._data_ready_now()
         if self.record_off:
             return {}
         try:
-            with connection as conn:
-                rows = conn.execute("SELECT profile, instance_id, message FROM denials").fetchall()
+            rows = self._run(
+                self.data_path,
+                lambda conn: conn.execute(
+                    "SELECT profile, instance_id, message FROM denials"
+                ).fetchall(),
+            )
         except sqlite3.Error:
             return {}
         return {(row["profile"], row["instance_id"]): row["message"] for row in rows}
 
     def last_profiles(self) -> dict[str, str]:
         """Instance id -> the profile of the newest session this machine started on it."""
-        connection = self._connect_data()
+        self._data_ready_now()
         if self.record_off:
             return {}
         try:
-            with connection as conn:
-                rows = conn.execute(
+            rows = self._run(
+                self.data_path,
+                lambda conn: conn.execute(
                     "SELECT target, profile FROM sessions ORDER BY started_at, rowid"
-                ).fetchall()
+                ).fetchall(),
+            )
         except sqlite3.Error:
             return {}
         return {row["target"]: row["profile"] for row in rows}
@@ -641,12 +759,13 @@ class Store:
             query += " WHERE target = ?"
             params = (target,)
         query += " ORDER BY started_at DESC, rowid DESC LIMIT ?"
-        connection = self._connect_data()
+        self._data_ready_now()
         if self.record_off:
             return []
         try:
-            with connection as conn:
-                rows = conn.execute(query, (*params, limit)).fetchall()
+            rows = self._run(
+                self.data_path, lambda conn: conn.execute(query, (*params, limit)).fetchall()
+            )
         except sqlite3.Error as exc:
             self.record_off = f"session record unreadable: {self.data_path}: {_reason(exc)}"
             return []
@@ -662,6 +781,8 @@ class Store:
                 ended_at=_time(row["ended_at"]),
                 exit_status=row["exit_status"],
                 plugin=row["plugin"],
+                run_as=row["run_as"],
+                run_as_source=row["run_as_source"],
             )
             for row in rows
         ]

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -691,6 +692,23 @@ class _WatchPlace:
     ended: dict[str, float] = field(default_factory=dict)
     """Ended session id -> when (monotonic): their transcript lands after the end, so pattern
     checks keep reading those streams a little longer."""
+    primed: bool = False
+    """Its Active sessions were read once: later ones are starts, not what was already there."""
+    retry: Retry | None = None
+    """Set while its polls fail: when to ask again."""
+
+
+@dataclass(slots=True)
+class Retry:
+    """A scope whose poll failed: retried with a capped, doubling delay until it works."""
+
+    error: ScopeError
+    failures: int = 1
+    next_at: float = 0.0
+    """time.monotonic() of the next try."""
+
+    def delay(self, first: float, cap: float) -> float:
+        return min(cap, first * 2 ** (self.failures - 1))
 
 
 class Watcher:
@@ -702,6 +720,13 @@ class Watcher:
     a TerminateSession call (the agent ending an idle one). Lookup is rate-limited to 2 calls/s
     per account, too slow for a fleet-wide feed.
 
+    A scope that fails (expired credentials, throttling, a network fault) is retried after
+    `retry_first` seconds, then twice as long each time up to `retry_cap`; `errors` says which
+    fail and when they are tried next, and `recovered` names the scopes that work again after
+    failing (once, on the poll they came back). Sessions that started while a scope was failing
+    are reported as starts when it comes back (by their StartDate), so no start is lost to a
+    bad first poll.
+
     `patterns` ({regex: label}) are checked with FilterLogEvents on the log streams of active
     and just-ended sessions (live with `cloudWatchStreamingEnabled`, else once the transcript is
     written at the end).
@@ -709,74 +734,151 @@ class Watcher:
 
     LINGER = 120.0
     """Seconds an ended session's stream is still checked for patterns."""
+    RETRY_FIRST = 5.0
+    """Seconds before a failed scope is first tried again."""
+    RETRY_CAP = 300.0
+    """The longest wait between two tries of a failing scope."""
 
-    def __init__(self, scopes: Sequence[Scope], patterns: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        scopes: Sequence[Scope],
+        patterns: Sequence[str] = (),
+        *,
+        retry_first: float | None = None,
+        retry_cap: float | None = None,
+    ) -> None:
         self.scopes = list(scopes)
         self.patterns = [re.compile(p) for p in dict.fromkeys(patterns)]
+        self.retry_first = self.RETRY_FIRST if retry_first is None else retry_first
+        self.retry_cap = max(self.retry_first, self.RETRY_CAP if retry_cap is None else retry_cap)
         self._places: list[_WatchPlace] | None = None
+        self._unset: dict[Scope, Retry] = {}
+        """Scopes whose identity could not be read yet (no account, so no place)."""
+        self.began: datetime | None = None
         self.errors: list[ScopeError] = []
+        """The scopes failing now, each with when it is tried next."""
+        self.recovered: list[Scope] = []
+        """Scopes that work again after failing, on the poll they came back."""
+        self._round_errors: list[ScopeError] = []
+        """This poll's pattern-check failures (they never hold back the session polls)."""
 
-    async def _setup(self) -> list[_WatchPlace]:
+    def _failed(self, retry: Retry | None, exc: BaseException, scope: Scope) -> Retry:
+        """Count one more failure and schedule the next try."""
+        error = _explain(exc, scope)
+        if retry is None:
+            retry = Retry(error)
+        else:
+            retry = replace(retry, error=error, failures=retry.failures + 1)
+        retry.next_at = time.monotonic() + retry.delay(self.retry_first, self.retry_cap)
+        return retry
+
+    def _shown(self, retry: Retry) -> ScopeError:
+        wait = max(0.0, retry.next_at - time.monotonic())
+        error = retry.error
+        return error._replace(
+            message=f"{error.message} (failed {retry.failures}×; retrying in {wait:.0f} s)"
+        )
+
+    async def _setup_one(self, scope: Scope) -> _WatchPlace:
+        async with client("sts", scope.profile, scope.region) as sts:
+            identity = await sts.get_caller_identity()
+        place = _WatchPlace(scope, str(identity.get("Account", "")))
+        if self.patterns:
+            from ssm_tui.aws.logs import LogsError, read_preferences
+
+            try:
+                place.log_group = (await read_preferences(scope.profile, scope.region)).log_group
+            except LogsError:
+                pass
+        place.checked_ms = int(datetime.now(UTC).timestamp() * 1000)
+        return place
+
+    async def _setup(self, scopes: Sequence[Scope]) -> list[Scope]:
+        """Places for `scopes` (one per account and region); the scopes that now work."""
+
         async def one(scope: Scope) -> _WatchPlace | None:
             try:
-                async with client("sts", scope.profile, scope.region) as sts:
-                    identity = await sts.get_caller_identity()
-            except Exception as exc:  # noqa: BLE001
-                self.errors.append(_explain(exc, scope))
+                return await self._setup_one(scope)
+            except Exception as exc:  # noqa: BLE001 - retried later; the others still poll
+                self._unset[scope] = self._failed(self._unset.get(scope), exc, scope)
                 return None
-            place = _WatchPlace(scope, str(identity.get("Account", "")))
-            if self.patterns:
-                from ssm_tui.aws.logs import LogsError, read_preferences
 
-                try:
-                    place.log_group = (
-                        await read_preferences(scope.profile, scope.region)
-                    ).log_group
-                except LogsError:
-                    pass
-            place.checked_ms = int(datetime.now(UTC).timestamp() * 1000)
-            return place
-
-        found = await asyncio.gather(*(one(scope) for scope in self.scopes))
-        unique: dict[tuple[str, str], _WatchPlace] = {}
+        found = await asyncio.gather(*(one(scope) for scope in scopes))
+        assert self._places is not None
+        have = {(p.account_id, p.scope.region) for p in self._places}
+        working = []
         for place in found:
-            if place is not None:
-                unique.setdefault((place.account_id, place.scope.region), place)
-        return list(unique.values())
+            if place is None:
+                continue
+            working.append(place.scope)
+            self._unset.pop(place.scope, None)
+            key = (place.account_id, place.scope.region)
+            if key not in have:  # two profiles of one account and region: one place
+                have.add(key)
+                self._places.append(place)
+        return working
 
     async def poll(self) -> list[SessionEvent]:
         """One round over every place: the events since the previous round."""
-        first = self._places is None
+        self.recovered = []
+        self._round_errors = []
         if self._places is None:
-            self._places = await self._setup()
-        self.errors = [e for e in self.errors if first]
-        results = await asyncio.gather(*(self._poll_place(p, first) for p in self._places))
+            self._places = []
+            self.began = datetime.now(UTC)
+            await self._setup(self.scopes)
+        else:
+            now = time.monotonic()
+            due = [s for s, r in self._unset.items() if r.next_at <= now]
+            if due:
+                self.recovered += await self._setup(due)
+        results = await asyncio.gather(*(self._poll_place(p) for p in self._places))
+        self.errors = sorted(
+            [self._shown(r) for r in self._unset.values()]
+            + [self._shown(p.retry) for p in self._places if p.retry is not None]
+            + self._round_errors,
+            key=lambda e: (e.profile, e.region or ""),
+        )
         return [event for chunk in results for event in chunk]
 
-    async def _poll_place(self, place: _WatchPlace, first: bool) -> list[SessionEvent]:
+    async def _poll_place(self, place: _WatchPlace) -> list[SessionEvent]:
+        if place.retry is not None and place.retry.next_at > time.monotonic():
+            return []  # failing: not asked again before its time
         try:
             now_active = await _active_sessions(place.scope)
         except Exception as exc:  # noqa: BLE001 - reported; the other places still poll
-            self.errors.append(_explain(exc, place.scope))
+            place.retry = self._failed(place.retry, exc, place.scope)
             return []
+        if place.retry is not None:
+            place.retry = None
+            self.recovered.append(place.scope)
         events: list[SessionEvent] = []
         started = [s for sid, s in now_active.items() if sid not in place.active]
         ended = [s for sid, s in place.active.items() if sid not in now_active]
         await self._names(place, [s.target for s in started])
         for info in started:
-            events.append(self._event("active" if first else "start", place, info))
+            events.append(self._event(self._kind(place, info), place, info))
         loop = asyncio.get_running_loop()
         for info in ended:
             final = await _ended_session(place.scope, info)
             place.ended[info.session_id] = loop.time()
             events.append(self._event("end", place, final))
         place.active = now_active
+        place.primed = True
         if self.patterns and place.log_group:
             try:
                 events += await self._patterns(place)
-            except Exception as exc:  # noqa: BLE001
-                self.errors.append(_explain(exc, place.scope))
+            except Exception as exc:  # noqa: BLE001 - said; the sessions are still polled
+                self._round_errors.append(_explain(exc, place.scope))
         return events
+
+    def _kind(self, place: _WatchPlace, info: SessionInfo) -> str:
+        """'start' for a session new since the last poll; 'active' for one that was connected
+        before the watch began (a scope read late, after failing, still reports its starts)."""
+        if place.primed:
+            return "start"
+        if self.began is not None and info.start is not None and info.start >= self.began:
+            return "start"
+        return "active"
 
     async def _names(self, place: _WatchPlace, targets: Iterable[str]) -> None:
         wanted = sorted({t for t in targets if t.startswith("i-") and t not in place.names})

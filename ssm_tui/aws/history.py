@@ -95,6 +95,8 @@ def from_local(record: Any) -> SessionSummary:
         source="local",
         exit_status=int(exit_status) if exit_status is not None else None,
         plugin=str(field("plugin", default="")),
+        run_as=str(field("run_as", default="")),
+        run_as_source=str(field("run_as_source", default="")),
     )
 
 
@@ -117,6 +119,8 @@ def merge(aws: Iterable[SessionSummary], local: Iterable[SessionSummary]) -> lis
             source="both",
             exit_status=row.exit_status,
             plugin=row.plugin or known.plugin,
+            run_as=row.run_as or known.run_as,
+            run_as_source=row.run_as_source if row.run_as else known.run_as_source,
             # the record knows which profile started it (prod-readonly, not the prod that also
             # sees the account's sessions)
             profile=row.profile or known.profile,
@@ -158,11 +162,13 @@ async def fetch_history(
     concurrency: int = DEFAULT_CONCURRENCY,
     local_limit: int = 500,
     page_size: int | None = None,
+    run_as: bool = False,
 ) -> HistoryResult:
     """Sessions of all `scopes` (all pages, concurrently) merged with the local record.
 
     A scope that fails yields a `ScopeError` and the rest still load. The same session seen
-    through two profiles of one account appears once.
+    through two profiles of one account appears once. `run_as`: also read the Run As user of
+    sessions from elsewhere from the agent's streamed transcripts (`aws/run_as.py`).
     """
     gate = asyncio.Semaphore(max(1, concurrency))
     errors: list[ScopeError] = []
@@ -199,6 +205,10 @@ async def fetch_history(
             if target:
                 local_rows = [r for r in local_rows if r.target == target]
     merged = merge(aws_rows.values(), local_rows)
+    if run_as:
+        from ssm_tui.aws.run_as import with_streamed_run_as
+
+        merged = await with_streamed_run_as(merged)
     errors.sort(key=lambda e: (e.profile, e.region or ""))
     return HistoryResult(tuple(merged), tuple(errors), tuple(sorted(callers)))
 

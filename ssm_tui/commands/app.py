@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     try:
-        return _run_app(args, store)
+        return _run_app(args, store, sandbox)
     finally:
         if sandbox is not None:
             sandbox.stop()
@@ -176,13 +176,17 @@ def build_app(args: argparse.Namespace, store: object = None) -> Any:
     return SsmTuiApp(services, theme=getattr(args, "theme", None))
 
 
-def _run_app(args: argparse.Namespace, store: object) -> int:
+def _run_app(args: argparse.Namespace, store: object, sandbox: Any = None) -> int:
     from ssm_tui.logfile import log_to_file
     from ssm_tui.ui.app import end_leftovers
     from ssm_tui.ui.startup import resume_gc
 
     log_to_file()
     app = build_app(args, store)
+    if sandbox is not None:  # issue 17: the demo's month of past sessions, behind the first frame
+        from ssm_tui.demo_seed import seed_after_first_frame
+
+        seed_after_first_frame(app, sandbox)
     status: int | None = None
     try:
         status = int(app.run() or 0)

@@ -184,7 +184,8 @@ def _watch(args: argparse.Namespace, scopes: list) -> int:
     if interval <= 0:
         print("error: --interval must be > 0", file=sys.stderr)
         return 2
-    watcher = Watcher(scopes, [hook.pattern for hook in audit.on_pattern])
+    # a failed scope is tried again after one interval, then twice as long each time
+    watcher = Watcher(scopes, [hook.pattern for hook in audit.on_pattern], retry_first=interval)
     polls = 1 if args.once else args.count
     try:
         return asyncio.run(_follow(watcher, audit, interval, polls, args.json))
@@ -210,9 +211,12 @@ async def _follow(
                         f"warning: hook `{command}` exited {run.returncode}: {run.stderr.strip()}",
                         file=sys.stderr,
                     )
+        for scope in watcher.recovered:  # it failed before: say it works now
+            reported.discard((scope.profile, scope.region))
+            print(f"{scope.profile} ({scope.region}): working again", file=sys.stderr, flush=True)
         for err in watcher.errors:
             key = (err.profile, err.region)
-            if key not in reported:  # once per scope, not on every poll
+            if key not in reported:  # once per failure, not on every poll
                 reported.add(key)
                 _print_errors([err])
         done += 1
@@ -324,6 +328,7 @@ def _show_run_as(profile: str | None, args: argparse.Namespace) -> None:
         return
     if found is None:
         return
+    args.run_as = found  # the local record keeps it (history's Run As column)
     if found.enabled or sys.stderr.isatty():
         print(f"ssm-tui connect: {found.describe()}", file=sys.stderr)
 

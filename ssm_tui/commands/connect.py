@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
     launch = launcher.plugin_command(started, program=program)
-    _record_start(started, launch.label)
+    _record_start(started, launch.label, getattr(args, "run_as", None))
     try:
         return _run_plugin(started, launch)
     finally:
@@ -146,7 +146,7 @@ def _run_command(args: argparse.Namespace) -> int:
         return _fail(exc.message, exc.hint)
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
-    _record_start(started, "builtin")
+    _record_start(started, "builtin", getattr(args, "run_as", None))
     outcome = remote_command.Outcome(None, "interrupted", signal.SIGINT)
     try:
         outcome = asyncio.run(remote_command.run(started))
@@ -280,12 +280,21 @@ def _run_plugin(started: Any, launch: Any) -> int:
         _end_session(started)
 
 
-def _record_start(started: Any, plugin: str) -> None:
-    """The session in the local record (history), as the app records its own; never fatal."""
+def _record_start(started: Any, plugin: str, run_as: Any = None) -> None:
+    """The session in the local record (history), as the app records its own; never fatal.
+
+    `run_as`: the Run As preview's `aws.audit.RunAs` (issue 17), kept when it knew the user."""
+    known = run_as is not None and run_as.source != "unknown" and run_as.user
     try:
         from ssm_tui.store import Store
 
-        Store().record_session_start(started, account_id="", plugin=plugin)
+        Store().record_session_start(
+            started,
+            account_id="",
+            plugin=plugin,
+            run_as=run_as.user if known else None,
+            run_as_source=run_as.source if known else None,
+        )
     except Exception as exc:  # noqa: BLE001 - history is a convenience, the session matters
         print(f"ssm-tui connect: note: session not recorded in history: {exc}", file=sys.stderr)
 

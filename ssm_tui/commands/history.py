@@ -53,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
 
         store = Store()
     states = ("Active",) if args.active else ("Active", "History")
-    result = asyncio.run(fetch_history(scopes, target=args.target, store=store, states=states))
+    result = asyncio.run(
+        fetch_history(scopes, target=args.target, store=store, states=states, run_as=True)
+    )
     if store is not None and store.record_off:  # the AWS rows still list
         print(f"note: {store.record_off}", file=sys.stderr)
     sessions = list(result.sessions)
@@ -91,7 +93,7 @@ def _print_table(sessions: list) -> None:
     from ssm_tui.timefmt import format_time, zone_label
 
     start = f"START ({zone_label()})"
-    for column in (start, "END", "OWNER", "TARGET", "STATUS", "REASON", "PROFILE", "SRC"):
+    for column in (start, "END", "OWNER", "RUN AS", "TARGET", "STATUS", "REASON", "PROFILE", "SRC"):
         table.add_column(column, overflow="fold")
     table.add_column("SESSION ID", overflow="fold")
     for s in sessions:
@@ -100,6 +102,7 @@ def _print_table(sessions: list) -> None:
             cell(format_time(s.start)),
             cell(format_time(s.end)),
             cell(s.owner_name),
+            cell(s.run_as_text),  # the user and where that is known from, or "—"
             cell(s.target),
             Text(status, style="bold" if s.active else ""),
             cell(s.reason),

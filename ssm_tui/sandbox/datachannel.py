@@ -713,7 +713,7 @@ class SessionRuntime:
                 self._shell = PipeCommand(
                     list(run.argv),
                     cwd=home,
-                    env=shell_environment(instance, home),
+                    env=shell_environment(instance, home, self.session.run_as_user or "ssm-user"),
                     on_output=self._shell_output,
                     on_stderr=self._shell_stderr,
                     on_exit=self._shell_exit,
@@ -725,7 +725,7 @@ class SessionRuntime:
                 self._shell = PtyShell(
                     list(run.argv),
                     cwd=home,
-                    env=shell_environment(instance, home),
+                    env=shell_environment(instance, home, self.session.run_as_user or "ssm-user"),
                     on_output=self._shell_output,
                     on_exit=self._shell_exit,
                     size=self.size or shell.AGENT_START_SIZE,

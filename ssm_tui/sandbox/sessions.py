@@ -71,6 +71,8 @@ class SandboxSession:
     document_content: dict[str, Any] | None = None
     """The document as stored when the session started (sessionType, properties); None: the
     AWS-published content of `document_name` is used."""
+    run_as_user: str = "ssm-user"
+    """The OS user the agent runs the shell as (`sandbox/run_as.py`); "" for port sessions."""
 
     @property
     def active(self) -> bool:

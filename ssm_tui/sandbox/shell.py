@@ -110,7 +110,7 @@ def working_directory(instance: InstanceView) -> Path:
     return path
 
 
-def prompt_for(instance: InstanceView) -> str:
+def prompt_for(instance: InstanceView, user: str = "ssm-user") -> str:
     """A PS1 naming the instance, so two sessions are told apart at a glance.
 
     `sh` expands parameters in PS1 (POSIX; bash also `$(...)` and backslash escapes), so only
@@ -119,22 +119,25 @@ def prompt_for(instance: InstanceView) -> str:
     """
     host = _UNSAFE_PROMPT_CHARS.sub("", instance.computer_name.split(".")[0]) or "localhost"
     if instance.platform_type.lower() == "windows":
-        return f"PS C:\\Users\\ssm-user@{host}> "
-    return f"ssm-user@{host}:$PWD$ "
+        return f"PS C:\\Users\\ssm-user@{host}> "  # the agent's Windows shells: ssm-user
+    user = _UNSAFE_PROMPT_CHARS.sub("", user) or "ssm-user"
+    return f"{user}@{host}:$PWD$ "
 
 
-def shell_environment(instance: InstanceView, home: Path) -> dict[str, str]:
-    """A small, clean environment: nothing of the sandbox's own (credentials!) leaks into it."""
+def shell_environment(instance: InstanceView, home: Path, user: str = "ssm-user") -> dict[str, str]:
+    """A small, clean environment: nothing of the sandbox's own (credentials!) leaks into it.
+
+    `user`: the session's Run As user (`sandbox/run_as.py`), as the agent's shell would be."""
     return {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "TERM": "xterm-256color",
         "HOME": str(home),
-        "USER": "ssm-user",
-        "LOGNAME": "ssm-user",
+        "USER": user,
+        "LOGNAME": user,
         "SHELL": SHELL,
         "LANG": "C.UTF-8",
         "HISTFILE": "/dev/null",
-        "PS1": prompt_for(instance),
+        "PS1": prompt_for(instance, user),
         "AWS_SSM_INSTANCE_ID": instance.instance_id,
     }
 

@@ -420,6 +420,19 @@ def _kms_key_id(self: Any) -> str:
     return str(inputs.get("kmsKeyId") or "")
 
 
+def _run_as_user(self: Any, content: dict[str, Any], caller: Caller) -> str:
+    """Who the shell runs as: the preferences' Run As and the caller's tag (`sandbox/run_as.py`)."""
+    from ssm_tui.sandbox.run_as import run_as_user
+
+    if isinstance(self, Call) and not MOTO_SEEDED.is_set():
+        shell: dict[str, Any] = dict(
+            document_contents(self.current_account, self.region).get(SHELL_DOCUMENT) or {}
+        )
+    else:
+        shell = _document(self, SHELL_DOCUMENT) if _has_shell(self) else {}
+    return run_as_user(content, shell.get("inputs") or {}, caller)
+
+
 def _has_shell(self: Any) -> bool:
     if isinstance(self, Call) and not MOTO_SEEDED.is_set():
         return True
@@ -501,6 +514,7 @@ def _start_session(self: Any) -> tuple[str, dict[str, str]]:
         logging=_logging_prefs(self, content),
         kms_key_id=_kms_key_id(self),
         document_content=content if isinstance(content, dict) else None,
+        run_as_user=_run_as_user(self, content, caller),
     )
     state.registry.add(session)
     return _dumps(

@@ -37,7 +37,7 @@ EVENTS_PER_CALL = 4
 EVENT_BYTES = 33_000
 FINAL_EVENTS_PER_CALL = 10_000
 RUN_AS_USER = "ssm-user"
-"""The user the sandbox's shells claim to be (`sandbox/shell.py` sets USER=ssm-user)."""
+"""The agent's default user; a session's own is `SandboxSession.run_as_user` (`run_as.py`)."""
 
 _ANSI = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
@@ -133,7 +133,7 @@ class StreamingTranscript(Transcript):
                 "awsRegion": session.region if session else "",
                 "target": {"id": session.target if session else ""},
                 "userIdentity": {"arn": session.owner if session else ""},
-                "runAsUser": RUN_AS_USER,
+                "runAsUser": session.run_as_user if session else RUN_AS_USER,
                 "sessionId": session.session_id if session else "",
                 "sessionData": lines,
             }

@@ -11,8 +11,12 @@ Reference counting frees memory as usual meanwhile; only cycles wait.
 from __future__ import annotations
 
 import gc
+import threading
 
 _paused = False
+FIRST_FRAME = threading.Event()
+"""Set once the main screen drew its first frame (`resume_gc`): work kept off start-up, such as
+the demo's seeded month, waits on it."""
 
 
 def pause_gc() -> None:
@@ -30,6 +34,7 @@ def resume_gc() -> None:
     every test app's objects for the rest of the run.
     """
     global _paused
+    FIRST_FRAME.set()
     if _paused:
         _paused = False
         gc.freeze()

@@ -87,3 +87,23 @@ async def test_watch_feed_shows_a_session_started_elsewhere(aws: Any) -> None:
         assert row[2] == "alice" and row[4:6] == ["333333333333", "eu-west-1"]
         assert row[6] == "[red]why[/red]"
     services.aws.stop()
+
+
+async def test_watch_feed_keeps_its_events_when_a_poll_outlasts_the_interval(aws: Any) -> None:
+    """Under load a poll takes longer than the interval: the next tick used to cancel it (an
+    exclusive worker), dropping the events it had already taken from the watcher."""
+    services = Services(store=False, account_lookup=False)
+    screen = AuditWatchScreen(services, [DEV], interval=0.2)
+    app = _Host(screen)
+    target = await linux_target("dev", "eu-west-1")
+    ssm = boto3_client("ssm", "dev")
+    sid = ssm.start_session(Target=target, Reason="slow poll")["SessionId"]
+    aws.set_faults(latency_ms=400)  # every AWS call: a poll is now several intervals long
+    try:
+        async with app.run_test(size=(160, 30)) as pilot:
+            table = screen.query_one(DataTable)
+            await until(pilot, lambda: table.row_count > 0, "the session's row")
+    finally:
+        aws.reset_faults()
+        ssm.terminate_session(SessionId=sid)
+    services.aws.stop()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ssm_tui.aws.models import StartedSession
+from ssm_tui.aws.models import Instance, Scope, ScopeResult, StartedSession
 from ssm_tui.store import Store, default_cache_path, default_data_path
 
 GARBAGE = bytes(range(256)) * 64
@@ -161,3 +161,48 @@ def test_two_apps_on_one_store(rounds: int) -> None:
     assert len(records) == 2 * rounds
     assert all(r.exit_status == 0 and r.ended_at is not None for r in records)
     assert {s.scope.profile for s in Store().load_inventory()} == {"one", "two"}
+
+
+_HOLDER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")  # the write lock, as a commit stalled in fsync holds it
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("COMMIT")
+"""
+
+
+@pytest.mark.slow
+def test_a_write_outlasts_another_app_holding_the_lock_past_the_busy_timeout() -> None:
+    """Under load (a commit stalled in fsync, a process descheduled) another app can hold the
+    write lock longer than SQLite's busy timeout: the write waits it out instead of being lost
+    (`record_off`, "database is locked") or skipped (the cache)."""
+    from ssm_tui import store as store_module
+
+    store = Store()
+    store.record_session_start(_started(5), account_id="1", plugin="builtin")  # files made
+    held = getattr(store_module, "BUSY_TIMEOUT", 10.0) + 2
+    for path in {store.data_path, store.cache_path}:
+        holder = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, str(path), str(held)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+            if path == store.data_path:
+                store.record_session_end(_started(5).session_id, exit_status=0)
+            else:
+                store.save_inventory(
+                    ScopeResult(
+                        Scope("p", "us-east-1"),
+                        (Instance("p", "1", "us-east-1", "i-1", "w", "Online"),),
+                    )
+                )
+        finally:
+            assert holder.wait(timeout=120) == 0
+    assert (store.record_off, store.cache_off) == (None, None)
+    (record,) = Store().local_sessions()
+    assert record.exit_status == 0 and record.ended_at is not None
+    assert [s.scope.profile for s in Store().load_inventory()] == ["p"]

@@ -16,6 +16,7 @@ from textual.widgets import Input
 
 from ssm_tui.store import Store
 from ssm_tui.ui.app import SsmTuiApp
+from ssm_tui.ui.screens.document import DocumentPicker
 from ssm_tui.ui.screens.picker import ScopePicker
 from ssm_tui.ui.widgets.session_view import SessionView
 from tests.app_steps import show_linux_instances
@@ -23,6 +24,19 @@ from tests.app_steps import show_linux_instances
 from .conftest import fleet_of, main_screen, wait_for_fleet, wait_until
 
 SIZE = (140, 40)
+
+
+def palette_highlight(app: SsmTuiApp) -> str | None:
+    """The text of the command palette's highlighted hit (None: no palette, or no hit yet)."""
+    from textual.command import Command, CommandList, CommandPalette
+
+    if not isinstance(app.screen, CommandPalette):
+        return None
+    hits = app.screen.query_one(CommandList)
+    if hits.highlighted is None:
+        return None
+    option = hits.get_option_at_index(hits.highlighted)
+    return str(option.hit.text) if isinstance(option, Command) else None
 
 
 def visible_rows(fleet):  # noqa: ANN001, ANN201
@@ -241,7 +255,9 @@ async def test_palette_switches_profile_and_document_picker_forwards_a_port(sand
         fleet = await wait_for_fleet(pilot)
         screen = main_screen(app)
         await pilot.press("ctrl+p", *"profile: sandbox")
-        await pilot.pause(0.5)
+        # Enter picks what the palette highlights: its search answers in its own time (late
+        # under load), so wait for that hit, not for a fixed pause
+        await wait_until(pilot, lambda: palette_highlight(app) == "profile: sandbox", "the hit")
         await pilot.press("enter")
         await wait_until(pilot, lambda: screen.selected == ("sandbox",), "palette applied")
         await wait_until(pilot, lambda: not fleet._refreshing, "refresh")
@@ -249,8 +265,9 @@ async def test_palette_switches_profile_and_document_picker_forwards_a_port(sand
         await wait_until(pilot, lambda: fleet.table.row_count >= 1, "a Linux instance")
 
         await pilot.press("c")  # connect with…: port forwarding to the instance
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: isinstance(app.screen, DocumentPicker), "the dialog")
         await pilot.click("#kind-port")
+        await wait_until(pilot, lambda: app.screen.query_one("#row-ports").display, "ports")
         await pilot.click("#remote-port")
         await pilot.press(*"22")
         await pilot.click("#connect")

@@ -36,6 +36,23 @@ ACTIVE_STATUSES = frozenset({"Connected", "Connecting", "Disconnected", "Termina
 """Statuses DescribeSessions reports under State=Active."""
 
 
+RUN_AS_SOURCES = {
+    "preferences": "recorded: runAsDefaultUser",
+    "tag": "recorded: SSMSessionRunAs tag",
+    "default": "recorded: Run As off",
+    "stream": "agent's CloudWatch stream",
+}
+"""Run As source -> how a view names it. The first three are the local record's (what the
+preview read before the start, `aws.audit.RunAs.source`), 'stream' the agent's own word."""
+
+
+def describe_run_as(user: str, source: str) -> str:
+    """ "ops-user (recorded: runAsDefaultUser)", or "—" when no source knows the user."""
+    if not user:
+        return "—"
+    return f"{user} ({RUN_AS_SOURCES.get(source, source)})" if source else user
+
+
 class SessionSummary(NamedTuple):
     """One row of history: a session as AWS and/or the local record know it."""
 
@@ -60,6 +77,16 @@ class SessionSummary(NamedTuple):
     --command`); None when none is known (shell sessions: the agent sends none)."""
     plugin: str = ""
     """From the local record: 'official' or 'builtin'."""
+    run_as: str = ""
+    """The OS user the session ran as (Run As), "" when no source knows it (`aws/run_as.py`)."""
+    run_as_source: str = ""
+    """Where `run_as` came from: the local record's 'preferences', 'tag' or 'default' (what the
+    Run As preview read at start) or 'stream' (the agent's streamed CloudWatch transcript)."""
+
+    @property
+    def run_as_text(self) -> str:
+        """The Run As user and where it is known from, or "—" (never a guess)."""
+        return describe_run_as(self.run_as, self.run_as_source)
 
     @property
     def active(self) -> bool:
@@ -101,6 +128,8 @@ class SessionSummary(NamedTuple):
             "Source": self.source,
             "ExitStatus": self.exit_status,
             "Plugin": self.plugin,
+            "RunAs": self.run_as or None,
+            "RunAsSource": self.run_as_source or None,
         }
 
 

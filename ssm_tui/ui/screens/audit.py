@@ -143,6 +143,7 @@ class AuditWatchScreen(Screen[None]):
         self.scopes = scopes
         self.interval = interval
         self.watcher: Any = None
+        self._polling = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="audit"):
@@ -159,16 +160,27 @@ class AuditWatchScreen(Screen[None]):
         self.query_one(DataTable).add_columns(
             "EVENT", "SINCE", "OWNER", "INSTANCE", "ACCOUNT", "REGION", "REASON"
         )
-        self.watcher = self.services.audit_watcher(self.scopes)
-        self._poll()
-        self.set_interval(self.interval, self._poll, name="audit-watch")
+        # a scope that fails is retried with a backoff, not given up
+        self.watcher = self.services.audit_watcher(self.scopes, retry_first=self.interval)
+        self._tick()
+        self.set_interval(self.interval, self._tick, name="audit-watch")
+
+    def _tick(self) -> None:
+        """Poll, unless the last poll is still running: cancelling it (a poll longer than the
+        interval, under load) dropped the events it had already taken from the watcher."""
+        if not self._polling:
+            self._polling = True
+            self._poll()
 
     def action_close(self) -> None:
         self.dismiss(None)
 
-    @work(exclusive=True, group="audit-watch", exit_on_error=False)
+    @work(group="audit-watch", exit_on_error=False)
     async def _poll(self) -> None:
-        events = await self.services.aws.run(self.watcher.poll())
+        try:
+            events = await self.services.aws.run(self.watcher.poll())
+        finally:
+            self._polling = False
         table = self.query_one(DataTable)
         for event in events:
             owner = _shown(event.owner)
@@ -183,9 +195,16 @@ class AuditWatchScreen(Screen[None]):
                 Text(event.region),
                 _shown(event.reason),
             )
+        for scope in self.watcher.recovered:
+            self.notify(
+                f"{scope.profile} ({scope.region}) works again", title="Watch", markup=False
+            )
         errors = "; ".join(f"{e.profile}: {e.message}" for e in self.watcher.errors)
+        back = ", ".join(s.profile for s in self.watcher.recovered)
         self.query_one("#audit-status", Static).update(
-            f"{table.row_count} event(s)" + (f" — {errors}" if errors else "")
+            f"{table.row_count} event(s)"
+            + (f" — {errors}" if errors else "")
+            + (f" — working again: {back}" if back else "")
         )
 
 

@@ -41,7 +41,8 @@ HistoryLoader = Callable[[Sequence[Scope], "str | None"], Awaitable[HistoryResul
 FOLLOW_DELAY = 0.5
 """Seconds after one of the app's sessions opened before the panel asks AWS again."""
 COLUMNS = (
-    "Start", "Duration", "Target", "Status", "Document", "Session", "Owner", "Reason", "Log", "Src"
+    "Start", "Duration", "Target", "Status", "Document", "Session", "Owner", "Run As", "Reason",
+    "Log", "Src",
 )  # fmt: skip
 SHELL_DOCUMENT = "SSM-SessionManagerRunShell"
 
@@ -89,6 +90,7 @@ def row_cells(s: SessionSummary) -> list[Text]:
         Text(visible_line(document)),
         Text(visible_line(s.session_id)),
         Text(visible_line(s.owner_name or s.profile)),
+        Text(visible_line(s.run_as_text)),  # and where it is known from; "—" when nothing says
         Text(visible_line(s.reason)),
         Text(log),
         Text(s.source),
