@@ -54,7 +54,9 @@ def test_none_is_an_error_with_the_next_step_except_for_the_app(config: Path) ->
     assert Services(settings=settings, store=False).load_profiles() == []
 
 
-@pytest.mark.parametrize("argv", [["list"], ["history"], ["logs", "alice-0123456789abcdef0"]])
+@pytest.mark.parametrize(
+    "argv", [["list"], ["history"], ["logs", "alice-0123456789abcdef0"], ["audit", "search", "x"]]
+)
 def test_every_cli_says_the_same_when_there_is_no_profile(
     argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -67,23 +67,14 @@ def run(args: argparse.Namespace) -> int:
 def _scopes(args: argparse.Namespace) -> Any:
     from ssm_tui.aws.errors import SsmTuiError
     from ssm_tui.aws.inventory import default_scopes
-    from ssm_tui.aws.profiles import get_profile, load_profiles
     from ssm_tui.aws.settings import load_settings
+    from ssm_tui.services import select_profiles
 
     try:
         settings = load_settings()
-        if args.profile:
-            profiles = [get_profile(name) for name in dict.fromkeys(args.profile)]
-        else:
-            profiles = [p for p in load_profiles() if not settings.is_hidden(p.name)]
+        profiles = select_profiles(args.profile, settings)
     except SsmTuiError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if not profiles:
-        print(
-            "error: no AWS profiles found\n  hint: run `aws configure` or set AWS_CONFIG_FILE",
-            file=sys.stderr,
-        )
         return 2
     args.settings = settings
     return default_scopes(profiles, None, settings)

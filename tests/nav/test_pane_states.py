@@ -94,8 +94,9 @@ async def test_port_forward_tab_shows_the_real_local_port_and_keys_are_not_echoe
         labels = [t.label.plain for t in screen.tabs.tabs]
         assert any(f"{port}→{remote}" in label for label in labels), labels
         assert not any("0→" in label.split("port ")[-1][:2] for label in labels), labels
-        notes = [str(n.message) for n in app._notifications]
-        assert f"Port forwarding on port {port}→{remote}." in notes
+        note = f"Port forwarding on port {port}→{remote}."
+        # a notification is a message to the app: it lands a moment after the port is learnt
+        await wait_until(pilot, lambda: note in [str(n.message) for n in app._notifications], note)
 
         reader, writer = await asyncio.open_connection("127.0.0.1", port)  # it forwards
         writer.write(b"ping\n")
