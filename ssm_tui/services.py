@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import dataclasses
 import logging
 import threading
@@ -109,9 +110,17 @@ class AwsLoop:
             return self._loop
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start `coro` on the AWS loop, in a context of its own (`_in_context`'s only).
+
+        Not the caller's: asyncio copies the submitting thread's context into the task, and
+        from there into every handle it schedules, so a long-lived client's keep-alive timer
+        would hold the UI's context (Textual's active worker, and through it the closed session
+        view that worker closed) for as long as the client lives.
+        """
         if self.context is not None:
             coro = _in_context(self.context, coro)
-        return asyncio.run_coroutine_threadsafe(coro, self._ensure())
+        loop = self._ensure()
+        return contextvars.Context().run(asyncio.run_coroutine_threadsafe, coro, loop)
 
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await `coro` run on the AWS loop; cancelling the caller cancels it there too."""

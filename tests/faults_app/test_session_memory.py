@@ -9,6 +9,8 @@ from __future__ import annotations
 import gc
 import weakref
 
+import pytest
+
 from ssm_tui.ui.app import SsmTuiApp
 from ssm_tui.ui.widgets.fleet_view import FleetView
 from ssm_tui.ui.widgets.session_view import SessionView
@@ -16,13 +18,21 @@ from tests.ui.conftest import fleet_of, wait_until
 from tests.ui.test_app import SIZE, open_first_linux_session
 
 
-async def test_closed_session_views_are_freed(sandbox_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("late_cache", [False, True], ids=["cache-read-first", "cache-read-late"])
+async def test_closed_session_views_are_freed(sandbox_env, monkeypatch, late_cache) -> None:  # type: ignore[no-untyped-def]
+    """`late_cache`: the fleet's cache read ends after a session opened (a loaded machine), so
+    the fleet's `gc.freeze` of its start-up objects comes while a session view is alive."""
     monkeypatch.setenv("SSM_TUI_CONFIRM_CLOSE", "false")  # ctrl+w closes at once, no question
     app = SsmTuiApp()
     async with app.run_test(size=SIZE) as pilot:
         screen, view = await open_first_linux_session(pilot)
         fleet = fleet_of(app)
         assert fleet is not None
+        if late_cache:
+            if fleet._froze:  # the read ended first here: undo, and let it end now
+                gc.unfreeze()
+                fleet._froze = False
+            fleet._freeze_fleet()
         instance = view.started and fleet.table.cursor_row.instance
         closed: list[weakref.ref[SessionView]] = []
         for _ in range(2):

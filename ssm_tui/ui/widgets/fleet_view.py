@@ -212,7 +212,9 @@ class FleetView(FleetExtras, Vertical):
         refresh, a new profile order) are walked again: the first full collection after
         start-up still cost ~100 ms in the benchmark.
         """
-        if not self._froze:
+        # a slow cache read (a loaded machine) can end after a session opened: its widgets
+        # would then be frozen with the fleet and never collected once closed (cycles)
+        if not self._froze and not self.screen.query("SessionView"):
             self._froze = True
             gc.freeze()
 
