@@ -28,10 +28,9 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import struct
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -257,8 +256,7 @@ class Connection:
             self._wake.set()
 
     async def run_writer(self) -> None:
-        """Send what is due, in order: every frame due now in one socket write when it can."""
-        batch = _batch_writer(self.websocket)
+        """Send what is due, in order, one frame per `send_bytes` (Starlette's public API)."""
         try:
             while True:
                 await self._wake.wait()
@@ -270,110 +268,18 @@ class Connection:
                         if wait > fault_rules.EARLY:
                             await asyncio.sleep(wait)
                             continue  # an abort may have replaced the queue meanwhile
+                    self._outbox.popleft()
                     if item is _CLOSE:
-                        self._outbox.popleft()
                         self.alive = False
                         with contextlib.suppress(Exception):
                             await self.websocket.close(code=self._close_code)
                         return
-                    frames = self._take_due() if batch is not None else None
-                    if frames is not None and batch is not None and batch(frames):
-                        await asyncio.sleep(0)  # let the reader run between batches
-                        continue
-                    if frames is not None:  # the fast road is shut: one by one, in order
-                        self._outbox.extendleft((0.0, frame) for frame in reversed(frames))
-                    self._outbox.popleft()
                     await self.websocket.send_bytes(item)
         except Exception as exc:  # noqa: BLE001 - a dead socket in any form: the client is gone
             log.debug("data channel: write failed: %s", exc)
         finally:
             self.alive = False
             self._outbox.clear()
-
-    def _take_due(self) -> list[bytes]:
-        """The frames at the head of the outbox that are due now (not the close marker)."""
-        limit = time.monotonic() + fault_rules.EARLY
-        outbox = self._outbox
-        frames: list[bytes] = []
-        while outbox and len(frames) < BATCH_FRAMES:
-            due, item = outbox[0]
-            if item is _CLOSE or (due and due > limit):
-                break
-            outbox.popleft()
-            frames.append(item)
-        return frames
-
-
-BATCH_FRAMES = 256
-"""Frames written to the socket in one go at most (a burst of acks, a window of output)."""
-
-
-def _batch_writer(websocket: Any) -> Callable[[list[bytes]], bool] | None:
-    """A way to write several binary frames to the socket in one write, or None.
-
-    Starlette's `send_bytes` is one ASGI message per frame: through uvicorn that is one pass of
-    its send path and one system call per frame, most of the sandbox's cost of acking a paste
-    (the agent writes each ack on its own too, but in Go). Where the ASGI send is uvicorn's
-    websockets Sans-I/O protocol (its `ws` implementation by default), the frames (the same,
-    in order; built here when no extension was negotiated) go to that protocol's transport at
-    once. Private to uvicorn (`conn`, `transport`, `writable`, `close_sent`, `disconnected`)
-    and websockets (`extensions`, `expect_continuation_frame`): anything else, or a state its
-    `send` would refuse, returns False and the caller sends frame by frame through the public
-    road, which raises as it should.
-    """
-    try:
-        from uvicorn.protocols.websockets.websockets_sansio_impl import (
-            WebSocketsSansIOProtocol,
-        )
-        from websockets.protocol import OPEN
-    except ImportError:  # pragma: no cover - uvicorn without the Sans-I/O implementation
-        return None
-    protocol = getattr(getattr(websocket, "_send", None), "__self__", None)
-    if not isinstance(protocol, WebSocketsSansIOProtocol):
-        return None
-    needed = ("conn", "transport", "writable", "close_sent", "disconnected", "handshake_complete")
-    if not all(hasattr(protocol, name) for name in needed):
-        return None
-
-    def write(frames: list[bytes]) -> bool:
-        transport = protocol.transport
-        if (
-            not frames
-            or protocol.disconnected
-            or protocol.close_sent
-            or not protocol.handshake_complete
-            or not protocol.writable.is_set()
-            or transport.is_closing()
-        ):
-            return False
-        conn = protocol.conn
-        if conn.state is not OPEN or conn.expect_continuation_frame:
-            return False  # closing: uvicorn's send says what happens
-        if conn.extensions:
-            for frame in frames:  # compression negotiated: websockets builds the frames
-                conn.send_binary(frame)
-            transport.write(b"".join(conn.data_to_send()))
-        else:
-            transport.write(b"".join(_server_binary_frame(frame) for frame in frames))
-        return True
-
-    return write
-
-
-def _server_binary_frame(payload: bytes) -> bytes:
-    """One unmasked, final binary frame (RFC 6455 5.2), as websockets' `send_binary` writes it
-    for a server without extensions; a header in front of the payload is all it takes."""
-    length = len(payload)
-    if length < 126:
-        return _FRAME_SHORT.pack(0x82, length) + payload
-    if length < 65536:
-        return _FRAME_MEDIUM.pack(0x82, 126, length) + payload
-    return _FRAME_LONG.pack(0x82, 127, length) + payload
-
-
-_FRAME_SHORT = struct.Struct("!BB")
-_FRAME_MEDIUM = struct.Struct("!BBH")
-_FRAME_LONG = struct.Struct("!BBQ")
 
 
 # --- one session -----------------------------------------------------------------------------
