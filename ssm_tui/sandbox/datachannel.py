@@ -15,8 +15,10 @@ What the server does, in the agent's order (reference `session-protocol.md` §7-
 - stream the backend's output as sequenced `output_stream_data` (≤ 1024 bytes, UTF-8 safe), keep a
   window of unacknowledged messages, resend the oldest after the RTO, and stop reading the backend
   while the client is behind (so a fast `cat` never balloons memory);
-- ack every `input_stream_data`, deliver it in order: keystrokes to the pty, Size to the pty's
-  window size, Flags (TerminateSession, DisconnectToPort);
+- ack every `input_stream_data` once handled, deliver it in order: keystrokes to the pty, Size
+  to the pty's window size, Flags (TerminateSession, DisconnectToPort); as the agent, a shell
+  session refuses (no ack, sequence number not used) input before its pty exists and a Size that
+  does not parse, so the client's resend is what gets handled;
 - when the backend ends: ExitCode (NonInteractiveCommands), flush (wait for the acks), write the
   transcript, mark the session terminated, `channel_closed`, close. TerminateSession from the API
   ends it the same way, without the flush.
@@ -96,6 +98,10 @@ FLUSH_STALL = 2.0
 FLUSH_RECONNECT = 10.0
 """... or, with no client connected, for the client to come back (ResumeSession) and ack."""
 KILL_WAIT = 1.0
+PTY_START_DELAY = 0.0
+"""Seconds from the channel's start (or the handshake's end) to the session's pty existing.
+The agent starts the pty in the shell plugin, apart from its data channel, so input can come
+first; 0 starts it at once (tests widen the window)."""
 IDLE_TIMEOUT = 20 * 60.0
 """Session Manager's default idleSessionTimeout: no input for this long ends the session, so a
 session whose client died (killed plugin, closed laptop) does not keep its shell forever."""
@@ -313,7 +319,6 @@ class SessionRuntime:
         self.ended = asyncio.Event()
         self._shell: PtyShell | PipeCommand | None = None
         self._port: MuxServer | StreamForwarder | None = None
-        self._pending_input: list[bytes] = []
         self._shell_done = asyncio.Event()
         self._acked = asyncio.Event()
         self._writable = asyncio.Event()
@@ -428,6 +433,15 @@ class SessionRuntime:
         """
         try:
             msg = decode(frame)
+            refusal = self._refusal(msg)
+            if refusal is not None:
+                log.info(
+                    "session %s: refused input %d: %s",
+                    self.session.session_id,
+                    msg.sequence_number,
+                    refusal,
+                )
+                return
             result = self.channel.receive(msg)
         except ProtocolError as exc:
             log.info("session %s: dropped a frame: %s", self.session.session_id, exc)
@@ -445,6 +459,35 @@ class SessionRuntime:
         connection.push(result.send)
         for delivered in result.deliver:
             self._deliver(delivered)
+
+    def _refusal(self, msg: ClientMessage) -> str | None:
+        """Why the agent would refuse this in-order input, unacked and uncounted, or None.
+
+        Its `handleStreamDataMessage` acks the expected message and counts it only once the
+        handler took it; on an error it does neither, so the client's resend of the same
+        sequence number is handled again (`datachannel.go`). The shell handler refuses input
+        until its pty exists (ErrHandlerNotReady) and a Size that does not unmarshal
+        (`shell_unix.go` InputStreamMessageHandler). Refused here, before the channel counts
+        the message; out-of-order input is acked and buffered first, as by the agent.
+        """
+        if (
+            msg.message_type != INPUT_STREAM_DATA
+            or msg.sequence_number != self.channel.expected_seq
+            or not self.backend_started  # handshake in progress: acked and dropped
+            or msg.payload_type
+            in (PayloadType.HANDSHAKE_RESPONSE, PayloadType.ENC_CHALLENGE_RESPONSE)
+            or self.plan.is_port
+            or self.plan.session_type == commands.NON_INTERACTIVE
+        ):
+            return None
+        if self._shell is None:
+            return "the pty does not exist yet"
+        if msg.payload_type == PayloadType.SIZE:
+            try:
+                parse_size(msg.payload)
+            except ProtocolError as exc:
+                return f"invalid size message: {exc}"
+        return None
 
     def _deliver(self, msg: ClientMessage) -> None:
         """Handle one in-order message now, or queue it behind input the pty has not taken."""
@@ -527,12 +570,10 @@ class SessionRuntime:
 
     def _input(self, data: bytes) -> None:
         if not self.backend_started:
-            if self.plan.handshake or self.encryption is not None:
-                # The agent acks and drops stream data while its handshake is in progress
-                # ("Handshake still in progress, ignore stream data message").
-                return
-            self._pending_input.append(data)
-        elif self._shell is not None:
+            # The agent acks and drops stream data while its handshake is in progress
+            # ("Handshake still in progress, ignore stream data message").
+            return
+        if self._shell is not None:
             self._shell.write(data)
         elif self._port is not None:
             self._port.feed(data)
@@ -628,24 +669,39 @@ class SessionRuntime:
                     stderr_prefix=run.stderr_prefix,
                 )
             else:
-                self._shell = PtyShell(
-                    list(run.argv),
-                    cwd=home,
-                    env=shell_environment(instance, home, self.session.run_as_user or "ssm-user"),
-                    on_output=self._shell_output,
-                    on_exit=self._shell_exit,
-                    size=self.size or shell.AGENT_START_SIZE,
-                    read_delay=shell.AGENT_START_DELAY,
-                )
+                delay = PTY_START_DELAY
+                if delay > 0:  # the pty comes later; input meanwhile is refused (`receive`)
+                    asyncio.get_running_loop().call_later(delay, self._start_pty, run)
+                else:
+                    self._start_pty(run)
+                return
             try:
                 self._shell.start()
             except OSError as exc:
                 self._shell = None
                 self.end(f"Unable to start the shell: {exc}")
                 return
-        pending, self._pending_input = self._pending_input, []
-        for data in pending:
-            self._input(data)
+
+    def _start_pty(self, run: commands.CommandPlan) -> None:
+        if self.ending:
+            return
+        instance = self.session.instance
+        home = working_directory(instance)
+        pty = PtyShell(
+            list(run.argv),
+            cwd=home,
+            env=shell_environment(instance, home, self.session.run_as_user or "ssm-user"),
+            on_output=self._shell_output,
+            on_exit=self._shell_exit,
+            size=self.size or shell.AGENT_START_SIZE,
+            read_delay=shell.AGENT_START_DELAY,
+        )
+        try:
+            pty.start()
+        except OSError as exc:
+            self.end(f"Unable to start the shell: {exc}")
+            return
+        self._shell = pty
 
     def _shell_output(self, chunk: bytes) -> None:
         if self.transcript is not None:
