@@ -15,8 +15,10 @@ What the server does, in the agent's order (reference `session-protocol.md` §7-
 - stream the backend's output as sequenced `output_stream_data` (≤ 1024 bytes, UTF-8 safe), keep a
   window of unacknowledged messages, resend the oldest after the RTO, and stop reading the backend
   while the client is behind (so a fast `cat` never balloons memory);
-- ack every `input_stream_data`, deliver it in order: keystrokes to the pty, Size to the pty's
-  window size, Flags (TerminateSession, DisconnectToPort);
+- ack every `input_stream_data` once handled, deliver it in order: keystrokes to the pty, Size
+  to the pty's window size, Flags (TerminateSession, DisconnectToPort); as the agent, a shell
+  session refuses (no ack, sequence number not used) input before its pty exists and a Size that
+  does not parse, so the client's resend is what gets handled;
 - when the backend ends: ExitCode (NonInteractiveCommands), flush (wait for the acks), write the
   transcript, mark the session terminated, `channel_closed`, close. TerminateSession from the API
   ends it the same way, without the flush.
@@ -28,10 +30,9 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import struct
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -97,6 +98,10 @@ FLUSH_STALL = 2.0
 FLUSH_RECONNECT = 10.0
 """... or, with no client connected, for the client to come back (ResumeSession) and ack."""
 KILL_WAIT = 1.0
+PTY_START_DELAY = 0.0
+"""Seconds from the channel's start (or the handshake's end) to the session's pty existing.
+The agent starts the pty in the shell plugin, apart from its data channel, so input can come
+first; 0 starts it at once (tests widen the window)."""
 IDLE_TIMEOUT = 20 * 60.0
 """Session Manager's default idleSessionTimeout: no input for this long ends the session, so a
 session whose client died (killed plugin, closed laptop) does not keep its shell forever."""
@@ -257,8 +262,7 @@ class Connection:
             self._wake.set()
 
     async def run_writer(self) -> None:
-        """Send what is due, in order: every frame due now in one socket write when it can."""
-        batch = _batch_writer(self.websocket)
+        """Send what is due, in order, one frame per `send_bytes` (Starlette's public API)."""
         try:
             while True:
                 await self._wake.wait()
@@ -270,110 +274,18 @@ class Connection:
                         if wait > fault_rules.EARLY:
                             await asyncio.sleep(wait)
                             continue  # an abort may have replaced the queue meanwhile
+                    self._outbox.popleft()
                     if item is _CLOSE:
-                        self._outbox.popleft()
                         self.alive = False
                         with contextlib.suppress(Exception):
                             await self.websocket.close(code=self._close_code)
                         return
-                    frames = self._take_due() if batch is not None else None
-                    if frames is not None and batch is not None and batch(frames):
-                        await asyncio.sleep(0)  # let the reader run between batches
-                        continue
-                    if frames is not None:  # the fast road is shut: one by one, in order
-                        self._outbox.extendleft((0.0, frame) for frame in reversed(frames))
-                    self._outbox.popleft()
                     await self.websocket.send_bytes(item)
         except Exception as exc:  # noqa: BLE001 - a dead socket in any form: the client is gone
             log.debug("data channel: write failed: %s", exc)
         finally:
             self.alive = False
             self._outbox.clear()
-
-    def _take_due(self) -> list[bytes]:
-        """The frames at the head of the outbox that are due now (not the close marker)."""
-        limit = time.monotonic() + fault_rules.EARLY
-        outbox = self._outbox
-        frames: list[bytes] = []
-        while outbox and len(frames) < BATCH_FRAMES:
-            due, item = outbox[0]
-            if item is _CLOSE or (due and due > limit):
-                break
-            outbox.popleft()
-            frames.append(item)
-        return frames
-
-
-BATCH_FRAMES = 256
-"""Frames written to the socket in one go at most (a burst of acks, a window of output)."""
-
-
-def _batch_writer(websocket: Any) -> Callable[[list[bytes]], bool] | None:
-    """A way to write several binary frames to the socket in one write, or None.
-
-    Starlette's `send_bytes` is one ASGI message per frame: through uvicorn that is one pass of
-    its send path and one system call per frame, most of the sandbox's cost of acking a paste
-    (the agent writes each ack on its own too, but in Go). Where the ASGI send is uvicorn's
-    websockets Sans-I/O protocol (its `ws` implementation by default), the frames (the same,
-    in order; built here when no extension was negotiated) go to that protocol's transport at
-    once. Private to uvicorn (`conn`, `transport`, `writable`, `close_sent`, `disconnected`)
-    and websockets (`extensions`, `expect_continuation_frame`): anything else, or a state its
-    `send` would refuse, returns False and the caller sends frame by frame through the public
-    road, which raises as it should.
-    """
-    try:
-        from uvicorn.protocols.websockets.websockets_sansio_impl import (
-            WebSocketsSansIOProtocol,
-        )
-        from websockets.protocol import OPEN
-    except ImportError:  # pragma: no cover - uvicorn without the Sans-I/O implementation
-        return None
-    protocol = getattr(getattr(websocket, "_send", None), "__self__", None)
-    if not isinstance(protocol, WebSocketsSansIOProtocol):
-        return None
-    needed = ("conn", "transport", "writable", "close_sent", "disconnected", "handshake_complete")
-    if not all(hasattr(protocol, name) for name in needed):
-        return None
-
-    def write(frames: list[bytes]) -> bool:
-        transport = protocol.transport
-        if (
-            not frames
-            or protocol.disconnected
-            or protocol.close_sent
-            or not protocol.handshake_complete
-            or not protocol.writable.is_set()
-            or transport.is_closing()
-        ):
-            return False
-        conn = protocol.conn
-        if conn.state is not OPEN or conn.expect_continuation_frame:
-            return False  # closing: uvicorn's send says what happens
-        if conn.extensions:
-            for frame in frames:  # compression negotiated: websockets builds the frames
-                conn.send_binary(frame)
-            transport.write(b"".join(conn.data_to_send()))
-        else:
-            transport.write(b"".join(_server_binary_frame(frame) for frame in frames))
-        return True
-
-    return write
-
-
-def _server_binary_frame(payload: bytes) -> bytes:
-    """One unmasked, final binary frame (RFC 6455 5.2), as websockets' `send_binary` writes it
-    for a server without extensions; a header in front of the payload is all it takes."""
-    length = len(payload)
-    if length < 126:
-        return _FRAME_SHORT.pack(0x82, length) + payload
-    if length < 65536:
-        return _FRAME_MEDIUM.pack(0x82, 126, length) + payload
-    return _FRAME_LONG.pack(0x82, 127, length) + payload
-
-
-_FRAME_SHORT = struct.Struct("!BB")
-_FRAME_MEDIUM = struct.Struct("!BBH")
-_FRAME_LONG = struct.Struct("!BBQ")
 
 
 # --- one session -----------------------------------------------------------------------------
@@ -407,7 +319,6 @@ class SessionRuntime:
         self.ended = asyncio.Event()
         self._shell: PtyShell | PipeCommand | None = None
         self._port: MuxServer | StreamForwarder | None = None
-        self._pending_input: list[bytes] = []
         self._shell_done = asyncio.Event()
         self._acked = asyncio.Event()
         self._writable = asyncio.Event()
@@ -522,6 +433,15 @@ class SessionRuntime:
         """
         try:
             msg = decode(frame)
+            refusal = self._refusal(msg)
+            if refusal is not None:
+                log.info(
+                    "session %s: refused input %d: %s",
+                    self.session.session_id,
+                    msg.sequence_number,
+                    refusal,
+                )
+                return
             result = self.channel.receive(msg)
         except ProtocolError as exc:
             log.info("session %s: dropped a frame: %s", self.session.session_id, exc)
@@ -539,6 +459,35 @@ class SessionRuntime:
         connection.push(result.send)
         for delivered in result.deliver:
             self._deliver(delivered)
+
+    def _refusal(self, msg: ClientMessage) -> str | None:
+        """Why the agent would refuse this in-order input, unacked and uncounted, or None.
+
+        Its `handleStreamDataMessage` acks the expected message and counts it only once the
+        handler took it; on an error it does neither, so the client's resend of the same
+        sequence number is handled again (`datachannel.go`). The shell handler refuses input
+        until its pty exists (ErrHandlerNotReady) and a Size that does not unmarshal
+        (`shell_unix.go` InputStreamMessageHandler). Refused here, before the channel counts
+        the message; out-of-order input is acked and buffered first, as by the agent.
+        """
+        if (
+            msg.message_type != INPUT_STREAM_DATA
+            or msg.sequence_number != self.channel.expected_seq
+            or not self.backend_started  # handshake in progress: acked and dropped
+            or msg.payload_type
+            in (PayloadType.HANDSHAKE_RESPONSE, PayloadType.ENC_CHALLENGE_RESPONSE)
+            or self.plan.is_port
+            or self.plan.session_type == commands.NON_INTERACTIVE
+        ):
+            return None
+        if self._shell is None:
+            return "the pty does not exist yet"
+        if msg.payload_type == PayloadType.SIZE:
+            try:
+                parse_size(msg.payload)
+            except ProtocolError as exc:
+                return f"invalid size message: {exc}"
+        return None
 
     def _deliver(self, msg: ClientMessage) -> None:
         """Handle one in-order message now, or queue it behind input the pty has not taken."""
@@ -621,12 +570,10 @@ class SessionRuntime:
 
     def _input(self, data: bytes) -> None:
         if not self.backend_started:
-            if self.plan.handshake or self.encryption is not None:
-                # The agent acks and drops stream data while its handshake is in progress
-                # ("Handshake still in progress, ignore stream data message").
-                return
-            self._pending_input.append(data)
-        elif self._shell is not None:
+            # The agent acks and drops stream data while its handshake is in progress
+            # ("Handshake still in progress, ignore stream data message").
+            return
+        if self._shell is not None:
             self._shell.write(data)
         elif self._port is not None:
             self._port.feed(data)
@@ -722,24 +669,39 @@ class SessionRuntime:
                     stderr_prefix=run.stderr_prefix,
                 )
             else:
-                self._shell = PtyShell(
-                    list(run.argv),
-                    cwd=home,
-                    env=shell_environment(instance, home, self.session.run_as_user or "ssm-user"),
-                    on_output=self._shell_output,
-                    on_exit=self._shell_exit,
-                    size=self.size or shell.AGENT_START_SIZE,
-                    read_delay=shell.AGENT_START_DELAY,
-                )
+                delay = PTY_START_DELAY
+                if delay > 0:  # the pty comes later; input meanwhile is refused (`receive`)
+                    asyncio.get_running_loop().call_later(delay, self._start_pty, run)
+                else:
+                    self._start_pty(run)
+                return
             try:
                 self._shell.start()
             except OSError as exc:
                 self._shell = None
                 self.end(f"Unable to start the shell: {exc}")
                 return
-        pending, self._pending_input = self._pending_input, []
-        for data in pending:
-            self._input(data)
+
+    def _start_pty(self, run: commands.CommandPlan) -> None:
+        if self.ending:
+            return
+        instance = self.session.instance
+        home = working_directory(instance)
+        pty = PtyShell(
+            list(run.argv),
+            cwd=home,
+            env=shell_environment(instance, home, self.session.run_as_user or "ssm-user"),
+            on_output=self._shell_output,
+            on_exit=self._shell_exit,
+            size=self.size or shell.AGENT_START_SIZE,
+            read_delay=shell.AGENT_START_DELAY,
+        )
+        try:
+            pty.start()
+        except OSError as exc:
+            self.end(f"Unable to start the shell: {exc}")
+            return
+        self._shell = pty
 
     def _shell_output(self, chunk: bytes) -> None:
         if self.transcript is not None:

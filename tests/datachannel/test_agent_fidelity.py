@@ -9,7 +9,18 @@ from pathlib import Path
 import pytest
 
 from ssm_tui.plugin.channel import Channel
-from ssm_tui.plugin.messages import PayloadType
+from ssm_tui.plugin.client import DataChannelClient
+from ssm_tui.plugin.messages import (
+    ACKNOWLEDGE,
+    INPUT_STREAM_DATA,
+    OUTPUT_STREAM_DATA,
+    PayloadType,
+    encode_stream,
+    parse_ack,
+    size_payload,
+)
+from ssm_tui.sandbox import datachannel
+from tests.clients import Sink
 from tests.datachannel.harness import ProtocolClient, ServerHarness
 
 
@@ -122,6 +133,94 @@ async def test_the_pty_has_the_size_the_client_sent_and_none_before(server: Serv
         mark = len(client.output)
         await client.type("echo size=$(stty size)\r")
         await client.wait_for_output(b"size=30 100\r\n", start=mark)
+    finally:
+        await client.close()
+        server.registry.terminate(session.session_id)
+
+
+async def _read_until_first_output(client: ProtocolClient) -> None:
+    """Read (acking output, resending nothing) until the shell's first output arrives."""
+    async with asyncio.timeout(30):  # a guard against hanging, not a speed check
+        while not any(m.message_type == OUTPUT_STREAM_DATA for m in client.frames_seen):
+            await client._handle_frame(await client.websocket.recv())
+
+
+async def test_input_before_the_pty_exists_is_not_acked_and_not_consumed(
+    server: ServerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until its pty exists the agent's shell handler returns ErrHandlerNotReady: the message
+    is neither acked nor counted (`ExpectedSequenceNumber` stays), so the client's resend of
+    it is the one handled (`shell_unix.go` InputStreamMessageHandler, `datachannel.go`
+    handleStreamDataMessage)."""
+    monkeypatch.setattr(datachannel, "PTY_START_DELAY", 1.0)
+    session = server.new_session()
+    client = await ProtocolClient.open(server.stream_url(session), session.token)
+    try:
+        await client.type("echo $((6*7))-early\r")  # seq 0, before the pty
+        await client.resize(cols=100, rows=30)  # seq 1: after seq 0, so buffered and acked
+        await _read_until_first_output(client)
+        acked = [m for m in client.frames_seen if m.message_type == ACKNOWLEDGE]
+        assert [parse_ack(m.payload) for m in acked] == [1]  # not seq 0
+        assert client.channel.unacked == 1  # seq 0 waits for its resend
+        await client.wait_for_output(b"42-early")  # `pump` resends on the RTO
+        await client.type("echo size=$(stty size) done-$((1+1))\r")
+        await client.wait_for_output(b"done-2")
+        assert client.output.count(b"42-early") == 1
+        assert b"size=30 100 " in client.output  # seq 1 handled after the resent seq 0
+        await client.pump(lambda: client.channel.idle)
+    finally:
+        await client.close()
+        server.registry.terminate(session.session_id)
+
+
+async def test_our_client_delivers_input_typed_before_the_pty_once(
+    server: ServerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keystrokes typed before the pty exists are refused unacked; our client resends its
+    unacked head on its RTO, so they still arrive, exactly once."""
+    monkeypatch.setattr(datachannel, "PTY_START_DELAY", 1.0)
+    session = server.new_session()
+    sink = Sink()
+    client = DataChannelClient(
+        server.stream_url(session), session.token, session_id=session.session_id, on_output=sink
+    )
+    async with client:
+        await client.resize(100, 30)
+        await client.send_input(b"echo $((6*7))-ea''rly\r")
+        await client.send_input(b"echo size=$(stty size) done-$((1+1))\r")
+        await sink.wait_for(b"done-2", timeout=30)
+        assert sink.data.count(b"42-early") == 1
+        assert b"size=30 100 " in sink.data
+        assert client.channel.retransmissions > 0  # the early ones came back as resends
+        await client.send_input(b"exit\r")
+        assert await client.wait_closed() is None
+
+
+async def test_a_size_that_does_not_unmarshal_is_not_acked(server: ServerHarness) -> None:
+    """The agent's shell handler returns the json.Unmarshal error of a bad Size, and its data
+    channel neither acks nor counts the message (`shell_unix.go` InputStreamMessageHandler,
+    `datachannel.go` handleStreamDataMessage): what follows is acked and buffered behind it."""
+    session = server.new_session()
+    client = await ProtocolClient.open(server.stream_url(session), session.token)
+
+    def acked() -> set[int]:
+        return {parse_ack(m.payload) for m in client.frames_seen if m.message_type == ACKNOWLEDGE}
+
+    try:
+        await client.wait_for_output(b"$ ")
+        await client.pump(lambda: client.channel.idle)
+        bad = client.channel.next_seq
+        await client.send(PayloadType.SIZE, b'{"cols": "wide", "rows": 30}')
+        await client.type("echo size=$(stty size) done-$((1+1))\r")  # bad + 1
+        await client.pump(lambda: bad + 1 in acked())  # the sandbox has read both by now
+        assert bad not in acked()
+        assert client.channel.unacked == 1
+        # Its number was not used up: a valid Size under it is handled, then what waited.
+        frame = encode_stream(INPUT_STREAM_DATA, bad, PayloadType.SIZE, size_payload(100, 30))
+        await client.websocket.send(frame)
+        await client.wait_for_output(b"done-2")
+        assert b"size=30 100 " in client.output
+        await client.pump(lambda: client.channel.idle)
     finally:
         await client.close()
         server.registry.terminate(session.session_id)

@@ -94,17 +94,3 @@ def test_s3_key_and_output_urls() -> None:
     urls = output_urls(session)
     assert "acme-logs" in urls["S3OutputUrl"]
     assert "alice-0123456789abcdef0" in urls["CloudWatchOutputUrl"]
-
-
-def test_batched_server_frames_are_the_bytes_websockets_writes() -> None:
-    """The sandbox builds its binary frames itself when it batches writes: byte for byte what
-    websockets' own serializer gives a server frame, at every length boundary (RFC 6455 5.2)."""
-    from websockets.frames import Frame, Opcode
-
-    from ssm_tui.sandbox.datachannel import _server_binary_frame
-
-    for size in (0, 1, 125, 126, 127, 1024, 65535, 65536, 70_000):
-        payload = (bytes(range(256)) * (size // 256 + 1))[:size]
-        assert _server_binary_frame(payload) == Frame(Opcode.BINARY, payload).serialize(
-            mask=False
-        ), size
