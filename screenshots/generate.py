@@ -140,6 +140,8 @@ def start_sandbox(workdir: Path):  # noqa: ANN201
         XDG_CACHE_HOME=str(home / ".cache"),
         XDG_DATA_HOME=str(home / ".local/share"),
         XDG_CONFIG_HOME=str(home / ".config"),
+        # every shot starts as a first run: none restores the selection or filter of the last
+        SSM_TUI_REMEMBER_SELECTION="false",
     )
     sandbox = SandboxProcess(seed=SEED, directory=workdir / "sandbox")
     started = datetime.now(UTC).replace(microsecond=0)
