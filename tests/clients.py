@@ -4,6 +4,8 @@ for a sandbox session built the way the plugin builds one (`client_for`)."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,3 +45,25 @@ def client_for(started: Mapping[str, Any], target: str, **overrides: Any) -> Dat
     options.update(overrides)
     url = options.pop("stream_url", started["StreamUrl"])
     return DataChannelClient(url, started["TokenValue"], **options)
+
+
+def echo_server() -> socket.socket:
+    """A TCP echo server on a free loopback port, on threads: what a forward's remote end is in
+    the forward tests (close the socket to stop it)."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(65536):
+                conn.sendall(data)
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return server

@@ -18,27 +18,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from tests.clients import echo_server
 from tests.run16.conftest import prod_instance, wait_for
-
-
-def _echo_server() -> socket.socket:
-    server = socket.create_server(("127.0.0.1", 0))
-
-    def serve(conn: socket.socket) -> None:
-        with conn:
-            while data := conn.recv(65536):
-                conn.sendall(data)
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    return server
 
 
 def _free_port() -> int:
@@ -88,7 +69,7 @@ def test_a_named_forward_reaches_a_remote_host_and_survives_its_session(
     aws: Any, clean_aws_env: Path
 ) -> None:
     web1 = prod_instance("web-1")
-    echo = _echo_server()
+    echo = echo_server()
     local = _free_port()
     _settings(
         clean_aws_env,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,31 +19,12 @@ from textual.widgets import OptionList
 
 from ssm_tui.ui.app import SsmTuiApp
 from ssm_tui.ui.screens.forwards import ForwardsScreen
+from tests.clients import echo_server
 from tests.run16.conftest import prod_instance
 
 from .conftest import wait_for_fleet, wait_until
 
 SIZE = (160, 40)
-
-
-def _echo_server() -> socket.socket:
-    server = socket.create_server(("127.0.0.1", 0))
-
-    def serve(conn: socket.socket) -> None:
-        with conn:
-            while data := conn.recv(65536):
-                conn.sendall(data)
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    return server
 
 
 def _echo(port: int, data: bytes) -> bytes:
@@ -74,7 +54,7 @@ async def test_a_named_forward_opens_counts_bytes_survives_the_socket_and_ends_w
     sandbox_env: Any, clean_aws_env: Path
 ) -> None:
     web1 = prod_instance("web-1")
-    echo = _echo_server()
+    echo = echo_server()
     _settings(
         clean_aws_env,
         '[forwards.echo]\ntarget = "web-1"\nprofile = "prod"\nremote_host = "10.20.30.40"\n'
