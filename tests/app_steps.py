@@ -18,3 +18,16 @@ async def show_linux_instances(pilot: Pilot, profile: str = "sandbox") -> tuple[
     await pilot.press("slash", *"platform:linux", "enter")
     await wait_until(pilot, lambda: fleet.table.row_count >= 1, "a Linux instance")
     return fleet, screen
+
+
+async def highlight(pilot: Pilot, name: str, profile: str = "prod") -> Any:
+    """Filter the fleet to `name` through `profile` and wait until its row has the cursor: the
+    fleet view, for the action a test presses next."""
+    fleet = await wait_for_fleet(pilot)
+    await pilot.press("slash", *f"{name} profile:{profile}", "enter")
+    await wait_until(
+        pilot,
+        lambda: fleet.table.cursor_row is not None and fleet.table.cursor_row.instance.name == name,
+        f"{name} highlighted",
+    )
+    return fleet

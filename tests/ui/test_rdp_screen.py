@@ -20,11 +20,12 @@ from textual.widgets import Input, Static
 from ssm_tui.sandbox import windows_password
 from ssm_tui.ui.app import SsmTuiApp
 from ssm_tui.ui.screens.rdp import RdpScreen
+from tests.app_steps import highlight
 from tests.run16.conftest import prod_instance
 from tests.run16.test_rdp import CONNECTION_REQUEST
 from tests.run16.test_rdp_password import _other_rsa_key
 
-from .conftest import wait_for_fleet, wait_until
+from .conftest import wait_until
 
 SIZE = (160, 40)
 
@@ -68,16 +69,7 @@ async def test_rdp_forwards_starts_the_client_and_gives_the_password_on_request(
 
     app = SsmTuiApp()
     async with app.run_test(size=SIZE) as pilot:
-        fleet = await wait_for_fleet(pilot)
-        await pilot.press("slash", *"win-ad-01 profile:prod", "enter")
-        await wait_until(
-            pilot,
-            lambda: (
-                fleet.table.cursor_row is not None
-                and fleet.table.cursor_row.instance.name == "win-ad-01"
-            ),
-            "win-ad-01 highlighted",
-        )
+        await highlight(pilot, "win-ad-01")
         await pilot.press("R")
         await wait_until(pilot, lambda: isinstance(app.screen, RdpScreen), "the RDP screen")
         screen = app.screen
@@ -121,16 +113,7 @@ async def test_rdp_forwards_starts_the_client_and_gives_the_password_on_request(
 async def test_rdp_on_a_linux_row_says_it_is_for_windows(sandbox_env: Any) -> None:
     app = SsmTuiApp()
     async with app.run_test(size=SIZE) as pilot:
-        fleet = await wait_for_fleet(pilot)
-        await pilot.press("slash", *"web-1 profile:prod", "enter")
-        await wait_until(
-            pilot,
-            lambda: (
-                fleet.table.cursor_row is not None
-                and fleet.table.cursor_row.instance.name == "web-1"
-            ),
-            "web-1 highlighted",
-        )
+        await highlight(pilot, "web-1")
         await pilot.press("R")
         await pilot.pause(0.2)
         assert not isinstance(app.screen, RdpScreen)

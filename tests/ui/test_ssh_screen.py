@@ -12,8 +12,9 @@ import pytest
 from ssm_tui.ui.app import SsmTuiApp
 from ssm_tui.ui.screens.ssh import SshScreen
 from ssm_tui.ui.widgets.terminal import TerminalPane
+from tests.app_steps import highlight
 
-from .conftest import wait_for_fleet, wait_until
+from .conftest import wait_until
 
 SIZE = (140, 40)
 
@@ -25,16 +26,7 @@ pytestmark = pytest.mark.skipif(
 async def test_ssh_pane_logs_in_and_going_back_ends_the_session(sandbox_env):
     app = SsmTuiApp()
     async with app.run_test(size=SIZE) as pilot:
-        fleet = await wait_for_fleet(pilot)
-        await pilot.press("slash", *"web-1 profile:prod", "enter")
-        await wait_until(
-            pilot,
-            lambda: (
-                fleet.table.cursor_row is not None
-                and fleet.table.cursor_row.instance.name == "web-1"
-            ),
-            "web-1 highlighted",
-        )
+        fleet = await highlight(pilot, "web-1")
         instance = fleet.table.cursor_row.instance
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: isinstance(app.screen, SshScreen), "the ssh screen")
