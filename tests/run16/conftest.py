@@ -44,3 +44,15 @@ def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "it") 
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what}")
         time.sleep(0.1)
+
+
+def wait_no_active(ssm: Any, target: str, what: str) -> None:
+    """Wait until DescribeSessions shows no Active session on `target` (none left behind)."""
+    wait_for(
+        lambda: (
+            not ssm.describe_sessions(State="Active", Filters=[{"key": "Target", "value": target}])[
+                "Sessions"
+            ]
+        ),
+        what=what,
+    )

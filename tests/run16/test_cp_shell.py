@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.run16.conftest import prod_instance, wait_for
+from tests.run16.conftest import prod_instance, wait_no_active
 
 PI = "raspberrypi-kitchen"  # prod's Online hybrid node
 
@@ -44,14 +44,7 @@ def test_cp_to_and_from_a_hybrid_node_over_the_shell_channel(aws: Any, tmp_path:
     assert (back / "copied.bin").read_bytes() == payload
     assert not list(back.glob("*.ssm-tui-part"))
     ssm = aws("ssm")
-    wait_for(
-        lambda: (
-            not ssm.describe_sessions(
-                State="Active", Filters=[{"key": "Target", "value": pi.instance_id}]
-            )["Sessions"]
-        ),
-        what="the copy sessions to end",
-    )
+    wait_no_active(ssm, pi.instance_id, "the copy sessions to end")
 
 
 def test_a_shell_copy_that_fails_says_why_and_leaves_nothing(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.clients import echo_server
-from tests.run16.conftest import prod_instance, wait_for
+from tests.run16.conftest import prod_instance, wait_for, wait_no_active
 
 
 def _free_port() -> int:
@@ -124,14 +124,7 @@ def test_the_agents_denied_hosts_stop_the_forward_with_its_message(aws: Any) -> 
     assert "Forwarding to IP address 169.254.169.254 is forbidden." in done.stderr
     assert "Traceback" not in done.stderr
     ssm = aws("ssm")
-    wait_for(
-        lambda: (
-            not ssm.describe_sessions(
-                State="Active", Filters=[{"key": "Target", "value": web1.instance_id}]
-            )["Sessions"]
-        ),
-        what="the refused session to end",
-    )
+    wait_no_active(ssm, web1.instance_id, "the refused session to end")
 
 
 def test_an_unknown_forward_name_lists_the_known_ones(
@@ -193,11 +186,4 @@ def test_ssh_via_a_managed_node_reaches_a_host_behind_it(aws: Any, tmp_path: Pat
         State="History", Filters=[{"key": "Target", "value": pi.instance_id}]
     )["Sessions"]
     assert "AWS-StartPortForwardingSessionToRemoteHost" in {s["DocumentName"] for s in history}
-    wait_for(
-        lambda: (
-            not ssm.describe_sessions(
-                State="Active", Filters=[{"key": "Target", "value": pi.instance_id}]
-            )["Sessions"]
-        ),
-        what="the forward's session to end",
-    )
+    wait_no_active(ssm, pi.instance_id, "the forward's session to end")

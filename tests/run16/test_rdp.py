@@ -20,7 +20,7 @@ from typing import Any
 
 from ssm_tui.commands.rdp import client_command
 from ssm_tui.sandbox.rdp import confirm_for
-from tests.run16.conftest import prod_instance, wait_for
+from tests.run16.conftest import prod_instance, wait_no_active
 
 CONNECTION_REQUEST = (
     b"\x03\x00\x00\x13"  # TPKT, 19 bytes
@@ -65,14 +65,7 @@ def test_rdp_forwards_3389_of_a_windows_instance(aws: Any) -> None:
         code = process.wait(60)
     assert code == 0, process.stderr.read() if process.stderr else ""
     ssm = aws("ssm")
-    wait_for(
-        lambda: (
-            not ssm.describe_sessions(
-                State="Active", Filters=[{"key": "Target", "value": win.instance_id}]
-            )["Sessions"]
-        ),
-        what="the RDP forward's session to end",
-    )
+    wait_no_active(ssm, win.instance_id, "the RDP forward's session to end")
 
 
 def test_launch_starts_the_client_on_the_forward(sandbox_env: Any, tmp_path: Path) -> None:

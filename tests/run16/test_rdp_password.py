@@ -30,7 +30,7 @@ from ssm_tui.aws.rdp_password import (
     load_private_key,
 )
 from ssm_tui.sandbox import windows_password
-from tests.run16.conftest import prod_instance, wait_for
+from tests.run16.conftest import prod_instance, wait_no_active
 from tests.run16.test_rdp import _confirm
 
 
@@ -166,14 +166,7 @@ def test_rdp_password_prints_it_with_the_key_from_the_settings_and_forwards_3389
         code = process.wait(60)
     assert code == 0, process.stderr.read() if process.stderr else ""
     ssm = aws("ssm")
-    wait_for(
-        lambda: (
-            not ssm.describe_sessions(
-                State="Active", Filters=[{"key": "Target", "value": win.instance_id}]
-            )["Sessions"]
-        ),
-        what="the RDP forward's session to end",
-    )
+    wait_no_active(ssm, win.instance_id, "the RDP forward's session to end")
 
 
 def test_rdp_password_with_a_wrong_or_missing_key_says_so(sandbox_env: Any, tmp_path: Path) -> None:
